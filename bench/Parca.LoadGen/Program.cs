@@ -16,6 +16,7 @@ using LabelSet = Parca.Storage.LabelSet;
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
 //   ingest  [agents=16] [seconds=20] [cores=8] [series-per-request=10]   N agents push WriteRaw over gRPC (h2c) to an in-process server
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
+//   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes (wall + CPU)
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
@@ -33,8 +34,11 @@ switch (mode)
     case "gocompare":
         await GoCompare(Arg(1, 360));
         break;
+    case "range":
+        await RangeRun(Arg(1, 100), Arg(2, 24), Arg(3, 20));
+        break;
     default:
-        Console.Error.WriteLine("usage: ingest|storage|gocompare [...]");
+        Console.Error.WriteLine("usage: ingest|storage|range|gocompare|phases [...]");
         return 2;
 }
 
@@ -158,10 +162,98 @@ static async Task StorageRun(int seriesCount, int hours, int samplesPerProfile)
         sw.Restart();
         var series = engine.QueryRange(Type + "{job=\"svc\"}", t0, end, Step, ["instance"]);
         rangeBest = Math.Min(rangeBest, sw.Elapsed.TotalMilliseconds);
-        points = series.Sum(x => x.Points.Count);
+        points = series.Sum(x => x.Count);
     }
 
     Console.WriteLine($"  QueryRange 24 h x {seriesCount} series, 10 s step, sum_by instance: {rangeBest:F1} ms ({points:N0} points)");
+    MeasureRange(engine, Type + "{job=\"svc\"}", t0, end - Step, 5);
+}
+
+// QueryRange only reads profile rows: tiny profiles (2 samples) make the 864,000-row store in seconds.
+static async Task RangeRun(int seriesCount, int hours, int runs)
+{
+    const long Step = 10_000_000_000;
+    var variants = new Parca.Storage.Ingest.IngestProfile[16];
+    for (var v = 0; v < variants.Length; v++)
+    {
+        var b = new Parca.Storage.Ingest.IngestBuilder(("samples", "count")) { Period = 52_631_578, DurationNanos = Step };
+        b.Sample("main;run;work" + (v % 4), 1 + v);
+        b.Sample("main;run;gc", 2 + (v % 3));
+        variants[v] = b.Build();
+    }
+
+    var perSeries = hours * 360;
+    var t0 = DateTimeOffset.UtcNow.AddHours(-hours).ToUnixTimeMilliseconds() / 10_000 * 10_000_000_000;
+    var labels = Enumerable.Range(0, seriesCount).Select(s => LabelSet.From(("job", "svc"), ("instance", $"i-{s}"))).ToArray();
+    using var store = new ProfileStore(new StorageOptions { ActiveMemoryBytes = 512L * 1024 * 1024 });
+    for (var t = 0; t < perSeries; t++)
+    {
+        for (var s = 0; s < seriesCount; s++)
+        {
+            var p = variants[(t + s) & 15];
+            p.TimeNanos = t0 + (t * Step);
+            store.Append("parca_agent", labels[s], p);
+        }
+    }
+
+    await store.FlushAsync();
+    Console.WriteLine($"range: {seriesCount} series x {hours} h at 10 s = {(long)seriesCount * perSeries:N0} profiles in {store.Stats().Blocks} blocks");
+    MeasureRange(new QueryEngine(store), "parca_agent:samples:count:cpu:nanoseconds:delta{job=\"svc\"}", t0, t0 + ((perSeries - 1) * Step), runs);
+}
+
+// Wall (best of runs) and CPU time per call (process CPU incl. GC threads, averaged) of the engine alone, of
+// QueryService's handler (engine + response message) and of the handler plus serializing the message.
+static void MeasureRange(QueryEngine engine, string query, long start, long end, int runs)
+{
+    const long Step = 10_000_000_000;
+    var request = new Parca.Protocol.Query.V1Alpha1.QueryRangeRequest
+    {
+        Query = query,
+        Start = QueryService.ToTimestamp(start),
+        End = QueryService.ToTimestamp(end),
+        Step = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromTicks(Step / 100)),
+    };
+    request.SumBy.Add("instance");
+    var points = engine.QueryRange(query, start, end, Step, ["instance"]).Sum(s => s.Count);
+    var bytes = QueryService.QueryRange(engine, request).CalculateSize();
+    var buffer = new byte[bytes];
+    var cases = new (string Name, Func<int> Run)[]
+    {
+        ("engine", () => engine.QueryRange(query, start, end, Step, ["instance"]).Count),
+        ("service (engine + response message)", () => QueryService.QueryRange(engine, request).Series.Count),
+        ("service + serialize", () =>
+        {
+            var r = QueryService.QueryRange(engine, request);
+            var n = r.CalculateSize();
+            r.WriteTo(buffer.AsSpan(0, n));
+            return n;
+        }),
+    };
+    var process = Process.GetCurrentProcess();
+    Console.WriteLine($"  QueryRange {points:N0} points, response {bytes:N0} bytes; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+    foreach (var (name, run) in cases)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            run();
+        }
+
+        var best = double.MaxValue;
+        var gen0 = GC.CollectionCount(0);
+        var gen2 = GC.CollectionCount(2);
+        process.Refresh();
+        var cpu = process.TotalProcessorTime;
+        for (var i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+        }
+
+        process.Refresh();
+        var cpuMs = (process.TotalProcessorTime - cpu).TotalMilliseconds / runs;
+        Console.WriteLine($"    {name,-38} wall best {best,7:F1} ms   CPU {cpuMs,7:F1} ms/call   GCs/call gen0 {(GC.CollectionCount(0) - gen0) / (double)runs:F1} gen2 {(GC.CollectionCount(2) - gen2) / (double)runs:F1}");
+    }
 }
 
 static void Phases()
