@@ -6,6 +6,9 @@ public sealed partial class QueryEngine
 {
     private const long MaxBuckets = 10_000_000;
 
+    /// <summary>Steps × series a query may accumulate (32 bytes each: at most 640 MB of working memory).</summary>
+    internal long MaxRangePoints { get; set; } = 20_000_000;
+
     /// <summary>
     /// QueryRange with Parca's semantics. Delta types: buckets of <paramref name="stepNanos"/> grouped by the
     /// <paramref name="sumBy"/> labels (value = sum, count = profiles, duration = the profile's duration when the bucket
@@ -54,6 +57,12 @@ public sealed partial class QueryEngine
                 if (!groupIds.TryGetValue(key, out var g))
                 {
                     g = groupLabels.Count;
+                    if ((g + 1) * bucketCount > MaxRangePoints)
+                    {
+                        throw new QueryException(QueryErrorKind.InvalidArgument,
+                            $"step {stepNanos}ns is too small for {g + 1}+ series over the range: {bucketCount} points each (max {MaxRangePoints} points in all); use a larger step or fewer sum_by labels");
+                    }
+
                     groupIds.Add(key, g);
                     groupLabels.Add(key);
                     groupBuckets.Add(new RangeBucket[bucketCount]);
