@@ -6,13 +6,15 @@ import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { ConnectError, createClient, type Client } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import {
-  FilterCriteriaSchema, FilterSchema, FrameFilterSchema, GroupBySchema, MergeProfileSchema, StringConditionSchema, ProfileDiffSelection_Mode, ProfileDiffSelectionSchema, QueryRequest_Mode,
+  FilterCriteriaSchema, FilterSchema, FrameFilterSchema, GroupBySchema, MergeProfileSchema, NumberConditionSchema, StackFilterSchema,
+  StringConditionSchema, ProfileDiffSelection_Mode, ProfileDiffSelectionSchema, QueryRequest_Mode,
   QueryRequest_ReportType, QueryRequestSchema, QueryService, type QueryRequest,
 } from '../gen/parca/query/v1alpha1/query_pb';
 import { ScrapeService } from '../gen/parca/scrape/v1alpha1/scrape_pb';
 import { AgentsService } from '../gen/parca/profilestore/v1alpha1/profilestore_pb';
 import { decodeFlameGraph, type FlameGraph } from '../arrow/flamegraph';
 import { profileTypeKey } from '../format/profileTypes';
+import { toWire, type ProfileFilter } from '../state/filters';
 
 declare global {
   interface Window { PATH_PREFIX?: string; APP_VERSION?: string }
@@ -105,7 +107,21 @@ export interface ReportOptions {
   /** Percent of the total under which nodes are trimmed by the server. */
   trim?: number;
   absolute?: boolean;
-  hiddenBinaries?: string[];
+  filters?: ProfileFilter[];
+}
+
+/** Parca's Filter message for a user filter (state/filters.ts decides stack/frame and the condition). */
+export function filterMessage(f: ProfileFilter) {
+  const w = toWire(f);
+  const criteria = create(FilterCriteriaSchema, {});
+  if (w.field === 'address' || w.field === 'lineNumber') {
+    criteria[w.field] = create(NumberConditionSchema, { condition: { case: w.condition === 'equal' ? 'equal' : 'notEqual', value: w.value as bigint } });
+  } else {
+    criteria[w.field] = create(StringConditionSchema, { condition: { case: w.condition, value: w.value as string } });
+  }
+  return create(FilterSchema, w.kind === 'stackFilter'
+    ? { filter: { case: 'stackFilter', value: create(StackFilterSchema, { filter: { case: 'criteria', value: criteria } }) } }
+    : { filter: { case: 'frameFilter', value: create(FrameFilterSchema, { filter: { case: 'criteria', value: criteria } }) } });
 }
 
 /** The last nanosecond of a millisecond: the UI works in ms, profiles carry ns timestamps (…337.470 ms). */
@@ -127,15 +143,7 @@ export function buildRequest(a: ProfileSelection, b: ProfileSelection | null, re
     invertCallStack: o.invert,
   });
   if (o.trim !== undefined) req.nodeTrimThreshold = o.trim;
-  for (const binary of o.hiddenBinaries ?? []) {
-    req.filter.push(create(FilterSchema, {
-      filter: { case: 'frameFilter', value: create(FrameFilterSchema, {
-        filter: { case: 'criteria', value: create(FilterCriteriaSchema, {
-          binary: create(StringConditionSchema, { condition: { case: 'notContains', value: binary } }),
-        }) },
-      }) },
-    }));
-  }
+  for (const f of o.filters ?? []) req.filter.push(filterMessage(f));
   if (b) {
     req.mode = QueryRequest_Mode.DIFF;
     const side = (s: ProfileSelection) => create(ProfileDiffSelectionSchema, {
@@ -164,4 +172,13 @@ export async function queryPprof(api: Api, a: ProfileSelection, b: ProfileSelect
   const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.PPROF, { ...o, trim: undefined }));
   if (res.report.case !== 'pprof') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected pprof`);
   return res.report.value;
+}
+
+export interface ProfileMetadataResult { labels: string[]; mappingFiles: string[] }
+
+/** Label names and binaries of the selected profile (REPORT_TYPE_PROFILE_METADATA): the group-by and filter menus. */
+export async function queryMetadata(api: Api, a: ProfileSelection, b: ProfileSelection | null, signal?: AbortSignal): Promise<ProfileMetadataResult> {
+  const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.PROFILE_METADATA, { groupBy: [], invert: false }), { signal });
+  if (res.report.case !== 'profileMetadata') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected profile_metadata`);
+  return { labels: res.report.value.labels, mappingFiles: res.report.value.mappingFiles };
 }
