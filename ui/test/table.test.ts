@@ -43,6 +43,22 @@ describe('table', () => {
       c: { flat: 20, cum: 20 },
     });
   });
+  it('leaves label groups out of the table and counts functions across groups', () => {
+    const q = { name: '{api="query"}', labelsOnly: true };
+    const w = { name: '{api="write"}', labelsOnly: true };
+    const grouped = decodeFlameGraph(recordFromColumns(columnsFromStacks(stacks.map((s, i) => ({ ...s, frames: [i % 2 ? q : w, ...s.frames] })))), 'count');
+    expect(grouped.labelsOnly[grouped.children[grouped.childOffsets[0]]]).toBe(1);
+    expect(byName(grouped, tableFromFlameGraph(grouped))).toEqual(byName(fg, tableFromFlameGraph(fg)));
+    // Inverted with label groups: self values come from the nodes right below each group.
+    const inverted = decodeFlameGraph(recordFromColumns(columnsFromStacks([
+      { frames: [q, 'leaf', 'main'], value: 7 }, { frames: [w, 'leaf', 'main'], value: 3 }, { frames: [w, 'other', 'main'], value: 2 },
+    ])), 'count');
+    const rows = byName(inverted, tableFromFlameGraph(inverted, true));
+    expect(rows.leaf).toEqual({ flat: 10, cum: 10 });
+    expect(rows.other).toEqual({ flat: 2, cum: 2 });
+    expect(rows.main.flat).toBe(0);
+    expect(Object.keys(rows).sort()).toEqual(['leaf', 'main', 'other']);
+  });
   it('sorts and filters', () => {
     const rows = tableFromFlameGraph(fg);
     const names = (idx: Int32Array) => [...idx].map((r) => fg.names[rows.nameId[r]]);

@@ -36,11 +36,17 @@ export function tableFromFlameGraph(fg: FlameGraph, inverted = false): TableRows
     const item = stack[--sp];
     if (item < 0) { onPath[fg.nameId[~item]]--; continue; }
     const node = item;
+    // Label groups (group by labels) are not functions: the table shows what is below them, across groups.
+    if (fg.labelsOnly[node]) {
+      for (let k = fg.childOffsets[node + 1] - 1; k >= fg.childOffsets[node]; k--) stack[sp++] = fg.children[k];
+      continue;
+    }
     const name = fg.nameId[node];
     seen[name] = 1;
     if (binary[name] < 0) binary[name] = fg.binaryId[node];
     if (inverted) {
-      if (fg.parent[node] === 0) {
+      const p = fg.parent[node];
+      if (p === 0 || fg.labelsOnly[p]) {
         flat[name] += fg.cumulative[node];
         if (flatDiff && fg.diff) flatDiff[name] += fg.diff[node];
       }
