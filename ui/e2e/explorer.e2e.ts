@@ -89,6 +89,24 @@ describe('profile explorer against a real parca', () => {
     }
   });
 
+  it('finds old recordings from an empty range and jumps to them', async () => {
+    // The files were recorded in 2022: "Last 1h" is empty, and the UI says where the newest profile is.
+    await page.goto(`${server.url}/?expression_a=${encodeURIComponent(`${type}{}`)}`);
+    const empty = page.locator('[data-testid=side-a-query] ~ [data-testid=no-series]');
+    await page.locator('[data-testid=jump-latest]').waitFor();
+    expect(await empty.textContent()).toContain('The newest one is from 2022-02-10');
+    expect(await page.locator('[data-testid=pick-hint]').count()).toBe(0);
+    await shot('01b-empty-range-latest');
+    await page.locator('[data-testid=jump-latest]').click();
+    await page.locator('[data-testid=side-a-graph] .u-over').waitFor();
+    const params = new URL(page.url()).searchParams;
+    const last = times[times.length - 1];
+    // Within the hour shown, with the newest profile (to the minute) near its right edge.
+    expect(Number(params.get('from_a'))).toBeLessThan(times[0]);
+    expect(Number(params.get('to_a'))).toBeGreaterThan(last);
+    expect(Number(params.get('to_a')) - last).toBeLessThanOrEqual(6 * 60_000);
+  });
+
   it('picks a profile type, shows the graph, opens a point with the expected top frames', async () => {
     await page.goto(`${server.url}/?from_a=${from}&to_a=${to}`);
     const select = page.locator('[data-testid=side-a-query] [data-testid=profile-type]');

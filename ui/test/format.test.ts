@@ -84,3 +84,23 @@ describe('formatAge', () => {
     expect(formatAge(now - 4 * 86_400_000 - 1, now)).toBe('4d ago');
   });
 });
+
+describe('findLatest', () => {
+  it('narrows to the newest sample in a few bucketed queries', async () => {
+    const samples = [1_000_000, 50_000_000, 1_644_509_299_337];
+    const now = 1_763_700_000_000;
+    const calls: number[] = [];
+    const { findLatest } = await import('../src/api/client');
+    const bucketed = async (from: number, to: number, step: number) => {
+      calls.push(step);
+      // Like QueryRange: one point per non-empty bucket, at the bucket's start.
+      const inside = samples.filter((t) => t >= from && t <= to);
+      return inside.length === 0 ? undefined : from + Math.floor((Math.max(...inside) - from) / step) * step;
+    };
+    const t = (await findLatest(bucketed, now))!;
+    expect(t).toBeLessThanOrEqual(samples[2]);
+    expect(samples[2] - t).toBeLessThanOrEqual(60_000);
+    expect(calls.length).toBeLessThanOrEqual(6);
+    expect(await findLatest(async () => undefined, now)).toBeUndefined();
+  });
+});

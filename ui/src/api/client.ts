@@ -182,3 +182,33 @@ export async function queryMetadata(api: Api, a: ProfileSelection, b: ProfileSel
   if (res.report.case !== 'profileMetadata') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected profile_metadata`);
   return { labels: res.report.value.labels, mappingFiles: res.report.value.mappingFiles };
 }
+
+/**
+ * Time (ms) of the newest sample of `query` at or before `now`, or undefined when there is none: QueryRange over
+ * everything with ~100 buckets, then again inside the last non-empty bucket until a bucket is a minute or less.
+ * A handful of cheap requests; used when the selected range is empty (e.g. pprof files recorded long ago).
+ */
+export async function findLatest(lastPoint: (from: number, to: number, step: number) => Promise<number | undefined>, now: number, from = 0): Promise<number | undefined> {
+  let lo = from;
+  let hi = now;
+  let latest: number | undefined;
+  for (let round = 0; round < 8; round++) {
+    const step = Math.max(1000, Math.ceil((hi - lo) / 100));
+    const t = await lastPoint(lo, hi, step);
+    if (t === undefined) return latest;
+    latest = t;
+    if (step <= 60_000) return latest;
+    lo = Math.max(lo, t - step);
+    hi = Math.min(hi, t + 2 * step);
+  }
+  return latest;
+}
+
+export async function latestSampleTime(api: Api, query: string, now: number): Promise<number | undefined> {
+  return findLatest(async (from, to, step) => {
+    const series = await queryRange(api, query, from, to, step, []);
+    let max: number | undefined;
+    for (const s of series) for (const p of s.points) if (max === undefined || p.t > max) max = p.t;
+    return max;
+  }, now);
+}

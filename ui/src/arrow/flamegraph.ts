@@ -89,7 +89,8 @@ export function flameGraphFromTable(table: Table, unit: string, trimmed = 0, com
     else if (labelsOnly[i] && labelCols.length > 0) {
       const parts: string[] = [];
       for (const l of labelCols) if (l.col.ids[i] >= 0) parts.push(`${l.key}="${l.col.strings[l.col.ids[i]]}"`);
-      text = `{${parts.join(', ')}}`;
+      // Samples without any of the grouped labels form a group of their own.
+      text = parts.length > 0 ? `{${parts.join(', ')}}` : `(no ${labelCols.map((l) => l.key).join(', ')} label)`;
     } else if (address[i] !== 0) {
       const bin = mapping.ids[i] >= 0 ? mapping.strings[mapping.ids[i]] : '';
       text = `0x${address[i].toString(16)}${bin ? ` (${bin.slice(bin.lastIndexOf('/') + 1)})` : ''}`;

@@ -67,6 +67,9 @@ export function categoricalColoring(fg: FlameGraph, by: ColorBy, dark: boolean):
     keyOf = new Int32Array(fg.n);
     for (let i = 0; i < fg.n; i++) keyOf[i] = nameKey[fg.nameId[i]];
   }
+  // Label groups (group by labels) are not code: they stay neutral and out of the legend.
+  keyOf = Int32Array.from(keyOf);
+  for (let i = 0; i < fg.n; i++) if (fg.labelsOnly[i]) keyOf[i] = -1;
   const weight = new Float64Array(keys.length);
   // Weight = value under each key, counted at the topmost node of a run of the same key (works for inverted graphs).
   for (let i = 1; i < fg.n; i++) {
