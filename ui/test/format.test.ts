@@ -82,6 +82,7 @@ describe('formatAge', () => {
     expect(formatAge(now - 3 * 60_000 - 59_000, now)).toBe('3m ago');
     expect(formatAge(now - 2 * 3_600_000, now)).toBe('2h ago');
     expect(formatAge(now - 4 * 86_400_000 - 1, now)).toBe('4d ago');
+    expect(formatAge(now - 1744 * 86_400_000, now)).toBe('4y ago');
   });
 });
 
