@@ -425,6 +425,7 @@ describe('profile explorer against a real parca', () => {
     await expect.poll(() => new URL(page.url()).searchParams.get('sum_by_a')).toBe('job,region');
     await expect.poll(async () => (await page.locator('[data-testid=series-legend] span').allTextContents()).sort())
       .toEqual(['job="goapp"', 'job="labels", region="eu"']);
+    await shot('12a-sum-by-menu');
     await page.keyboard.press('Escape');
     expect(await page.locator('[data-testid=side-a-query] [data-testid=sum-by]').textContent()).toContain('job, region');
     await shot('12-sum-by-two-labels');
@@ -438,6 +439,7 @@ describe('profile explorer against a real parca', () => {
     await groupMenu.locator('input[value="labels.api"]').waitFor();
     await groupMenu.locator('input[value="labels.api"]').check();
     await expect.poll(() => new URL(page.url()).searchParams.get('group_by')).toBe('function_name,labels.api');
+    await shot('13a-group-by-menu');
     await page.keyboard.press('Escape');
     await page.locator('[data-testid=loading]').waitFor({ state: 'detached' });
     const k = sampleTypeIndex(prof, 'samples');
