@@ -243,6 +243,11 @@ describe('profile explorer against a real parca', () => {
     expect(removed).toBeGreaterThan(0);
     await page.locator('[data-testid=toggle-filters]').click();
     await page.locator('[data-testid=filter-form]').waitFor();
+    // The value field suggests the profile's functions, heaviest first.
+    const suggested = await page.locator('#filter-functions option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(suggested).toContain('github.com/dgraph-io/sroar.init');
+    expect(suggested.indexOf('runtime.main')).toBeLessThan(suggested.indexOf('github.com/dgraph-io/sroar.init'));
+    expect(suggested.length).toBe(new Set(suggested).size);
     // Defaults: drop stacks where function contains …
     await page.locator('[data-testid=filter-value]').fill('sroar');
     await page.locator('[data-testid=filter-add]').click();

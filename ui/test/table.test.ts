@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnsFromStacks, recordFromColumns } from '../src/arrow/fixtures';
 import { decodeFlameGraph, type FlameGraph } from '../src/arrow/flamegraph';
-import { sandwich, sortRows, tableFromFlameGraph } from '../src/table/aggregate';
+import { sandwich, sortRows, tableFromFlameGraph, topNames } from '../src/table/aggregate';
 
 const stacks = [
   { frames: ['main', 'a', 'b', 'a'], value: 10 }, // recursion: a counted once in cumulative
@@ -58,6 +58,11 @@ describe('table', () => {
     expect(rows.other).toEqual({ flat: 2, cum: 2 });
     expect(rows.main.flat).toBe(0);
     expect(Object.keys(rows).sort()).toEqual(['leaf', 'main', 'other']);
+  });
+  it('suggests the heaviest function names first', () => {
+    // a and b both have a node of 30 (main→a, main→b): ties go by name.
+    expect(topNames(fg, 3)).toEqual(['main', 'a', 'b']);
+    expect(topNames(fg, 10)).toEqual(['main', 'a', 'b', 'c']);
   });
   it('sorts and filters', () => {
     const rows = tableFromFlameGraph(fg);

@@ -201,3 +201,17 @@ export function sandwich(fg: FlameGraph, name: number): Sandwich {
   });
   return { callers, callees };
 }
+
+/** The `k` heaviest function names (by their widest node), for suggestions; label groups and the root excluded. */
+export function topNames(fg: FlameGraph, k: number): string[] {
+  const weight = new Float64Array(fg.names.length);
+  for (let i = 1; i < fg.n; i++) {
+    if (fg.labelsOnly[i]) continue;
+    const id = fg.nameId[i];
+    if (fg.width[i] > weight[id]) weight[id] = fg.width[i];
+  }
+  const ids: number[] = [];
+  for (let id = 0; id < weight.length; id++) if (weight[id] > 0) ids.push(id);
+  ids.sort((a, b) => weight[b] - weight[a] || (fg.names[a] < fg.names[b] ? -1 : 1));
+  return ids.slice(0, k).map((id) => fg.names[id]);
+}

@@ -12,13 +12,15 @@ export interface FiltersPanelProps {
   onChange: (filters: ProfileFilter[]) => void;
   /** Binaries of the profile (PROFILE_METADATA), offered as values for the binary field. */
   binaries: string[];
+  /** Function names of the profile, heaviest first, offered as values for the function field. */
+  functions: string[];
   open: boolean;
   onOpen: (open: boolean) => void;
 }
 
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
-export function FiltersPanel({ filters, onChange, binaries, open, onOpen }: FiltersPanelProps) {
+export function FiltersPanel({ filters, onChange, binaries, functions, open, onOpen }: FiltersPanelProps) {
   const [draft, setDraft] = useState<ProfileFilter>({ action: 'drop', field: 'function_name', op: 'contains', value: '' });
   const [error, setError] = useState<string | null>(null);
   const same = (x: ProfileFilter, y: ProfileFilter) => x.action === y.action && x.field === y.field && x.op === y.op && x.value === y.value;
@@ -58,9 +60,10 @@ export function FiltersPanel({ filters, onChange, binaries, open, onOpen }: Filt
           <select data-testid="filter-op" value={draft.op} onChange={(e) => setDraft({ ...draft, op: (e.target as HTMLSelectElement).value as FilterOp })}>
             {filterOps.filter(([v]) => !isNumberField(draft.field) || v === 'equal').map(([v, l]) => <option key={v} value={v}>{l}</option>)}
           </select>
-          <input type="text" data-testid="filter-value" list={draft.field === 'binary' ? 'filter-binaries' : undefined} spellcheck={false}
+          <input type="text" data-testid="filter-value" list={draft.field === 'binary' ? 'filter-binaries' : draft.field === 'function_name' ? 'filter-functions' : undefined} spellcheck={false}
             placeholder={isNumberField(draft.field) ? (draft.field === 'address' ? '0x4a3f10' : '42') : draft.field === 'binary' ? 'libc.so.6' : 'runtime.mallocgc'}
             value={draft.value} onInput={(e) => { setDraft({ ...draft, value: (e.target as HTMLInputElement).value }); setError(null); }} />
+          <datalist id="filter-functions">{draft.field === 'function_name' && functions.map((f) => <option key={f} value={f} />)}</datalist>
           <datalist id="filter-binaries">{[...new Set(binaries.map(baseName))].map((b) => <option key={b} value={b} />)}</datalist>
           <button type="submit" class="primary" data-testid="filter-add">Add filter</button>
           <select data-testid="filter-preset" value="" onChange={(e) => {

@@ -4,7 +4,7 @@ import { errorText, queryFlameGraph, queryMetadata, queryPprof, type Api, type F
 import type { ColorBy } from '../flamegraph/colors';
 import { copyText } from '../format/clipboard';
 import { formatPercent, formatTimestamp, formatValue } from '../format/format';
-import { sandwich } from '../table/aggregate';
+import { sandwich, topNames } from '../table/aggregate';
 import { nextGroupBy, type Dashboard, type GroupBy, type ViewState } from '../state/url';
 import type { ProfileFilter } from '../state/filters';
 import { FiltersPanel } from './FiltersPanel';
@@ -62,6 +62,8 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
     set({ dashboard: next.length > 0 ? next : ['flamegraph'] });
   };
   const graph = result?.graph ?? null;
+  // Computed only while the filter form is open (one pass over the nodes).
+  const functionSuggestions = useMemo(() => (graph && filtersOpen ? topNames(graph, 300) : []), [graph, filtersOpen]);
   const sandwichName = useMemo(() => (graph && state.sandwich ? graph.names.indexOf(state.sandwich) : -1), [graph, state.sandwich]);
   const sandwichGraphs = useMemo(() => (graph && sandwichName >= 0 ? sandwich(graph, sandwichName) : null), [graph, sandwichName]);
   const showSandwich = (name: number) => {
@@ -150,7 +152,7 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
         {notice && <span class="status" data-testid="notice">{notice}</span>}
       </div>
       <FiltersPanel filters={state.filters} onChange={(filters: ProfileFilter[]) => set({ filters, focus: [] })} binaries={metadata.mappingFiles}
-        open={filtersOpen} onOpen={setFiltersOpen} />
+        functions={functionSuggestions} open={filtersOpen} onOpen={setFiltersOpen} />
       {result && state.filters.length > 0 && !loading && <FilteredNote result={result} />}
       {error && <div class="error" data-testid="profile-error">{error}</div>}
       {loading && <div class="status" data-testid="loading">Loading profile…</div>}
