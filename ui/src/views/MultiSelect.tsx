@@ -13,9 +13,11 @@ export interface MultiSelectProps {
   placeholder: string;
   testid: string;
   title?: string;
+  /** Called when the menu opens (e.g. to load its options on demand). */
+  onOpen?: () => void;
 }
 
-export function MultiSelect({ label, sections, selected, onChange, placeholder, testid, title }: MultiSelectProps) {
+export function MultiSelect({ label, sections, selected, onChange, placeholder, testid, title, onOpen }: MultiSelectProps) {
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLSpanElement>(null);
   useEffect(() => {
@@ -32,7 +34,7 @@ export function MultiSelect({ label, sections, selected, onChange, placeholder, 
   return (
     <span class="multi" ref={root}>
       <span class="hint">{label}</span>
-      <button type="button" data-testid={testid} title={title ?? summary} aria-expanded={open} onClick={() => setOpen(!open)}>
+      <button type="button" data-testid={testid} title={title ?? summary} aria-expanded={open} onClick={() => { if (!open) onOpen?.(); setOpen(!open); }}>
         <span class="multi-summary">{summary}</span> ▾
       </button>
       {open && (

@@ -39,12 +39,19 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
   const [filtersOpen, setFiltersOpen] = useState(false);
   const options = { groupBy: state.groupBy, invert: state.invert, absolute: state.absolute, filters: state.filters, trim: state.trim || undefined };
   const key = JSON.stringify([a, b, options, refreshKey]);
-  // Label names and binaries of the selection feed the group-by and filter menus.
+  // Label names and binaries of the selection feed the group-by and filter menus. Asked for only once one of those
+  // menus was used (it costs the server another merge of the selection); from then on with every selection.
+  const [wantMetadata, setWantMetadata] = useState(() => state.groupBy.some((g) => g.startsWith('labels.')) || state.filters.length > 0);
+  const [metadataLoading, setMetadataLoading] = useState(false);
   useEffect(() => {
+    if (!wantMetadata) return;
     const ctl = new AbortController();
-    queryMetadata(api, a, b, ctl.signal).then(setMetadata).catch(() => { if (!ctl.signal.aborted) setMetadata({ labels: [], mappingFiles: [] }); });
+    setMetadataLoading(true);
+    queryMetadata(api, a, b, ctl.signal)
+      .then((m) => { setMetadata(m); setMetadataLoading(false); })
+      .catch(() => { if (!ctl.signal.aborted) { setMetadata({ labels: [], mappingFiles: [] }); setMetadataLoading(false); } });
     return () => ctl.abort();
-  }, [JSON.stringify([a, b, refreshKey])]);
+  }, [JSON.stringify([a, b, refreshKey]), wantMetadata]);
   useEffect(() => {
     const ctl = new AbortController();
     setLoading(true);
@@ -105,7 +112,7 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
       else if (e.key === 't') toggleDash('table');
       else if (e.key === 's') toggleDash('sandwich');
       else if (e.key === 'l') void copyLink();
-      else if (e.key === 'f') { setFiltersOpen(true); requestAnimationFrame(() => (document.querySelector('[data-testid="filter-value"]') as HTMLInputElement | null)?.focus()); e.preventDefault(); }
+      else if (e.key === 'f') { setWantMetadata(true); setFiltersOpen(true); requestAnimationFrame(() => (document.querySelector('[data-testid="filter-value"]') as HTMLInputElement | null)?.focus()); e.preventDefault(); }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -123,11 +130,11 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
           {b ? 'Diff' : 'Profile'} {formatTimestamp(a.from)}{a.to !== a.from ? ` – ${formatTimestamp(a.to)}` : ''}
           {b ? ` vs ${formatTimestamp(b.from)}${b.to !== b.from ? ` – ${formatTimestamp(b.to)}` : ''}` : ''}
         </span>
-        <MultiSelect label="Group by" testid="group-by" placeholder="Function" selected={state.groupBy}
+        <MultiSelect label="Group by" testid="group-by" placeholder="Function" selected={state.groupBy} onOpen={() => setWantMetadata(true)}
           onChange={(g) => set({ groupBy: nextGroupBy(g), focus: [] })}
           sections={[
             { title: 'Frames', options: groupByLevels.map(([value, label]) => ({ value, label })) },
-            { title: 'Labels', options: metadata.labels.map((l) => ({ value: `labels.${l}`, label: l })), empty: 'no labels in this profile' },
+            { title: 'Labels', options: [...new Set([...metadata.labels, ...state.groupBy.filter((g) => g.startsWith('labels.')).map((g) => g.slice(7))])].map((l) => ({ value: `labels.${l}`, label: l })), empty: metadataLoading ? 'loading…' : 'no labels in this profile' },
           ]} />
         <label><input type="checkbox" data-testid="invert" checked={state.invert} onChange={() => set({ invert: !state.invert, focus: [] })} /> Invert</label>
         {!b && <label>Colour by <select data-testid="color-by" value={state.colorBy} onChange={(e) => set({ colorBy: (e.target as HTMLSelectElement).value as ViewState['colorBy'] })}>
@@ -141,7 +148,7 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
         </select></label>
         <input data-testid="search" placeholder="Search frames (/), /regex/" value={searchText}
           onInput={(e) => { const v = (e.target as HTMLInputElement).value; setSearchText(v); set({ search: v }); }} />
-        <button data-testid="toggle-filters" class={filtersOpen ? 'active' : ''} onClick={() => setFiltersOpen(!filtersOpen)} title="Stack and frame filters (f)">
+        <button data-testid="toggle-filters" class={filtersOpen ? 'active' : ''} onClick={() => { setWantMetadata(true); setFiltersOpen(!filtersOpen); }} title="Stack and frame filters (f)">
           Filters{state.filters.length > 0 ? ` (${state.filters.length})` : ''}
         </button>
         <button class={panels.includes('flamegraph') ? 'active' : ''} onClick={() => toggleDash('flamegraph')}>Flame graph</button>
