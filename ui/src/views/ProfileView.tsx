@@ -208,7 +208,7 @@ function FilteredNote({ result }: { result: FlameResult }) {
     <div class="filtered-note" data-testid="filtered">
       {filtered > 0
         ? <>Filters removed <b>{formatPercent(filtered, total)}</b> ({formatValue(filtered * scale, graph.unit)}) of {formatValue(total * scale, graph.unit)}; {formatPercent(kept, total)} shown.</>
-        : <>Filters removed no stacks{graph.total > 0 ? '' : ''}: all of {formatValue(total * scale, graph.unit)} shown (frame filters only hide frames).</>}
+        : <>Filters removed no stacks: all of {formatValue(total * scale, graph.unit)} shown (frame filters only hide frames).</>}
     </div>
   );
 }
