@@ -123,6 +123,34 @@ describe('targets page against real targets', () => {
     const select = page.locator('[data-testid=side-a-query] [data-testid=profile-type]');
     await select.waitFor();
     const options = await select.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(options.some((o) => o.startsWith('goroutine:'))).toBe(true);
+    const goroutine = options.find((o) => o.startsWith('goroutine:'))!;
+    expect(goroutine).toBeDefined();
+    await select.selectOption(goroutine);
+    // Open the newest scrape: the rightmost point of the graph.
+    const over = page.locator('[data-testid=side-a-graph] .u-over');
+    await over.waitFor();
+    const box = (await over.boundingBox())!;
+    for (let x = box.x + box.width - 1; x > box.x; x -= 2) {
+      await page.mouse.move(x, box.y + box.height / 2);
+      if (await page.locator('[data-testid=side-a-graph] .tooltip').count()) break;
+    }
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.locator('[data-testid=flamegraph-canvas][data-drawn]').waitFor();
+    // The server's own thread stacks are .NET: framework frames are there, and the preset hides every one of them.
+    const names = () => page.locator('[data-testid=table] tbody tr td:nth-child(5)').allTextContents();
+    await page.locator('[data-testid=search]').fill('/^(System|Microsoft)\\./');
+    await expect.poll(async () => (await names()).length).toBeGreaterThan(0);
+    await page.locator('[data-testid=search]').fill('');
+    await page.locator('[data-testid=toggle-filters]').click();
+    await page.locator('[data-testid=filter-preset]').selectOption('Hide .NET framework frames');
+    await expect.poll(() => new URL(page.url()).searchParams.get('profile_filters'))
+      .toBe('hide:function_name:starts_with:System.,hide:function_name:starts_with:Microsoft.');
+    await page.locator('[data-testid=loading]').waitFor({ state: 'detached' });
+    await page.locator('[data-testid=search]').fill('/^(System|Microsoft)\\./');
+    await expect.poll(async () => (await names()).length).toBe(0);
+    await page.locator('[data-testid=search]').fill('');
+    await expect.poll(async () => (await names()).length).toBeGreaterThan(0);
+    await page.screenshot({ path: join(screenshots, '14-dotnet-preset.png'), fullPage: true });
   });
 });

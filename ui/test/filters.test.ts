@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { buildRequest, filterMessage } from '../src/api/client';
 import { QueryRequest_ReportType, QueryRequestSchema } from '../src/gen/parca/query/v1alpha1/query_pb';
-import { decodeFilters, describeFilter, encodeFilters, filterError, toWire, type ProfileFilter } from '../src/state/filters';
+import { decodeFilters, describeFilter, encodeFilters, filterError, filterPresets, toWire, type ProfileFilter } from '../src/state/filters';
 
 const sample: ProfileFilter[] = [
   { action: 'drop', field: 'function_name', op: 'contains', value: 'runtime.gc' },
@@ -30,6 +30,12 @@ describe('filter serialisation', () => {
       { action: 'hide', field: 'binary', op: 'equal', value: 'libc.so.6' },
     ]);
     expect(decodeFilters('')).toEqual([]);
+  });
+  it('has only valid presets, and they survive the URL', () => {
+    for (const p of filterPresets) {
+      expect(p.filters.map(filterError)).toEqual(p.filters.map(() => null));
+      expect(decodeFilters(encodeFilters(p.filters))).toEqual(p.filters);
+    }
   });
   it('explains invalid filters', () => {
     expect(filterError({ action: 'drop', field: 'function_name', op: 'contains', value: '  ' })).toBe('enter a value');

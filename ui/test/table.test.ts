@@ -71,6 +71,9 @@ describe('table', () => {
     expect(names(sortRows(fg, rows, 'flat', false, ''))).toEqual(['main', 'a', 'c', 'b']);
     expect(names(sortRows(fg, rows, 'name', false, ''))).toEqual(['a', 'b', 'c', 'main']);
     expect(names(sortRows(fg, rows, 'flat', true, 'A'))).toEqual(['a', 'main']);
+    // /regex/ as in the flame graph's search: anchored, case-insensitive; an invalid one matches nothing.
+    expect(names(sortRows(fg, rows, 'name', false, '/^(A|c)$/'))).toEqual(['a', 'c']);
+    expect(names(sortRows(fg, rows, 'name', false, '/[/'))).toEqual([]);
   });
   it('computes diff columns in compare mode', () => {
     const diffStacks = [

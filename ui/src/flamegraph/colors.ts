@@ -35,7 +35,10 @@ export function packageOf(name: string): string {
   const head = paren >= 0 ? rest.slice(0, paren) : rest;
   const dot = slash >= 0 ? head.indexOf('.') : head.lastIndexOf('.');
   if (dot <= 0) return slash >= 0 ? name.slice(0, slash + 1 + (dot > 0 ? dot : head.length)) : head;
-  return name.slice(0, slash + 1 + dot);
+  const pkg = name.slice(0, slash + 1 + dot);
+  // .NET nested types (Outer+Inner, compiler-generated Outer+<Method>d__6 state machines) belong to the outer type.
+  const plus = slash < 0 ? pkg.indexOf('+') : -1;
+  return plus > 0 ? pkg.slice(0, plus) : pkg;
 }
 
 export function baseName(path: string): string {

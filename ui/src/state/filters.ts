@@ -35,6 +35,11 @@ export const filterPresets: { name: string; filters: ProfileFilter[] }[] = [
   { name: 'Hide Go runtime frames', filters: [{ action: 'hide', field: 'function_name', op: 'starts_with', value: 'runtime.' }] },
   { name: 'Drop Go GC stacks', filters: [{ action: 'drop', field: 'function_name', op: 'starts_with', value: 'runtime.gcBgMarkWorker' }] },
   { name: 'Hide libc frames', filters: [{ action: 'hide', field: 'binary', op: 'starts_with', value: 'libc.so' }] },
+  // .NET (the server's own profiles, EventPipe): framework frames around the application's code.
+  { name: 'Hide .NET framework frames', filters: [
+    { action: 'hide', field: 'function_name', op: 'starts_with', value: 'System.' },
+    { action: 'hide', field: 'function_name', op: 'starts_with', value: 'Microsoft.' },
+  ] },
 ];
 
 /** Parses "123" or "0x7b"; undefined when it is not a non-negative integer. */

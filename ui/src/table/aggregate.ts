@@ -1,6 +1,6 @@
 // The "top" table and the sandwich view, derived from the flame graph the UI already holds: one pass over the
 // tree, so the table, the flame graph and the sandwich always agree and clicking one can select in the others.
-import { layout, type FlameGraph } from '../arrow/flamegraph';
+import { layout, nameMatcher, type FlameGraph } from '../arrow/flamegraph';
 
 export interface TableRows {
   /** One row per distinct name id that occurs in the graph (root excluded). */
@@ -89,10 +89,11 @@ export type SortKey = 'name' | 'flat' | 'cumulative' | 'flatDiff' | 'cumulativeD
 
 /** Row indices filtered by a case-insensitive name substring and sorted. */
 export function sortRows(fg: FlameGraph, rows: TableRows, key: SortKey, descending: boolean, filter: string): Int32Array {
-  const q = filter.toLowerCase();
+  // The same matching as the flame graph's search (substring or /regex/), tested once per row.
+  const test = filter === '' ? null : nameMatcher(filter);
   const idx: number[] = [];
   for (let r = 0; r < rows.nameId.length; r++) {
-    if (q === '' || fg.names[rows.nameId[r]].toLowerCase().includes(q)) idx.push(r);
+    if (!test || test(fg.names[rows.nameId[r]])) idx.push(r);
   }
   const col = key === 'name' ? null : key === 'flat' ? rows.flat : key === 'cumulative' ? rows.cumulative
     : key === 'flatDiff' ? rows.flatDiff : rows.cumulativeDiff;
