@@ -123,10 +123,24 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
                 points += s.Count;
             }
 
-            // Large responses build their series on all cores (the messages are independent; a lost race on a shared
-            // Timestamp slot only makes an equal second instance).
+            // Large responses build their series on all cores (the messages are independent; the shared Timestamps
+            // are made first, so the parallel part only reads them).
             if (points >= 100_000 && result.Count > 1)
             {
+                if (shared is not null)
+                {
+                    foreach (var s in result)
+                    {
+                        for (var i = 0; i < shared.Length; i++)
+                        {
+                            if (shared[i] is null && s.HasPoint(i))
+                            {
+                                shared[i] = ToTimestamp(s.GetPoint(i).TimestampNanos);
+                            }
+                        }
+                    }
+                }
+
                 Parallel.For(0, result.Count, i => messages[i] = ToProto(result[i], shared));
             }
             else
