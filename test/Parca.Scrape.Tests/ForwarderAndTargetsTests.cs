@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Parca.Pprof;
 using Parca.Protocol.Scrape.V1Alpha1;
@@ -208,6 +209,71 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
 
             var accepted = ledger.Snapshot().Select(p => p.TimeNanos).Where(t => t != bad).Order().ToArray();
             Assert.Equal(accepted, Received([store]));
+        }
+        finally
+        {
+            await test.DisposeAsync();
+            if (store is not null)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Scraper_only_mode_bounds_the_queue_by_dropping_the_oldest_waiting_profiles()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var ledger = new ForwardLedger();
+        var test = await TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
+        {
+            o.Mode = "scraper-only";
+            o.StoreAddress = $"127.0.0.1:{port}";
+            o.Insecure = true;
+        }, services: s =>
+        {
+            s.AddSingleton(_ => new ForwarderOptions { StoreAddress = $"127.0.0.1:{port}", Insecure = true, MaxQueuedProfiles = 3 });
+            s.AddSingleton(sp => ledger.Wrap(sp.GetRequiredService<ForwardingProfileWriter>()));
+        });
+
+        // Counts this server's drops as they happen (the forwarder's meter comes from the server's IMeterFactory).
+        long dropped = 0;
+        var meters = test.Server.Services.GetRequiredService<IMeterFactory>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "parca_forward_dropped_total" && instrument.Meter.Scope == meters)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref dropped, value));
+        listener.Start();
+        RecordingProfileStore? store = null;
+        try
+        {
+            // The store stays down until the 3-profile queue overflowed twice.
+            await WaitUntilAsync(() => Task.FromResult(Interlocked.Read(ref dropped) >= 2));
+            store = await RecordingProfileStore.StartAsync(port);
+            await WaitUntilAsync(() => Task.FromResult(Received([store]).Length + Interlocked.Read(ref dropped) >= ledger.Count));
+            await test.DisposeAsync();
+
+            var accepted = ledger.Snapshot().Select(p => p.TimeNanos).ToArray();
+            var received = Received([store]);
+            Assert.Equal(received.Length, received.Distinct().Count());
+            var missing = accepted.Select((t, i) => (t, i)).Where(x => Array.BinarySearch(received, x.t) < 0).Select(x => x.i).ToArray();
+            Assert.Equal(Interlocked.Read(ref dropped), missing.Length);
+            Assert.Equal(accepted.Length - missing.Length, received.Length);
+            Assert.True(missing.Length >= 2);
+            Assert.DoesNotContain(0, missing); // the first profile was the batch being sent: kept and retried
+            Assert.Equal(Enumerable.Range(missing[0], missing.Length), missing); // the oldest waiting ones, in a row
+            Assert.True(missing[^1] + 3 < accepted.Length, "the newest profiles of the outage were kept");
         }
         finally
         {

@@ -21,8 +21,9 @@ namespace Parca.Server.Forwarding;
 /// so one bad profile cannot block or take down the others; a single refused profile is dropped and counted in
 /// <c>parca_forward_rejected_total</c>. The queue (not counting the batch being sent) is bounded in profiles and bytes:
 /// when the store is down long enough to fill it, the oldest waiting profiles are dropped
-/// (<c>parca_forward_dropped_total</c>). At shutdown the queue is flushed for up to
-/// <see cref="ForwarderOptions.ShutdownFlushTimeout"/>; what still cannot be delivered then is counted as dropped.
+/// (<c>parca_forward_dropped_total</c>). At shutdown (after scraping stopped) the queue is flushed for up to
+/// <see cref="ForwarderOptions.ShutdownFlushTimeout"/>: a back-off in progress is cut short and retries come at
+/// most 500 ms apart; what still cannot be delivered then is counted as dropped.
 /// </para>
 /// <para>Delivery is at least once: a batch whose response is lost after the store took it is sent again.</para>
 /// </summary>
@@ -31,6 +32,7 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
     private const int MaxBatchBytes = 8 * 1024 * 1024;
     private static readonly TimeSpan s_initialBackoff = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_flushBackoff = TimeSpan.FromMilliseconds(500);
 
     private readonly RpcChannel _channel;
     private readonly IReadOnlyList<KeyValuePair<string, string>> _externalLabels;
@@ -41,6 +43,7 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
     private readonly Queue<Pending> _waiting = new(); // guarded by _gate
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _closing = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _sender;
     private readonly Meter _meter;
     private readonly Counter<long> _sent;
@@ -136,7 +139,11 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
             ForwardLog.QueueFull(_logger, dropped, _options.MaxQueuedProfiles, _options.MaxQueuedBytes);
         }
 
-        _signal.Release();
+        if (_signal.CurrentCount == 0)
+        {
+            _signal.Release(); // one pending wake-up is enough: the sender drains the queue each time
+        }
+
         return ValueTask.CompletedTask;
     }
 
@@ -273,7 +280,18 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
                 // Anything else is transient as far as we can tell: keep the batch and try again.
                 _failures.Add(1);
                 ForwardLog.SendFailed(_logger, batch.Count, e.Message, backoff);
-                await Task.Delay(backoff, _stop.Token);
+                if (_closing.Task.IsCompleted)
+                {
+                    // Flushing at shutdown: retry often within the flush timeout rather than sleep through it.
+                    await Task.Delay(TimeSpan.FromTicks(Math.Min(backoff.Ticks, s_flushBackoff.Ticks)), _stop.Token);
+                }
+                else
+                {
+                    // Shutdown cuts a long back-off short, so the flush starts at once.
+                    await Task.WhenAny(Task.Delay(backoff, _stop.Token), _closing.Task);
+                    _stop.Token.ThrowIfCancellationRequested();
+                }
+
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
             }
         }
@@ -299,6 +317,7 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
             _closed = true;
         }
 
+        _closing.TrySetResult();
         _signal.Release();
         _stop.CancelAfter(_options.ShutdownFlushTimeout);
         await _sender;
