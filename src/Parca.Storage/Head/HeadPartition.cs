@@ -88,13 +88,12 @@ internal sealed partial class HeadPartition : Partition
             }
 
             long stored = 0;
-            var strings = p.Strings;
-            var periodType = strings[p.PeriodType.Type];
-            var periodUnit = strings[p.PeriodType.Unit];
+            var periodType = p.GetString(p.PeriodType.Type);
+            var periodUnit = p.GetString(p.PeriodType.Unit);
             for (var t = 0; t < p.SampleTypes.Length; t++)
             {
                 var st = p.SampleTypes[t];
-                var type = new ProfileType(name, strings[st.Type], strings[st.Unit], periodType, periodUnit, p.DurationNanos != 0);
+                var type = new ProfileType(name, p.GetString(st.Type), p.GetString(st.Unit), periodType, periodUnit, p.DurationNanos != 0);
                 var seriesId = _series.GetOrAdd(type, labels);
                 stored += AppendSeriesProfile(seriesId, p, p.Values[t], stackIds, labelSets);
             }
@@ -144,7 +143,21 @@ internal sealed partial class HeadPartition : Partition
 
     private void InternSampleLabels(IngestProfile p, int[] labelSets)
     {
-        var strIds = _symbols.InternStrings(p.Strings);
+        // Only the strings the labels use are interned (a profile's table is mostly symbol names).
+        var strIds = ArrayPool<int>.Shared.Rent(Math.Max(p.StringCount, 1));
+        Array.Clear(strIds, 0, p.StringCount);
+        try
+        {
+            InternSampleLabels(p, labelSets, strIds);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(strIds);
+        }
+    }
+
+    private void InternSampleLabels(IngestProfile p, int[] labelSets, int[] strIds)
+    {
         var offsets = p.LabelOffsets!;
         var labels = p.SampleLabels!;
         Span<SampleLabelSym> buf = stackalloc SampleLabelSym[32];
@@ -156,7 +169,7 @@ internal sealed partial class HeadPartition : Partition
             for (var k = 0; k < len; k++)
             {
                 var l = labels[start + k];
-                set[k] = new SampleLabelSym(strIds[l.Key], l.Str >= 0 ? strIds[l.Str] : -1, l.Num, strIds[l.NumUnit]);
+                set[k] = new SampleLabelSym(_symbols.StringId(p, l.Key, strIds), l.Str >= 0 ? _symbols.StringId(p, l.Str, strIds) : -1, l.Num, _symbols.StringId(p, l.NumUnit, strIds));
             }
 
             labelSets[i] = _sampleLabels.Intern(set);
