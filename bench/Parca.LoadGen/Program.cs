@@ -57,10 +57,22 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
     await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", MaxMessageSize = 256 * 1024 * 1024 });
     await server.StartAsync();
     var store = server.Services.GetRequiredService<ProfileStore>();
-    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+    // The first `warmup` seconds are not measured: tiered compilation of the server, HTTP/2 and protobuf paths and
+    // the first profiles' new symbols would otherwise count as steady-state ingest cost.
+    var warmup = Math.Min(10, seconds / 3);
+    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + warmup));
     long requests = 0, events = 0;
     var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var sw = Stopwatch.StartNew();
+    long samples0 = 0;
+    _ = Task.Delay(TimeSpan.FromSeconds(warmup)).ContinueWith(_ =>
+    {
+        Interlocked.Exchange(ref requests, 0);
+        Interlocked.Exchange(ref events, 0);
+        samples0 = store.IngestedSamples;
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        sw.Restart();
+    }, TaskScheduler.Default);
     var tasks = Enumerable.Range(0, agents).Select(a => Task.Run(async () =>
     {
         using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'), new RpcChannelOptions());
@@ -89,9 +101,9 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
     await Task.WhenAll(tasks);
     sw.Stop();
     var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
-    var samples = store.IngestedSamples;
+    var samples = store.IngestedSamples - samples0;
     var stats = store.Stats();
-    Console.WriteLine($"ingest: {agents} agents x {seriesPerRequest} series/request, {cores} cores at 19 Hz, 10 s windows, {w.StackCount} distinct stacks");
+    Console.WriteLine($"ingest: {agents} agents x {seriesPerRequest} series/request, {cores} cores at 19 Hz, 10 s windows, {w.StackCount} distinct stacks; measured {seconds} s after {warmup} s warm-up");
     Console.WriteLine($"  {requests} requests, {requests * seriesPerRequest} profiles, {samples:N0} stored samples (distinct stacks per profile), {events:N0} sampled events in {sw.Elapsed.TotalSeconds:F1} s");
     Console.WriteLine($"  => {samples / sw.Elapsed.TotalSeconds:N0} samples/s, {requests * seriesPerRequest / sw.Elapsed.TotalSeconds:N0} profiles/s, {events / sw.Elapsed.TotalSeconds:N0} events/s");
     Console.WriteLine($"  head: {stats.HeadBytes / (double)Math.Max(1, stats.HeadSamples):F1} B/sample");

@@ -83,6 +83,7 @@ public sealed class Utf8IngestTests
         Assert.Equal((aMain, aF, aG), (bG, bMain, bH)); // same indexes, different content
         b.Sample([bG, bMain], [10], null);
         b.Sample([bH, bG, bMain], [20], null);
+        b.Sample([bMain, bG], [100], null); // same indexes as A's first sample ([1, 0]), another stack
 
         using var store = new ProfileStore();
         for (var i = 0; i < 3; i++)
@@ -98,6 +99,7 @@ public sealed class Utf8IngestTests
             ["main;f;g"] = 6,
             ["main;g"] = 30,
             ["main;g;h"] = 60,
+            ["g;main"] = 300,
         }, ReadStacks(view, 0));
         Assert.Equal(5, view.Symbols.LocationCount); // none + main, f, g, h
     }

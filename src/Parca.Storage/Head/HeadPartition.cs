@@ -76,12 +76,11 @@ internal sealed partial class HeadPartition : Partition
     {
         var p = prepared.Profile;
         var n = p.SampleCount;
-        var locMap = _symbols.Intern(prepared);
         var stackIds = ArrayPool<int>.Shared.Rent(Math.Max(n, 1));
         var labelSets = p.LabelOffsets is null ? null : ArrayPool<int>.Shared.Rent(Math.Max(n, 1));
         try
         {
-            InsertStacks(p, locMap, stackIds);
+            InsertStacks(prepared, stackIds);
             if (labelSets is not null)
             {
                 InternSampleLabels(p, labelSets);
@@ -110,21 +109,36 @@ internal sealed partial class HeadPartition : Partition
         }
     }
 
-    private void InsertStacks(IngestProfile p, int[] locMap, int[] stackIds)
+    private void InsertStacks(SymbolDb.Prepared prepared, int[] stackIds)
     {
-        var buf = ArrayPool<int>.Shared.Rent(256);
+        var p = prepared.Profile;
+        var hashes = prepared.Stacks;
+        int[]? locMap = null;
+        int[]? buf = null;
         try
         {
             var offsets = p.StackOffsets;
             var locs = p.StackLocations;
             for (var i = 0; i < p.SampleCount; i++)
             {
+                if (_tree.TryGetByContent(hashes[i], out var known))
+                {
+                    stackIds[i] = known;
+                    continue;
+                }
+
+                // A stack new to this partition: resolve the profile's locations (once) and insert it.
+                locMap ??= _symbols.Intern(prepared);
                 var start = offsets[i];
                 var len = offsets[i + 1] - start;
-                if (len > buf.Length)
+                if (buf is null || len > buf.Length)
                 {
-                    ArrayPool<int>.Shared.Return(buf);
-                    buf = ArrayPool<int>.Shared.Rent(len);
+                    if (buf is not null)
+                    {
+                        ArrayPool<int>.Shared.Return(buf);
+                    }
+
+                    buf = ArrayPool<int>.Shared.Rent(Math.Max(len, 256));
                 }
 
                 for (var k = 0; k < len; k++)
@@ -132,12 +146,17 @@ internal sealed partial class HeadPartition : Partition
                     buf[k] = locMap[locs[start + k]];
                 }
 
-                stackIds[i] = _tree.Insert(buf.AsSpan(0, len));
+                var node = _tree.Insert(buf.AsSpan(0, len));
+                _tree.RememberContent(hashes[i], node);
+                stackIds[i] = node;
             }
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(buf);
+            if (buf is not null)
+            {
+                ArrayPool<int>.Shared.Return(buf);
+            }
         }
     }
 

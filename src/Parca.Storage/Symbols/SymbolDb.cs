@@ -107,12 +107,16 @@ internal sealed class SymbolDb
 
     /// <summary>
     /// Content hashes of an ingest profile's locations (mapping, address, lines with their functions' content, all
-    /// strings hashed from their UTF-8 bytes), computed outside the head's write lock, in parallel across requests.
+    /// strings hashed from their UTF-8 bytes) and stacks, computed outside the head's write lock, in parallel across
+    /// requests.
     /// </summary>
     public sealed class Prepared
     {
         public required IngestProfile Profile { get; init; }
         public required Hash128[] Locations { get; init; }
+
+        /// <summary>Content hash of each sample's stack (its locations' hashes, leaf first).</summary>
+        public required Hash128[] Stacks { get; init; }
     }
 
     public static Prepared Prepare(IngestProfile p)
@@ -176,7 +180,24 @@ internal sealed class SymbolDb
                 locations[i] = h;
             }
 
-            return new Prepared { Profile = p, Locations = locations };
+            // Stacks by content too (leaf first, with their length), so the head finds a known stack in one lookup.
+            var stacks = new Hash128[p.SampleCount];
+            var offsets = p.StackOffsets;
+            var stackLocations = p.StackLocations;
+            for (var i = 0; i < stacks.Length; i++)
+            {
+                var start = offsets[i];
+                var end = offsets[i + 1];
+                var h = ContentHash.Combine(0x737461636BUL, (ulong)(end - start));
+                for (var k = start; k < end; k++)
+                {
+                    h = ContentHash.Combine(h, locations[stackLocations[k]]);
+                }
+
+                stacks[i] = h;
+            }
+
+            return new Prepared { Profile = p, Locations = locations, Stacks = stacks };
         }
         finally
         {
