@@ -52,7 +52,18 @@ internal sealed partial class HeadPartition : Partition
     /// Appends one ingest profile as one logical profile per sample type. Samples whose value is 0 are dropped.
     /// Returns the number of samples stored, or −1 when the head was sealed (the caller retries on the new head).
     /// </summary>
-    public long Append(string name, LabelSet labels, IngestProfile p) => Append(name, labels, SymbolDb.Prepare(p));
+    public long Append(string name, LabelSet labels, IngestProfile p)
+    {
+        var prepared = SymbolDb.Prepare(p);
+        try
+        {
+            return Append(name, labels, prepared);
+        }
+        finally
+        {
+            prepared.Release();
+        }
+    }
 
     /// <summary>Appends a profile whose symbol hashes were computed beforehand, outside the lock.</summary>
     public long Append(string name, LabelSet labels, SymbolDb.Prepared prepared)

@@ -36,11 +36,20 @@ internal static class ContentHash
             b = MixB(b ^ (w * K3));
         }
 
-        var tail = bytes[(words.Length * 8)..];
+        var rest = bytes.Length & 7;
         ulong last = 0;
-        for (var i = 0; i < tail.Length; i++)
+        if (rest != 0 && bytes.Length >= 8)
         {
-            last |= (ulong)tail[i] << (8 * i);
+            // The last 8 bytes, overlapping the last full word (the length is mixed in, so no ambiguity).
+            last = MemoryMarshal.Read<ulong>(bytes[^8..]);
+        }
+        else
+        {
+            var tail = bytes[(words.Length * 8)..];
+            for (var i = 0; i < tail.Length; i++)
+            {
+                last |= (ulong)tail[i] << (8 * i);
+            }
         }
 
         return new Hash128(MixA(a ^ (last * K1)), MixB(b ^ (last * K3)));
@@ -67,11 +76,13 @@ internal static class ContentHash
         }
     }
 
+    // Combining is an xxHash-style round per lane (add the multiplied input, rotate, multiply): the chain through `h`
+    // is add-rotate-multiply, short enough that hashing a stack of 30 locations stays cheap.
     public static Hash128 Combine(Hash128 h, Hash128 v) =>
-        new(MixA(h.Key ^ (v.Key * K1) ^ K2), MixB(h.Check ^ (v.Check * K3) ^ K4));
+        new(BitOperations.RotateLeft(h.Key + (v.Key * K2), 31) * K1, BitOperations.RotateLeft(h.Check + (v.Check * K4), 27) * K3);
 
     public static Hash128 Combine(Hash128 h, ulong v) =>
-        new(MixA(h.Key ^ (v * K1) ^ K2), MixB(h.Check ^ (v * K3) ^ K4));
+        new(BitOperations.RotateLeft(h.Key + (v * K2), 31) * K1, BitOperations.RotateLeft(h.Check + (v * K4), 27) * K3);
 
     public static Hash128 Combine(ulong a, ulong b) => Combine(Combine(new Hash128(s_seedA, s_seedB), a), b);
 

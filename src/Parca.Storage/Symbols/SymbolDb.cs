@@ -117,6 +117,13 @@ internal sealed class SymbolDb
 
         /// <summary>Content hash of each sample's stack (its locations' hashes, leaf first).</summary>
         public required Hash128[] Stacks { get; init; }
+
+        /// <summary>Returns the (pooled) hash arrays once the profile is appended; the instance is unusable after.</summary>
+        public void Release()
+        {
+            ArrayPool<Hash128>.Shared.Return(Locations);
+            ArrayPool<Hash128>.Shared.Return(Stacks);
+        }
     }
 
     public static Prepared Prepare(IngestProfile p)
@@ -161,11 +168,11 @@ internal sealed class SymbolDb
                 mappings[i] = ContentHash.Combine(h, strings[m.BuildId]);
             }
 
-            var locations = new Hash128[p.Locations.Length];
+            var locations = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.Locations.Length, 1));
             var noMapping = new Hash128(0x6E6F6D6170UL, 0x6D61707069UL);
             var noFunction = new Hash128(0x6E6F66756EUL, 0x66756E6374UL);
             var lines = p.Lines;
-            for (var i = 0; i < locations.Length; i++)
+            for (var i = 0; i < p.Locations.Length; i++)
             {
                 var l = p.Locations[i];
                 var h = ContentHash.Combine(l.Mapping >= 0 ? mappings[l.Mapping] : noMapping, l.Address);
@@ -181,10 +188,10 @@ internal sealed class SymbolDb
             }
 
             // Stacks by content too (leaf first, with their length), so the head finds a known stack in one lookup.
-            var stacks = new Hash128[p.SampleCount];
+            var stacks = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.SampleCount, 1));
             var offsets = p.StackOffsets;
             var stackLocations = p.StackLocations;
-            for (var i = 0; i < stacks.Length; i++)
+            for (var i = 0; i < p.SampleCount; i++)
             {
                 var start = offsets[i];
                 var end = offsets[i + 1];
