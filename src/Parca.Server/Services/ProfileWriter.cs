@@ -80,9 +80,11 @@ internal sealed partial class ProfileWriter(ProfileStore store)
     }
 
     // Decoders keep their grown tables and pooled buffer between requests, so steady-state decoding does not allocate.
+    // At most 64 are kept, and none that just held an unusually large profile (its buffers go back to the ArrayPool).
+    private const int MaxPooledDecoders = 64;
+    private const int MaxPooledDecoderBytes = 8 << 20;
     private static readonly ConcurrentBag<FlatProfile> s_decoders = [];
     private static int s_pooledDecoders;
-    private const int MaxPooledDecoders = 64;
 
     private static FlatProfile RentDecoder()
     {
@@ -97,6 +99,12 @@ internal sealed partial class ProfileWriter(ProfileStore store)
 
     private static void ReturnDecoder(FlatProfile flat)
     {
+        if (flat.Data.Length > MaxPooledDecoderBytes)
+        {
+            flat.Dispose();
+            return;
+        }
+
         if (Interlocked.Increment(ref s_pooledDecoders) <= MaxPooledDecoders)
         {
             s_decoders.Add(flat);
