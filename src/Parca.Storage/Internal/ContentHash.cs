@@ -7,8 +7,8 @@ using System.Text;
 namespace Parca.Storage.Internal;
 
 /// <summary>
-/// A fast 128-bit content hash (two independent 64-bit lanes, 8 bytes per step, multiply-xorshift mixing) for symbol
-/// deduplication. Strings are hashed as UTF-8 so a profile decoded from pprof (UTF-8 spans, never turned into .NET
+/// A fast 128-bit content hash (two independent 64-bit lanes, 8 bytes per multiply-rotate round, a multiply-xorshift
+/// finish) for symbol deduplication. Strings are hashed as UTF-8 so a profile decoded from pprof (UTF-8 spans, never turned into .NET
 /// strings) and one built from .NET strings hash alike. Lane <see cref="Hash128.Key"/> finds a known location,
 /// lane <see cref="Hash128.Check"/> verifies it: a wrong hit needs both lanes to collide (odds about n²/2¹²⁸ for n
 /// locations), and the lanes are seeded per process, so inputs cannot be crafted offline to collide.
@@ -32,8 +32,9 @@ internal static class ContentHash
         var words = MemoryMarshal.Cast<byte, ulong>(bytes);
         foreach (var w in words)
         {
-            a = MixA(a ^ (w * K1));
-            b = MixB(b ^ (w * K3));
+            // xxHash-style rounds: the dependency chain through a/b is add-rotate-multiply.
+            a = BitOperations.RotateLeft(a + (w * K2), 31) * K1;
+            b = BitOperations.RotateLeft(b + (w * K4), 27) * K3;
         }
 
         var rest = bytes.Length & 7;
