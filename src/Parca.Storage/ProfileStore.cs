@@ -60,23 +60,30 @@ public sealed class ProfileStore : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var prepared = Symbols.SymbolDb.Prepare(profile); // hashing outside the head's lock
-        while (true)
+        try
         {
-            var head = Volatile.Read(ref _head);
-            var n = head.Append(name, labels, prepared);
-            if (n < 0)
+            while (true)
             {
-                continue;
-            }
+                var head = Volatile.Read(ref _head);
+                var n = head.Append(name, labels, prepared);
+                if (n < 0)
+                {
+                    continue;
+                }
 
-            Interlocked.Add(ref _ingestedSamples, n);
-            if (head.EstimatedBytes >= _options.ActiveMemoryBytes ||
-                head.MaxTimeNanos - head.MinTimeNanos >= _options.BlockDuration.Ticks * 100)
-            {
-                Rotate(head);
-            }
+                Interlocked.Add(ref _ingestedSamples, n);
+                if (head.EstimatedBytes >= _options.ActiveMemoryBytes ||
+                    head.MaxTimeNanos - head.MinTimeNanos >= _options.BlockDuration.Ticks * 100)
+                {
+                    Rotate(head);
+                }
 
-            return n;
+                return n;
+            }
+        }
+        finally
+        {
+            prepared.Release();
         }
     }
 
