@@ -92,7 +92,13 @@ internal sealed class GrpcServerCall : IDisposable
         _ => "application/grpc",
     };
 
-    public async ValueTask WriteMessageAsync(IMessage message, bool flush)
+    public ValueTask WriteMessageAsync(IMessage message, bool flush) => WriteAsync(message, default, flush);
+
+    /// <summary>A unary reply: the message, or when <paramref name="encoded"/> is set, its already-encoded bytes.</summary>
+    public ValueTask WriteReplyAsync(IMessage? message, ReadOnlyMemory<byte>? encoded) =>
+        encoded is { } bytes ? WriteAsync(null, bytes, flush: false) : WriteAsync(message!, default, flush: false);
+
+    private async ValueTask WriteAsync(IMessage? message, ReadOnlyMemory<byte> encoded, bool flush)
     {
         if (_writeLock is not null)
         {
@@ -115,11 +121,11 @@ internal sealed class GrpcServerCall : IDisposable
 
             if (_protocol == RpcProtocol.GrpcWebText)
             {
-                Frames.Write(_textBuffer ??= new ArrayBufferWriter<byte>(), message, ResponseGzip, _options.MaxMessageSize);
+                WriteFrame(_textBuffer ??= new ArrayBufferWriter<byte>(), message, encoded);
                 return;
             }
 
-            Frames.Write(_http.Response.BodyWriter, message, ResponseGzip, _options.MaxMessageSize);
+            WriteFrame(_http.Response.BodyWriter, message, encoded);
             if (flush)
             {
                 await _http.Response.BodyWriter.FlushAsync(Context.CancellationToken).ConfigureAwait(false);
@@ -128,6 +134,18 @@ internal sealed class GrpcServerCall : IDisposable
         finally
         {
             _writeLock?.Release();
+        }
+    }
+
+    private void WriteFrame(IBufferWriter<byte> output, IMessage? message, ReadOnlyMemory<byte> encoded)
+    {
+        if (message is not null)
+        {
+            Frames.Write(output, message, ResponseGzip, _options.MaxMessageSize);
+        }
+        else
+        {
+            Frames.WriteEncoded(output, encoded.Span, ResponseGzip, _options.MaxMessageSize);
         }
     }
 

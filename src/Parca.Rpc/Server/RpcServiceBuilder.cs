@@ -19,6 +19,33 @@ public sealed class RpcServiceBuilder
         return this;
     }
 
+    /// <summary>
+    /// A unary method whose gRPC / gRPC-Web requests are parsed by <paramref name="borrowingParser"/> (see
+    /// <see cref="BorrowingParsers"/>): its <c>bytes</c> fields alias a pooled buffer that is reused once the
+    /// handler's task completes, so the handler must not keep them. Connect and REST requests take the normal path.
+    /// </summary>
+    public RpcServiceBuilder MapUnary<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, UnaryHandler<TRequest, TResponse> handler, BorrowingParser<TRequest> borrowingParser)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        Expect(method, MethodType.Unary);
+        Methods.Add(new ServerMethod<TRequest, TResponse>(method, handler, borrowingParser));
+        return this;
+    }
+
+    /// <summary>
+    /// A unary method whose handler returns its response already encoded (<see cref="EncodedMessage{TMessage}"/>):
+    /// for large responses that a hand-written writer produces faster than building and serializing messages.
+    /// </summary>
+    public RpcServiceBuilder MapUnaryEncoded<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, EncodedUnaryHandler<TRequest, TResponse> handler)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        Expect(method, MethodType.Unary);
+        Methods.Add(new ServerMethod<TRequest, TResponse>(method, handler));
+        return this;
+    }
+
     public RpcServiceBuilder MapClientStreaming<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, ClientStreamingHandler<TRequest, TResponse> handler)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -18,9 +19,18 @@ internal sealed partial class ServerMethod<TRequest, TResponse> : ServerMethod
     private readonly ClientStreamingHandler<TRequest, TResponse>? _clientStreaming;
     private readonly ServerStreamingHandler<TRequest, TResponse>? _serverStreaming;
     private readonly DuplexStreamingHandler<TRequest, TResponse>? _duplex;
+    private readonly BorrowingParser<TRequest>? _borrowingParser;
+    private readonly EncodedUnaryHandler<TRequest, TResponse>? _encodedUnary;
 
-    public ServerMethod(RpcMethod<TRequest, TResponse> method, UnaryHandler<TRequest, TResponse> handler)
-        : base(method.Service, method.Name, MethodType.Unary, method.RestRoute) => _unary = handler;
+    public ServerMethod(RpcMethod<TRequest, TResponse> method, UnaryHandler<TRequest, TResponse> handler, BorrowingParser<TRequest>? borrowingParser = null)
+        : base(method.Service, method.Name, MethodType.Unary, method.RestRoute)
+    {
+        _unary = handler;
+        _borrowingParser = borrowingParser;
+    }
+
+    public ServerMethod(RpcMethod<TRequest, TResponse> method, EncodedUnaryHandler<TRequest, TResponse> handler)
+        : base(method.Service, method.Name, MethodType.Unary, method.RestRoute) => _encodedUnary = handler;
 
     public ServerMethod(RpcMethod<TRequest, TResponse> method, ClientStreamingHandler<TRequest, TResponse> handler)
         : base(method.Service, method.Name, MethodType.ClientStreaming, null) => _clientStreaming = handler;
@@ -73,11 +83,36 @@ internal sealed partial class ServerMethod<TRequest, TResponse> : ServerMethod
         {
             switch (Type)
             {
+                case MethodType.Unary when _borrowingParser is not null:
+                    {
+                        // The request's bytes fields alias a pooled frame buffer: return it only after the handler.
+                        var (request, rented) = await call.Reader.ReadBorrowedAsync(_borrowingParser, context.CancellationToken).ConfigureAwait(false);
+                        Reply reply;
+                        try
+                        {
+                            reply = await InvokeUnaryAsync(request ?? throw NoMessage(), context).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            if (rented is not null)
+                            {
+                                ArrayPool<byte>.Shared.Return(rented);
+                            }
+                        }
+
+                        using (reply)
+                        {
+                            await call.WriteReplyAsync(reply.Message, reply.Encoded?.Bytes).ConfigureAwait(false);
+                        }
+
+                        break;
+                    }
+
                 case MethodType.Unary:
                     {
                         var request = await ReadSingleAsync(call).ConfigureAwait(false);
-                        var response = await _unary!(request, context).ConfigureAwait(false);
-                        await call.WriteMessageAsync(response, flush: false).ConfigureAwait(false);
+                        using var reply = await InvokeUnaryAsync(request, context).ConfigureAwait(false);
+                        await call.WriteReplyAsync(reply.Message, reply.Encoded?.Bytes).ConfigureAwait(false);
                         break;
                     }
 
@@ -125,8 +160,16 @@ internal sealed partial class ServerMethod<TRequest, TResponse> : ServerMethod
     private static async ValueTask<TRequest> ReadSingleAsync(GrpcServerCall call)
     {
         var request = await call.Reader.ReadAsync<TRequest>(call.Context.CancellationToken).ConfigureAwait(false);
-        return request ?? throw new RpcException(StatusCode.Internal, "request stream ended without a message (a unary call needs exactly one)");
+        return request ?? throw NoMessage();
     }
+
+    private async ValueTask<Reply> InvokeUnaryAsync(TRequest request, RpcCallContext context) =>
+        _encodedUnary is not null
+            ? new Reply(null, await _encodedUnary(request, context).ConfigureAwait(false))
+            : new Reply(await _unary!(request, context).ConfigureAwait(false), null);
+
+    private static RpcException NoMessage() =>
+        new(StatusCode.Internal, "request stream ended without a message (a unary call needs exactly one)");
 
     private static async IAsyncEnumerable<TRequest> ReadAll(GrpcServerCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -134,6 +177,14 @@ internal sealed partial class ServerMethod<TRequest, TResponse> : ServerMethod
         {
             yield return message;
         }
+    }
+
+    /// <summary>A unary handler's answer: a message, or its encoded form (JSON callers get it parsed).</summary>
+    private readonly record struct Reply(TResponse? Message, EncodedMessage<TResponse>? Encoded) : IDisposable
+    {
+        public TResponse AsMessage() => Message ?? Encoded!.ToMessage();
+
+        public void Dispose() => Encoded?.Dispose();
     }
 
     private sealed class StreamWriter(GrpcServerCall call) : IRpcStreamWriter<TResponse>

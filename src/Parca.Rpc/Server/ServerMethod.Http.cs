@@ -57,17 +57,17 @@ internal sealed partial class ServerMethod<TRequest, TResponse>
             }
 
             var context = new RpcCallContext(http, Path, RpcProtocol.Connect, deadlineAt, token);
-            var response = await _unary!(request, context).ConfigureAwait(false);
+            using var reply = await InvokeUnaryAsync(request, context).ConfigureAwait(false);
             http.Response.StatusCode = 200;
             if (json)
             {
                 http.Response.ContentType = "application/json";
-                await http.Response.WriteAsync(s_connectJson.Format(response), token).ConfigureAwait(false);
+                await http.Response.WriteAsync(s_connectJson.Format(reply.AsMessage()), token).ConfigureAwait(false);
             }
             else
             {
                 http.Response.ContentType = "application/proto";
-                var bytes = response.ToByteArray();
+                var bytes = reply.Encoded?.Bytes ?? reply.Message!.ToByteArray();
                 http.Response.ContentLength = bytes.Length;
                 await http.Response.Body.WriteAsync(bytes, token).ConfigureAwait(false);
             }
@@ -114,10 +114,10 @@ internal sealed partial class ServerMethod<TRequest, TResponse>
             }
 
             var context = new RpcCallContext(http, Path, RpcProtocol.Rest, null, token);
-            var response = await _unary!(request, context).ConfigureAwait(false);
+            using var reply = await InvokeUnaryAsync(request, context).ConfigureAwait(false);
             http.Response.StatusCode = 200;
             http.Response.ContentType = "application/json";
-            await http.Response.WriteAsync(s_restJson.Format(response), token).ConfigureAwait(false);
+            await http.Response.WriteAsync(s_restJson.Format(reply.AsMessage()), token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

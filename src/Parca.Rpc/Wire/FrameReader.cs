@@ -83,6 +83,90 @@ internal sealed class FrameReader
         }
     }
 
+    /// <summary>
+    /// The next message parsed by <paramref name="parse"/> from a pooled copy of the frame, so its <c>bytes</c>
+    /// fields can alias the frame instead of being copied again. The caller returns <c>Rented</c> to
+    /// <see cref="ArrayPool{T}.Shared"/> once nothing uses the message's bytes any more (null when nothing is
+    /// borrowed: end of stream, a compressed frame, whose inflated buffer is the GC's, or a fallback parse).
+    /// </summary>
+    public async ValueTask<(T? Message, byte[]? Rented)> ReadBorrowedAsync<T>(Server.BorrowingParser<T> parse, CancellationToken cancellationToken)
+        where T : class, IMessage<T>, new()
+    {
+        while (true)
+        {
+            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length < Frames.HeaderSize)
+            {
+                if (result.IsCompleted)
+                {
+                    _reader.AdvanceTo(buffer.End);
+                    if (buffer.Length == 0)
+                    {
+                        return (null, null);
+                    }
+
+                    throw new RpcException(StatusCode.Internal, $"truncated gRPC frame: stream ended after {buffer.Length} of the 5 header bytes");
+                }
+
+                _reader.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            var (flags, length) = ReadHeader(buffer);
+            var array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+            var keep = false;
+            try
+            {
+                var have = (int)Math.Min(buffer.Length - Frames.HeaderSize, length);
+                buffer.Slice(Frames.HeaderSize, have).CopyTo(array);
+                _reader.AdvanceTo(buffer.GetPosition(Frames.HeaderSize + have));
+                while (have < length)
+                {
+                    if (result.IsCompleted)
+                    {
+                        throw Truncated(length, have);
+                    }
+
+                    result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    var chunk = result.Buffer;
+                    var take = (int)Math.Min(chunk.Length, length - have);
+                    chunk.Slice(0, take).CopyTo(array.AsSpan(have));
+                    have += take;
+                    _reader.AdvanceTo(chunk.GetPosition(take));
+                }
+
+                var payload = array.AsMemory(0, length);
+                if ((flags & Frames.TrailerFlag) != 0)
+                {
+                    Trailers = payload.ToArray();
+                    continue;
+                }
+
+                if ((flags & Frames.CompressedFlag) != 0)
+                {
+                    var inflated = Gzip.Decompress(new ReadOnlySequence<byte>(payload), _maxSize);
+                    return (parse(inflated.First) ?? Frames.Parse<T>(inflated), null);
+                }
+
+                if (parse(payload) is { } message)
+                {
+                    keep = true;
+                    return (message, array);
+                }
+
+                return (Frames.Parse<T>(new ReadOnlySequence<byte>(payload)), null);
+            }
+            finally
+            {
+                if (!keep)
+                {
+                    ArrayPool<byte>.Shared.Return(array);
+                }
+            }
+        }
+    }
+
     private async ValueTask<T?> ReadLargeAsync<T>(ReadOnlySequence<byte> buffer, byte flags, int length, CancellationToken cancellationToken)
         where T : class, IMessage<T>, new()
     {

@@ -55,6 +55,22 @@ internal static class Frames
         }
     }
 
+    /// <summary>Writes an already-encoded message as a frame (see <see cref="Write"/>).</summary>
+    public static void WriteEncoded(IBufferWriter<byte> output, ReadOnlySpan<byte> message, bool gzip, int maxSize)
+    {
+        if (message.Length > maxSize)
+        {
+            throw new RpcException(StatusCode.ResourceExhausted, $"message of {message.Length} bytes exceeds the maximum of {maxSize} bytes");
+        }
+
+        var payload = gzip ? Gzip.Compress(message) : message;
+        var header = output.GetSpan(HeaderSize);
+        header[0] = gzip ? CompressedFlag : (byte)0;
+        BinaryPrimitives.WriteUInt32BigEndian(header[1..], (uint)payload.Length);
+        output.Advance(HeaderSize);
+        output.Write(payload);
+    }
+
     public static void WriteHeader(Span<byte> header, byte flags, int length)
     {
         header[0] = flags;

@@ -13,7 +13,9 @@ internal sealed class ProfileStoreService(ProfileWriter writer, AgentRegistry ag
 {
     public void Register(RpcServiceBuilder builder)
     {
-        builder.MapUnary(ParcaApi.ProfileStore.WriteRaw, WriteRaw);
+        // WriteRaw keeps no raw_profile memory after it returns (ProfileWriter.Write decodes synchronously), so the
+        // requests' pprof bytes can alias the received frame instead of being copied (BorrowingParsers).
+        builder.MapUnary(ParcaApi.ProfileStore.WriteRaw, WriteRaw, BorrowingParsers.WriteRawRequest);
         builder.MapUnary(ParcaApi.ProfileStore.WriteArrow, (WriteArrowRequest _, RpcCallContext _) =>
             throw new RpcException(StatusCode.Unimplemented, "WriteArrow is not supported yet: send pprof with WriteRaw"));
     }
