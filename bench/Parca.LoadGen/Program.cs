@@ -16,7 +16,7 @@ using LabelSet = Parca.Storage.LabelSet;
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
 //   ingest  [agents=16] [seconds=20] [cores=8] [series-per-request=10]   N agents push WriteRaw over gRPC (h2c) to an in-process server
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
-//   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes (wall + CPU), gRPC call
+//   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
@@ -279,6 +279,11 @@ static void MeasureRange(QueryEngine engine, string query, long start, long end,
             var n = r.CalculateSize();
             r.WriteTo(buffer.AsSpan(0, n));
             return n;
+        }),
+        ("service, pre-encoded bytes (new path)", () =>
+        {
+            using var r = QueryService.QueryRangeEncoded(engine, request);
+            return r.Bytes.Length;
         }),
     };
     var process = Process.GetCurrentProcess();

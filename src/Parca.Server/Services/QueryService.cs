@@ -25,7 +25,7 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
         builder.MapUnary(ParcaApi.QueryService.Values, Values);
         builder.MapUnary(ParcaApi.QueryService.HasProfileData, HasProfileData);
         builder.MapUnary(ParcaApi.QueryService.Series, (SeriesRequest _, RpcCallContext _) => ValueTask.FromResult(new SeriesResponse()));
-        builder.MapUnary(ParcaApi.QueryService.QueryRange, QueryRange);
+        builder.MapUnaryEncoded(ParcaApi.QueryService.QueryRange, QueryRangeEncoded);
         builder.MapUnary(ParcaApi.QueryService.Query, Query);
         builder.MapUnary(ParcaApi.QueryService.ShareProfile, (ShareProfileRequest _, RpcCallContext _) =>
             throw new RpcException(StatusCode.Unimplemented, "sharing to pprof.me is not available from this server"));
@@ -91,11 +91,58 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
     private ValueTask<HasProfileDataResponse> HasProfileData(HasProfileDataRequest request, RpcCallContext context) =>
         ValueTask.FromResult(new HasProfileDataResponse { HasData = engine.HasProfileData() });
 
-    private ValueTask<QueryRangeResponse> QueryRange(QueryRangeRequest request, RpcCallContext context) =>
-        ValueTask.FromResult(QueryRange(engine, request));
+    private ValueTask<EncodedMessage<QueryRangeResponse>> QueryRangeEncoded(QueryRangeRequest request, RpcCallContext context) =>
+        ValueTask.FromResult(QueryRangeEncoded(engine, request));
 
     /// <summary>The QueryRange handler's work (validation, engine, response message); benchmarks call it directly.</summary>
     internal static QueryRangeResponse QueryRange(QueryEngine engine, QueryRangeRequest request)
+    {
+        var result = RunQueryRange(engine, request);
+        // Delta series put every point at its step's start: one Timestamp message per step, shared by all series
+        // (messages are only serialized, never mutated), halves the objects of a large response.
+        var shared = result[0].TimestampIsStepStart && result[0].BucketCount <= 1 << 20 ? new Timestamp?[result[0].BucketCount] : null;
+        var messages = new MetricsSeries[result.Count];
+        var points = 0L;
+        foreach (var s in result)
+        {
+            points += s.Count;
+        }
+
+        // Large responses build their series on all cores (the messages are independent; the shared Timestamps
+        // are made first, so the parallel part only reads them).
+        if (points >= 100_000 && result.Count > 1)
+        {
+            if (shared is not null)
+            {
+                foreach (var s in result)
+                {
+                    for (var i = 0; i < shared.Length; i++)
+                    {
+                        if (shared[i] is null && s.HasPoint(i))
+                        {
+                            shared[i] = ToTimestamp(s.GetPoint(i).TimestampNanos);
+                        }
+                    }
+                }
+            }
+
+            Parallel.For(0, result.Count, i => messages[i] = ToProto(result[i], shared));
+        }
+        else
+        {
+            for (var i = 0; i < result.Count; i++)
+            {
+                messages[i] = ToProto(result[i], shared);
+            }
+        }
+
+        var response = new QueryRangeResponse();
+        response.Series.AddRange(messages);
+        return response;
+    }
+
+    /// <summary>QueryRange's validation and engine call, shared by the message and the encoded response.</summary>
+    private static IReadOnlyList<Query.Engine.MetricsSeries> RunQueryRange(QueryEngine engine, QueryRangeRequest request)
     {
         if (request.Query.Length == 0)
         {
@@ -111,49 +158,7 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
         try
         {
             var (start, end) = (Nanos(request.Start), Nanos(request.End));
-            var result = engine.QueryRange(request.Query, start, end, step, [.. request.SumBy]);
-
-            // Delta series put every point at its step's start: one Timestamp message per step, shared by all series
-            // (messages are only serialized, never mutated), halves the objects of a large response.
-            var shared = result[0].TimestampIsStepStart && result[0].BucketCount <= 1 << 20 ? new Timestamp?[result[0].BucketCount] : null;
-            var messages = new MetricsSeries[result.Count];
-            var points = 0L;
-            foreach (var s in result)
-            {
-                points += s.Count;
-            }
-
-            // Large responses build their series on all cores (the messages are independent; the shared Timestamps
-            // are made first, so the parallel part only reads them).
-            if (points >= 100_000 && result.Count > 1)
-            {
-                if (shared is not null)
-                {
-                    foreach (var s in result)
-                    {
-                        for (var i = 0; i < shared.Length; i++)
-                        {
-                            if (shared[i] is null && s.HasPoint(i))
-                            {
-                                shared[i] = ToTimestamp(s.GetPoint(i).TimestampNanos);
-                            }
-                        }
-                    }
-                }
-
-                Parallel.For(0, result.Count, i => messages[i] = ToProto(result[i], shared));
-            }
-            else
-            {
-                for (var i = 0; i < result.Count; i++)
-                {
-                    messages[i] = ToProto(result[i], shared);
-                }
-            }
-
-            var response = new QueryRangeResponse();
-            response.Series.AddRange(messages);
-            return response;
+            return engine.QueryRange(request.Query, start, end, step, [.. request.SumBy]);
         }
         catch (QueryException e)
         {
