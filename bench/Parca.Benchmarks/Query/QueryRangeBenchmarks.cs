@@ -13,7 +13,8 @@ namespace Parca.Benchmarks.Query;
 /// QueryRange at the size of the goal: 24 h × 100 series at 10 s (864,000 profiles, 864,000 points with
 /// sum_by instance), from compacted blocks and from the head. QueryRange reads only profile rows, so each profile
 /// carries a few samples (setup stays short); the row count is what matters. <c>Engine</c> is the query engine alone,
-/// <c>Service</c> adds QueryService's response message, <c>ServiceBytes</c> also serializes it (what goes on the wire).
+/// <c>Service</c> adds QueryService's response message, <c>ServiceBytes</c> also serializes it, <c>ServiceEncoded</c> writes the
+/// wire bytes directly (what gRPC, gRPC-Web and Connect proto callers get since the pre-encoded response).
 /// </summary>
 [MemoryDiagnoser]
 public class QueryRangeBenchmarks
@@ -89,5 +90,13 @@ public class QueryRangeBenchmarks
         var size = response.CalculateSize();
         response.WriteTo(_buffer.AsSpan(0, size));
         return size;
+    }
+
+    /// <summary>What the gRPC handler now does: the response's wire bytes straight from the engine's result.</summary>
+    [Benchmark]
+    public int ServiceEncoded()
+    {
+        using var encoded = QueryService.QueryRangeEncoded(_engine, _request);
+        return encoded.Bytes.Length;
     }
 }
