@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
@@ -70,7 +71,12 @@ public sealed class BorrowingParserTests
         await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", MaxMessageSize = 8 * 1024 * 1024 }, services =>
             services.AddRpcService(b => b.MapUnary(ParcaApi.ProfileStore.WriteRaw, async (request, _) =>
             {
-                await Task.Yield(); // let other calls reuse pooled buffers meanwhile
+                // Poison the pool: had the frame buffer (1.2 MB, the 2 MiB bucket) gone back already, this rent on the
+                // same thread would get it and the hashes below would fail.
+                var probe = ArrayPool<byte>.Shared.Rent(1_100_000);
+                probe.AsSpan().Fill(0xee);
+                ArrayPool<byte>.Shared.Return(probe);
+                await Task.Delay(10); // other calls rent pooled frame buffers meanwhile: ours must not be among them
                 foreach (var s in request.Series)
                 {
                     var expected = s.Labels.Labels.Single(l => l.Name == "sha256").Value;
