@@ -51,6 +51,7 @@ public sealed class AgentMetrics
         Counter(sb, "parca_agent_bpf_samples_sent_total", "Samples the BPF program wrote to the ring buffer.", bpf[(int)Parca.Agent.Bpf.BpfStat.Sent]);
         Counter(sb, "parca_agent_bpf_user_stacks_truncated_total", "User stacks cut at 127 frames.", bpf[(int)Parca.Agent.Bpf.BpfStat.UserTruncated]);
         Counter(sb, "parca_agent_bpf_user_stack_read_errors_total", "User stacks that ended at an unreadable frame.", bpf[(int)Parca.Agent.Bpf.BpfStat.UserReadFailed]);
+        Counter(sb, "parca_agent_bpf_user_stacks_implausible_total", "User stack walks that stopped at a misaligned frame pointer or a return address outside user space (code without frame pointers).", bpf[(int)Parca.Agent.Bpf.BpfStat.UserImplausible]);
         Counter(sb, "parca_agent_samples_received_total", "Samples read from the ring buffer.", (ulong)(SamplesReceived?.Invoke() ?? 0));
         Counter(sb, "parca_agent_samples_dropped_by_relabel_total", "Samples whose label set a relabel rule dropped.", (ulong)(SamplesDroppedByRelabel?.Invoke() ?? 0));
         Counter(sb, "parca_agent_processes_missed_total", "Processes that exited before their metadata could be read.", (ulong)(ProcessesMissed?.Invoke() ?? 0));
