@@ -20,6 +20,8 @@ public sealed class AgentMetrics
 
     internal Func<int>? ObjectFiles { get; set; }
 
+    internal Func<long>? ObjectFileSymbolBytes { get; set; }
+
     internal Func<long>? ObjectFileEvictions { get; set; }
 
     internal Func<int>? KernelSymbolLoads { get; set; }
@@ -59,6 +61,7 @@ public sealed class AgentMetrics
         Counter(sb, "parca_agent_profile_write_errors_total", "Profiles a store failed to write.", (ulong)Interlocked.Read(ref _profileWriteErrors));
         Counter(sb, "parca_agent_windows_total", "Profiling windows closed.", (ulong)Windows);
         Gauge(sb, "parca_agent_object_files", "Object files held in the pool.", ObjectFiles?.Invoke() ?? 0);
+        Gauge(sb, "parca_agent_object_file_symbol_bytes", "Bytes of symbol tables kept loaded (bounded to 8 MiB, most recently used files first).", ObjectFileSymbolBytes?.Invoke() ?? 0);
         Counter(sb, "parca_agent_object_file_evictions_total", "Object files evicted from the bounded pool.", (ulong)(ObjectFileEvictions?.Invoke() ?? 0));
         Counter(sb, "parca_agent_kernel_symbol_loads_total", "Times /proc/kallsyms was (re)loaded.", (ulong)(KernelSymbolLoads?.Invoke() ?? 0));
         var gc = GC.GetGCMemoryInfo();
