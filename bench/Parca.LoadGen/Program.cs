@@ -16,6 +16,7 @@ using LabelSet = Parca.Storage.LabelSet;
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
 //   ingest  [agents=16] [seconds=20] [cores=8] [series-per-request=10]   N agents push WriteRaw over gRPC (h2c) to an in-process server
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
+//   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes (wall + CPU), gRPC call
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
@@ -33,8 +34,11 @@ switch (mode)
     case "gocompare":
         await GoCompare(Arg(1, 360));
         break;
+    case "range":
+        await RangeRun(Arg(1, 100), Arg(2, 24), Arg(3, 20));
+        break;
     default:
-        Console.Error.WriteLine("usage: ingest|storage|gocompare [...]");
+        Console.Error.WriteLine("usage: ingest|storage|range|gocompare|phases [...]");
         return 2;
 }
 
@@ -45,19 +49,34 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
     var w = new Workload();
     var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
     Console.WriteLine($"generating payloads for {agents} agents ...");
-    var payloads = new byte[agents][][];
+    // ByteStrings are immutable: built once, so the in-process client (which shares the cores with the server)
+    // spends as little as a real remote agent would on this machine.
+    var payloads = new ByteString[agents][];
     for (var a = 0; a < agents; a++)
     {
         var rng = new Random(a);
-        payloads[a] = Enumerable.Range(0, 16).Select(k => w.Pprof(rng, start, cores)).ToArray();
+        payloads[a] = Enumerable.Range(0, 16).Select(k => ByteString.CopyFrom(w.Pprof(rng, start, cores))).ToArray();
     }
 
     await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", MaxMessageSize = 256 * 1024 * 1024 });
     await server.StartAsync();
     var store = server.Services.GetRequiredService<ProfileStore>();
-    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+    // The first `warmup` seconds are not measured: tiered compilation of the server, HTTP/2 and protobuf paths and
+    // the first profiles' new symbols would otherwise count as steady-state ingest cost.
+    var warmup = Math.Min(10, seconds / 3);
+    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + warmup));
     long requests = 0, events = 0;
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var sw = Stopwatch.StartNew();
+    long samples0 = 0;
+    _ = Task.Delay(TimeSpan.FromSeconds(warmup)).ContinueWith(_ =>
+    {
+        Interlocked.Exchange(ref requests, 0);
+        Interlocked.Exchange(ref events, 0);
+        samples0 = store.IngestedSamples;
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        sw.Restart();
+    }, TaskScheduler.Default);
     var tasks = Enumerable.Range(0, agents).Select(a => Task.Run(async () =>
     {
         using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'), new RpcChannelOptions());
@@ -73,7 +92,7 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
                 series.Labels.Labels.Add(new Label { Name = "comm", Value = $"proc-{s}" });
                 // Label churn: pods are replaced every 30 windows.
                 series.Labels.Labels.Add(new Label { Name = "pod", Value = $"pod-{a}-{s}-{window / 30}" });
-                series.Samples.Add(new RawSample { RawProfile = ByteString.CopyFrom(payloads[a][(window + s) % payloads[a].Length]) });
+                series.Samples.Add(new RawSample { RawProfile = payloads[a][(window + s) % payloads[a].Length] });
                 request.Series.Add(series);
             }
 
@@ -85,12 +104,17 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
     })).ToArray();
     await Task.WhenAll(tasks);
     sw.Stop();
-    var samples = store.IngestedSamples;
+    var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+    var samples = store.IngestedSamples - samples0;
     var stats = store.Stats();
-    Console.WriteLine($"ingest: {agents} agents x {seriesPerRequest} series/request, {cores} cores at 19 Hz, 10 s windows, {w.StackCount} distinct stacks");
+    Console.WriteLine($"ingest: {agents} agents x {seriesPerRequest} series/request, {cores} cores at 19 Hz, 10 s windows, {w.StackCount} distinct stacks; measured {seconds} s after {warmup} s warm-up");
     Console.WriteLine($"  {requests} requests, {requests * seriesPerRequest} profiles, {samples:N0} stored samples (distinct stacks per profile), {events:N0} sampled events in {sw.Elapsed.TotalSeconds:F1} s");
     Console.WriteLine($"  => {samples / sw.Elapsed.TotalSeconds:N0} samples/s, {requests * seriesPerRequest / sw.Elapsed.TotalSeconds:N0} profiles/s, {events / sw.Elapsed.TotalSeconds:N0} events/s");
     Console.WriteLine($"  head: {stats.HeadBytes / (double)Math.Max(1, stats.HeadSamples):F1} B/sample");
+
+    // CPU time of the whole process (server, in-process client, GC, JIT): on a shared machine the wall-clock rate
+    // measures the load, this measures the cost. × cores = what the machine sustains when the process has it alone.
+    Console.WriteLine($"  CPU: {cpuSeconds:F1} s used ({cpuSeconds / sw.Elapsed.TotalSeconds:F2} of {Environment.ProcessorCount} cores) => {samples / cpuSeconds:N0} samples per CPU-second, {samples / cpuSeconds * Environment.ProcessorCount:N0} samples/s projected on {Environment.ProcessorCount} idle cores");
 }
 
 static async Task StorageRun(int seriesCount, int hours, int samplesPerProfile)
@@ -158,146 +182,212 @@ static async Task StorageRun(int seriesCount, int hours, int samplesPerProfile)
         sw.Restart();
         var series = engine.QueryRange(Type + "{job=\"svc\"}", t0, end, Step, ["instance"]);
         rangeBest = Math.Min(rangeBest, sw.Elapsed.TotalMilliseconds);
-        points = series.Sum(x => x.Points.Count);
+        points = series.Sum(x => x.Count);
     }
 
     Console.WriteLine($"  QueryRange 24 h x {seriesCount} series, 10 s step, sum_by instance: {rangeBest:F1} ms ({points:N0} points)");
+    MeasureRange(engine, Type + "{job=\"svc\"}", t0, end - Step, 5);
+}
+
+// QueryRange only reads profile rows: tiny profiles (2 samples) make the 864,000-row store in seconds.
+static async Task RangeRun(int seriesCount, int hours, int runs)
+{
+    const long Step = 10_000_000_000;
+    var variants = new Parca.Storage.Ingest.IngestProfile[16];
+    for (var v = 0; v < variants.Length; v++)
+    {
+        var b = new Parca.Storage.Ingest.IngestBuilder(("samples", "count")) { Period = 52_631_578, DurationNanos = Step };
+        b.Sample("main;run;work" + (v % 4), 1 + v);
+        b.Sample("main;run;gc", 2 + (v % 3));
+        variants[v] = b.Build();
+    }
+
+    var perSeries = hours * 360;
+    var t0 = DateTimeOffset.UtcNow.AddHours(-hours).ToUnixTimeMilliseconds() / 10_000 * 10_000_000_000;
+    var labels = Enumerable.Range(0, seriesCount).Select(s => LabelSet.From(("job", "svc"), ("instance", $"i-{s}"))).ToArray();
+    // The server's own store, so the same data is also queried through the real RPC layer (gRPC over h2c).
+    await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error" });
+    await server.StartAsync();
+    var store = server.Services.GetRequiredService<ProfileStore>();
+    for (var t = 0; t < perSeries; t++)
+    {
+        for (var s = 0; s < seriesCount; s++)
+        {
+            var p = variants[(t + s) & 15];
+            p.TimeNanos = t0 + (t * Step);
+            store.Append("parca_agent", labels[s], p);
+        }
+    }
+
+    await store.FlushAsync();
+    Console.WriteLine($"range: {seriesCount} series x {hours} h at 10 s = {(long)seriesCount * perSeries:N0} profiles in {store.Stats().Blocks} blocks");
+    const string Query = "parca_agent:samples:count:cpu:nanoseconds:delta{job=\"svc\"}";
+    var end = t0 + ((perSeries - 1) * Step);
+    MeasureRange(new QueryEngine(store), Query, t0, end, runs);
+
+    using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'), new RpcChannelOptions());
+    var request = new Parca.Protocol.Query.V1Alpha1.QueryRangeRequest
+    {
+        Query = Query,
+        Start = QueryService.ToTimestamp(t0),
+        End = QueryService.ToTimestamp(end),
+        Step = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(10)),
+        SumBy = { "instance" },
+    };
+    var best = double.MaxValue;
+    for (var i = 0; i < runs + 3; i++)
+    {
+        var sw = Stopwatch.StartNew();
+        var response = await channel.UnaryAsync(ParcaApi.QueryService.QueryRange, request);
+        if (i >= 3)
+        {
+            best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+        }
+
+        if (response.Series.Count != seriesCount)
+        {
+            throw new InvalidOperationException($"expected {seriesCount} series, got {response.Series.Count}");
+        }
+    }
+
+    Console.WriteLine($"    {"gRPC call (server + h2c + client parse)",-38} wall best {best,7:F1} ms");
+}
+
+// Wall (best of runs) and CPU time per call (process CPU incl. GC threads, averaged) of the engine alone, of
+// QueryService's handler (engine + response message) and of the handler plus serializing the message.
+static void MeasureRange(QueryEngine engine, string query, long start, long end, int runs)
+{
+    const long Step = 10_000_000_000;
+    var request = new Parca.Protocol.Query.V1Alpha1.QueryRangeRequest
+    {
+        Query = query,
+        Start = QueryService.ToTimestamp(start),
+        End = QueryService.ToTimestamp(end),
+        Step = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromTicks(Step / 100)),
+    };
+    request.SumBy.Add("instance");
+    var points = engine.QueryRange(query, start, end, Step, ["instance"]).Sum(s => s.Count);
+    var bytes = QueryService.QueryRange(engine, request).CalculateSize();
+    var buffer = new byte[bytes];
+    var cases = new (string Name, Func<int> Run)[]
+    {
+        ("engine", () => engine.QueryRange(query, start, end, Step, ["instance"]).Count),
+        ("service (engine + response message)", () => QueryService.QueryRange(engine, request).Series.Count),
+        ("service + serialize", () =>
+        {
+            var r = QueryService.QueryRange(engine, request);
+            var n = r.CalculateSize();
+            r.WriteTo(buffer.AsSpan(0, n));
+            return n;
+        }),
+    };
+    var process = Process.GetCurrentProcess();
+    Console.WriteLine($"  QueryRange {points:N0} points, response {bytes:N0} bytes; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+    foreach (var (name, run) in cases)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            run();
+        }
+
+        var best = double.MaxValue;
+        var gen0 = GC.CollectionCount(0);
+        var gen2 = GC.CollectionCount(2);
+        process.Refresh();
+        var cpu = process.TotalProcessorTime;
+        for (var i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+        }
+
+        process.Refresh();
+        var cpuMs = (process.TotalProcessorTime - cpu).TotalMilliseconds / runs;
+        Console.WriteLine($"    {name,-38} wall best {best,7:F1} ms   CPU {cpuMs,7:F1} ms/call   GCs/call gen0 {(GC.CollectionCount(0) - gen0) / (double)runs:F1} gen2 {(GC.CollectionCount(2) - gen2) / (double)runs:F1}");
+    }
 }
 
 static void Phases()
 {
+    // Each operation is timed alone, 300 times after a warm-up (JIT tiers, pools). The minimum is the cost of
+    // an uninterrupted run — stable even on the shared, heavily loaded machine — and the median shows the load.
+    static void Measure(string name, Action<int> op)
     {
-        var wl = new Workload();
-        var r0 = new Random(5);
-        var payloads = Enumerable.Range(0, 16).Select(_ => wl.Pprof(r0, 1, 8)).ToArray();
-        using var flat = new Parca.Pprof.FlatProfile();
-        var t = Stopwatch.StartNew();
-        for (var i = 0; i < 200; i++)
+        // Warm up for at least 1 s: tiered compilation promotes hot methods only after a quiet period, which takes
+        // long on a loaded machine.
+        var warm = Stopwatch.StartNew();
+        for (var i = 0; i < 100 || warm.ElapsedMilliseconds < 1000; i++)
         {
-            Parca.Pprof.PprofDecoder.Decode(payloads[i % 16], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible);
+            op(i);
         }
 
-        Console.WriteLine($"decode: {t.Elapsed.TotalMilliseconds / 200 * 1000:F0} us/profile ({flat.SampleCount} samples, {flat.Locations.Length} locations, {flat.StringCount} strings, {payloads[0].Length} bytes)");
-        t.Restart();
-        Parca.Storage.Ingest.IngestProfile? ip = null;
-        for (var i = 0; i < 200; i++)
+        var times = new double[300];
+        var t = new Stopwatch();
+        for (var i = 0; i < times.Length; i++)
         {
-            ip = PprofIngest.ToIngest(flat);
+            t.Restart();
+            op(i);
+            times[i] = t.Elapsed.TotalMicroseconds;
         }
 
-        Console.WriteLine($"adapter: {t.Elapsed.TotalMilliseconds / 200 * 1000:F0} us/profile");
-        t.Restart();
-        for (var i = 0; i < 200; i++)
-        {
-            Parca.Storage.Symbols.SymbolDb.Prepare(ip!);
-        }
-
-        Console.WriteLine($"prepare: {t.Elapsed.TotalMilliseconds / 200 * 1000:F0} us/profile");
-        var hp = new Parca.Storage.Head.HeadPartition();
-        t.Restart();
-        for (var i = 0; i < 200; i++)
-        {
-            hp.Append("x", LabelSet.Empty, ip!);
-        }
-
-        Console.WriteLine($"append: {t.Elapsed.TotalMilliseconds / 200 * 1000:F0} us/profile");
-        using var st = new ProfileStore();
-        var pw = new ProfileWriter(st);
-        t.Restart();
-        for (var i = 0; i < 200; i++)
-        {
-            pw.Write([new WriteSeries([new("__name__", "x")], [new WriteSample(payloads[i % 16], null)])]);
-        }
-
-        Console.WriteLine($"writer total: {t.Elapsed.TotalMilliseconds / 200 * 1000:F0} us/profile");
+        Array.Sort(times);
+        Console.WriteLine($"  {name,-44} min {times[0],8:F0} us   median {times[times.Length / 2],8:F0} us");
     }
+
+    var wl = new Workload();
+    var r0 = new Random(5);
+    var payloads = Enumerable.Range(0, 16).Select(_ => wl.Pprof(r0, 1, 8)).ToArray();
+    var rawPayloads = payloads.Select(pl => Parca.Pprof.PprofEncoder.Encode(Parca.Pprof.PprofDecoder.DecodeProfile(pl), compress: false)).ToArray();
+    using var flat = new Parca.Pprof.FlatProfile();
+    Parca.Pprof.PprofDecoder.Decode(payloads[0], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible);
+    Console.WriteLine($"phases, one 8-core window: {flat.SampleCount} samples, {flat.Locations.Length} locations, {flat.StringCount} strings, {payloads[0].Length} bytes gzipped, {rawPayloads[0].Length} inflated");
+    var inflated = new byte[rawPayloads.Max(r => r.Length) + 1];
+    Measure("pprof decode (inflate + parse + validate)", i => Parca.Pprof.PprofDecoder.Decode(payloads[i % 16], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible));
+    Measure("  inflate only (GZipStream)", i =>
+    {
+        using var gz = new System.IO.Compression.GZipStream(new MemoryStream(payloads[i % 16]), System.IO.Compression.CompressionMode.Decompress);
+        var total = 0;
+        int read;
+        while ((read = gz.Read(inflated, total, inflated.Length - total)) > 0)
+        {
+            total += read;
+        }
+    });
+    Measure("  parse + validate only (uncompressed)", i => Parca.Pprof.PprofDecoder.Decode(rawPayloads[i % 16], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible));
+    Parca.Pprof.PprofDecoder.Decode(payloads[0], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible);
+    Parca.Storage.Ingest.IngestProfile ip = PprofIngest.ToIngest(flat);
+    Measure("adapter (FlatProfile -> IngestProfile)", _ => ip = PprofIngest.ToIngest(flat));
+    Measure("content hashing (outside the head lock)", _ => Parca.Storage.Symbols.SymbolDb.Prepare(ip));
+    var prepared = Parca.Storage.Symbols.SymbolDb.Prepare(ip);
+    var hp = new Parca.Storage.Head.HeadPartition();
+    var seq = 0;
+    Measure("append under the head lock (steady state)", _ =>
+    {
+        ip.TimeNanos = ++seq;
+        hp.Append("x", LabelSet.Empty, prepared);
+    });
+    using var st = new ProfileStore(new StorageOptions { ActiveMemoryBytes = 8L << 30, Retention = TimeSpan.Zero }); // profiles at t = 1 ns
+    var pw = new ProfileWriter(st);
+    Measure("ProfileWriter.Write (all of the above)", i =>
+        pw.Write([new WriteSeries([new("__name__", "x"), new("node", "n")], [new WriteSample(payloads[i % 16], null)])]));
+    var alloc = GC.GetAllocatedBytesForCurrentThread();
+    for (var i = 0; i < 100; i++)
+    {
+        pw.Write([new WriteSeries([new("__name__", "x"), new("node", "n")], [new WriteSample(payloads[i % 16], null)])]);
+    }
+
+    Console.WriteLine($"  allocated per ProfileWriter.Write: {(GC.GetAllocatedBytesForCurrentThread() - alloc) / 100 / 1024.0:F0} KB");
 
     var w = new Workload();
     var rng = new Random(7);
-    var variants = Enumerable.Range(0, 64).Select(_ => w.Ingest(rng, 0, 300)).ToArray();
-    var db = new Parca.Storage.Symbols.SymbolDb();
-    var tree = new Parca.Storage.Stacks.StackTree();
-    var sw = Stopwatch.StartNew();
-    for (var i = 0; i < 2000; i++)
-    {
-        db.Intern(variants[i % 64]);
-    }
-
-    Console.WriteLine($"intern: {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile");
-    var prepared = variants.Select(Parca.Storage.Symbols.SymbolDb.Prepare).ToArray();
-    sw.Restart();
-    for (var i = 0; i < 2000; i++)
-    {
-        Parca.Storage.Symbols.SymbolDb.Prepare(variants[i % 64]);
-    }
-
-    Console.WriteLine($"prepare (outside lock): {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile");
-    sw.Restart();
-    for (var i = 0; i < 2000; i++)
-    {
-        db.Intern(prepared[i % 64]);
-    }
-
-    Console.WriteLine($"intern prepared (in lock): {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile");
-    sw.Restart();
-    for (var i = 0; i < 2000; i++)
-    {
-        db.InternStrings(variants[i % 64].Strings);
-    }
-
-    Console.WriteLine($"strings: {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile ({variants[0].Strings.Length} strings, {variants[0].Functions.Length} functions, {variants[0].Locations.Length} locations, {variants[0].SampleCount} samples)");
-    sw.Restart();
-    for (var i = 0; i < 2000; i++)
-    {
-        foreach (var f in variants[i % 64].Functions)
-        {
-            db.InternFunction(new Parca.Storage.Symbols.FunctionSym(f.Name, f.SystemName, f.FileName, f.StartLine));
-        }
-    }
-
-    Console.WriteLine($"functions: {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile");
-    var lineArr = new Parca.Storage.Symbols.LineSym[1];
-    sw.Restart();
-    for (var i = 0; i < 2000; i++)
-    {
-        foreach (var l in variants[i % 64].Locations)
-        {
-            lineArr[0] = new Parca.Storage.Symbols.LineSym(l.FirstLine + 1, 10);
-            db.InternLocation(1, l.Address, lineArr);
-        }
-    }
-
-    Console.WriteLine($"locations: {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile");
-    var locMap = db.Intern(variants[0]);
-    var buf = new int[256];
-    sw.Restart();
-    long n = 0;
-    for (var i = 0; i < 2000; i++)
-    {
-        var p = variants[i % 64];
-        locMap = db.Intern(p);
-        for (var s = 0; s < p.SampleCount; s++)
-        {
-            var len = p.StackOffsets[s + 1] - p.StackOffsets[s];
-            for (var k = 0; k < len; k++)
-            {
-                buf[k] = locMap[p.StackLocations[p.StackOffsets[s] + k]];
-            }
-
-            tree.Insert(buf.AsSpan(0, len));
-            n++;
-        }
-    }
-
-    Console.WriteLine($"intern+stacks: {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile, {n / sw.Elapsed.TotalSeconds:N0} stacks/s");
+    var variants = Enumerable.Range(0, 64).Select(_ => w.Ingest(rng, 0, 1520)).ToArray();
     var head = new Parca.Storage.Head.HeadPartition();
-    sw.Restart();
-    for (var i = 0; i < 2000; i++)
+    Measure("head append, .NET-string ingest profile", i =>
     {
+        variants[i % 64].TimeNanos = i;
         head.Append("x", LabelSet.Empty, variants[i % 64]);
-    }
-
-    Console.WriteLine($"head append: {sw.Elapsed.TotalMilliseconds / 2000 * 1000:F1} us/profile");
+    });
 }
 
 static async Task GoCompare(int profiles)

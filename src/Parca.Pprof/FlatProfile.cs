@@ -148,6 +148,15 @@ public sealed partial class FlatProfile : IDisposable
         return _data.AsSpan(offset, length);
     }
 
+    /// <summary>
+    /// Where string <paramref name="index"/> lies in <see cref="DataMemory"/> (consumers that keep UTF-8 ranges
+    /// instead of strings, such as the storage ingest path).
+    /// </summary>
+    public (int Offset, int Length) GetStringRange(int index) => _strings.Span[index];
+
+    /// <summary><see cref="Data"/> as memory; valid until the next decode or dispose, like every span handed out.</summary>
+    public ReadOnlyMemory<byte> DataMemory => _data.AsMemory(0, _dataLength);
+
     /// <summary>String <paramref name="index"/> as a .NET string (allocates; invalid UTF-8 becomes U+FFFD).</summary>
     public string GetString(int index) => index == 0 ? "" : Encoding.UTF8.GetString(GetStringUtf8(index));
 

@@ -54,8 +54,6 @@ internal static class ServerCommandLine
     /// <summary>Flags accepted for compatibility whose behaviour does not exist yet, with what the user should know.</summary>
     private static readonly (Option Option, string Note)[] s_notImplemented =
     [
-        (s_mutexProfileFraction, "has no effect: .NET lock contention is always recorded for /debug/pprof/mutex (see docs/configuration.md)"),
-        (s_blockProfileRate, "has no effect: .NET has no counterpart of Go's block profile (see docs/configuration.md)"),
         (s_enablePersistence, "persistence is not implemented yet; data is kept in memory"),
         (s_storageEnableWal, "the write-ahead log is not implemented yet"),
         (s_storageGranuleSize, "has no effect: the storage engine has no write granules (Parca removed them too)"),

@@ -60,23 +60,30 @@ public sealed class ProfileStore : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var prepared = Symbols.SymbolDb.Prepare(profile); // hashing outside the head's lock
-        while (true)
+        try
         {
-            var head = Volatile.Read(ref _head);
-            var n = head.Append(name, labels, prepared);
-            if (n < 0)
+            while (true)
             {
-                continue;
-            }
+                var head = Volatile.Read(ref _head);
+                var n = head.Append(name, labels, prepared);
+                if (n < 0)
+                {
+                    continue;
+                }
 
-            Interlocked.Add(ref _ingestedSamples, n);
-            if (head.EstimatedBytes >= _options.ActiveMemoryBytes ||
-                head.MaxTimeNanos - head.MinTimeNanos >= _options.BlockDuration.Ticks * 100)
-            {
-                Rotate(head);
-            }
+                Interlocked.Add(ref _ingestedSamples, n);
+                if (head.EstimatedBytes >= _options.ActiveMemoryBytes ||
+                    head.MaxTimeNanos - head.MinTimeNanos >= _options.BlockDuration.Ticks * 100)
+                {
+                    Rotate(head);
+                }
 
-            return n;
+                return n;
+            }
+        }
+        finally
+        {
+            prepared.Release();
         }
     }
 
@@ -132,6 +139,17 @@ public sealed class ProfileStore : IDisposable
         ApplyRetention();
     }
 
+    /// <summary>How long profiles are kept (zero: forever).</summary>
+    public TimeSpan Retention => _options.Retention;
+
+    /// <summary>
+    /// Profiles older than this (Unix nanoseconds) fall outside the retention and would be deleted with the first block
+    /// they land in; <see cref="long.MinValue"/> when retention is off.
+    /// </summary>
+    public long RetentionCutoffNanos => _options.Retention <= TimeSpan.Zero
+        ? long.MinValue
+        : (_options.Time.GetUtcNow() - _options.Retention).ToUnixTimeMilliseconds() * 1_000_000;
+
     /// <summary>Deletes blocks whose newest profile is older than the retention; returns how many were deleted.</summary>
     public int ApplyRetention()
     {
@@ -140,7 +158,7 @@ public sealed class ProfileStore : IDisposable
             return 0;
         }
 
-        var cutoff = (_options.Time.GetUtcNow() - _options.Retention).ToUnixTimeMilliseconds() * 1_000_000;
+        var cutoff = RetentionCutoffNanos;
         List<BlockPartition> expired = [];
         lock (_rotateLock)
         {

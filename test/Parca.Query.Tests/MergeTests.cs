@@ -2,6 +2,7 @@ using Parca.Query.Engine;
 using Parca.Query.Filters;
 using Parca.Query.Reports;
 using Parca.Storage;
+using Parca.Storage.Ingest;
 using static Parca.Query.Tests.Fixtures;
 
 namespace Parca.Query.Tests;
@@ -40,6 +41,22 @@ public sealed class MergeTests : IDisposable
         Assert.Equal(100_000_000, r.Total);
         Assert.Equal(0, r.Filtered);
         Assert.Equal(3, r.ProfileCount);
+    }
+
+    [Fact]
+    public void Samples_without_a_period_stay_counts_and_say_so()
+    {
+        using var store = Store();
+        var b = new IngestBuilder(("samples", "count"), ("cpu", "nanoseconds")) { TimeNanos = 10 * Second, Period = 0 };
+        b.Sample("main;work", 3, 0);
+        b.Sample("main;idle", 4, 0);
+        store.Append("threads", LabelSet.From(("job", "api")), b.Build());
+
+        var r = new QueryEngine(store).Query(ProfileSelection.Merge("threads:samples:count:cpu:nanoseconds{}", 0, 30 * Second));
+
+        Assert.Equal("samples", r.SampleType);
+        Assert.Equal("count", r.SampleUnit);
+        Assert.Equal(new Dictionary<string, long> { ["main;work"] = 3, ["main;idle"] = 4 }, Stacks(r));
     }
 
     [Fact]

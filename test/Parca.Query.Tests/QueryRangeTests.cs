@@ -95,4 +95,15 @@ public sealed class QueryRangeTests : IDisposable
         Assert.Equal(QueryErrorKind.InvalidArgument, e.Kind);
         Assert.Contains("position 1", e.Message);
     }
+
+    [Fact]
+    public void Too_many_points_over_all_series_is_invalid_argument()
+    {
+        // 41 steps per series with a limit of 100 points in all: two series fit, the third does not.
+        var engine = new QueryEngine(_store) { MaxRangePoints = 100 };
+        Assert.Equal(2, engine.QueryRange(CpuSamples + "{job=\"api\"}", 0, 40 * Second, Second, ["instance"]).Count);
+        var e = Assert.Throws<QueryException>(() => engine.QueryRange(CpuSamples + "{job=~\".+\"}", 0, 40 * Second, Second, ["instance"]));
+        Assert.Equal(QueryErrorKind.InvalidArgument, e.Kind);
+        Assert.Contains("3+ series", e.Message);
+    }
 }

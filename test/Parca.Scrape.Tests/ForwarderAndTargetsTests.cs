@@ -1,7 +1,10 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Parca.Pprof;
 using Parca.Protocol.Scrape.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Client;
+using Parca.Server.Forwarding;
 
 namespace Parca.Scrape.Tests;
 
@@ -22,6 +25,28 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
                 process_cpu: { enabled: false }
         {{extra}}
         """;
+
+    /// <summary>A loopback port with nothing listening on it (the store "down" until a test starts it there).</summary>
+    private static int ClosedLoopbackPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>A server in --mode=scraper-only scraping the Go target and forwarding to 127.0.0.1:storePort through <paramref name="ledger"/>.</summary>
+    private Task<TestServer> StartScraperOnlyAsync(int storePort, ForwardLedger ledger, Action<Parca.Server.ParcaServerOptions>? configure = null, Action<IServiceCollection>? services = null) =>
+        TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
+        {
+            o.Mode = "scraper-only";
+            o.StoreAddress = $"127.0.0.1:{storePort}";
+            o.Insecure = true;
+            configure?.Invoke(o);
+        }, services: s =>
+        {
+            services?.Invoke(s);
+            s.AddSingleton(sp => ledger.Wrap(sp.GetRequiredService<ForwardingProfileWriter>()));
+        });
 
     [Fact]
     public async Task Targets_rpc_reports_health_url_labels_and_dropped_targets()
@@ -58,55 +83,222 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
     }
 
     [Fact]
-    public async Task Scraper_only_mode_forwards_with_bearer_token_and_external_labels_and_retries_until_the_store_is_up()
+    public async Task Scraper_only_mode_forwards_with_bearer_token_and_external_labels_and_delivers_every_profile_scraped_during_outages_exactly_once()
     {
         // The store is down at first: choose a free port and leave it closed.
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = ClosedLoopbackPort();
 
-        await using var test = await TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
+        var ledger = new ForwardLedger();
+        var test = await StartScraperOnlyAsync(port, ledger, o =>
         {
-            o.Mode = "scraper-only";
-            o.StoreAddress = $"127.0.0.1:{port}";
-            o.Insecure = true;
             o.BearerToken = "s3cret";
             o.ExternalLabels = new Dictionary<string, string> { ["cluster"] = "eu-1", ["job"] = "not-overridden" };
         });
-
-        // Scrapes succeed while nothing can be delivered yet.
-        var target = Assert.Single(test.Scraper.ActiveTargets()["go"]);
-        using (var cts = new CancellationTokenSource(s_guard))
+        var stores = new List<RecordingProfileStore>();
+        try
         {
-            while (target.Health != Parca.Server.Scrape.TargetHealth.Good)
+            using var http = new HttpClient { BaseAddress = test.Server.BaseAddress };
+
+            // Outage 1, the store was never up: scrapes succeed and are queued; sends fail and are retried.
+            await ledger.WaitForCountAsync(3, s_guard);
+            await WaitUntilAsync(async () => await MetricAsync(http, "parca_forward_failures_total") >= 1);
+            var outage1 = ledger.Snapshot();
+            stores.Add(await RecordingProfileStore.StartAsync(port));
+            await WaitUntilAsync(() => Task.FromResult(Delivered(stores).IsSupersetOf(outage1.Select(p => p.TimeNanos))));
+
+            var (series, token) = stores[0].Requests.First();
+            Assert.Equal("s3cret", token);
+            Assert.Equal(
+                [("__name__", "goroutine"), ("cluster", "eu-1"), ("instance", go.Address), ("job", "go")],
+                series.Labels.Labels.Select(l => (l.Name, l.Value)).OrderBy(l => l.Name, StringComparer.Ordinal));
+            var raw = Assert.Single(series.Samples).RawProfile.ToByteArray();
+            Assert.Equal(50, GoTool.CumulativeByFunction(raw)["main.parkedGoroutine"]);
+
+            // Outage 2, the store goes away while the forwarder is connected, then comes back on the same address.
+            await stores[0].DisposeAsync();
+            var failures = await MetricAsync(http, "parca_forward_failures_total");
+            var before = ledger.Count;
+            await ledger.WaitForCountAsync(before + 3, s_guard);
+            await WaitUntilAsync(async () => await MetricAsync(http, "parca_forward_failures_total") > failures);
+            var outage2 = ledger.Snapshot()[before..];
+            stores.Add(await RecordingProfileStore.StartAsync(port));
+            await WaitUntilAsync(() => Task.FromResult(Delivered(stores).IsSupersetOf(outage2.Select(p => p.TimeNanos))));
+
+            // Shutdown stops scraping, then flushes the queue: every profile the forwarder accepted arrived, exactly once.
+            await test.DisposeAsync();
+            var accepted = ledger.Snapshot();
+            var received = stores.SelectMany(s => s.Requests).SelectMany(r => r.Series.Samples)
+                .Select(sample => PprofDecoder.DecodeProfile(sample.RawProfile.Span).TimeNanos)
+                .Order().ToArray();
+            Assert.Equal(accepted.Select(p => p.TimeNanos).Order().ToArray(), received);
+            Assert.Equal(accepted.Length, accepted.Select(p => p.TimeNanos).Distinct().Count()); // each scrape is a distinct profile
+            Assert.All(stores.SelectMany(s => s.Requests), r => Assert.Equal("s3cret", r.BearerToken));
+            Assert.Empty(test.Writer.Written);
+        }
+        finally
+        {
+            await test.DisposeAsync();
+            foreach (var store in stores)
             {
-                await Task.Delay(50, cts.Token);
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Scraper_only_mode_flushes_the_queue_at_shutdown_while_a_send_is_in_flight()
+    {
+        // A store that holds every call until the test opens the gate.
+        using var gate = new SemaphoreSlim(0);
+        var calls = 0;
+        var store = await RecordingProfileStore.StartAsync(beforeRecording: async (_, cancellationToken) =>
+        {
+            Interlocked.Increment(ref calls);
+            await gate.WaitAsync(cancellationToken);
+            gate.Release(); // stays open
+        });
+        var ledger = new ForwardLedger();
+        var test = await StartScraperOnlyAsync(store.Port, ledger);
+        try
+        {
+            // One batch is in flight (held by the store) and more profiles wait behind it when shutdown begins.
+            await WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref calls) >= 1 && ledger.Count >= 3));
+            var forwarder = test.Server.Services.GetRequiredService<ForwardingProfileWriter>();
+            var disposing = test.DisposeAsync().AsTask();
+            await WaitUntilAsync(() => Task.FromResult(forwarder.Closed));
+            gate.Release();
+            await disposing;
+
+            var accepted = ledger.Snapshot().Select(p => p.TimeNanos).Order().ToArray();
+            Assert.True(accepted.Length >= 3);
+            Assert.Equal(accepted, Received([store]));
+        }
+        finally
+        {
+            gate.Release();
+            await test.DisposeAsync();
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Scraper_only_mode_drops_only_the_profile_the_store_refuses_and_delivers_the_rest_of_its_batch()
+    {
+        var port = ClosedLoopbackPort();
+
+        var ledger = new ForwardLedger();
+        var test = await StartScraperOnlyAsync(port, ledger);
+        RecordingProfileStore? store = null;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = test.Server.BaseAddress };
+            await ledger.WaitForCountAsync(4, s_guard);
+            await WaitUntilAsync(async () => await MetricAsync(http, "parca_forward_failures_total") >= 1);
+
+            // The store refuses (INVALID_ARGUMENT, all or nothing, like Parca's) any request holding one chosen profile.
+            var bad = ledger.Snapshot()[^2].TimeNanos;
+            store = await RecordingProfileStore.StartAsync(port, (request, _) =>
+                request.Series.SelectMany(s => s.Samples).Any(sample => PprofDecoder.DecodeProfile(sample.RawProfile.Span).TimeNanos == bad)
+                    ? throw new RpcException(StatusCode.InvalidArgument, "profile refused by the test store")
+                    : Task.CompletedTask);
+            await WaitUntilAsync(async () => await MetricAsync(http, "parca_forward_rejected_total") >= 1);
+            var before = ledger.Count;
+            await ledger.WaitForCountAsync(before + 1, s_guard); // later profiles still flow
+            await test.DisposeAsync();
+
+            var accepted = ledger.Snapshot().Select(p => p.TimeNanos).Where(t => t != bad).Order().ToArray();
+            Assert.Equal(accepted, Received([store]));
+        }
+        finally
+        {
+            await test.DisposeAsync();
+            if (store is not null)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Scraper_only_mode_bounds_the_queue_by_dropping_the_oldest_waiting_profiles()
+    {
+        var port = ClosedLoopbackPort();
+
+        var ledger = new ForwardLedger();
+        var test = await StartScraperOnlyAsync(port, ledger, services: s =>
+            s.AddSingleton(_ => new ForwarderOptions { StoreAddress = $"127.0.0.1:{port}", Insecure = true, MaxQueuedProfiles = 3 }));
+
+        // Counts this server's drops as they happen (the forwarder's meter comes from the server's IMeterFactory).
+        long dropped = 0;
+        var meters = test.Server.Services.GetRequiredService<IMeterFactory>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "parca_forward_dropped_total" && instrument.Meter.Scope == meters)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref dropped, value));
+        listener.Start();
+        RecordingProfileStore? store = null;
+        try
+        {
+            // The store stays down until the 3-profile queue overflowed twice.
+            await WaitUntilAsync(() => Task.FromResult(Interlocked.Read(ref dropped) >= 2));
+            store = await RecordingProfileStore.StartAsync(port);
+            await WaitUntilAsync(() => Task.FromResult(Received([store]).Length + Interlocked.Read(ref dropped) >= ledger.Count));
+            await test.DisposeAsync();
+
+            var accepted = ledger.Snapshot().Select(p => p.TimeNanos).ToArray();
+            var received = Received([store]);
+            Assert.Equal(received.Length, received.Distinct().Count());
+            var missing = accepted.Select((t, i) => (t, i)).Where(x => Array.BinarySearch(received, x.t) < 0).Select(x => x.i).ToArray();
+            Assert.Equal(Interlocked.Read(ref dropped), missing.Length);
+            Assert.Equal(accepted.Length - missing.Length, received.Length);
+            Assert.True(missing.Length >= 2);
+            Assert.DoesNotContain(0, missing); // the first profile was the batch being sent: kept and retried
+            Assert.Equal(Enumerable.Range(missing[0], missing.Length), missing); // the oldest waiting ones, in a row
+            Assert.True(missing[^1] + 3 < accepted.Length, "the newest profiles of the outage were kept");
+        }
+        finally
+        {
+            await test.DisposeAsync();
+            if (store is not null)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    private static long[] Received(IEnumerable<RecordingProfileStore> stores) =>
+        [.. stores.SelectMany(s => s.Requests).SelectMany(r => r.Series.Samples).Select(sample => PprofDecoder.DecodeProfile(sample.RawProfile.Span).TimeNanos).Order()];
+
+    private static HashSet<long> Delivered(List<RecordingProfileStore> stores) =>
+        [.. stores.SelectMany(s => s.Requests).SelectMany(r => r.Series.Samples).Select(sample => PprofDecoder.DecodeProfile(sample.RawProfile.Span).TimeNanos)];
+
+    /// <summary>The value of an unlabelled counter in the server's /metrics (0 while it has never been incremented).</summary>
+    private static async Task<double> MetricAsync(HttpClient http, string name)
+    {
+        var text = await http.GetStringAsync("metrics");
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith(name + " ", StringComparison.Ordinal))
+            {
+                return double.Parse(line.AsSpan(name.Length + 1), System.Globalization.CultureInfo.InvariantCulture);
             }
         }
 
-        await Task.Delay(1500);
-        var storeStarted = DateTimeOffset.UtcNow;
-        await using var store = await RecordingProfileStore.StartAsync(port);
+        return 0;
+    }
 
-        var (series, token) = await store.Requests.WaitForAsync(s => s.Labels.Labels.Any(l => l.Name == "__name__" && l.Value == "goroutine"), s_guard);
-        Assert.Equal("s3cret", token);
-        Assert.Equal(
-            [("__name__", "goroutine"), ("cluster", "eu-1"), ("instance", go.Address), ("job", "go")],
-            series.Labels.Labels.Select(l => (l.Name, l.Value)).OrderBy(l => l.Name, StringComparer.Ordinal));
-        var raw = Assert.Single(series.Samples).RawProfile.ToByteArray();
-        Assert.Equal(50, GoTool.CumulativeByFunction(raw)["main.parkedGoroutine"]);
-
-        // Profiles scraped while the store was down were buffered and delivered once it came up: at least one taken
-        // before the store started arrives (batches may come separately, so wait for it).
-        var storeStartedNanos = storeStarted.ToUnixTimeMilliseconds() * 1_000_000;
-        int ScrapedBeforeStoreStarted() => store.Requests
-            .Where(r => r.Series.Labels.Labels.Any(l => l.Name == "__name__" && l.Value == "goroutine"))
-            .SelectMany(r => r.Series.Samples)
-            .Count(sample => PprofDecoder.DecodeProfile(sample.RawProfile.Span).TimeNanos < storeStartedNanos);
-        await store.Requests.WaitForAsync(_ => ScrapedBeforeStoreStarted() >= 1, s_guard);
-        Assert.Empty(test.Writer.Written);
+    /// <summary>Polls a condition (the guard only stops a hang; nothing here measures speed).</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        while (!await condition())
+        {
+            await Task.Delay(50, cts.Token);
+        }
     }
 }

@@ -27,7 +27,9 @@ internal sealed class RecordingProfileStore : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public static async Task<RecordingProfileStore> StartAsync(int port = 0)
+    /// <param name="beforeRecording">Runs first for every WriteRaw call: may wait (a slow store) or throw an
+    /// <see cref="RpcException"/> (the store refuses the whole request; nothing of it is recorded).</param>
+    public static async Task<RecordingProfileStore> StartAsync(int port = 0, Func<WriteRawRequest, CancellationToken, Task>? beforeRecording = null)
     {
         var received = new Received();
         var builder = WebApplication.CreateSlimBuilder();
@@ -38,14 +40,19 @@ internal sealed class RecordingProfileStore : IAsyncDisposable
             k.Listen(IPAddress.Loopback, port, l => l.UseHttp2PrefaceDetection());
         });
         builder.Services.AddParcaRpc();
-        builder.Services.AddRpcService(b => b.MapUnary(ParcaApi.ProfileStore.WriteRaw, (request, context) =>
+        builder.Services.AddRpcService(b => b.MapUnary(ParcaApi.ProfileStore.WriteRaw, async (request, context) =>
         {
+            if (beforeRecording is not null)
+            {
+                await beforeRecording(request, context.CancellationToken);
+            }
+
             foreach (var series in request.Series)
             {
                 received.Add((series, context.BearerToken));
             }
 
-            return ValueTask.FromResult(new WriteRawResponse());
+            return new WriteRawResponse();
         }));
         var app = builder.Build();
         app.UseParcaRpc();
@@ -55,7 +62,16 @@ internal sealed class RecordingProfileStore : IAsyncDisposable
         return store;
     }
 
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    private int _disposed;
+
+    /// <summary>Stops the store (gracefully: calls in progress complete); a second call does nothing.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _app.DisposeAsync();
+        }
+    }
 
     internal sealed class Received : ConcurrentQueue<(RawProfileSeries Series, string? BearerToken)>
     {

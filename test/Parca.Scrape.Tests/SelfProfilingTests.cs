@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
+using Parca.Pprof;
 using Parca.Server.Config;
 
 namespace Parca.Scrape.Tests;
@@ -65,6 +66,16 @@ public sealed class SelfProfilingTests
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BlockOnWaitHandle(CancellationToken stop)
+    {
+        using var never = new ManualResetEvent(false);
+        while (!stop.IsCancellationRequested)
+        {
+            never.WaitOne(20); // times out: 20 ms blocked each time
+        }
+    }
+
     private static async Task<byte[]> Get(TestServer test, string path)
     {
         using var http = new HttpClient { BaseAddress = test.Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
@@ -123,7 +134,7 @@ public sealed class SelfProfilingTests
     [Fact]
     public async Task Thread_stacks_show_a_parked_thread_and_contention_shows_the_contended_lock()
     {
-        await using var test = await TestServer.StartAsync("");
+        await using var test = await TestServer.StartAsync("", o => o.MutexProfileFraction = 1);
         using var release = new ManualResetEventSlim();
         var parked = new Thread(() => ParkedThread(release)) { IsBackground = true };
         parked.Start();
@@ -144,6 +155,40 @@ public sealed class SelfProfilingTests
         var delay = GoTool.CumulativeByFunction(contention, "delay");
         Assert.True(contentions.Single(kv => kv.Key.StartsWith(Self + "ContendLock", StringComparison.Ordinal)).Value >= 1);
         Assert.True(delay.Single(kv => kv.Key.StartsWith(Self + "ContendLock", StringComparison.Ordinal)).Value >= 500_000, "each wait lasts about as long as the 1 ms hold");
+    }
+
+    [Fact]
+    public async Task Block_profile_shows_the_blocking_wait_with_its_managed_stack_when_the_rate_is_set()
+    {
+        // 10 ms: every 20 ms wait is longer than the rate, so each is kept as it is (count 1, its own delay).
+        await using var test = await TestServer.StartAsync("", o => o.BlockProfileRate = 10_000_000);
+        var profile = await WhileRunning(s => BlockOnWaitHandle(s), () => Get(test, "debug/pprof/block?seconds=2"));
+
+        var decoded = PprofDecoder.DecodeProfile(profile); // validates: string indices, ids, one value per sample type
+        Assert.Equal([new PprofValueType("contentions", "count"), new PprofValueType("delay", "nanoseconds")], decoded.SampleTypes);
+        Assert.Equal(new PprofValueType("contentions", "count"), decoded.PeriodType);
+        var contentions = GoTool.CumulativeByFunction(profile, "contentions");
+        var delay = GoTool.CumulativeByFunction(profile, "delay");
+        var waits = contentions.Single(kv => kv.Key.StartsWith(Self + "BlockOnWaitHandle", StringComparison.Ordinal)).Value;
+        var blocked = delay.Single(kv => kv.Key.StartsWith(Self + "BlockOnWaitHandle", StringComparison.Ordinal)).Value;
+        Assert.True(waits >= 1);
+        Assert.True(blocked >= waits * 15_000_000, $"{waits} waits of 20 ms blocked only {blocked} ns");
+        Assert.Contains(delay.Keys, k => k.StartsWith("System.Threading.WaitHandle.WaitOne", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Mutex_and_block_profiles_are_empty_while_their_rates_are_zero_as_in_go()
+    {
+        await using var test = await TestServer.StartAsync("");
+        foreach (var path in new[] { "debug/pprof/mutex", "debug/pprof/block" })
+        {
+            var profile = await WhileRunning(s => BlockOnWaitHandle(s), () => Get(test, path));
+            var decoded = PprofDecoder.DecodeProfile(profile);
+            Assert.Equal([new PprofValueType("contentions", "count"), new PprofValueType("delay", "nanoseconds")], decoded.SampleTypes);
+            Assert.Empty(decoded.Samples);
+            Assert.Contains(decoded.Comments, c => c.Contains("profiling is off: start parca with --", StringComparison.Ordinal));
+            Assert.Contains("contentions/count delay/nanoseconds", GoTool.Raw(profile), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -25,7 +25,8 @@ internal sealed class TestServer : IAsyncDisposable
     public ScrapeManager Scraper => Server.Services.GetRequiredService<ScrapeManager>();
 
     /// <param name="realStorage">Ingest into the server's real storage instead of the recording writer.</param>
-    public static async Task<TestServer> StartAsync(string yaml, Action<ParcaServerOptions>? configure = null, bool realStorage = false)
+    /// <param name="services">Runs after the server's registrations (e.g. to wrap the forwarder).</param>
+    public static async Task<TestServer> StartAsync(string yaml, Action<ParcaServerOptions>? configure = null, bool realStorage = false, Action<IServiceCollection>? services = null)
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("parca-scrape-test-").FullName;
         var path = Path.Combine(dir, "parca.yaml");
@@ -37,12 +38,14 @@ internal sealed class TestServer : IAsyncDisposable
         var options = new ParcaServerOptions { HttpAddress = "127.0.0.1:0", ConfigPath = path, LogLevel = "warn" };
         configure?.Invoke(options);
         // In forwarder modes the forwarder is the writer under test; otherwise the recording writer stands in for storage.
-        var server = ParcaServer.Create(options, services =>
+        var server = ParcaServer.Create(options, collection =>
         {
             if (options.Mode == "all" && !realStorage)
             {
-                services.AddSingleton<IProfileWriter>(writer);
+                collection.AddSingleton<IProfileWriter>(writer);
             }
+
+            services?.Invoke(collection);
         });
         await server.StartAsync();
         return new TestServer(server, dir, writer);
@@ -58,9 +61,19 @@ internal sealed class TestServer : IAsyncDisposable
         {scrapeConfigs}
         """;
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // tests may dispose early to check shutdown
+        }
+
         await Server.DisposeAsync();
-        System.IO.Directory.Delete(Directory, recursive: true);
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
     }
 }

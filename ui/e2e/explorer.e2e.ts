@@ -89,6 +89,24 @@ describe('profile explorer against a real parca', () => {
     }
   });
 
+  it('finds old recordings from an empty range and jumps to them', async () => {
+    // The files were recorded in 2022: "Last 1h" is empty, and the UI says where the newest profile is.
+    await page.goto(`${server.url}/?expression_a=${encodeURIComponent(`${type}{}`)}`);
+    const empty = page.locator('[data-testid=side-a-query] ~ [data-testid=no-series]');
+    await page.locator('[data-testid=jump-latest]').waitFor();
+    expect(await empty.textContent()).toContain('The newest one is from 2022-02-10');
+    expect(await page.locator('[data-testid=pick-hint]').count()).toBe(0);
+    await shot('01b-empty-range-latest');
+    await page.locator('[data-testid=jump-latest]').click();
+    await page.locator('[data-testid=side-a-graph] .u-over').waitFor();
+    const params = new URL(page.url()).searchParams;
+    const last = times[times.length - 1];
+    // Within the hour shown, with the newest profile (to the minute) near its right edge.
+    expect(Number(params.get('from_a'))).toBeLessThan(times[0]);
+    expect(Number(params.get('to_a'))).toBeGreaterThan(last);
+    expect(Number(params.get('to_a')) - last).toBeLessThanOrEqual(6 * 60_000);
+  });
+
   it('picks a profile type, shows the graph, opens a point with the expected top frames', async () => {
     await page.goto(`${server.url}/?from_a=${from}&to_a=${to}`);
     const select = page.locator('[data-testid=side-a-query] [data-testid=profile-type]');
@@ -219,6 +237,71 @@ describe('profile explorer against a real parca', () => {
     expect(total).toBe(exp.total);
   });
 
+  it('filters stacks and frames, says how much was filtered, keeps filters in the URL and the download', async () => {
+    const exp = expected(profiles[0], 'inuse_space');
+    const removed = exp.matching('sroar');
+    expect(removed).toBeGreaterThan(0);
+    await page.locator('[data-testid=toggle-filters]').click();
+    await page.locator('[data-testid=filter-form]').waitFor();
+    // The value field suggests the profile's functions, heaviest first.
+    const suggested = await page.locator('#filter-functions option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(suggested).toContain('github.com/dgraph-io/sroar.init');
+    expect(suggested.indexOf('runtime.main')).toBeLessThan(suggested.indexOf('github.com/dgraph-io/sroar.init'));
+    expect(suggested.length).toBe(new Set(suggested).size);
+    // Defaults: drop stacks where function contains …
+    await page.locator('[data-testid=filter-value]').fill('sroar');
+    await page.locator('[data-testid=filter-add]').click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('profile_filters')).toBe('drop:function_name:contains:sroar');
+    const note = page.locator('[data-testid=filtered]');
+    await expect.poll(() => note.textContent()).toContain(`Filters removed ${formatPercent(removed, exp.total)} (${formatValue(removed, 'bytes')}) of ${formatValue(exp.total, 'bytes')}`);
+    await expect.poll(() => page.locator('[data-testid=flamegraph] [data-testid=fg-status]').textContent())
+      .toContain(`${formatValue(exp.total - removed, 'bytes')} total`);
+    expect((await tableNames()).some((n) => n.includes('sroar'))).toBe(false);
+    expect(await page.locator('[data-testid=filter-chip]').allTextContents()).toEqual(['drop stacks: function contains sroar×']);
+    await shot('05d-filter-drop-stacks');
+    // The download applies the same filters.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=download]').click()]);
+    const p = decodePprof(readFileSync((await download.path())!));
+    const k = sampleTypeIndex(p, 'inuse_space');
+    expect(p.sample.reduce((a, x) => a + Number(x.value[k]), 0)).toBe(exp.total - removed);
+    // A reload restores the filter from the URL.
+    await page.reload();
+    await page.locator('[data-testid=flamegraph-canvas][data-drawn]').waitFor();
+    expect(await page.locator('[data-testid=filter-chip]').count()).toBe(1);
+
+    // A frame filter hides frames but keeps every sample: runtime.* frames go, the total stays.
+    expect((await page.locator('[data-testid=table] tbody tr td:nth-child(5)').allTextContents()).length).toBeGreaterThan(0);
+    await page.locator('[data-testid=filter-chip] button').click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('profile_filters')).toBeNull();
+    await page.locator('[data-testid=search]').fill('runtime.');
+    await expect.poll(async () => (await tableNames()).length).toBeGreaterThan(0);
+    await page.locator('[data-testid=search]').fill('');
+    // Esc leaves the search box; then `f` opens the filter form with the value field focused.
+    await page.locator('[data-testid=search]').press('Escape');
+    await page.keyboard.press('f');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('filter-value');
+    await page.locator('[data-testid=filter-action]').selectOption('hide');
+    await page.locator('[data-testid=filter-op]').selectOption('starts_with');
+    await page.locator('[data-testid=filter-value]').fill('runtime.');
+    await page.locator('[data-testid=filter-value]').press('Enter');
+    await expect.poll(() => new URL(page.url()).searchParams.get('profile_filters')).toBe('hide:function_name:starts_with:runtime.');
+    await expect.poll(() => note.textContent()).toContain('Filters removed no stacks');
+    await page.locator('[data-testid=search]').fill('runtime.');
+    await expect.poll(async () => (await tableNames()).length).toBe(0);
+    expect(await page.locator('[data-testid=flamegraph] [data-testid=fg-status]').textContent()).toContain(`${formatValue(exp.total, 'bytes')} total`);
+    await page.locator('[data-testid=search]').fill('');
+    await shot('05e-filter-hide-frames');
+    // An invalid number is refused in the form with a reason, nothing is sent.
+    await page.locator('[data-testid=filter-field]').selectOption('address');
+    await page.locator('[data-testid=filter-value]').fill('12x');
+    await page.locator('[data-testid=filter-add]').click();
+    expect(await page.locator('[data-testid=filter-error]').textContent()).toBe('"12x" is not a number (decimal or 0x hex)');
+    await page.locator('[data-testid=filter-chip] button').click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('profile_filters')).toBeNull();
+    await page.locator('[data-testid=toggle-filters]').click();
+    await page.locator('[data-testid=loading]').waitFor({ state: 'detached' });
+  });
+
   it('shows the sandwich of a function', async () => {
     await page.locator('[data-testid=table] tbody tr', { hasText: 'github.com/dgraph-io/sroar.init' }).first().dblclick();
     await page.locator('[data-testid=sandwich-callers] canvas[data-drawn]').waitFor();
@@ -321,6 +404,64 @@ describe('profile explorer against a real parca', () => {
     expect(await page.locator('[data-testid=flamegraph] [data-testid=fg-status]').textContent())
       .toContain(`${formatValue(exp.total * Number(cpu.period), 'nanoseconds')} total`);
     await shot('10-cpu-delta');
+  });
+
+  it('sums the graph by several labels and groups the flame graph by a pprof label', async () => {
+    // labels.pb.gz: a CPU profile where some samples carry the pprof label api="query".
+    const path = join(testdata, 'pprof/parca/labels.pb.gz');
+    const prof = readProfile(path);
+    const client = createClient(ProfileStoreService, createGrpcWebTransport({ baseUrl: `${server.url}/api`, useBinaryFormat: true }));
+    await client.writeRaw({
+      series: [{
+        labels: { labels: [{ name: '__name__', value: 'process_cpu' }, { name: 'job', value: 'labels' }, { name: 'region', value: 'eu' }] },
+        samples: [{ rawProfile: readFileSync(path) }],
+      }],
+    });
+    const cpuType = 'process_cpu:samples:count:cpu:nanoseconds:delta';
+    const goTime = profileTimeMs(readProfile(join(testdata, 'pprof/go-runtime/cpu.pb.gz')));
+    const t = profileTimeMs(prof);
+    const [rFrom, rTo] = [Math.min(t, goTime) - 60_000, Math.max(t, goTime) + 60_000];
+    await page.goto(`${server.url}/?expression_a=${encodeURIComponent(`${cpuType}{}`)}&from_a=${rFrom}&to_a=${rTo}&sum_by_a=`);
+    await page.locator('[data-testid=side-a-graph] .u-over').waitFor();
+    await page.locator('[data-testid=side-a-query] [data-testid=sum-by]').click();
+    const menu = page.locator('[data-testid=side-a-query] [data-testid=sum-by-menu]');
+    await menu.locator('input[value=job]').check();
+    await menu.locator('input[value=region]').check();
+    await expect.poll(() => new URL(page.url()).searchParams.get('sum_by_a')).toBe('job,region');
+    await expect.poll(async () => (await page.locator('[data-testid=series-legend] span').allTextContents()).sort())
+      .toEqual(['job="goapp"', 'job="labels", region="eu"']);
+    await shot('12a-sum-by-menu');
+    await page.keyboard.press('Escape');
+    expect(await page.locator('[data-testid=side-a-query] [data-testid=sum-by]').textContent()).toContain('job, region');
+    await shot('12-sum-by-two-labels');
+
+    const duration = Math.round(Number(prof.durationNanos) / 1e6);
+    await page.goto(`${server.url}/?expression_a=${encodeURIComponent(`${cpuType}{job="labels"}`)}&from_a=${rFrom}&to_a=${rTo}&merge_from_a=${t}&merge_to_a=${t + duration}`);
+    await page.locator('[data-testid=flamegraph-canvas][data-drawn]').waitFor();
+    await page.locator('[data-testid=group-by]').click();
+    const groupMenu = page.locator('[data-testid=group-by-menu]');
+    // The label names come from the profile (PROFILE_METADATA): pprof label api and the series labels.
+    await groupMenu.locator('input[value="labels.api"]').waitFor();
+    await groupMenu.locator('input[value="labels.api"]').check();
+    await expect.poll(() => new URL(page.url()).searchParams.get('group_by')).toBe('function_name,labels.api');
+    await shot('13a-group-by-menu');
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid=loading]').waitFor({ state: 'detached' });
+    const k = sampleTypeIndex(prof, 'samples');
+    const apiKey = prof.stringTable.strings.indexOf('api');
+    const withLabel = prof.sample.filter((x) => x.label.some((l) => Number(l.key) === apiKey)).reduce((a, x) => a + Number(x.value[k]), 0);
+    const total = expected(prof, 'samples').total;
+    expect(withLabel).toBeGreaterThan(0);
+    // The label group is a node of its own: searching for it gives exactly the labelled samples' share.
+    await page.locator('[data-testid=search]').fill('api="query"');
+    await expect.poll(() => page.locator('[data-testid=match-share]').textContent()).toContain(`${formatPercent(withLabel, total)} of total`);
+    // Label groups are not functions: the table does not list them.
+    expect(await tableNames()).toEqual([]);
+    await shot('13-group-by-label');
+    await page.locator('[data-testid=search]').fill('');
+    await page.reload();
+    await page.locator('[data-testid=flamegraph-canvas][data-drawn]').waitFor();
+    expect(await page.locator('[data-testid=group-by]').textContent()).toContain('Function, api');
   });
 
   it('shows the targets page and dark mode', async () => {

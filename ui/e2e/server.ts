@@ -1,7 +1,8 @@
 // Starts the real `parca` (the Release build of src/Parca.Server.Cli) on 127.0.0.1:0 in a scratch directory and
 // returns its address once it logs that it listens.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -10,7 +11,26 @@ export const testdata = resolve(repoRoot, '../shared/testdata');
 
 export interface RunningServer { url: string; process: ChildProcess; log: () => string; stop: () => Promise<void> }
 
-export async function startParca(args: string[] = []): Promise<RunningServer> {
+export interface StartOptions {
+  /** Listen address; default 127.0.0.1:0. A fixed port lets a parca.yaml written beforehand scrape the server itself. */
+  httpAddress?: string;
+  /** Files written into the scratch directory (the server's working directory) before it starts. */
+  files?: Record<string, string>;
+}
+
+/** A port that was free a moment ago (the kernel picked it for a listener we closed again). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export async function startParca(args: string[] = [], options: StartOptions = {}): Promise<RunningServer> {
   const configuration = process.env.CONFIGURATION ?? 'Release';
   const dll = join(repoRoot, `src/Parca.Server.Cli/bin/${configuration}/net10.0/parca.dll`);
   if (!existsSync(dll)) throw new Error(`${dll} is missing: run \`make build\` first`);
@@ -18,7 +38,9 @@ export async function startParca(args: string[] = []): Promise<RunningServer> {
     throw new Error('the web UI is not built into the server output: run `make build` (it runs `make ui` first)');
   }
   const dir = mkdtempSync(join(tmpdir(), 'parca-e2e-'));
-  const child = spawn('dotnet', [dll, '--http-address=127.0.0.1:0', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
+  // --storage-retention=0: the shared testdata profiles are years old and would be refused by the default 7d retention.
+  const child = spawn('dotnet', [dll, `--http-address=${options.httpAddress ?? '127.0.0.1:0'}`, '--storage-retention=0', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolvePromise, reject) => {
     const onData = (b: Buffer) => {

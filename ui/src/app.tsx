@@ -80,7 +80,7 @@ export function App() {
 const shortcuts: [string, string][] = [
   ['/', 'search frames'], ['Esc', 'zoom out one level / close'], ['0', 'reset zoom'], ['r', 'refresh'],
   ['c', 'toggle compare mode'], ['i', 'invert call stacks'], ['t', 'toggle table'], ['s', 'toggle sandwich'],
-  ['l', 'copy shareable link'], ['Shift+D', 'dark mode'], ['?', 'this help'],
+  ['l', 'copy shareable link'], ['f', 'add a filter'], ['Shift+D', 'dark mode'], ['?', 'this help'],
 ];
 
 function Help({ onClose }: { onClose: () => void }) {

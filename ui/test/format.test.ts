@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDiffPercent, formatPercent, formatTimestamp, formatValue, parseRelative } from '../src/format/format';
+import { formatAge, formatDiffPercent, formatPercent, formatTimestamp, formatValue, parseRelative } from '../src/format/format';
 import { friendlyProfileTypeName, parseProfileTypeKey, profileTypeKey, resultUnit } from '../src/format/profileTypes';
 
 describe('formatValue', () => {
@@ -71,5 +71,37 @@ describe('timestamps from the API', () => {
     const { msOf } = await import('../src/api/client');
     expect(msOf({ seconds: 1644509299n, nanos: 337_903_000 } as never)).toBe(1644509299337);
     expect(msOf({ seconds: 0n, nanos: 999_999 } as never)).toBe(0);
+  });
+});
+
+describe('formatAge', () => {
+  it('says how long ago, in the largest whole unit', () => {
+    const now = 1_700_000_000_000;
+    expect(formatAge(now - 400, now)).toBe('just now');
+    expect(formatAge(now - 12_900, now)).toBe('12s ago');
+    expect(formatAge(now - 3 * 60_000 - 59_000, now)).toBe('3m ago');
+    expect(formatAge(now - 2 * 3_600_000, now)).toBe('2h ago');
+    expect(formatAge(now - 4 * 86_400_000 - 1, now)).toBe('4d ago');
+    expect(formatAge(now - 1744 * 86_400_000, now)).toBe('4y ago');
+  });
+});
+
+describe('findLatest', () => {
+  it('narrows to the newest sample in a few bucketed queries', async () => {
+    const samples = [1_000_000, 50_000_000, 1_644_509_299_337];
+    const now = 1_763_700_000_000;
+    const calls: number[] = [];
+    const { findLatest } = await import('../src/api/client');
+    const bucketed = async (from: number, to: number, step: number) => {
+      calls.push(step);
+      // Like QueryRange: one point per non-empty bucket, at the bucket's start.
+      const inside = samples.filter((t) => t >= from && t <= to);
+      return inside.length === 0 ? undefined : from + Math.floor((Math.max(...inside) - from) / step) * step;
+    };
+    const t = (await findLatest(bucketed, now))!;
+    expect(t).toBeLessThanOrEqual(samples[2]);
+    expect(samples[2] - t).toBeLessThanOrEqual(60_000);
+    expect(calls.length).toBeLessThanOrEqual(6);
+    expect(await findLatest(async () => undefined, now)).toBeUndefined();
   });
 });

@@ -95,6 +95,8 @@ describe('colours', () => {
   });
   it('derives packages from .NET, Go and C++ names', () => {
     expect(packageOf('System.Collections.Generic.List`1.Add')).toBe('System.Collections.Generic.List`1');
+    expect(packageOf('Parca.Server.SelfProfiling.EventPipeRecorder+<RecordAsync>d__6.MoveNext()')).toBe('Parca.Server.SelfProfiling.EventPipeRecorder');
+    expect(packageOf('Interop+Sys.Read(class System.Runtime.InteropServices.SafeHandle,unsigned int8*,int32)')).toBe('Interop');
     expect(packageOf('net/http.(*Server).Serve')).toBe('net/http');
     expect(packageOf('github.com/dgraph-io/sroar.init')).toBe('github.com/dgraph-io/sroar');
     expect(packageOf('std::vector<int>::push_back')).toBe('std');

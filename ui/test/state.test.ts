@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteRange, decodeState, defaultState, encodeState } from '../src/state/url';
+import { absoluteRange, decodeState, defaultState, encodeState, nextGroupBy } from '../src/state/url';
 import { completionAt, formatSelector, matcherStrings, parseSelector, SelectorError } from '../src/state/selector';
 import { parseRelative } from '../src/format/format';
 
@@ -10,7 +10,7 @@ describe('URL state', () => {
     s.compare = true;
     s.b = { expression: 'memory:inuse_space:bytes:space:bytes{}', range: { relative: '15m' }, sumBy: [] };
     s.absolute = true;
-    s.groupBy = ['mapping_file', 'function_name'];
+    s.groupBy = ['mapping_file', 'function_name', 'labels.api', 'labels.thread_name'];
     s.invert = true;
     s.colorBy = 'package';
     s.dashboard = ['sandwich', 'table'];
@@ -19,9 +19,31 @@ describe('URL state', () => {
     s.sandwich = 'runtime.mallocgc';
     s.sort = 'flat';
     s.trim = 0.5;
-    s.hiddenBinaries = ['libc.so.6', 'ld-linux-x86-64.so.2'];
+    s.filters = [
+      { action: 'drop', field: 'function_name', op: 'contains', value: 'std::map<int, int>::find: 100%' },
+      { action: 'hide', field: 'binary', op: 'equal', value: 'libc.so.6' },
+      { action: 'keep', field: 'address', op: 'equal', value: '0x4a3f10' },
+    ];
     const back = decodeState('?' + encodeState(s));
     expect(back).toEqual(s);
+  });
+  it('keeps a frame level when only labels are grouped by, and drops unknown group-by fields', () => {
+    expect(decodeState('group_by=labels.api').groupBy).toEqual(['function_name', 'labels.api']);
+    expect(decodeState('group_by=labels.api,mapping_file,labels.x%2Dy,bogus').groupBy).toEqual(['mapping_file', 'labels.api']);
+    expect(nextGroupBy(['labels.api', 'location_address', 'labels.api'])).toEqual(['location_address', 'labels.api']);
+    expect(nextGroupBy([])).toEqual(['function_name']);
+  });
+  it('reads the sum-by labels of both sides as lists', () => {
+    const s = decodeState('sum_by_a=comm,job&compare=true&sum_by_b=');
+    expect(s.a.sumBy).toEqual(['comm', 'job']);
+    expect(s.b.sumBy).toEqual([]);
+    expect(new URLSearchParams(encodeState(s)).get('sum_by_a')).toBe('comm,job');
+  });
+  it('turns links with hidden_binaries (before the filter panel) into frame filters', () => {
+    expect(decodeState('hidden_binaries=libc.so.6,ld.so').filters).toEqual([
+      { action: 'hide', field: 'binary', op: 'contains', value: 'libc.so.6' },
+      { action: 'hide', field: 'binary', op: 'contains', value: 'ld.so' },
+    ]);
   });
   it('leaves defaults out of the URL and restores them', () => {
     expect(encodeState(defaultState())).toBe('');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnsFromStacks, recordFromColumns } from '../src/arrow/fixtures';
 import { decodeFlameGraph, type FlameGraph } from '../src/arrow/flamegraph';
-import { sandwich, sortRows, tableFromFlameGraph } from '../src/table/aggregate';
+import { sandwich, sortRows, tableFromFlameGraph, topNames } from '../src/table/aggregate';
 
 const stacks = [
   { frames: ['main', 'a', 'b', 'a'], value: 10 }, // recursion: a counted once in cumulative
@@ -43,6 +43,27 @@ describe('table', () => {
       c: { flat: 20, cum: 20 },
     });
   });
+  it('leaves label groups out of the table and counts functions across groups', () => {
+    const q = { name: '{api="query"}', labelsOnly: true };
+    const w = { name: '{api="write"}', labelsOnly: true };
+    const grouped = decodeFlameGraph(recordFromColumns(columnsFromStacks(stacks.map((s, i) => ({ ...s, frames: [i % 2 ? q : w, ...s.frames] })))), 'count');
+    expect(grouped.labelsOnly[grouped.children[grouped.childOffsets[0]]]).toBe(1);
+    expect(byName(grouped, tableFromFlameGraph(grouped))).toEqual(byName(fg, tableFromFlameGraph(fg)));
+    // Inverted with label groups: self values come from the nodes right below each group.
+    const inverted = decodeFlameGraph(recordFromColumns(columnsFromStacks([
+      { frames: [q, 'leaf', 'main'], value: 7 }, { frames: [w, 'leaf', 'main'], value: 3 }, { frames: [w, 'other', 'main'], value: 2 },
+    ])), 'count');
+    const rows = byName(inverted, tableFromFlameGraph(inverted, true));
+    expect(rows.leaf).toEqual({ flat: 10, cum: 10 });
+    expect(rows.other).toEqual({ flat: 2, cum: 2 });
+    expect(rows.main.flat).toBe(0);
+    expect(Object.keys(rows).sort()).toEqual(['leaf', 'main', 'other']);
+  });
+  it('suggests the heaviest function names first', () => {
+    // a and b both have a node of 30 (main→a, main→b): ties go by name.
+    expect(topNames(fg, 3)).toEqual(['main', 'a', 'b']);
+    expect(topNames(fg, 10)).toEqual(['main', 'a', 'b', 'c']);
+  });
   it('sorts and filters', () => {
     const rows = tableFromFlameGraph(fg);
     const names = (idx: Int32Array) => [...idx].map((r) => fg.names[rows.nameId[r]]);
@@ -50,6 +71,9 @@ describe('table', () => {
     expect(names(sortRows(fg, rows, 'flat', false, ''))).toEqual(['main', 'a', 'c', 'b']);
     expect(names(sortRows(fg, rows, 'name', false, ''))).toEqual(['a', 'b', 'c', 'main']);
     expect(names(sortRows(fg, rows, 'flat', true, 'A'))).toEqual(['a', 'main']);
+    // /regex/ as in the flame graph's search: anchored, case-insensitive; an invalid one matches nothing.
+    expect(names(sortRows(fg, rows, 'name', false, '/^(A|c)$/'))).toEqual(['a', 'c']);
+    expect(names(sortRows(fg, rows, 'name', false, '/[/'))).toEqual([]);
   });
   it('computes diff columns in compare mode', () => {
     const diffStacks = [

@@ -6,7 +6,7 @@ namespace Parca.Query.Engine;
 
 /// <summary>
 /// Folds per-partition node values (dense arrays indexed by stack id) into a <see cref="MergeResult"/>: applies stack
-/// filters per stack node (one forward pass, no per-sample work), hides frames of frame filters, inverts or
+/// filters per stack node (one forward pass, no per-sample work), hides frames (single inlined lines, too) of frame filters, inverts or
 /// sandwiches stacks, and imports symbols of the nodes that carry value.
 /// </summary>
 internal sealed class MergeBuilder
@@ -74,7 +74,7 @@ internal sealed class MergeBuilder
         public PartitionView View { get; }
         internal ResultSymbols.Importer Import { get; }
         internal bool[]? Keep { get; set; }
-        internal sbyte[]? Hidden { get; set; }
+        internal int[]? Filtered { get; set; }
         internal sbyte[]? IsSandwich { get; set; }
     }
 
@@ -145,8 +145,8 @@ internal sealed class MergeBuilder
                 }
 
                 var parent = map[parents[i]];
-                var loc = locations[i];
-                map[i] = IsHidden(state, loc) ? parent : tree.Child(parent, state.Import.Location(loc));
+                var loc = ResultLocation(state, locations[i]);
+                map[i] = loc == 0 ? parent : tree.Child(parent, loc);
                 var v = nodeValues[i];
                 if (v != 0 && (keep is null || keep[i]))
                 {
@@ -207,14 +207,16 @@ internal sealed class MergeBuilder
             {
                 for (var p = from; p <= to; p++)
                 {
-                    node = IsHidden(state, path[p]) ? node : tree.Child(node, state.Import.Location(path[p]));
+                    var loc = ResultLocation(state, path[p]);
+                    node = loc == 0 ? node : tree.Child(node, loc);
                 }
             }
             else
             {
                 for (var p = to; p >= from; p--)
                 {
-                    node = IsHidden(state, path[p]) ? node : tree.Child(node, state.Import.Location(path[p]));
+                    var loc = ResultLocation(state, path[p]);
+                    node = loc == 0 ? node : tree.Child(node, loc);
                 }
             }
 
@@ -222,29 +224,71 @@ internal sealed class MergeBuilder
         }
     }
 
-    private bool IsHidden(PartitionState state, int loc)
+    /// <summary>
+    /// The result location of a partition location after frame filters, or 0 when they hide all of it. A line is kept
+    /// when every condition of every frame filter holds for it (address and binary conditions for its location), so
+    /// a filter can hide single inlined functions of a location; unsymbolized locations are kept or hidden whole.
+    /// </summary>
+    private int ResultLocation(PartitionState state, int loc)
     {
         if (_frameFilters.Count == 0)
         {
-            return false;
+            return state.Import.Location(loc);
         }
 
-        var hidden = state.Hidden ??= new sbyte[state.View.Symbols.LocationCount];
-        if (hidden[loc] == 0)
+        var cache = state.Filtered ??= new int[state.View.Symbols.LocationCount];
+        if (cache[loc] == 0)
         {
-            var shown = true;
-            foreach (var filter in _frameFilters)
+            var m = FilterLocation(state, loc);
+            cache[loc] = m == 0 ? -1 : m;
+        }
+
+        return Math.Max(cache[loc], 0);
+    }
+
+    private int FilterLocation(PartitionState state, int loc)
+    {
+        var sym = state.View.Symbols;
+        var location = sym.Locations[loc];
+        var lines = sym.LinesOf(location);
+        Span<bool> keep = lines.Length <= 64 ? stackalloc bool[lines.Length] : new bool[lines.Length];
+        keep.Fill(true);
+        var kept = lines.Length;
+        foreach (var filter in _frameFilters)
+        {
+            foreach (var c in filter)
             {
-                foreach (var c in filter)
+                if (c.IsLocationLevel)
                 {
-                    shown &= c.Evaluate(state.View.Symbols, loc);
+                    if (!c.EvaluateLocation(sym, location))
+                    {
+                        return 0;
+                    }
+                }
+                else if (lines.IsEmpty)
+                {
+                    if (!c.IsNegative)
+                    {
+                        return 0; // unsymbolized: positive function/file/line conditions fail
+                    }
+                }
+                else
+                {
+                    for (var i = 0; i < lines.Length; i++)
+                    {
+                        if (keep[i] && !c.EvaluateLine(sym, lines[i]))
+                        {
+                            keep[i] = false;
+                            kept--;
+                        }
+                    }
                 }
             }
-
-            hidden[loc] = shown ? (sbyte)-1 : (sbyte)1;
         }
 
-        return hidden[loc] > 0;
+        return kept == 0 && !lines.IsEmpty ? 0
+            : kept == lines.Length ? state.Import.Location(loc)
+            : state.Import.Location(loc, keep);
     }
 
     private bool IsSandwich(PartitionState state, int loc)

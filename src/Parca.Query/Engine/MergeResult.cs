@@ -9,8 +9,8 @@ namespace Parca.Query.Engine;
 public sealed class MergeResult
 {
     public required ProfileType QueryType { get; init; }
-    public required string SampleType { get; init; }
-    public required string SampleUnit { get; init; }
+    public required string SampleType { get; set; }
+    public required string SampleUnit { get; set; }
     public string PeriodType => QueryType.PeriodType;
     public string PeriodUnit => QueryType.PeriodUnit;
     public long Period { get; set; }

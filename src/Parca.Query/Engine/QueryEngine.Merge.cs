@@ -30,6 +30,7 @@ public sealed partial class QueryEngine
             throw new QueryException(QueryErrorKind.NotFound, "could not find profile at requested time and selectors");
         }
 
+        KeepCountsWithoutPeriod(result);
         return result;
     }
 
@@ -50,6 +51,8 @@ public sealed partial class QueryEngine
             throw new QueryException(QueryErrorKind.NotFound, "could not find profile at requested time and selectors");
         }
 
+        KeepCountsWithoutPeriod(result);
+
         if (!absolute && result.Total != 0 && result.BaseTotal != 0)
         {
             if (result.BaseTotal < result.Total)
@@ -63,6 +66,19 @@ public sealed partial class QueryEngine
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// samples/count types are reported as period_type/period_unit (value × period, as Parca). When no selected profile
+    /// has a period there is nothing to convert with: the values stay counts, so the result must say so.
+    /// </summary>
+    private static void KeepCountsWithoutPeriod(MergeResult result)
+    {
+        if (result.Period == 0 && ConvertsToPeriod(result.QueryType))
+        {
+            result.SampleType = result.QueryType.SampleType;
+            result.SampleUnit = result.QueryType.SampleUnit;
+        }
     }
 
     private static MergeResult NewResult(Selector selector, ProfileSelection selection, ProfileQueryOptions options)

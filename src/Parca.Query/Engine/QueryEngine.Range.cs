@@ -6,6 +6,9 @@ public sealed partial class QueryEngine
 {
     private const long MaxBuckets = 10_000_000;
 
+    /// <summary>Steps × series a query may accumulate (32 bytes each: at most 640 MB of working memory).</summary>
+    internal long MaxRangePoints { get; set; } = 20_000_000;
+
     /// <summary>
     /// QueryRange with Parca's semantics. Delta types: buckets of <paramref name="stepNanos"/> grouped by the
     /// <paramref name="sumBy"/> labels (value = sum, count = profiles, duration = the profile's duration when the bucket
@@ -20,10 +23,7 @@ public sealed partial class QueryEngine
             throw new QueryException(QueryErrorKind.InvalidArgument, "start must be before or equal to end");
         }
 
-        if (stepNanos <= 0)
-        {
-            stepNanos = Math.Max(1, (endNanos - startNanos) / 300);
-        }
+        stepNanos = EffectiveStep(startNanos, endNanos, stepNanos);
 
         var firstBucket = FloorDiv(startNanos, stepNanos);
         var bucketCount = FloorDiv(endNanos, stepNanos) - firstBucket + 1;
@@ -34,8 +34,14 @@ public sealed partial class QueryEngine
 
         var type = selector.Type;
         var convert = ConvertsToPeriod(type);
-        var groups = new Dictionary<LabelSet, Bucket[]>();
-        var names = type.Delta ? (sumBy ?? []) : null;
+        var delta = type.Delta;
+        var names = delta ? (sumBy ?? []) : null;
+
+        // Dense group ids: one dictionary lookup per (partition, series), then plain array work per profile row.
+        var groupIds = new Dictionary<LabelSet, int>();
+        var groupLabels = new List<LabelSet>();
+        var groupBuckets = new List<RangeBucket[]>();
+        var scan = new RangeScan(startNanos, endNanos, stepNanos, firstBucket, convert, delta);
         foreach (var p in _store.Partitions)
         {
             if (p.MaxTimeNanos < startNanos || p.MinTimeNanos > endNanos)
@@ -48,91 +54,41 @@ public sealed partial class QueryEngine
             {
                 var series = view.Series.GetSeries(s);
                 var key = names is null ? series.Labels : Project(series.Labels, names);
-                if (!groups.TryGetValue(key, out var buckets))
+                if (!groupIds.TryGetValue(key, out var g))
                 {
-                    buckets = new Bucket[bucketCount];
-                    groups.Add(key, buckets);
+                    g = groupLabels.Count;
+                    if ((g + 1) * bucketCount > MaxRangePoints)
+                    {
+                        throw new QueryException(QueryErrorKind.InvalidArgument,
+                            $"step {stepNanos}ns is too small for {g + 1}+ series over the range: {bucketCount} points each (max {MaxRangePoints} points in all); use a larger step or fewer sum_by labels");
+                    }
+
+                    groupIds.Add(key, g);
+                    groupLabels.Add(key);
+                    groupBuckets.Add(new RangeBucket[bucketCount]);
                 }
 
-                var rows = view.Rows;
-                foreach (var r in series.ProfileRows)
-                {
-                    if (r >= rows.Length)
-                    {
-                        continue;
-                    }
-
-                    ref readonly var row = ref rows[r];
-                    var t = row.TimeNanos;
-                    if (t < startNanos || t > endNanos)
-                    {
-                        continue;
-                    }
-
-                    var value = convert && row.Period != 0 ? row.Total * row.Period : row.Total;
-                    ref var b = ref buckets[FloorDiv(t, stepNanos) - firstBucket];
-                    if (b.Count == 0)
-                    {
-                        b.FirstTime = t;
-                        b.Sum = value;
-                        b.FirstSum = value;
-                        b.MinDuration = row.DurationNanos;
-                    }
-                    else
-                    {
-                        b.Sum += value;
-                        b.MinDuration = Math.Min(b.MinDuration, row.DurationNanos);
-                        if (t != b.FirstTime)
-                        {
-                            b.MultipleTimes = true;
-                            if (t < b.FirstTime)
-                            {
-                                b.FirstTime = t;
-                                b.FirstSum = value;
-                            }
-                        }
-                        else
-                        {
-                            b.FirstSum += value;
-                        }
-                    }
-
-                    b.Count++;
-                }
+                scan.Add(view.Rows, series.ProfileRows, groupBuckets[g]);
             }
         }
 
-        var result = new List<MetricsSeries>();
         var resultType = convert ? (type.PeriodType, type.PeriodUnit) : (type.SampleType, type.SampleUnit);
-        foreach (var (labels, buckets) in groups)
+        var result = new List<(string Key, MetricsSeries Series)>(groupLabels.Count);
+        for (var g = 0; g < groupLabels.Count; g++)
         {
-            var points = new List<MetricsPoint>();
-            for (var i = 0; i < buckets.Length; i++)
+            var buckets = groupBuckets[g];
+            var count = 0;
+            foreach (ref readonly var b in buckets.AsSpan())
             {
-                ref readonly var b = ref buckets[i];
-                if (b.Count == 0)
-                {
-                    continue;
-                }
-
-                if (type.Delta)
-                {
-                    var ts = (firstBucket + i) * stepNanos;
-                    var duration = b.MultipleTimes ? stepNanos : b.MinDuration;
-                    var perSecond = duration == 0 ? 0 : resultType.Item2 == "nanoseconds" ? (double)b.Sum / duration : b.Sum / (duration / 1e9);
-                    points.Add(new MetricsPoint(ts, b.Sum, perSecond, duration, b.Count));
-                }
-                else
-                {
-                    points.Add(new MetricsPoint(b.FirstTime, b.FirstSum, b.FirstSum, 0, b.Count));
-                }
+                count += b.Count == 0 ? 0 : 1;
             }
 
-            if (points.Count > 0)
+            if (count > 0)
             {
-                result.Add(type.Delta
-                    ? new MetricsSeries(labels, points, resultType, (type.PeriodType, type.PeriodUnit))
-                    : new MetricsSeries(labels, points, null, null));
+                var series = delta
+                    ? new MetricsSeries(groupLabels[g], buckets, count, firstBucket, stepNanos, true, resultType, (type.PeriodType, type.PeriodUnit))
+                    : new MetricsSeries(groupLabels[g], buckets, count, firstBucket, stepNanos, false, null, null);
+                result.Add((groupLabels[g].ToString(), series));
             }
         }
 
@@ -141,9 +97,19 @@ public sealed partial class QueryEngine
             throw new QueryException(QueryErrorKind.NotFound, "No data found for the query, try a different query or time range or no data has been written to be queried yet.");
         }
 
-        result.Sort((a, b) => string.CompareOrdinal(a.Labels.ToString(), b.Labels.ToString()));
-        return result;
+        result.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var sorted = new MetricsSeries[result.Count];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            sorted[i] = result[i].Series;
+        }
+
+        return sorted;
     }
+
+    /// <summary>The step QueryRange uses: the requested one, or (start, end) split into 300 steps when unset.</summary>
+    internal static long EffectiveStep(long startNanos, long endNanos, long stepNanos) =>
+        stepNanos > 0 ? stepNanos : Math.Max(1, (endNanos - startNanos) / 300);
 
     private static LabelSet Project(LabelSet labels, IReadOnlyList<string> names)
     {
@@ -165,15 +131,66 @@ public sealed partial class QueryEngine
         return LabelSet.From(kept);
     }
 
-    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : ((a + 1) / b) - 1;
+    internal static long FloorDiv(long a, long b) => a >= 0 ? a / b : ((a + 1) / b) - 1;
 
-    private struct Bucket
+    /// <summary>
+    /// Adds profile rows to a group's step accumulators. Rows of a series are (nearly always) in time order, so the
+    /// current step's bounds are kept and the division only runs when a row leaves them.
+    /// </summary>
+    private readonly struct RangeScan(long start, long end, long step, long firstBucket, bool convert, bool delta)
     {
-        public long Sum;
-        public long FirstTime;
-        public long FirstSum;
-        public long MinDuration;
-        public int Count;
-        public bool MultipleTimes;
+        public void Add(ReadOnlySpan<ProfileRow> rows, ReadOnlySpan<int> rowIds, RangeBucket[] buckets)
+        {
+            long lo = 1, hi = 0; // empty: the first row computes its step
+            var index = 0;
+            foreach (var r in rowIds)
+            {
+                if ((uint)r >= (uint)rows.Length)
+                {
+                    continue;
+                }
+
+                ref readonly var row = ref rows[r];
+                var t = row.TimeNanos;
+                if (t < start || t > end)
+                {
+                    continue;
+                }
+
+                if (t < lo || t > hi)
+                {
+                    var bucket = FloorDiv(t, step);
+                    index = (int)(bucket - firstBucket);
+                    lo = bucket * step;
+                    hi = lo + step - 1;
+                }
+
+                var value = convert && row.Period != 0 ? row.Total * row.Period : row.Total;
+                ref var b = ref buckets[index];
+                if (b.Count == 0)
+                {
+                    b.FirstTime = t;
+                    b.A = value;
+                    b.B = row.DurationNanos;
+                }
+                else if (delta)
+                {
+                    b.A += value;
+                    b.B = Math.Min(b.B, row.DurationNanos);
+                    b.MultipleTimes |= t != b.FirstTime;
+                }
+                else if (t == b.FirstTime)
+                {
+                    b.A += value;
+                }
+                else if (t < b.FirstTime)
+                {
+                    b.FirstTime = t;
+                    b.A = value;
+                }
+
+                b.Count++;
+            }
+        }
     }
 }

@@ -19,6 +19,19 @@ public sealed class ResultSymbols
     public List<LocationSym> Locations { get; } = [default];
     public List<LineSym> Lines { get; } = [];
 
+    /// <summary>
+    /// Per location: a frame filter hid its outermost line (the function the others were inlined into), so every line
+    /// it still has is an inlined function.
+    /// </summary>
+    public List<bool> CallerLineHidden { get; } = [false];
+
+    /// <summary>Whether line <paramref name="line"/> of a location is a function inlined into the next one.</summary>
+    public bool IsInlined(int location, int line)
+    {
+        var loc = Locations[location];
+        return line >= 0 && (line < loc.LineCount - 1 || (line < loc.LineCount && CallerLineHidden[location]));
+    }
+
     public string String(int id) => Strings[id];
 
     public IEnumerable<LineSym> LinesOf(LocationSym loc)
@@ -141,27 +154,52 @@ public sealed class ResultSymbols
                 return m;
             }
 
+            m = Import(id, default);
+            _locations[id] = m;
+            return m;
+        }
+
+        /// <summary>
+        /// Imports location <paramref name="id"/> with only the lines whose <paramref name="keepLines"/> entry is
+        /// true (frame filters); not memoized here, the caller keeps one result per source location.
+        /// </summary>
+        public int Location(int id, ReadOnlySpan<bool> keepLines) => Import(id, keepLines);
+
+        private int Import(int id, ReadOnlySpan<bool> keepLines)
+        {
             var s = _src.Locations[id];
             var mapping = Mapping(s.Mapping);
-            var lines = new LineSym[s.LineCount];
+            var lines = new List<LineSym>(s.LineCount);
             var keyText = new System.Text.StringBuilder();
-            for (var i = 0; i < lines.Length; i++)
+            for (var i = 0; i < s.LineCount; i++)
             {
+                if (!keepLines.IsEmpty && !keepLines[i])
+                {
+                    continue;
+                }
+
                 var l = _src.Lines[s.FirstLine + i];
-                lines[i] = new LineSym(Function(l.Function), l.Line);
-                keyText.Append(lines[i].Function).Append(':').Append(l.Line).Append(';');
+                var line = new LineSym(Function(l.Function), l.Line);
+                lines.Add(line);
+                keyText.Append(line.Function).Append(':').Append(l.Line).Append(';');
+            }
+
+            var callerHidden = !keepLines.IsEmpty && s.LineCount > 0 && !keepLines[s.LineCount - 1];
+            if (callerHidden)
+            {
+                keyText.Append('^');
             }
 
             var key = (mapping, s.Address, keyText.ToString());
-            if (!_r._locationIds.TryGetValue(key, out m))
+            if (!_r._locationIds.TryGetValue(key, out var m))
             {
                 m = _r.Locations.Count;
-                _r.Locations.Add(new LocationSym(mapping, s.Address, _r.Lines.Count, lines.Length));
+                _r.Locations.Add(new LocationSym(mapping, s.Address, _r.Lines.Count, lines.Count));
                 _r.Lines.AddRange(lines);
+                _r.CallerLineHidden.Add(callerHidden);
                 _r._locationIds.Add(key, m);
             }
 
-            _locations[id] = m;
             return m;
         }
     }

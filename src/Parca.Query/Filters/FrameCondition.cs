@@ -2,7 +2,10 @@ using Parca.Storage.Symbols;
 
 namespace Parca.Query.Filters;
 
-/// <summary>One condition of a criteria, evaluated against one location (all its lines) of a partition.</summary>
+/// <summary>
+/// One condition of a criteria, evaluated against one location of a partition: as a whole (stack filters: any / all of
+/// its lines) or line by line (frame filters hide single inlined functions).
+/// </summary>
 internal sealed class FrameCondition
 {
     private enum Field
@@ -62,6 +65,47 @@ internal sealed class FrameCondition
         }
 
         return list;
+    }
+
+    /// <summary>Address and binary conditions hold for a location as a whole; the others for each of its lines.</summary>
+    public bool IsLocationLevel => _field is Field.Address or Field.Binary;
+
+    /// <summary>A location-level condition (<see cref="IsLocationLevel"/>) on a location.</summary>
+    public bool EvaluateLocation(SymbolsView sym, in LocationSym loc)
+    {
+        if (_field == Field.Address)
+        {
+            return _n.Test(loc.Address);
+        }
+
+        var file = loc.Mapping == 0 ? "" : sym.String(sym.Mappings[loc.Mapping].File);
+        return _s.Test(Path.GetFileName(file));
+    }
+
+    /// <summary>
+    /// A line-level condition on one line: a line without a function fails positive string conditions and passes
+    /// negative ones (as unsymbolized frames do).
+    /// </summary>
+    public bool EvaluateLine(SymbolsView sym, in LineSym line)
+    {
+        if (_field == Field.Line)
+        {
+            return _n.Test((ulong)line.Line);
+        }
+
+        if (line.Function == 0)
+        {
+            return IsNegative;
+        }
+
+        var fn = sym.Functions[line.Function];
+        var text = _field switch
+        {
+            Field.Function => sym.String(fn.Name),
+            Field.System => sym.String(fn.SystemName),
+            _ => sym.String(fn.FileName),
+        };
+        return _s.Test(text);
     }
 
     /// <summary>

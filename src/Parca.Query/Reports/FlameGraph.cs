@@ -33,12 +33,8 @@ public sealed class FlameGraph
 
     public int Count => Parent.Count;
 
-    public bool IsInlined(int node)
-    {
-        // Every line of a location but the last (the caller) is an inlined function.
-        var loc = Result.Symbols.Locations[Location[node]];
-        return Line[node] >= 0 && Line[node] < loc.LineCount - 1;
-    }
+    /// <summary>Every line of a location but the last (the caller) is an inlined function; all are when a frame filter hid the caller.</summary>
+    public bool IsInlined(int node) => Result.Symbols.IsInlined(Location[node], Line[node]);
 
     public static FlameGraph Build(MergeResult r)
     {

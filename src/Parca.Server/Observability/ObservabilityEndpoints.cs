@@ -46,6 +46,7 @@ public static class ObservabilityEndpoints
                     activity.SetTag("http.route", route);
                     activity.SetTag("url.path", context.Request.Path.Value);
                     activity.SetTag("http.response.status_code", context.Response.StatusCode);
+                    RpcSpan.Describe(activity, context);
                 }
             }
         });

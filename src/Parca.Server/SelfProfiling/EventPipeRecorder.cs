@@ -18,6 +18,9 @@ internal static class EventPipeRecorder
     public const long JitKeyword = 0x10;
     public const long ContentionKeyword = 0x4000;
 
+    /// <summary>WaitHandleWaitStart/Stop (.NET 9+): blocking waits on wait handles and Monitor.Wait, with the waiter's stack.</summary>
+    public const long WaitHandleKeyword = 0x40000000000;
+
     /// <summary>Records for <paramref name="duration"/> (or until cancelled) and returns the path of the trace file.</summary>
     public static async Task<string> RecordAsync(IReadOnlyList<EventPipeProvider> providers, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -57,6 +60,11 @@ internal static class EventPipeRecorder
     public static EventPipeProvider[] AllocationProviders() =>
     [
         new(Runtime, EventLevel.Verbose, GcKeyword | LoaderKeyword | JitKeyword),
+    ];
+
+    public static EventPipeProvider[] BlockProviders() =>
+    [
+        new(Runtime, EventLevel.Verbose, WaitHandleKeyword | LoaderKeyword | JitKeyword),
     ];
 
     public static EventPipeProvider[] ContentionProviders() =>

@@ -8,13 +8,17 @@ namespace Parca.Server.SelfProfiling;
 /// The server's own profiles, from the .NET runtime's EventPipe diagnostics on this process:
 /// CPU from the sample profiler (managed-code samples only; one sample per thread per millisecond),
 /// allocations from GC allocation ticks (about one per 100 KB allocated, each carrying its size),
-/// lock contention from Contention events (the .NET counterpart of Go's mutex profile),
+/// lock contention from Contention events (the .NET counterpart of Go's mutex profile), blocking waits from
+/// WaitHandleWait events (the counterpart of Go's block profile),
 /// and thread stacks (one sample per managed thread: the counterpart of Go's goroutine profile).
 /// </summary>
 internal sealed class SelfProfiler
 {
     /// <summary>The EventPipe sample profiler's nominal interval.</summary>
     private const long NominalPeriodNanos = 1_000_000;
+
+    /// <summary>Sample types of Go's mutex and block profiles.</summary>
+    private static readonly (string Type, string Unit)[] s_contentionTypes = [("contentions", "count"), ("delay", "nanoseconds")];
 
     private readonly SemaphoreSlim _threadsLock = new(1, 1);
 
@@ -70,37 +74,112 @@ internal sealed class SelfProfiler
         });
     }
 
-    public static async Task<byte[]> ContentionAsync(TimeSpan duration, CancellationToken cancellationToken)
+    /// <summary>
+    /// Lock contention (Go's mutex profile): ContentionStart carries the stack, ContentionStop the wait. Like Go's
+    /// <c>SetMutexProfileFraction(n)</c>, one contention event in <paramref name="fraction"/> is kept on average and
+    /// the kept ones are scaled by it; 0 or less records nothing.
+    /// </summary>
+    public static async Task<byte[]> ContentionAsync(TimeSpan duration, double fraction, CancellationToken cancellationToken)
     {
+        if (fraction <= 0)
+        {
+            return Disabled(s_contentionTypes, "mutex profiling is off: start parca with --mutex-profile-fraction=N to record lock contention");
+        }
+
         var start = DateTimeOffset.UtcNow;
         var trace = await EventPipeRecorder.RecordAsync(EventPipeRecorder.ContentionProviders(), duration, cancellationToken);
+        var scale = Math.Max(1, fraction);
         return Convert(trace, log =>
         {
-            var builder = new SelfProfileBuilder([("contentions", "count"), ("delay", "nanoseconds")], ("contentions", "count"), 1)
-            {
-                Time = start,
-                Duration = duration,
-            };
+            var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
             var stacks = new TraceStacks(builder);
-            Span<long> values = [1, 0];
+            Span<long> values = [0, 0];
 
             // The runtime attaches the stack to ContentionStart and the duration to ContentionStop: pair them per thread.
             var waiting = new Dictionary<int, ulong[]>();
             foreach (var e in log.Events)
             {
-                if (e is ContentionStartTraceData start && stacks.Resolve(start.CallStack()) is { } stack)
+                if (e is ContentionStartTraceData begin && stacks.Resolve(begin.CallStack()) is { } stack)
                 {
-                    waiting[start.ThreadID] = stack;
+                    waiting[begin.ThreadID] = stack;
                 }
-                else if (e is ContentionStopTraceData stop && waiting.Remove(stop.ThreadID, out var waited))
+                else if (e is ContentionStopTraceData stop && waiting.Remove(stop.ThreadID, out var waited)
+                    && (scale == 1 || Random.Shared.NextDouble() * scale < 1))
                 {
-                    values[1] = (long)stop.DurationNs;
+                    values[0] = (long)Math.Round(scale);
+                    values[1] = (long)(stop.DurationNs * scale);
                     builder.Add(waited, values);
                 }
             }
 
             return builder.ToGzip();
         });
+    }
+
+    /// <summary>
+    /// Blocking waits (the counterpart of Go's block profile): .NET 9+'s WaitHandleWaitStart (with the waiter's stack)
+    /// and WaitHandleWaitStop events, raised for waits on wait handles and <c>Monitor.Wait</c> (so also
+    /// <c>ManualResetEventSlim</c>, <c>Task.Wait</c>, <c>SemaphoreSlim.Wait</c> once they stop spinning). Sampled as
+    /// Go's <c>SetBlockProfileRate(rate)</c>: a wait of at least <paramref name="rateNanos"/> is always kept, a shorter
+    /// wait of d ns with probability d/rate and then counted rate/d times with rate ns of delay (unbiased); 0 or less
+    /// records nothing. Only waits that start and end inside the window are counted.
+    /// </summary>
+    public static async Task<byte[]> BlockAsync(TimeSpan duration, long rateNanos, CancellationToken cancellationToken)
+    {
+        if (rateNanos <= 0)
+        {
+            return Disabled(s_contentionTypes, "block profiling is off: start parca with --block-profile-rate=N to record blocking waits");
+        }
+
+        var start = DateTimeOffset.UtcNow;
+        var trace = await EventPipeRecorder.RecordAsync(EventPipeRecorder.BlockProviders(), duration, cancellationToken);
+        return Convert(trace, log =>
+        {
+            var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
+            var stacks = new TraceStacks(builder);
+            Span<long> values = [0, 0];
+            var waiting = new Dictionary<int, (ulong[] Stack, double StartMSec)>();
+            foreach (var e in log.Events)
+            {
+                if (e is WaitHandleWaitStartTraceData begin)
+                {
+                    if (stacks.Resolve(begin.CallStack()) is { } stack)
+                    {
+                        waiting[begin.ThreadID] = (stack, begin.TimeStampRelativeMSec);
+                    }
+                }
+                else if (e is WaitHandleWaitStopTraceData stop && waiting.Remove(stop.ThreadID, out var wait))
+                {
+                    var nanos = Math.Max(1, (long)((stop.TimeStampRelativeMSec - wait.StartMSec) * 1_000_000));
+                    if (nanos >= rateNanos)
+                    {
+                        values[0] = 1;
+                        values[1] = nanos;
+                    }
+                    else if (Random.Shared.NextDouble() * rateNanos < nanos)
+                    {
+                        values[0] = Math.Max(1, (long)Math.Round((double)rateNanos / nanos));
+                        values[1] = rateNanos;
+                    }
+                    else
+                    {
+                        continue;
+                    }
+
+                    builder.Add(wait.Stack, values);
+                }
+            }
+
+            return builder.ToGzip();
+        });
+    }
+
+    /// <summary>A valid profile without samples, like Go serves while the rate is 0, saying why in a comment.</summary>
+    private static byte[] Disabled((string Type, string Unit)[] types, string why)
+    {
+        var builder = new SelfProfileBuilder(types, ("contentions", "count"), 1);
+        builder.Comments.Add(why);
+        return builder.ToGzip();
     }
 
     /// <summary>One sample per managed thread with its current stack, taken from a short sample-profiler session.</summary>

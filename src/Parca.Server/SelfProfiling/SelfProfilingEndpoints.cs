@@ -13,9 +13,12 @@ namespace Parca.Server.SelfProfiling;
 /// <list type="bullet">
 /// <item><c>profile?seconds=N</c> (default 30): CPU, <c>process_cpu:samples:count:cpu:nanoseconds:delta</c>.</item>
 /// <item><c>allocs?seconds=N</c> (default 5): allocated bytes over the window, sampled by GC allocation ticks.</item>
-/// <item><c>mutex?seconds=N</c> (default 5): lock contention (count, delay) over the window.</item>
+/// <item><c>mutex?seconds=N</c> (default 5): lock contention (count, delay) over the window, sampled per
+/// <c>--mutex-profile-fraction</c> (0, the default, serves an empty profile as Go does).</item>
+/// <item><c>block?seconds=N</c> (default 5): blocking waits (count, delay) over the window, sampled per
+/// <c>--block-profile-rate</c> (0, the default, serves an empty profile as Go does).</item>
 /// <item><c>goroutine</c>: one sample per managed thread with its current stack.</item>
-/// <item><c>heap</c>, <c>block</c>: 404 with the reason (no .NET equivalent without a heap dump / blocking events).</item>
+/// <item><c>heap</c>: 404 with the reason (no .NET equivalent without a heap dump).</item>
 /// </list>
 /// </summary>
 public static class SelfProfilingEndpoints
@@ -35,21 +38,21 @@ public static class SelfProfilingEndpoints
             "Profiles of this parca server (gzipped pprof):\n"
             + "  /debug/pprof/profile?seconds=N  CPU (EventPipe sample profiler, managed code)\n"
             + "  /debug/pprof/allocs?seconds=N   allocated bytes (GC allocation ticks)\n"
-            + "  /debug/pprof/mutex?seconds=N    lock contention\n"
+            + "  /debug/pprof/mutex?seconds=N    lock contention (--mutex-profile-fraction)\n"
+            + "  /debug/pprof/block?seconds=N    blocking waits (--block-profile-rate)\n"
             + "  /debug/pprof/goroutine          stacks of all managed threads\n"));
         routes.MapGet("/debug/pprof/profile", static (HttpContext http, SelfProfilingLimiter limiter) =>
             Serve(http, limiter, 30, static (seconds, ct) => SelfProfiler.CpuAsync(seconds, ct), "cpu"));
         routes.MapGet("/debug/pprof/allocs", static (HttpContext http, SelfProfilingLimiter limiter) =>
             Serve(http, limiter, 5, static (seconds, ct) => SelfProfiler.AllocationsAsync(seconds, ct), "allocs"));
-        routes.MapGet("/debug/pprof/mutex", static (HttpContext http, SelfProfilingLimiter limiter) =>
-            Serve(http, limiter, 5, static (seconds, ct) => SelfProfiler.ContentionAsync(seconds, ct), "mutex"));
+        routes.MapGet("/debug/pprof/mutex", static (HttpContext http, SelfProfilingLimiter limiter, ParcaServerOptions options) =>
+            Serve(http, limiter, 5, (seconds, ct) => SelfProfiler.ContentionAsync(seconds, options.MutexProfileFraction, ct), "mutex"));
+        routes.MapGet("/debug/pprof/block", static (HttpContext http, SelfProfilingLimiter limiter, ParcaServerOptions options) =>
+            Serve(http, limiter, 5, (seconds, ct) => SelfProfiler.BlockAsync(seconds, options.BlockProfileRate, ct), "block"));
         routes.MapGet("/debug/pprof/goroutine", static (HttpContext http, SelfProfilingLimiter limiter, SelfProfiler profiler) =>
             Serve(http, limiter, 0, (_, ct) => profiler.ThreadsAsync(ct), "goroutine"));
         routes.MapGet("/debug/pprof/heap", static () => Results.Text(
             "heap profile not available: the .NET runtime offers no sampled live-heap profile without a heap dump; use /debug/pprof/allocs\n",
-            statusCode: StatusCodes.Status404NotFound));
-        routes.MapGet("/debug/pprof/block", static () => Results.Text(
-            "block profile not available: .NET has no blocking-event profile like Go's; lock contention is at /debug/pprof/mutex\n",
             statusCode: StatusCodes.Status404NotFound));
         return routes;
     }

@@ -3,15 +3,21 @@ using Parca.Storage.Ingest;
 
 namespace Parca.Server.Services;
 
-/// <summary>Adapts the pprof decoder's flat form (<see cref="FlatProfile"/>) into storage's <see cref="IngestProfile"/>.</summary>
+/// <summary>
+/// Adapts the pprof decoder's flat form (<see cref="FlatProfile"/>) into storage's <see cref="IngestProfile"/>. The
+/// result borrows the decoder's buffer for its strings: append it before the <see cref="FlatProfile"/> is reused.
+/// </summary>
 internal static class PprofIngest
 {
     public static IngestProfile ToIngest(FlatProfile f, IReadOnlyList<ExecutableInfo>? executableInfos = null)
     {
-        var strings = new string[f.StringCount];
+        // Strings stay UTF-8 in the decoder's buffer: storage hashes them as bytes and creates .NET strings only for
+        // symbols it has not seen yet. The profile is therefore only valid while `f` is not reused or disposed.
+        var strings = new IngestStringRange[f.StringCount];
         for (var i = 0; i < strings.Length; i++)
         {
-            strings[i] = f.GetString(i);
+            var (offset, length) = f.GetStringRange(i);
+            strings[i] = new IngestStringRange(offset, length);
         }
 
         var mappings = new IngestMapping[f.Mappings.Length];
@@ -76,9 +82,8 @@ internal static class PprofIngest
             }
         }
 
-        return new IngestProfile
+        var profile = new IngestProfile
         {
-            Strings = strings,
             Mappings = mappings,
             Functions = functions,
             Locations = locations,
@@ -96,5 +101,7 @@ internal static class PprofIngest
             SampleLabels = labels,
             ExecutableInfos = executableInfos,
         };
+        profile.SetUtf8Strings(f.DataMemory, strings);
+        return profile;
     }
 }

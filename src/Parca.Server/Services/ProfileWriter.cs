@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using Parca.Hosting;
 using Parca.Pprof;
 using Parca.Storage;
 using Parca.Storage.Ingest;
@@ -29,41 +31,112 @@ internal sealed partial class ProfileWriter(ProfileStore store)
     public long Write(IReadOnlyList<WriteSeries> series)
     {
         var prepared = new List<(string Name, LabelSet Labels, IngestProfile Profile)>();
-        using var flat = new FlatProfile();
-        for (var s = 0; s < series.Count; s++)
+        var decoders = new List<FlatProfile>();
+        var retentionCutoff = store.RetentionCutoffNanos;
+        try
         {
-            var (name, labels) = ValidateLabels(series[s].Labels, $"series[{s}]");
-            var samples = series[s].Samples;
-            for (var k = 0; k < samples.Count; k++)
+            for (var s = 0; s < series.Count; s++)
             {
-                var where = $"series[{s}].samples[{k}]";
-                try
+                var (name, labels) = ValidateLabels(series[s].Labels, $"series[{s}]");
+                var samples = series[s].Samples;
+                for (var k = 0; k < samples.Count; k++)
                 {
-                    PprofDecoder.Decode(samples[k].RawProfile.Span, flat, PprofReadOptions.ParcaCompatible);
-                }
-                catch (PprofException e)
-                {
-                    throw new IngestError($"{where}.raw_profile: {e.Message}", e.IsLimit);
-                }
+                    // One decoder per profile of the request: the ingest profiles borrow their buffers until stored.
+                    var flat = RentDecoder();
+                    decoders.Add(flat);
+                    try
+                    {
+                        PprofDecoder.Decode(samples[k].RawProfile.Span, flat, PprofReadOptions.ParcaCompatible);
+                    }
+                    catch (PprofException e)
+                    {
+                        throw new IngestError($"series[{s}].samples[{k}].raw_profile: {e.Message}", e.IsLimit);
+                    }
 
-                var exec = samples[k].ExecutableInfos;
-                if (exec is { Count: > 0 } && exec.Count != flat.Mappings.Length)
-                {
-                    throw new IngestError($"{where}.executable_info: {exec.Count} entries for {flat.Mappings.Length} mappings (need one per mapping)");
-                }
+                    var exec = samples[k].ExecutableInfos;
+                    if (exec is { Count: > 0 } && exec.Count != flat.Mappings.Length)
+                    {
+                        throw new IngestError($"series[{s}].samples[{k}].executable_info: {exec.Count} entries for {flat.Mappings.Length} mappings (need one per mapping)");
+                    }
 
-                ValidateTypes(flat, name, where);
-                prepared.Add((name, labels, PprofIngest.ToIngest(flat, exec)));
+                    ValidateTypes(flat, name, s, k);
+                    if (flat.TimeNanos < retentionCutoff)
+                    {
+                        // Stored, it would vanish with the next block; refusing says so while the sender can still act.
+                        throw new IngestError($"series[{s}].samples[{k}].raw_profile: time_nanos {DateTimeOffset.FromUnixTimeMilliseconds(flat.TimeNanos / 1_000_000):yyyy-MM-ddTHH:mm:ssZ} is older than the storage retention ({GoDuration.Format(store.Retention)}); start parca with --storage-retention=0 to keep old profiles");
+                    }
+
+                    prepared.Add((name, labels, PprofIngest.ToIngest(flat, exec)));
+                }
+            }
+
+            long stored = 0;
+            foreach (var (name, labels, profile) in prepared)
+            {
+                stored += store.Append(name, labels, profile);
+            }
+
+            return stored;
+        }
+        finally
+        {
+            foreach (var flat in decoders)
+            {
+                ReturnDecoder(flat);
+            }
+        }
+    }
+
+    // Decoders keep their grown tables and pooled buffer between requests, so steady-state decoding does not allocate.
+    // At most 64 are kept, and none that just held an unusually large profile (its buffers go back to the ArrayPool).
+    private const int MaxPooledDecoders = 64;
+    private const int MaxPooledDecoderBytes = 8 << 20;
+    private static readonly ConcurrentBag<FlatProfile> s_decoders = [];
+    private static int s_pooledDecoders;
+
+    private static FlatProfile RentDecoder()
+    {
+        if (s_decoders.TryTake(out var flat))
+        {
+            Interlocked.Decrement(ref s_pooledDecoders);
+            return flat;
+        }
+
+        return new FlatProfile();
+    }
+
+    private static void ReturnDecoder(FlatProfile flat)
+    {
+        if (flat.Data.Length > MaxPooledDecoderBytes)
+        {
+            flat.Dispose();
+            return;
+        }
+
+        if (Interlocked.Increment(ref s_pooledDecoders) <= MaxPooledDecoders)
+        {
+            s_decoders.Add(flat);
+        }
+        else
+        {
+            Interlocked.Decrement(ref s_pooledDecoders);
+            flat.Dispose();
+        }
+    }
+
+    /// <summary>True for a non-empty string of letters, digits, '_' and '.' only (TypePart), read as UTF-8.</summary>
+    private static bool IsKnownType(FlatProfile f, int index)
+    {
+        var s = f.GetStringUtf8(index);
+        foreach (var b in s)
+        {
+            if (!(b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9') or (byte)'_' or (byte)'.'))
+            {
+                return false;
             }
         }
 
-        long stored = 0;
-        foreach (var (name, labels, profile) in prepared)
-        {
-            stored += store.Append(name, labels, profile);
-        }
-
-        return stored;
+        return s.Length > 0;
     }
 
     private static (string Name, LabelSet Labels) ValidateLabels(IReadOnlyList<KeyValuePair<string, string>> labels, string where)
@@ -116,8 +189,15 @@ internal sealed partial class ProfileWriter(ProfileStore store)
         return (name, LabelSet.From(set));
     }
 
-    private static void ValidateTypes(FlatProfile f, string name, string where)
+    private static void ValidateTypes(FlatProfile f, string name, int series, int sample)
     {
+        if (f.SampleTypeCount == 1 && IsKnownType(f, f.SampleTypes[0].Type) && IsKnownType(f, f.SampleTypes[0].Unit) &&
+            IsKnownType(f, f.PeriodType.Type) && IsKnownType(f, f.PeriodType.Unit))
+        {
+            return; // the common agent profile: checked without creating strings
+        }
+
+        var where = $"series[{series}].samples[{sample}]";
         for (var t = 0; t < f.SampleTypeCount; t++)
         {
             var type = f.GetString(f.SampleTypes[t].Type);

@@ -52,7 +52,18 @@ internal sealed partial class HeadPartition : Partition
     /// Appends one ingest profile as one logical profile per sample type. Samples whose value is 0 are dropped.
     /// Returns the number of samples stored, or −1 when the head was sealed (the caller retries on the new head).
     /// </summary>
-    public long Append(string name, LabelSet labels, IngestProfile p) => Append(name, labels, SymbolDb.Prepare(p));
+    public long Append(string name, LabelSet labels, IngestProfile p)
+    {
+        var prepared = SymbolDb.Prepare(p);
+        try
+        {
+            return Append(name, labels, prepared);
+        }
+        finally
+        {
+            prepared.Release();
+        }
+    }
 
     /// <summary>Appends a profile whose symbol hashes were computed beforehand, outside the lock.</summary>
     public long Append(string name, LabelSet labels, SymbolDb.Prepared prepared)
@@ -76,25 +87,23 @@ internal sealed partial class HeadPartition : Partition
     {
         var p = prepared.Profile;
         var n = p.SampleCount;
-        var locMap = _symbols.Intern(prepared);
         var stackIds = ArrayPool<int>.Shared.Rent(Math.Max(n, 1));
         var labelSets = p.LabelOffsets is null ? null : ArrayPool<int>.Shared.Rent(Math.Max(n, 1));
         try
         {
-            InsertStacks(p, locMap, stackIds);
+            InsertStacks(prepared, stackIds);
             if (labelSets is not null)
             {
                 InternSampleLabels(p, labelSets);
             }
 
             long stored = 0;
-            var strings = p.Strings;
-            var periodType = strings[p.PeriodType.Type];
-            var periodUnit = strings[p.PeriodType.Unit];
+            var periodType = p.GetString(p.PeriodType.Type);
+            var periodUnit = p.GetString(p.PeriodType.Unit);
             for (var t = 0; t < p.SampleTypes.Length; t++)
             {
                 var st = p.SampleTypes[t];
-                var type = new ProfileType(name, strings[st.Type], strings[st.Unit], periodType, periodUnit, p.DurationNanos != 0);
+                var type = new ProfileType(name, p.GetString(st.Type), p.GetString(st.Unit), periodType, periodUnit, p.DurationNanos != 0);
                 var seriesId = _series.GetOrAdd(type, labels);
                 stored += AppendSeriesProfile(seriesId, p, p.Values[t], stackIds, labelSets);
             }
@@ -111,21 +120,36 @@ internal sealed partial class HeadPartition : Partition
         }
     }
 
-    private void InsertStacks(IngestProfile p, int[] locMap, int[] stackIds)
+    private void InsertStacks(SymbolDb.Prepared prepared, int[] stackIds)
     {
-        var buf = ArrayPool<int>.Shared.Rent(256);
+        var p = prepared.Profile;
+        var hashes = prepared.Stacks;
+        int[]? locMap = null;
+        int[]? buf = null;
         try
         {
             var offsets = p.StackOffsets;
             var locs = p.StackLocations;
             for (var i = 0; i < p.SampleCount; i++)
             {
+                if (_tree.TryGetByContent(hashes[i], out var known))
+                {
+                    stackIds[i] = known;
+                    continue;
+                }
+
+                // A stack new to this partition: resolve the profile's locations (once) and insert it.
+                locMap ??= _symbols.Intern(prepared);
                 var start = offsets[i];
                 var len = offsets[i + 1] - start;
-                if (len > buf.Length)
+                if (buf is null || len > buf.Length)
                 {
-                    ArrayPool<int>.Shared.Return(buf);
-                    buf = ArrayPool<int>.Shared.Rent(len);
+                    if (buf is not null)
+                    {
+                        ArrayPool<int>.Shared.Return(buf);
+                    }
+
+                    buf = ArrayPool<int>.Shared.Rent(Math.Max(len, 256));
                 }
 
                 for (var k = 0; k < len; k++)
@@ -133,18 +157,37 @@ internal sealed partial class HeadPartition : Partition
                     buf[k] = locMap[locs[start + k]];
                 }
 
-                stackIds[i] = _tree.Insert(buf.AsSpan(0, len));
+                var node = _tree.Insert(buf.AsSpan(0, len));
+                _tree.RememberContent(hashes[i], node);
+                stackIds[i] = node;
             }
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(buf);
+            if (buf is not null)
+            {
+                ArrayPool<int>.Shared.Return(buf);
+            }
         }
     }
 
     private void InternSampleLabels(IngestProfile p, int[] labelSets)
     {
-        var strIds = _symbols.InternStrings(p.Strings);
+        // Only the strings the labels use are interned (a profile's table is mostly symbol names).
+        var strIds = ArrayPool<int>.Shared.Rent(Math.Max(p.StringCount, 1));
+        Array.Clear(strIds, 0, p.StringCount);
+        try
+        {
+            InternSampleLabels(p, labelSets, strIds);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(strIds);
+        }
+    }
+
+    private void InternSampleLabels(IngestProfile p, int[] labelSets, int[] strIds)
+    {
         var offsets = p.LabelOffsets!;
         var labels = p.SampleLabels!;
         Span<SampleLabelSym> buf = stackalloc SampleLabelSym[32];
@@ -156,7 +199,7 @@ internal sealed partial class HeadPartition : Partition
             for (var k = 0; k < len; k++)
             {
                 var l = labels[start + k];
-                set[k] = new SampleLabelSym(strIds[l.Key], l.Str >= 0 ? strIds[l.Str] : -1, l.Num, strIds[l.NumUnit]);
+                set[k] = new SampleLabelSym(_symbols.StringId(p, l.Key, strIds), l.Str >= 0 ? _symbols.StringId(p, l.Str, strIds) : -1, l.Num, _symbols.StringId(p, l.NumUnit, strIds));
             }
 
             labelSets[i] = _sampleLabels.Intern(set);

@@ -18,6 +18,9 @@ public record struct IngestLine(int Function, long Line);
 /// <summary>A per-sample pprof label: string (<see cref="Str"/> ≥ 0) or numeric (<see cref="Str"/> = −1).</summary>
 public record struct IngestSampleLabel(int Key, int Str, long Num, int NumUnit);
 
+/// <summary>Where a string of <see cref="IngestProfile.StringData"/> lies.</summary>
+public readonly record struct IngestStringRange(int Offset, int Length);
+
 /// <summary>A value column's type and unit (string indexes).</summary>
 public record struct IngestValueType(int Type, int Unit);
 
@@ -29,7 +32,69 @@ public record struct IngestValueType(int Type, int Unit);
 /// </summary>
 public sealed class IngestProfile
 {
-    public string[] Strings { get; set; } = [""];
+    private string[]? _strings = [""];
+
+    /// <summary>
+    /// The string table as .NET strings. A profile given as UTF-8 (<see cref="StringData"/>, the ingest hot path)
+    /// materializes it on first use; storage itself reads strings one by one (<see cref="GetString"/>) and only for
+    /// symbols new to the partition.
+    /// </summary>
+    public string[] Strings
+    {
+        get => _strings ??= MaterializeStrings();
+        set
+        {
+            _strings = value;
+            StringRanges = null;
+            StringData = default;
+        }
+    }
+
+    /// <summary>
+    /// Optional UTF-8 string table (set with <see cref="SetUtf8Strings"/>): string i is
+    /// <c>StringData[StringRanges[i].Offset ..][.. StringRanges[i].Length]</c>. The bytes are only read during
+    /// <c>Append</c>, so they may live in a pooled buffer that is reused afterwards.
+    /// </summary>
+    public ReadOnlyMemory<byte> StringData { get; private set; }
+
+    /// <summary>Offset and length of each string in <see cref="StringData"/> (null: <see cref="Strings"/> is the table).</summary>
+    public IngestStringRange[]? StringRanges { get; private set; }
+
+    /// <summary>Number of entries in the string table.</summary>
+    public int StringCount => StringRanges?.Length ?? Strings.Length;
+
+    /// <summary>Uses a UTF-8 string table (no .NET strings are created unless a symbol is new to storage).</summary>
+    public void SetUtf8Strings(ReadOnlyMemory<byte> data, IngestStringRange[] ranges)
+    {
+        _strings = null;
+        StringData = data;
+        StringRanges = ranges;
+    }
+
+    /// <summary>String <paramref name="index"/> (allocates for a UTF-8 table; invalid UTF-8 becomes U+FFFD).</summary>
+    public string GetString(int index)
+    {
+        if (StringRanges is null)
+        {
+            return Strings[index];
+        }
+
+        var r = StringRanges[index];
+        return r.Length == 0 ? "" : System.Text.Encoding.UTF8.GetString(StringData.Span.Slice(r.Offset, r.Length));
+    }
+
+    private string[] MaterializeStrings()
+    {
+        var ranges = StringRanges ?? [];
+        var result = new string[ranges.Length];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = GetString(i);
+        }
+
+        return result;
+    }
+
     public IngestMapping[] Mappings { get; set; } = [];
     public IngestFunction[] Functions { get; set; } = [];
     public IngestLocation[] Locations { get; set; } = [];

@@ -12,7 +12,7 @@ internal sealed class StackTree
     private readonly AppendList<int> _parents = new(4096);
     private readonly AppendList<int> _locations = new(4096);
     private readonly Dictionary<long, int> _children = new(4096);
-    private readonly Dictionary<ulong, int> _stackCache = new(4096);
+    private readonly Dictionary<ulong, (int Node, ulong Check)> _byContent = new(4096);
 
     public StackTree()
     {
@@ -22,18 +22,31 @@ internal sealed class StackTree
 
     public int NodeCount => _parents.Count;
 
-    public long EstimatedBytes => (_parents.Count * 8L) + (_children.Count * 24L) + (_stackCache.Count * 24L);
+    public long EstimatedBytes => (_parents.Count * 8L) + (_children.Count * 24L) + (_byContent.Count * 32L);
+
+    /// <summary>
+    /// The stack id of a stack known by the content hash of its locations (see <c>SymbolDb.Prepare</c>): agents resend
+    /// the same stacks every window, so in steady state a sample costs one lookup, without resolving its locations or
+    /// walking the tree. Both hash lanes must match.
+    /// </summary>
+    public bool TryGetByContent(Hash128 content, out int stack)
+    {
+        if (_byContent.TryGetValue(content.Key, out var known) && known.Check == content.Check)
+        {
+            stack = known.Node;
+            return true;
+        }
+
+        stack = 0;
+        return false;
+    }
+
+    /// <summary>Remembers the stack id of a stack's content hash (the latest wins on a key collision).</summary>
+    public void RememberContent(Hash128 content, int stack) => _byContent[content.Key] = (stack, content.Check);
 
     /// <summary>Inserts a stack given leaf first in partition location ids; returns its stack id (leaf node).</summary>
     public int Insert(ReadOnlySpan<int> leafFirst)
     {
-        // Fast path: a whole-stack hash remembered from earlier profiles, verified by walking the parent pointers.
-        var hash = Hash(leafFirst);
-        if (_stackCache.TryGetValue(hash, out var cached) && Matches(cached, leafFirst))
-        {
-            return cached;
-        }
-
         var node = 0;
         for (var i = leafFirst.Length - 1; i >= 0; i--)
         {
@@ -49,37 +62,7 @@ internal sealed class StackTree
             node = child;
         }
 
-        _stackCache[hash] = node;
         return node;
-    }
-
-    private bool Matches(int node, ReadOnlySpan<int> leafFirst)
-    {
-        var (parents, _) = _parents.SnapshotArray();
-        var (locations, _) = _locations.SnapshotArray();
-        for (var i = 0; i < leafFirst.Length; i++)
-        {
-            if (node <= 0 || locations[node] != leafFirst[i])
-            {
-                return false;
-            }
-
-            node = parents[node];
-        }
-
-        return node == 0;
-    }
-
-    private static ulong Hash(ReadOnlySpan<int> s)
-    {
-        var h = 0xcbf29ce484222325UL ^ (ulong)s.Length;
-        foreach (var v in s)
-        {
-            h = (h ^ (uint)v) * 0x100000001b3UL;
-            h ^= h >> 29;
-        }
-
-        return h;
     }
 
     public StackTreeView Snapshot()

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Parca.Storage.Ingest;
 using Parca.Storage.Internal;
 
@@ -18,7 +19,7 @@ internal sealed class SymbolDb
     private readonly AppendList<LocationSym> _locations = new(1024);
     private readonly AppendList<LineSym> _lines = new(1024);
     private readonly Dictionary<LocationKey, int> _locationIds = [];
-    private readonly Dictionary<ulong, int> _locationsByContent = [];
+    private readonly Dictionary<ulong, (int Id, ulong Check)> _locationsByContent = [];
 
     public SymbolDb()
     {
@@ -32,7 +33,7 @@ internal sealed class SymbolDb
     public int LocationCount => _locations.Count;
 
     public long EstimatedBytes =>
-        (_strings.Count * 64L) + (_mappings.Count * 80L) + (_functions.Count * 64L) + (_locations.Count * 96L) + (_lines.Count * 16L);
+        (_strings.Count * 64L) + (_mappings.Count * 80L) + (_functions.Count * 64L) + (_locations.Count * 104L) + (_lines.Count * 16L);
 
     public int InternString(string s)
     {
@@ -105,67 +106,120 @@ internal sealed class SymbolDb
     }
 
     /// <summary>
-    /// Content hashes of an ingest profile's symbols, computed outside the head's write lock (in parallel across
-    /// requests): strings, functions and whole locations (mapping, address, lines with their functions' content).
+    /// Content hashes of an ingest profile's locations (mapping, address, lines with their functions' content, all
+    /// strings hashed from their UTF-8 bytes) and stacks, computed outside the head's write lock, in parallel across
+    /// requests.
     /// </summary>
     public sealed class Prepared
     {
         public required IngestProfile Profile { get; init; }
-        public required ulong[] Locations { get; init; }
-        public required ulong[] Functions { get; init; }
-        public required ulong[] Strings { get; init; }
+        public required Hash128[] Locations { get; init; }
+
+        /// <summary>Content hash of each sample's stack (its locations' hashes, leaf first).</summary>
+        public required Hash128[] Stacks { get; init; }
+
+        /// <summary>Returns the (pooled) hash arrays once the profile is appended; the instance is unusable after.</summary>
+        public void Release()
+        {
+            ArrayPool<Hash128>.Shared.Return(Locations);
+            ArrayPool<Hash128>.Shared.Return(Stacks);
+        }
     }
 
     public static Prepared Prepare(IngestProfile p)
     {
-        var strings = new ulong[p.Strings.Length];
-        for (var i = 0; i < strings.Length; i++)
+        var stringCount = p.StringCount;
+        var strings = ArrayPool<Hash128>.Shared.Rent(Math.Max(stringCount, 1));
+        var functions = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.Functions.Length, 1));
+        var mappings = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.Mappings.Length, 1));
+        try
         {
-            strings[i] = ContentHash.Of(p.Strings[i]);
-        }
-
-        var functions = new ulong[p.Functions.Length];
-        for (var i = 0; i < functions.Length; i++)
-        {
-            var f = p.Functions[i];
-            var h = ContentHash.Combine(strings[f.Name], strings[f.SystemName]);
-            h = ContentHash.Combine(h, strings[f.FileName]);
-            functions[i] = ContentHash.Combine(h, (ulong)f.StartLine);
-        }
-
-        var mappings = new ulong[p.Mappings.Length];
-        for (var i = 0; i < mappings.Length; i++)
-        {
-            var m = p.Mappings[i];
-            var h = ContentHash.Combine(m.Start, m.Limit);
-            h = ContentHash.Combine(h, m.Offset);
-            h = ContentHash.Combine(h, strings[m.File]);
-            mappings[i] = ContentHash.Combine(h, strings[m.BuildId]);
-        }
-
-        var locations = new ulong[p.Locations.Length];
-        for (var i = 0; i < locations.Length; i++)
-        {
-            var l = p.Locations[i];
-            var h = ContentHash.Combine(l.Mapping >= 0 ? mappings[l.Mapping] : 0, l.Address);
-            h = ContentHash.Combine(h, (ulong)l.LineCount);
-            for (var k = 0; k < l.LineCount; k++)
+            if (p.StringRanges is { } ranges)
             {
-                var line = p.Lines[l.FirstLine + k];
-                h = ContentHash.Combine(h, line.Function >= 0 ? functions[line.Function] : 0);
-                h = ContentHash.Combine(h, (ulong)line.Line);
+                var data = p.StringData.Span;
+                for (var i = 0; i < stringCount; i++)
+                {
+                    strings[i] = ContentHash.Of(data.Slice(ranges[i].Offset, ranges[i].Length));
+                }
+            }
+            else
+            {
+                var table = p.Strings;
+                for (var i = 0; i < stringCount; i++)
+                {
+                    strings[i] = ContentHash.Of(table[i]);
+                }
             }
 
-            locations[i] = h;
-        }
+            for (var i = 0; i < p.Functions.Length; i++)
+            {
+                var f = p.Functions[i];
+                var h = ContentHash.Combine(strings[f.Name], strings[f.SystemName]);
+                h = ContentHash.Combine(h, strings[f.FileName]);
+                functions[i] = ContentHash.Combine(h, (ulong)f.StartLine);
+            }
 
-        return new Prepared { Profile = p, Locations = locations, Functions = functions, Strings = strings };
+            for (var i = 0; i < p.Mappings.Length; i++)
+            {
+                var m = p.Mappings[i];
+                var h = ContentHash.Combine(m.Start, m.Limit);
+                h = ContentHash.Combine(h, m.Offset);
+                h = ContentHash.Combine(h, strings[m.File]);
+                mappings[i] = ContentHash.Combine(h, strings[m.BuildId]);
+            }
+
+            var locations = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.Locations.Length, 1));
+            var noMapping = new Hash128(0x6E6F6D6170UL, 0x6D61707069UL);
+            var noFunction = new Hash128(0x6E6F66756EUL, 0x66756E6374UL);
+            var lines = p.Lines;
+            for (var i = 0; i < p.Locations.Length; i++)
+            {
+                var l = p.Locations[i];
+                var h = ContentHash.Combine(l.Mapping >= 0 ? mappings[l.Mapping] : noMapping, l.Address);
+                h = ContentHash.Combine(h, (ulong)l.LineCount);
+                for (var k = 0; k < l.LineCount; k++)
+                {
+                    var line = lines[l.FirstLine + k];
+                    h = ContentHash.Combine(h, line.Function >= 0 ? functions[line.Function] : noFunction);
+                    h = ContentHash.Combine(h, (ulong)line.Line);
+                }
+
+                locations[i] = h;
+            }
+
+            // Stacks by content too (leaf first, with their length), so the head finds a known stack in one lookup.
+            var stacks = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.SampleCount, 1));
+            var offsets = p.StackOffsets;
+            var stackLocations = p.StackLocations;
+            for (var i = 0; i < p.SampleCount; i++)
+            {
+                var start = offsets[i];
+                var end = offsets[i + 1];
+                var h = ContentHash.Combine(0x737461636BUL, (ulong)(end - start));
+                for (var k = start; k < end; k++)
+                {
+                    h = ContentHash.Combine(h, locations[stackLocations[k]]);
+                }
+
+                stacks[i] = h;
+            }
+
+            return new Prepared { Profile = p, Locations = locations, Stacks = stacks };
+        }
+        finally
+        {
+            ArrayPool<Hash128>.Shared.Return(strings);
+            ArrayPool<Hash128>.Shared.Return(functions);
+            ArrayPool<Hash128>.Shared.Return(mappings);
+        }
     }
 
     /// <summary>
     /// Interns the locations of a prepared profile and returns, for each of its locations, the partition location id.
-    /// A location seen before is found by its content hash and verified field by field (strings compared ordinally),
-    /// so in steady state no string or function of the profile is looked up at all.
+    /// A location seen before is found by its content hash (both lanes must match), so in steady state no string,
+    /// mapping or function of the profile is looked at, and no string is created. Only a new location interns what it
+    /// references, materializing the strings it needs. Agents that renumber their locations cannot confuse this:
+    /// the key is the content, never the pprof id or index.
     /// </summary>
     public int[] Intern(Prepared prepared)
     {
@@ -178,14 +232,14 @@ internal sealed class SymbolDb
         for (var i = 0; i < result.Length; i++)
         {
             var hash = prepared.Locations[i];
-            if (_locationsByContent.TryGetValue(hash, out var known) && SameLocation(p, i, known))
+            if (_locationsByContent.TryGetValue(hash.Key, out var known) && known.Check == hash.Check)
             {
-                result[i] = known;
+                result[i] = known.Id;
                 continue;
             }
 
             // New location: intern what it references (lazily, once per profile).
-            strings ??= new int[p.Strings.Length];
+            strings ??= new int[p.StringCount];
             mappings ??= new int[p.Mappings.Length];
             functions ??= new int[p.Functions.Length];
             var l = p.Locations[i];
@@ -198,14 +252,15 @@ internal sealed class SymbolDb
 
             var mapping = l.Mapping >= 0 ? MappingId(p, l.Mapping, strings, mappings) : 0;
             var id = InternLocation(mapping, l.Address, lines);
-            _locationsByContent[hash] = id;
+            _locationsByContent[hash.Key] = (id, hash.Check);
             result[i] = id;
         }
 
         return result;
     }
 
-    private int StringId(IngestProfile p, int local, int[] memo)
+    /// <summary>Partition string id of the profile's string <paramref name="local"/>, memoized in <paramref name="memo"/> (0: not yet).</summary>
+    public int StringId(IngestProfile p, int local, int[] memo)
     {
         if (local == 0)
         {
@@ -215,7 +270,7 @@ internal sealed class SymbolDb
         var id = memo[local];
         if (id == 0)
         {
-            id = memo[local] = InternString(p.Strings[local]);
+            id = memo[local] = InternString(p.GetString(local));
         }
 
         return id;
@@ -244,52 +299,6 @@ internal sealed class SymbolDb
 
         return id;
     }
-
-    private bool SameLocation(IngestProfile p, int local, int id)
-    {
-        var l = p.Locations[local];
-        var g = _locations.WriterRef(id);
-        if (g.Address != l.Address || g.LineCount != l.LineCount || (g.Mapping == 0) != (l.Mapping < 0))
-        {
-            return false;
-        }
-
-        if (l.Mapping >= 0)
-        {
-            var lm = p.Mappings[l.Mapping];
-            var gm = _mappings.WriterRef(g.Mapping);
-            if (gm.Start != lm.Start || gm.Limit != lm.Limit || gm.Offset != lm.Offset ||
-                !SameString(gm.File, p.Strings[lm.File]) || !SameString(gm.BuildId, p.Strings[lm.BuildId]))
-            {
-                return false;
-            }
-        }
-
-        for (var k = 0; k < l.LineCount; k++)
-        {
-            var ll = p.Lines[l.FirstLine + k];
-            var gl = _lines.WriterRef(g.FirstLine + k);
-            if (gl.Line != ll.Line || (gl.Function == 0) != (ll.Function < 0))
-            {
-                return false;
-            }
-
-            if (ll.Function >= 0)
-            {
-                var lf = p.Functions[ll.Function];
-                var gf = _functions.WriterRef(gl.Function);
-                if (gf.StartLine != lf.StartLine || !SameString(gf.Name, p.Strings[lf.Name]) ||
-                    !SameString(gf.SystemName, p.Strings[lf.SystemName]) || !SameString(gf.FileName, p.Strings[lf.FileName]))
-                {
-                    return false;
-                }
-            }
-        }
-
-        return true;
-    }
-
-    private bool SameString(int id, string s) => string.Equals(_strings.WriterRef(id), s, StringComparison.Ordinal);
 
     /// <summary>Interns every symbol of an ingest profile (hashing inline); see <see cref="Prepare"/>.</summary>
     public int[] Intern(IngestProfile p) => Intern(Prepare(p));

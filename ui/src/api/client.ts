@@ -6,13 +6,15 @@ import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { ConnectError, createClient, type Client } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import {
-  FilterCriteriaSchema, FilterSchema, FrameFilterSchema, GroupBySchema, MergeProfileSchema, StringConditionSchema, ProfileDiffSelection_Mode, ProfileDiffSelectionSchema, QueryRequest_Mode,
+  FilterCriteriaSchema, FilterSchema, FrameFilterSchema, GroupBySchema, MergeProfileSchema, NumberConditionSchema, StackFilterSchema,
+  StringConditionSchema, ProfileDiffSelection_Mode, ProfileDiffSelectionSchema, QueryRequest_Mode,
   QueryRequest_ReportType, QueryRequestSchema, QueryService, type QueryRequest,
 } from '../gen/parca/query/v1alpha1/query_pb';
 import { ScrapeService } from '../gen/parca/scrape/v1alpha1/scrape_pb';
 import { AgentsService } from '../gen/parca/profilestore/v1alpha1/profilestore_pb';
 import { decodeFlameGraph, type FlameGraph } from '../arrow/flamegraph';
 import { profileTypeKey } from '../format/profileTypes';
+import { toWire, type ProfileFilter } from '../state/filters';
 
 declare global {
   interface Window { PATH_PREFIX?: string; APP_VERSION?: string }
@@ -105,7 +107,21 @@ export interface ReportOptions {
   /** Percent of the total under which nodes are trimmed by the server. */
   trim?: number;
   absolute?: boolean;
-  hiddenBinaries?: string[];
+  filters?: ProfileFilter[];
+}
+
+/** Parca's Filter message for a user filter (state/filters.ts decides stack/frame and the condition). */
+export function filterMessage(f: ProfileFilter) {
+  const w = toWire(f);
+  const criteria = create(FilterCriteriaSchema, {});
+  if (w.field === 'address' || w.field === 'lineNumber') {
+    criteria[w.field] = create(NumberConditionSchema, { condition: { case: w.condition === 'equal' ? 'equal' : 'notEqual', value: w.value as bigint } });
+  } else {
+    criteria[w.field] = create(StringConditionSchema, { condition: { case: w.condition, value: w.value as string } });
+  }
+  return create(FilterSchema, w.kind === 'stackFilter'
+    ? { filter: { case: 'stackFilter', value: create(StackFilterSchema, { filter: { case: 'criteria', value: criteria } }) } }
+    : { filter: { case: 'frameFilter', value: create(FrameFilterSchema, { filter: { case: 'criteria', value: criteria } }) } });
 }
 
 /** The last nanosecond of a millisecond: the UI works in ms, profiles carry ns timestamps (…337.470 ms). */
@@ -127,15 +143,7 @@ export function buildRequest(a: ProfileSelection, b: ProfileSelection | null, re
     invertCallStack: o.invert,
   });
   if (o.trim !== undefined) req.nodeTrimThreshold = o.trim;
-  for (const binary of o.hiddenBinaries ?? []) {
-    req.filter.push(create(FilterSchema, {
-      filter: { case: 'frameFilter', value: create(FrameFilterSchema, {
-        filter: { case: 'criteria', value: create(FilterCriteriaSchema, {
-          binary: create(StringConditionSchema, { condition: { case: 'notContains', value: binary } }),
-        }) },
-      }) },
-    }));
-  }
+  for (const f of o.filters ?? []) req.filter.push(filterMessage(f));
   if (b) {
     req.mode = QueryRequest_Mode.DIFF;
     const side = (s: ProfileSelection) => create(ProfileDiffSelectionSchema, {
@@ -164,4 +172,43 @@ export async function queryPprof(api: Api, a: ProfileSelection, b: ProfileSelect
   const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.PPROF, { ...o, trim: undefined }));
   if (res.report.case !== 'pprof') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected pprof`);
   return res.report.value;
+}
+
+export interface ProfileMetadataResult { labels: string[]; mappingFiles: string[] }
+
+/** Label names and binaries of the selected profile (REPORT_TYPE_PROFILE_METADATA): the group-by and filter menus. */
+export async function queryMetadata(api: Api, a: ProfileSelection, b: ProfileSelection | null, signal?: AbortSignal): Promise<ProfileMetadataResult> {
+  const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.PROFILE_METADATA, { groupBy: [], invert: false }), { signal });
+  if (res.report.case !== 'profileMetadata') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected profile_metadata`);
+  return { labels: res.report.value.labels, mappingFiles: res.report.value.mappingFiles };
+}
+
+/**
+ * Time (ms) of the newest sample of `query` at or before `now`, or undefined when there is none: QueryRange over
+ * everything with ~100 buckets, then again inside the last non-empty bucket until a bucket is a minute or less.
+ * A handful of cheap requests; used when the selected range is empty (e.g. pprof files recorded long ago).
+ */
+export async function findLatest(lastPoint: (from: number, to: number, step: number) => Promise<number | undefined>, now: number, from = 0): Promise<number | undefined> {
+  let lo = from;
+  let hi = now;
+  let latest: number | undefined;
+  for (let round = 0; round < 8; round++) {
+    const step = Math.max(1000, Math.ceil((hi - lo) / 100));
+    const t = await lastPoint(lo, hi, step);
+    if (t === undefined) return latest;
+    latest = t;
+    if (step <= 60_000) return latest;
+    lo = Math.max(lo, t - step);
+    hi = Math.min(hi, t + 2 * step);
+  }
+  return latest;
+}
+
+export async function latestSampleTime(api: Api, query: string, now: number): Promise<number | undefined> {
+  return findLatest(async (from, to, step) => {
+    const series = await queryRange(api, query, from, to, step, []);
+    let max: number | undefined;
+    for (const s of series) for (const p of s.points) if (max === undefined || p.t > max) max = p.t;
+    return max;
+  }, now);
 }

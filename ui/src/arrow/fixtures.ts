@@ -5,7 +5,8 @@ import {
   tableToIPC, type Vector, type DataType,
 } from 'apache-arrow';
 
-export interface Frame { name: string; binary?: string; file?: string; line?: number; address?: number }
+/** `labelsOnly`: a label-group node (group by labels), as the server emits them right below the root. */
+export interface Frame { name: string; binary?: string; file?: string; line?: number; address?: number; labelsOnly?: boolean }
 export interface Stack { frames: (string | Frame)[]; value: number; diff?: number }
 
 interface Node {
@@ -47,6 +48,7 @@ export interface Columns {
   file: string[]; fileIds: Int32Array;
   line: Float64Array;
   address: Float64Array;
+  labelsOnly?: Uint8Array;
 }
 
 /** An Arrow table with Parca's flame graph columns and types. */
@@ -71,7 +73,7 @@ export function tableFromColumns(c: Columns): Table {
     type: childrenType, length: n, valueOffsets: c.childOffsets, child: childValues, nullBitmap: validity, nullCount: nulls,
   }));
   const cols: Record<string, Vector<DataType>> = {
-    labels_only: bools(() => false),
+    labels_only: bools((i) => (c.labelsOnly?.[i] ?? 0) === 1),
     location_address: makeVector(makeData({ type: new Uint64(), length: n, data: u64(c.address) })),
     mapping_file: dictVector(c.binary, c.binaryIds),
     mapping_build_id: dictVector([''], new Int32Array(n)),
@@ -158,6 +160,7 @@ export function columnsFromStacks(stacks: Stack[]): Columns {
     file, fileIds: Int32Array.from(nodes, (x) => intern(file, fileMap, x.frame.file ?? '')),
     line: Float64Array.from(nodes, (x) => x.frame.line ?? 0),
     address: Float64Array.from(nodes, (x) => x.frame.address ?? 0),
+    labelsOnly: Uint8Array.from(nodes, (x) => (x.frame.labelsOnly ? 1 : 0)),
   };
 }
 

@@ -89,7 +89,8 @@ export function flameGraphFromTable(table: Table, unit: string, trimmed = 0, com
     else if (labelsOnly[i] && labelCols.length > 0) {
       const parts: string[] = [];
       for (const l of labelCols) if (l.col.ids[i] >= 0) parts.push(`${l.key}="${l.col.strings[l.col.ids[i]]}"`);
-      text = `{${parts.join(', ')}}`;
+      // Samples without any of the grouped labels form a group of their own.
+      text = parts.length > 0 ? `{${parts.join(', ')}}` : `(no ${labelCols.map((l) => l.key).join(', ')} label)`;
     } else if (address[i] !== 0) {
       const bin = mapping.ids[i] >= 0 ? mapping.strings[mapping.ids[i]] : '';
       text = `0x${address[i].toString(16)}${bin ? ` (${bin.slice(bin.lastIndexOf('/') + 1)})` : ''}`;
@@ -179,21 +180,27 @@ export interface SearchResult {
   count: number;
 }
 
-/** Case-insensitive substring (or /regex/) search over node names. */
-export function search(fg: FlameGraph, query: string): SearchResult {
-  const matches = new Uint8Array(fg.n);
-  if (query === '') return { matches, matchedValue: 0, count: 0 };
-  let test: (s: string) => boolean;
+/**
+ * The test the search box means, shared by the flame graph and the table: a case-insensitive substring, or a
+ * regular expression when written as /re/ (flags allowed; always case-insensitive). An invalid regex matches nothing.
+ */
+export function nameMatcher(query: string): (name: string) => boolean {
   const re = /^\/(.+)\/([a-z]*)$/.exec(query);
   if (re) {
     try {
       const r = new RegExp(re[1], re[2].includes('i') ? re[2] : re[2] + 'i');
-      test = (s) => r.test(s);
-    } catch { test = () => false; }
-  } else {
-    const q = query.toLowerCase();
-    test = (s) => s.toLowerCase().includes(q);
+      return (s) => r.test(s);
+    } catch { return () => false; }
   }
+  const q = query.toLowerCase();
+  return (s) => s.toLowerCase().includes(q);
+}
+
+/** Case-insensitive substring (or /regex/) search over node names. */
+export function search(fg: FlameGraph, query: string): SearchResult {
+  const matches = new Uint8Array(fg.n);
+  if (query === '') return { matches, matchedValue: 0, count: 0 };
+  const test = nameMatcher(query);
   const nameMatch = new Uint8Array(fg.names.length);
   for (let i = 0; i < fg.names.length; i++) nameMatch[i] = test(fg.names[i]) ? 1 : 0;
   let matchedValue = 0;

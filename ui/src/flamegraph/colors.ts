@@ -35,7 +35,10 @@ export function packageOf(name: string): string {
   const head = paren >= 0 ? rest.slice(0, paren) : rest;
   const dot = slash >= 0 ? head.indexOf('.') : head.lastIndexOf('.');
   if (dot <= 0) return slash >= 0 ? name.slice(0, slash + 1 + (dot > 0 ? dot : head.length)) : head;
-  return name.slice(0, slash + 1 + dot);
+  const pkg = name.slice(0, slash + 1 + dot);
+  // .NET nested types (Outer+Inner, compiler-generated Outer+<Method>d__6 state machines) belong to the outer type.
+  const plus = slash < 0 ? pkg.indexOf('+') : -1;
+  return plus > 0 ? pkg.slice(0, plus) : pkg;
 }
 
 export function baseName(path: string): string {
@@ -67,6 +70,9 @@ export function categoricalColoring(fg: FlameGraph, by: ColorBy, dark: boolean):
     keyOf = new Int32Array(fg.n);
     for (let i = 0; i < fg.n; i++) keyOf[i] = nameKey[fg.nameId[i]];
   }
+  // Label groups (group by labels) are not code: they stay neutral and out of the legend.
+  keyOf = Int32Array.from(keyOf);
+  for (let i = 0; i < fg.n; i++) if (fg.labelsOnly[i]) keyOf[i] = -1;
   const weight = new Float64Array(keys.length);
   // Weight = value under each key, counted at the topmost node of a run of the same key (works for inverted graphs).
   for (let i = 1; i < fg.n; i++) {

@@ -72,3 +72,14 @@ export function formatTimestamp(ms: number, utc = false): string {
     ? `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`
     : `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
+
+/** "just now", "12s ago", "3m ago", "2h ago", "4d ago", "3y ago": how old a timestamp is at `now` (both ms). */
+export function formatAge(ms: number, now: number): string {
+  const s = Math.floor((now - ms) / 1000);
+  if (s < 1) return 'just now';
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  if (s < 365 * 86400) return `${Math.floor(s / 86400)}d ago`;
+  return `${Math.floor(s / (365 * 86400))}y ago`;
+}

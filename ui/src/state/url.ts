@@ -1,5 +1,6 @@
 // The whole view lives in the URL's query string, so a copied link reloads the same view. Names follow Parca's
 // URL parameters where the concept is the same (expression_a, merge_from_a, group_by, invert_call_stack, ...).
+import { decodeFilters, encodeFilters, type ProfileFilter } from './filters';
 
 export interface TimeRange {
   /** Relative window ending now ("15m", "1h", "7d"), or absolute when `from`/`to` are set. */
@@ -20,7 +21,8 @@ export interface SideState {
 }
 
 export type Dashboard = 'flamegraph' | 'table' | 'sandwich';
-export type GroupBy = 'function_name' | 'mapping_file' | 'function_file_name' | 'location_address';
+/** A frame level, or `labels.<name>` to split the graph by a (pprof sample or series) label first. */
+export type GroupBy = 'function_name' | 'mapping_file' | 'function_file_name' | 'location_address' | `labels.${string}`;
 
 export interface ViewState {
   page: 'explorer' | 'targets';
@@ -38,8 +40,8 @@ export interface ViewState {
   focus: string[];
   sandwich: string;
   sort: string;
-  /** Binaries whose frames are hidden (sent as frame filters: binary not_contains). */
-  hiddenBinaries: string[];
+  /** Stack and frame filters (Parca's profile_filters), applied by the server to every report. */
+  filters: ProfileFilter[];
   /** Server-side node trimming threshold in percent of the total (0 = off). */
   trim: number;
 }
@@ -58,7 +60,7 @@ export const defaultState = (): ViewState => ({
   focus: [],
   sandwich: '',
   sort: 'cumulative',
-  hiddenBinaries: [],
+  filters: [],
   trim: 0,
 });
 
@@ -117,12 +119,25 @@ export function encodeState(s: ViewState): string {
   if (s.sandwich) p.set('sandwich_function_name', s.sandwich);
   if (s.sort !== d.sort) p.set('sort_by', s.sort);
   if (s.trim > 0) p.set('trim', String(s.trim));
-  if (s.hiddenBinaries.length > 0) p.set('hidden_binaries', s.hiddenBinaries.join(listSep));
+  if (s.filters.length > 0) p.set('profile_filters', encodeFilters(s.filters));
   return p.toString();
 }
 
-const groupByValues: GroupBy[] = ['function_name', 'mapping_file', 'function_file_name', 'location_address'];
+export const groupByLevels = ['function_name', 'mapping_file', 'function_file_name', 'location_address'] as const;
+const labelGroup = /^labels\.[a-zA-Z_][a-zA-Z0-9_]*$/;
+const isGroupBy = (g: string): g is GroupBy => (groupByLevels as readonly string[]).includes(g) || labelGroup.test(g);
 const dashboardValues: Dashboard[] = ['flamegraph', 'table', 'sandwich'];
+
+/**
+ * The group-by after the user toggled entries in the menu: frame levels first, then labels (the server groups by
+ * labels first regardless), and at least one level, since grouping only by labels would leave frames without a key.
+ */
+export function nextGroupBy(selected: string[]): GroupBy[] {
+  const unique = [...new Set(selected)].filter(isGroupBy);
+  const levels = unique.filter((g) => !g.startsWith('labels.'));
+  const labels = unique.filter((g) => g.startsWith('labels.'));
+  return [...(levels.length > 0 ? levels : ['function_name' as const]), ...labels];
+}
 
 /** Parses a query string (with or without "?"); unknown or malformed values fall back to defaults. */
 export function decodeState(search: string, page: ViewState['page'] = 'explorer'): ViewState {
@@ -135,8 +150,8 @@ export function decodeState(search: string, page: ViewState['page'] = 'explorer'
   s.absolute = p.get('compare_absolute') === 'true';
   const gb = p.get('group_by');
   if (gb !== null) {
-    const parsed = gb.split(listSep).filter((g): g is GroupBy => (groupByValues as string[]).includes(g));
-    if (parsed.length > 0) s.groupBy = parsed;
+    const valid = gb.split(listSep).filter(isGroupBy);
+    if (valid.length > 0) s.groupBy = nextGroupBy(valid);
   }
   s.invert = p.get('invert_call_stack') === 'true';
   const cb = p.get('color_by');
@@ -151,8 +166,11 @@ export function decodeState(search: string, page: ViewState['page'] = 'explorer'
   s.focus = focus ? focus.split(pathSep) : [];
   s.sandwich = p.get('sandwich_function_name') ?? '';
   s.sort = p.get('sort_by') ?? s.sort;
-  const hidden = p.get('hidden_binaries');
-  s.hiddenBinaries = hidden ? hidden.split(listSep) : [];
+  s.filters = decodeFilters(p.get('profile_filters') ?? '');
+  // Links from before the filter panel: hidden binaries were frame filters on the binary.
+  for (const b of (p.get('hidden_binaries') ?? '').split(listSep).filter((x) => x)) {
+    s.filters.push({ action: 'hide', field: 'binary', op: 'contains', value: b });
+  }
   const trim = num(p.get('trim'));
   s.trim = trim !== undefined && trim > 0 && trim < 100 ? trim : 0;
   return s;

@@ -1,6 +1,6 @@
 // The "top" table and the sandwich view, derived from the flame graph the UI already holds: one pass over the
 // tree, so the table, the flame graph and the sandwich always agree and clicking one can select in the others.
-import { layout, type FlameGraph } from '../arrow/flamegraph';
+import { layout, nameMatcher, type FlameGraph } from '../arrow/flamegraph';
 
 export interface TableRows {
   /** One row per distinct name id that occurs in the graph (root excluded). */
@@ -36,11 +36,17 @@ export function tableFromFlameGraph(fg: FlameGraph, inverted = false): TableRows
     const item = stack[--sp];
     if (item < 0) { onPath[fg.nameId[~item]]--; continue; }
     const node = item;
+    // Label groups (group by labels) are not functions: the table shows what is below them, across groups.
+    if (fg.labelsOnly[node]) {
+      for (let k = fg.childOffsets[node + 1] - 1; k >= fg.childOffsets[node]; k--) stack[sp++] = fg.children[k];
+      continue;
+    }
     const name = fg.nameId[node];
     seen[name] = 1;
     if (binary[name] < 0) binary[name] = fg.binaryId[node];
     if (inverted) {
-      if (fg.parent[node] === 0) {
+      const p = fg.parent[node];
+      if (p === 0 || fg.labelsOnly[p]) {
         flat[name] += fg.cumulative[node];
         if (flatDiff && fg.diff) flatDiff[name] += fg.diff[node];
       }
@@ -83,10 +89,11 @@ export type SortKey = 'name' | 'flat' | 'cumulative' | 'flatDiff' | 'cumulativeD
 
 /** Row indices filtered by a case-insensitive name substring and sorted. */
 export function sortRows(fg: FlameGraph, rows: TableRows, key: SortKey, descending: boolean, filter: string): Int32Array {
-  const q = filter.toLowerCase();
+  // The same matching as the flame graph's search (substring or /regex/), tested once per row.
+  const test = filter === '' ? null : nameMatcher(filter);
   const idx: number[] = [];
   for (let r = 0; r < rows.nameId.length; r++) {
-    if (q === '' || fg.names[rows.nameId[r]].toLowerCase().includes(q)) idx.push(r);
+    if (!test || test(fg.names[rows.nameId[r]])) idx.push(r);
   }
   const col = key === 'name' ? null : key === 'flat' ? rows.flat : key === 'cumulative' ? rows.cumulative
     : key === 'flatDiff' ? rows.flatDiff : rows.cumulativeDiff;
@@ -194,4 +201,18 @@ export function sandwich(fg: FlameGraph, name: number): Sandwich {
     }
   });
   return { callers, callees };
+}
+
+/** The `k` heaviest function names (by their widest node), for suggestions; label groups and the root excluded. */
+export function topNames(fg: FlameGraph, k: number): string[] {
+  const weight = new Float64Array(fg.names.length);
+  for (let i = 1; i < fg.n; i++) {
+    if (fg.labelsOnly[i]) continue;
+    const id = fg.nameId[i];
+    if (fg.width[i] > weight[id]) weight[id] = fg.width[i];
+  }
+  const ids: number[] = [];
+  for (let id = 0; id < weight.length; id++) if (weight[id] > 0) ids.push(id);
+  ids.sort((a, b) => weight[b] - weight[a] || (fg.names[a] < fg.names[b] ? -1 : 1));
+  return ids.slice(0, k).map((id) => fg.names[id]);
 }

@@ -1,8 +1,8 @@
 // The profile explorer: one side (A) or two (A/B compare), each a query bar and a metrics graph, and below them
 // the selected profile (or the diff of both selections).
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { errorText, isNotFound, labelNames, profileTypes, queryRange, type Api, type Series } from '../api/client';
-import { parseRelative } from '../format/format';
+import { errorText, isNotFound, labelNames, latestSampleTime, profileTypes, queryRange, type Api, type Series } from '../api/client';
+import { formatAge, formatTimestamp, parseRelative } from '../format/format';
 import { parseProfileTypeKey, resultUnit } from '../format/profileTypes';
 import { parseSelector, formatSelector } from '../state/selector';
 import { absoluteRange, type SideState, type ViewState } from '../state/url';
@@ -16,6 +16,7 @@ export function Explorer({ api, state, setState, dark }: ExplorerProps) {
   const [types, setTypes] = useState<string[] | null>(null);
   const [typesError, setTypesError] = useState<string | null>(null);
   const [refreshKey, setRefreshKey] = useState(0);
+  const [hasDataA, setHasDataA] = useState(true);
   const [now, setNow] = useState(() => Date.now());
   const refresh = () => { setNow(Date.now()); setRefreshKey((k) => k + 1); };
 
@@ -67,7 +68,7 @@ export function Explorer({ api, state, setState, dark }: ExplorerProps) {
       </div>
       <div class={`sides ${state.compare ? 'compare' : ''}`}>
         <Side api={api} label={state.compare ? 'A' : ''} side={state.a} types={types} now={now} refreshKey={refreshKey}
-          onChange={(s) => setState({ ...state, a: s, focus: [] })} onRefresh={refresh} testid="side-a" />
+          onChange={(s) => setState({ ...state, a: s, focus: [] })} onRefresh={refresh} testid="side-a" onHasData={setHasDataA} />
         {state.compare && (
           <Side api={api} label="B" side={state.b} types={types} now={now} refreshKey={refreshKey}
             onChange={(s) => setState({ ...state, b: s, focus: [] })} onRefresh={refresh} testid="side-b" />
@@ -75,17 +76,17 @@ export function Explorer({ api, state, setState, dark }: ExplorerProps) {
       </div>
       {a && (!state.compare || b) && <ProfileView api={api} a={a} b={b} state={state} setState={setState} dark={dark} refreshKey={refreshKey} />}
       {state.compare && a && !b && <p class="hint">Now select a point or a range on side B.</p>}
-      {!a && state.a.expression && <p class="hint" data-testid="pick-hint">Click a point in the graph to open that profile, or drag across it to merge a range.</p>}
+      {!a && state.a.expression && hasDataA && <p class="hint" data-testid="pick-hint">Click a point in the graph to open that profile, or drag across it to merge a range.</p>}
     </div>
   );
 }
 
 interface SideProps {
   api: Api; label: string; side: SideState; types: string[]; now: number; refreshKey: number;
-  onChange: (s: SideState) => void; onRefresh: () => void; testid: string;
+  onChange: (s: SideState) => void; onRefresh: () => void; testid: string; onHasData?: (has: boolean) => void;
 }
 
-function Side({ api, label, side, types, now, refreshKey, onChange, onRefresh, testid }: SideProps) {
+function Side({ api, label, side, types, now, refreshKey, onChange, onRefresh, testid, onHasData }: SideProps) {
   const range = useMemo(() => absoluteRange(side.range, now, parseRelative), [side.range.relative, side.range.from, side.range.to, now]);
   const [series, setSeries] = useState<Series[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -112,6 +113,17 @@ function Side({ api, label, side, types, now, refreshKey, onChange, onRefresh, t
     return () => { cancelled = true; };
   }, [side.expression, range[0], range[1], sumBy.join(','), refreshKey]);
 
+  useEffect(() => onHasData?.(series === null || series.length > 0), [series]);
+  // An empty range: look for the newest profile of this query, so old recordings are one click away.
+  const [latest, setLatest] = useState<number | null | undefined>(undefined);
+  useEffect(() => {
+    setLatest(undefined);
+    if (!series || series.length > 0 || error) return;
+    let cancelled = false;
+    latestSampleTime(api, side.expression, Date.now()).then((t) => { if (!cancelled) setLatest(t ?? null); }).catch(() => { if (!cancelled) setLatest(null); });
+    return () => { cancelled = true; };
+  }, [series, error]);
+
   const selection: [number, number] | undefined = side.mergeFrom !== undefined && side.mergeTo !== undefined ? [side.mergeFrom, side.mergeTo] : undefined;
   return (
     <div class="side">
@@ -119,7 +131,14 @@ function Side({ api, label, side, types, now, refreshKey, onChange, onRefresh, t
       <QueryBar api={api} side={{ ...side, sumBy }} types={types} range={range} sumByOptions={sumByOptions} onChange={onChange} onRefresh={onRefresh} testid={`${testid}-query`} />
       {error && <div class="error" data-testid="range-error">{error}</div>}
       {series && series.length === 0 && !error && (
-        <div class="empty" data-testid="no-series">No samples for this query in the selected time range. Widen the range or remove label matchers.</div>
+        <div class="empty" data-testid="no-series">
+          No samples for this query in the selected time range.{' '}
+          {latest === undefined ? <span class="hint">Looking for the newest profile…</span>
+            : latest === null ? 'No profile matches it at any time: remove label matchers or pick another profile type.'
+            : <>The newest one is from <b>{formatTimestamp(latest)}</b> ({formatAge(latest, Date.now())}).{' '}
+              <button class="primary" data-testid="jump-latest" onClick={() => onChange({ ...side, range: { from: latest - 55 * 60_000, to: latest + 5 * 60_000 }, mergeFrom: undefined, mergeTo: undefined, selection: undefined })}>
+                Show the hour up to it</button></>}
+        </div>
       )}
       {series && series.length > 0 && (
         <MetricsGraph testid={`${testid}-graph`} series={series} unit={info ? resultUnit(info) : ''} delta={info?.delta ?? false} from={range[0]} to={range[1]} selection={selection}

@@ -5,6 +5,7 @@ import { pathTo, search, type FlameGraph } from '../arrow/flamegraph';
 import { baseName, categoricalColoring, diffColor, type ColorBy } from '../flamegraph/colors';
 import { canvasHeight, draw, hitTest, type View } from '../flamegraph/render';
 import { copyText } from '../format/clipboard';
+import type { ProfileFilter } from '../state/filters';
 import { formatDiffPercent, formatPercent, formatValue } from '../format/format';
 
 export interface FlameGraphViewProps {
@@ -18,7 +19,7 @@ export interface FlameGraphViewProps {
   onSelectName?: (name: number) => void;
   onShowTable?: (name: number) => void;
   onShowSandwich?: (name: number) => void;
-  onHideBinary?: (binary: string) => void;
+  onAddFilter?: (filter: ProfileFilter) => void;
   /** Root at the bottom (used for the callers half of the sandwich). */
   flipped?: boolean;
   testid: string;
@@ -167,9 +168,19 @@ export function FlameGraphView(p: FlameGraphViewProps) {
           <div onClick={() => { zoomTo(menu.node); setMenu(null); }}>Focus on this frame</div>
           {p.onShowTable && <div onClick={() => { p.onShowTable!(fg.nameId[menu.node]); setMenu(null); }}>Show in table</div>}
           {p.onShowSandwich && <div onClick={() => { p.onShowSandwich!(fg.nameId[menu.node]); setMenu(null); }}>Show in sandwich</div>}
-          {p.onHideBinary && fg.binaryId[menu.node] >= 0 && fg.binaries[fg.binaryId[menu.node]] && (
-            <div onClick={() => { p.onHideBinary!(baseName(fg.binaries[fg.binaryId[menu.node]])); setMenu(null); }}>Hide binary {baseName(fg.binaries[fg.binaryId[menu.node]])}</div>
-          )}
+          {p.onAddFilter && menu.node !== 0 && !fg.labelsOnly[menu.node] && (() => {
+            const name = fg.names[fg.nameId[menu.node]];
+            const add = (f: ProfileFilter) => { p.onAddFilter!(f); setMenu(null); };
+            const binary = fg.binaryId[menu.node] >= 0 ? baseName(fg.binaries[fg.binaryId[menu.node]]) : '';
+            return (
+              <>
+                <div onClick={() => add({ action: 'hide', field: 'function_name', op: 'equal', value: name })}>Hide this function</div>
+                <div onClick={() => add({ action: 'drop', field: 'function_name', op: 'equal', value: name })}>Drop stacks through this function</div>
+                <div onClick={() => add({ action: 'keep', field: 'function_name', op: 'equal', value: name })}>Keep only stacks through this function</div>
+                {binary && <div onClick={() => add({ action: 'hide', field: 'binary', op: 'equal', value: binary })}>Hide binary {binary}</div>}
+              </>
+            );
+          })()}
           <div onClick={() => { zoomTo(0); setMenu(null); }}>Reset zoom</div>
         </div>
       )}

@@ -151,6 +151,12 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
     <div class="graph" data-testid={testid}>
       <div ref={host} />
       <div class="sel-band" style={{ position: 'absolute', background: 'rgba(224,123,26,.25)', borderLeft: '1px solid #e07b1a', borderRight: '1px solid #e07b1a', pointerEvents: 'none', display: 'none' }} />
+      {series.length > 1 && (
+        <div class="legend" data-testid="series-legend">
+          {series.slice(0, 20).map((s, i) => <span key={i}><i style={{ background: colors[i % colors.length] }} />{labelText(s.labels)}</span>)}
+          {series.length > 20 && <span class="hint">+{series.length - 20} more (hover the graph to see them)</span>}
+        </div>
+      )}
       {tip && (
         <div class="tooltip" style={{ left: `${Math.min(tip.x, window.innerWidth - 420)}px`, top: `${tip.y}px` }}>
           <div><b>{tip.html.time}</b></div>

@@ -1,12 +1,15 @@
 // One profile (merge of a window) or a diff of two: toolbar, flame graph, table and sandwich panels.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { errorText, queryFlameGraph, queryPprof, type Api, type FlameResult, type ProfileSelection } from '../api/client';
+import { errorText, queryFlameGraph, queryMetadata, queryPprof, type Api, type FlameResult, type ProfileMetadataResult, type ProfileSelection } from '../api/client';
 import type { ColorBy } from '../flamegraph/colors';
 import { copyText } from '../format/clipboard';
-import { formatTimestamp } from '../format/format';
-import { sandwich } from '../table/aggregate';
-import type { Dashboard, GroupBy, ViewState } from '../state/url';
+import { formatPercent, formatTimestamp, formatValue } from '../format/format';
+import { sandwich, topNames } from '../table/aggregate';
+import { nextGroupBy, type Dashboard, type GroupBy, type ViewState } from '../state/url';
+import type { ProfileFilter } from '../state/filters';
+import { FiltersPanel } from './FiltersPanel';
 import { FlameGraphView } from './FlameGraphView';
+import { MultiSelect } from './MultiSelect';
 import { TableView } from './TableView';
 
 export interface ProfileViewProps {
@@ -19,7 +22,7 @@ export interface ProfileViewProps {
   refreshKey: number;
 }
 
-const groupByLabels: [GroupBy, string][] = [
+const groupByLevels: [GroupBy, string][] = [
   ['function_name', 'Function'], ['mapping_file', 'Binary'], ['function_file_name', 'File'], ['location_address', 'Address'],
 ];
 
@@ -32,8 +35,23 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
   const [searchText, setSearchText] = useState(state.search);
   useEffect(() => setSearchText(state.search), [state.search]);
 
-  const options = { groupBy: state.groupBy, invert: state.invert, absolute: state.absolute, hiddenBinaries: state.hiddenBinaries, trim: state.trim || undefined };
+  const [metadata, setMetadata] = useState<ProfileMetadataResult>({ labels: [], mappingFiles: [] });
+  const [filtersOpen, setFiltersOpen] = useState(false);
+  const options = { groupBy: state.groupBy, invert: state.invert, absolute: state.absolute, filters: state.filters, trim: state.trim || undefined };
   const key = JSON.stringify([a, b, options, refreshKey]);
+  // Label names and binaries of the selection feed the group-by and filter menus. Asked for only once one of those
+  // menus was used (it costs the server another merge of the selection); from then on with every selection.
+  const [wantMetadata, setWantMetadata] = useState(() => state.groupBy.some((g) => g.startsWith('labels.')) || state.filters.length > 0);
+  const [metadataLoading, setMetadataLoading] = useState(false);
+  useEffect(() => {
+    if (!wantMetadata) return;
+    const ctl = new AbortController();
+    setMetadataLoading(true);
+    queryMetadata(api, a, b, ctl.signal)
+      .then((m) => { setMetadata(m); setMetadataLoading(false); })
+      .catch(() => { if (!ctl.signal.aborted) { setMetadata({ labels: [], mappingFiles: [] }); setMetadataLoading(false); } });
+    return () => ctl.abort();
+  }, [JSON.stringify([a, b, refreshKey]), wantMetadata]);
   useEffect(() => {
     const ctl = new AbortController();
     setLoading(true);
@@ -51,6 +69,8 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
     set({ dashboard: next.length > 0 ? next : ['flamegraph'] });
   };
   const graph = result?.graph ?? null;
+  // Computed only while the filter form is open (one pass over the nodes).
+  const functionSuggestions = useMemo(() => (graph && filtersOpen ? topNames(graph, 300) : []), [graph, filtersOpen]);
   const sandwichName = useMemo(() => (graph && state.sandwich ? graph.names.indexOf(state.sandwich) : -1), [graph, state.sandwich]);
   const sandwichGraphs = useMemo(() => (graph && sandwichName >= 0 ? sandwich(graph, sandwichName) : null), [graph, sandwichName]);
   const showSandwich = (name: number) => {
@@ -92,6 +112,7 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
       else if (e.key === 't') toggleDash('table');
       else if (e.key === 's') toggleDash('sandwich');
       else if (e.key === 'l') void copyLink();
+      else if (e.key === 'f') { setWantMetadata(true); setFiltersOpen(true); requestAnimationFrame(() => (document.querySelector('[data-testid="filter-value"]') as HTMLInputElement | null)?.focus()); e.preventDefault(); }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -109,9 +130,12 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
           {b ? 'Diff' : 'Profile'} {formatTimestamp(a.from)}{a.to !== a.from ? ` – ${formatTimestamp(a.to)}` : ''}
           {b ? ` vs ${formatTimestamp(b.from)}${b.to !== b.from ? ` – ${formatTimestamp(b.to)}` : ''}` : ''}
         </span>
-        <label>Group by <select data-testid="group-by" value={state.groupBy[0]} onChange={(e) => set({ groupBy: [(e.target as HTMLSelectElement).value as GroupBy], focus: [] })}>
-          {groupByLabels.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
-        </select></label>
+        <MultiSelect label="Group by" testid="group-by" placeholder="Function" selected={state.groupBy} onOpen={() => setWantMetadata(true)}
+          onChange={(g) => set({ groupBy: nextGroupBy(g), focus: [] })}
+          sections={[
+            { title: 'Frames', options: groupByLevels.map(([value, label]) => ({ value, label })) },
+            { title: 'Labels', options: [...new Set([...metadata.labels, ...state.groupBy.filter((g) => g.startsWith('labels.')).map((g) => g.slice(7))])].map((l) => ({ value: `labels.${l}`, label: l })), empty: metadataLoading ? 'loading…' : 'no labels in this profile' },
+          ]} />
         <label><input type="checkbox" data-testid="invert" checked={state.invert} onChange={() => set({ invert: !state.invert, focus: [] })} /> Invert</label>
         {!b && <label>Colour by <select data-testid="color-by" value={state.colorBy} onChange={(e) => set({ colorBy: (e.target as HTMLSelectElement).value as ViewState['colorBy'] })}>
           <option value="binary">Binary</option><option value="package">Package</option><option value="none">None</option>
@@ -124,6 +148,9 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
         </select></label>
         <input data-testid="search" placeholder="Search frames (/), /regex/" value={searchText}
           onInput={(e) => { const v = (e.target as HTMLInputElement).value; setSearchText(v); set({ search: v }); }} />
+        <button data-testid="toggle-filters" class={filtersOpen ? 'active' : ''} onClick={() => { setWantMetadata(true); setFiltersOpen(!filtersOpen); }} title="Stack and frame filters (f)">
+          Filters{state.filters.length > 0 ? ` (${state.filters.length})` : ''}
+        </button>
         <button class={panels.includes('flamegraph') ? 'active' : ''} onClick={() => toggleDash('flamegraph')}>Flame graph</button>
         <button class={panels.includes('table') ? 'active' : ''} data-testid="toggle-table" onClick={() => toggleDash('table')}>Table</button>
         <button class={panels.includes('sandwich') ? 'active' : ''} data-testid="toggle-sandwich" onClick={() => toggleDash('sandwich')}>Sandwich</button>
@@ -131,11 +158,9 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
         <button data-testid="copy-link" onClick={copyLink} title="Copy a link to this exact view (l)">Copy link</button>
         {notice && <span class="status" data-testid="notice">{notice}</span>}
       </div>
-      {state.hiddenBinaries.length > 0 && (
-        <div class="row status">Hidden binaries: {state.hiddenBinaries.map((h) => (
-          <span class="badge" key={h}>{h} <a href="#" onClick={(e) => { e.preventDefault(); set({ hiddenBinaries: state.hiddenBinaries.filter((x) => x !== h) }); }}>×</a></span>
-        ))}</div>
-      )}
+      <FiltersPanel filters={state.filters} onChange={(filters: ProfileFilter[]) => set({ filters, focus: [] })} binaries={metadata.mappingFiles}
+        functions={functionSuggestions} open={filtersOpen} onOpen={setFiltersOpen} />
+      {result && state.filters.length > 0 && !loading && <FilteredNote result={result} />}
       {error && <div class="error" data-testid="profile-error">{error}</div>}
       {loading && <div class="status" data-testid="loading">Loading profile…</div>}
       {graph && graph.n <= 1 && !loading && <div class="empty">This selection has no samples. Pick another point or a wider range.</div>}
@@ -146,7 +171,7 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
               <FlameGraphView {...commonFlame} graph={graph} testid="flamegraph" focusPath={state.focus}
                 onFocusPath={(focus) => set({ focus })}
                 onShowTable={(name) => { setSelectedName(name); set({ search: graph.names[name], dashboard: panels.includes('table') ? panels : [...panels, 'table'] }); }}
-                onHideBinary={(binary) => set({ hiddenBinaries: [...new Set([...state.hiddenBinaries, binary])], focus: [] })} />
+                onAddFilter={(f) => set({ filters: [...state.filters.filter((g) => JSON.stringify(g) !== JSON.stringify(f)), f], focus: [] })} />
             </div>
           )}
           {panels.includes('table') && (
@@ -168,6 +193,22 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
           )}
         </div>
       )}
+    </div>
+  );
+}
+
+/** How much the stack filters removed: the server's `filtered` of its `total` (both before frame hiding). */
+function FilteredNote({ result }: { result: FlameResult }) {
+  const { total, filtered, graph } = result;
+  if (total <= 0) return null;
+  // `total` and `filtered` are in the profile's sample unit; the graph's total is what was kept, in the same unit.
+  const kept = total - filtered;
+  const scale = kept > 0 && graph.total > 0 ? graph.total / kept : 1;
+  return (
+    <div class="filtered-note" data-testid="filtered">
+      {filtered > 0
+        ? <>Filters removed <b>{formatPercent(filtered, total)}</b> ({formatValue(filtered * scale, graph.unit)}) of {formatValue(total * scale, graph.unit)}; {formatPercent(kept, total)} shown.</>
+        : <>Filters removed no stacks: all of {formatValue(total * scale, graph.unit)} shown (frame filters only hide frames).</>}
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { errorText, labelNames, labelValues, type Api } from '../api/client';
 import { friendlyProfileTypeName } from '../format/profileTypes';
 import { completionAt, matcherStrings, parseSelector, SelectorError } from '../state/selector';
 import type { SideState } from '../state/url';
+import { MultiSelect } from './MultiSelect';
 
 const presets = ['5m', '15m', '1h', '3h', '6h', '12h', '1d', '2d', '7d'];
 
@@ -141,15 +142,10 @@ export function QueryBar({ api, side, types, range, sumByOptions, onChange, onRe
               onChange={(e) => { const v = Date.parse((e.target as HTMLInputElement).value); if (!Number.isNaN(v)) onChange({ ...side, range: { from: range[0], to: v } }); }} />
           </>
         )}
-        <label class="hint">sum by&nbsp;
-          <select data-testid="sum-by" value={(side.sumBy ?? [])[0] ?? ''} onChange={(e) => {
-            const v = (e.target as HTMLSelectElement).value;
-            onChange({ ...side, sumBy: v ? [v] : [] });
-          }}>
-            <option value="">(all series)</option>
-            {sumByOptions.map((o) => <option key={o} value={o}>{o}</option>)}
-          </select>
-        </label>
+        <MultiSelect label="sum by" testid="sum-by" placeholder="(all series)" selected={side.sumBy ?? []}
+          title="Split the graph into one series per value of these labels (none: one series of everything)"
+          onChange={(sumBy) => onChange({ ...side, sumBy })}
+          sections={[{ options: [...new Set([...sumByOptions, ...(side.sumBy ?? [])])].map((o) => ({ value: o, label: o })), empty: 'no labels' }]} />
         <button class="primary" data-testid="refresh" title="Refresh (r)" onClick={() => { commit(text); onRefresh(); }}>Refresh</button>
       </div>
       {error && <div class="error" data-testid="query-error">{error}</div>}
