@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* CPU sampler: one perf_event program run by a cpu-clock event on every CPU. It reads the kernel stack with
- * bpf_get_stack, walks the user stack by frame pointers (walk_user_stack; the .eh_frame unwinder will replace
- * that function) and sends every sample whole through a ring buffer; aggregation happens in C#.
+/* CPU sampler: one perf_event program run by a cpu-clock event on every CPU. It walks the user stack by frame
+ * pointers (walk_user_stack; the .eh_frame unwinder will replace that function), reads the kernel stack with
+ * bpf_get_stack, and sends every sample through a ring buffer; aggregation happens in C#.
+ * A sample is assembled in a per-CPU scratch slot and only its used bytes are copied out (bpf_ringbuf_output with
+ * a variable size), so the cost follows the stack depth, not the 2 KiB maximum record.
  * Idle (pid 0) and kernel threads are skipped and counted, as Parca Agent does. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,6 +12,14 @@
 #include "parca_agent.h"
 
 #define PF_KTHREAD 0x00200000
+/* The lowest address a frame can be in (mmap_min_addr is 64 KiB on Debian; page 0 never is) and the end of the
+ * x86-64 user half: a return address outside [USER_MIN, USER_END) is not one. */
+#define USER_MIN 0x10000ULL
+#define USER_END 0x0000800000000000ULL
+#define HEADER_BYTES __builtin_offsetof(struct parca_sample, frames)
+#define PAGE_BYTES 4096ULL
+#define CHUNK_WORDS 64
+#define CHUNK_BYTES (CHUNK_WORDS * 8ULL)
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -18,6 +28,20 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 256 * 1024);
 } parca_samples SEC(".maps");
+
+/* Where a sample is built before its used part is copied into the ring buffer, and the stack chunk the walk reads
+ * (one slot per CPU; a perf_event program does not nest on one CPU). */
+struct scratch {
+    struct parca_sample sample;
+    __u64 chunk[CHUNK_WORDS];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} parca_scratch SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -33,29 +57,67 @@ static __always_inline void count(__u32 stat)
         *value += 1; /* per-CPU slot: no atomics needed */
 }
 
-/* Frame-pointer walk: frame[0] is the interrupted user pc, then the return address saved above each rbp.
- * Returns the number of frames; sets flags on truncation or an unreadable frame. */
-static __always_inline __u32 walk_user_stack(__u64 ip, __u64 fp, __u64 *frames, __u32 *flags)
+/* Frame-pointer walk: frames[0] is the interrupted user pc, then the return address saved above each rbp.
+ * Returns the number of frames (at most PARCA_MAX_STACK_DEPTH); sets flags on truncation, an unreadable frame, or
+ * a frame that cannot be one.
+ *
+ * Cost: every bpf_probe_read_user is a helper call with its own access checks, and it was most of the program's
+ * run time (deep .NET stacks walk all 127 frames). Callers' frames are usually close together above the current
+ * one, so the walk reads CHUNK_BYTES of stack at a time into a per-CPU buffer and follows the chain inside it,
+ * reading again only when the next frame lies outside: a 127-frame walk takes a few reads instead of 127. A chunk
+ * that would run past the stack's last mapped page fails as a whole; the walk then reads up to the end of the
+ * frame's own page, which is mapped if the frame is.
+ *
+ * Garbage: code without frame pointers leaves rbp as a general register, so the chain can continue into
+ * garbage. The walk ends at the first frame pointer that is not 8-byte aligned or not above the previous one, and
+ * at the first return address outside the user half (0, small integers, kernel or non-canonical values).
+ *
+ * This is the function the .eh_frame unwinder replaces: same inputs (user pc, sp, fp), same output. */
+static __always_inline __u32 walk_user_stack(__u64 ip, __u64 sp, __u64 fp, __u64 *frames, __u64 *chunk, __u32 *flags)
 {
     __u32 n = 0;
+    __u64 base = 0, limit = 0; /* chunk holds the user memory [base, limit) */
     frames[n++] = ip;
+    (void)sp;
 
     for (int i = 1; i < PARCA_MAX_STACK_DEPTH; i++) {
-        __u64 frame[2]; /* [0] = caller's rbp, [1] = return address */
         if (fp == 0)
             return n;
-        if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) != 0) {
-            *flags |= PARCA_SAMPLE_USER_READ_FAILED;
+        if ((fp & 7) != 0 || fp < USER_MIN || fp >= USER_END - CHUNK_BYTES) {
+            *flags |= PARCA_SAMPLE_USER_IMPLAUSIBLE;
             return n;
         }
-        if (frame[1] == 0)
+        if (fp < base || fp + 16 > limit) {
+            if (bpf_probe_read_user(chunk, CHUNK_BYTES, (void *)fp) == 0) {
+                limit = fp + CHUNK_BYTES;
+            } else {
+                __u64 len = ((fp | (PAGE_BYTES - 1)) + 1) - fp; /* to the end of fp's page: 8 .. 4096 */
+                if (len > CHUNK_BYTES)
+                    len = CHUNK_BYTES;
+                if (len < 16 || bpf_probe_read_user(chunk, len, (void *)fp) != 0) {
+                    *flags |= PARCA_SAMPLE_USER_READ_FAILED;
+                    return n;
+                }
+                limit = fp + len;
+            }
+            base = fp;
+        }
+        __u64 word = (fp - base) / sizeof(__u64);
+        if (word >= CHUNK_WORDS - 1) /* never (fp + 16 <= limit): bounds the index for the verifier */
             return n;
+        __u64 next_fp = chunk[word], ret = chunk[word + 1];
+        if (ret == 0)
+            return n;
+        if (ret < USER_MIN || ret >= USER_END) {
+            *flags |= PARCA_SAMPLE_USER_IMPLAUSIBLE;
+            return n;
+        }
         if (n >= PARCA_MAX_STACK_DEPTH)
             break;
-        frames[n++] = frame[1];
-        if (frame[0] <= fp) /* stacks grow down: a caller's frame is always above; anything else is garbage */
+        frames[n++] = ret;
+        if (next_fp <= fp) /* stacks grow down: a caller's frame is always above; anything else is garbage */
             return n;
-        fp = frame[0];
+        fp = next_fp;
     }
     *flags |= PARCA_SAMPLE_USER_TRUNCATED;
     return n;
@@ -79,11 +141,11 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
         return 0;
     }
 
-    struct parca_sample *s = bpf_ringbuf_reserve(&parca_samples, sizeof(*s), 0);
-    if (!s) {
-        count(PARCA_STAT_RINGBUF_FULL);
+    __u32 zero = 0;
+    struct scratch *scratch = bpf_map_lookup_elem(&parca_scratch, &zero);
+    if (!scratch)
         return 0;
-    }
+    struct parca_sample *s = &scratch->sample;
 
     s->timestamp_ns = bpf_ktime_get_ns();
     s->pid = tgid;
@@ -92,25 +154,43 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
     s->flags = 0;
     bpf_get_current_comm(s->comm, sizeof(s->comm));
 
-    long klen = bpf_get_stack(ctx, s->kernel, sizeof(s->kernel), 0);
-    s->kernel_len = klen < 0 ? (__s32)klen : (__s32)(klen / sizeof(__u64));
-
     /* When the sample interrupted the kernel (a kernel-half address: top bit set), the user registers are the
      * ones saved at kernel entry. */
-    __u64 ip = ctx->regs.ip, fp = ctx->regs.bp;
-    if ((__s64)ip < 0) {
+    __u64 ip = ctx->regs.ip, sp = ctx->regs.sp, fp = ctx->regs.bp;
+    int kernel_mode = (__s64)ip < 0;
+    if (kernel_mode) {
         struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
         s->flags |= PARCA_SAMPLE_KERNEL_MODE;
         ip = BPF_CORE_READ(user_regs, ip);
+        sp = BPF_CORE_READ(user_regs, sp);
         fp = BPF_CORE_READ(user_regs, bp);
     }
-    s->user_len = walk_user_stack(ip, fp, s->user, &s->flags);
+    __u32 user_len = walk_user_stack(ip, sp, fp, s->frames, scratch->chunk, &s->flags);
+    if (user_len > PARCA_MAX_STACK_DEPTH) /* never: tells the verifier the kernel frames fit behind */
+        user_len = PARCA_MAX_STACK_DEPTH;
+    s->user_len = user_len;
     if (s->flags & PARCA_SAMPLE_USER_TRUNCATED)
         count(PARCA_STAT_USER_TRUNCATED);
     if (s->flags & PARCA_SAMPLE_USER_READ_FAILED)
         count(PARCA_STAT_USER_READ_FAILED);
+    if (s->flags & PARCA_SAMPLE_USER_IMPLAUSIBLE)
+        count(PARCA_STAT_USER_IMPLAUSIBLE);
 
-    bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+    /* A sample taken in user mode has no kernel stack: skip the helper (it would find none). */
+    long kernel_len = 0;
+    if (kernel_mode) {
+        long bytes = bpf_get_stack(ctx, &s->frames[user_len], PARCA_MAX_STACK_DEPTH * sizeof(__u64), 0);
+        kernel_len = bytes < 0 ? bytes : (long)((__u64)bytes / sizeof(__u64));
+    }
+    s->kernel_len = (__s32)kernel_len;
+
+    __u64 used = user_len + (kernel_len > 0 ? (__u64)kernel_len : 0);
+    if (used > 2 * PARCA_MAX_STACK_DEPTH)
+        used = 2 * PARCA_MAX_STACK_DEPTH;
+    if (bpf_ringbuf_output(&parca_samples, s, HEADER_BYTES + used * sizeof(__u64), BPF_RB_NO_WAKEUP) != 0) {
+        count(PARCA_STAT_RINGBUF_FULL);
+        return 0;
+    }
     count(PARCA_STAT_SENT);
     return 0;
 }

@@ -372,7 +372,7 @@ static void Phases()
         ip.TimeNanos = ++seq;
         hp.Append("x", LabelSet.Empty, prepared);
     });
-    using var st = new ProfileStore(new StorageOptions { ActiveMemoryBytes = 8L << 30 });
+    using var st = new ProfileStore(new StorageOptions { ActiveMemoryBytes = 8L << 30, Retention = TimeSpan.Zero }); // profiles at t = 1 ns
     var pw = new ProfileWriter(st);
     Measure("ProfileWriter.Write (all of the above)", i =>
         pw.Write([new WriteSeries([new("__name__", "x"), new("node", "n")], [new WriteSample(payloads[i % 16], null)])]));

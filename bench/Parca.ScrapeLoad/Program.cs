@@ -87,7 +87,7 @@ await File.WriteAllTextAsync(config, $"""
 
 var port = FreePort();
 var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-foreach (var a in new[] { parcaDll, $"--config-path={config}", $"--http-address=127.0.0.1:{port}", "--log-level=error" })
+foreach (var a in new[] { parcaDll, $"--config-path={config}", $"--http-address=127.0.0.1:{port}", "--log-level=error", "--storage-retention=0" /* the served testdata profiles are years old */ })
 {
     psi.ArgumentList.Add(a);
 }

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-30}
-WARMUP=12
+WARMUP=20
 PROCS=50
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)

@@ -20,6 +20,8 @@ public sealed class AgentMetrics
 
     internal Func<int>? ObjectFiles { get; set; }
 
+    internal Func<long>? ObjectFileSymbolBytes { get; set; }
+
     internal Func<long>? ObjectFileEvictions { get; set; }
 
     internal Func<int>? KernelSymbolLoads { get; set; }
@@ -51,6 +53,7 @@ public sealed class AgentMetrics
         Counter(sb, "parca_agent_bpf_samples_sent_total", "Samples the BPF program wrote to the ring buffer.", bpf[(int)Parca.Agent.Bpf.BpfStat.Sent]);
         Counter(sb, "parca_agent_bpf_user_stacks_truncated_total", "User stacks cut at 127 frames.", bpf[(int)Parca.Agent.Bpf.BpfStat.UserTruncated]);
         Counter(sb, "parca_agent_bpf_user_stack_read_errors_total", "User stacks that ended at an unreadable frame.", bpf[(int)Parca.Agent.Bpf.BpfStat.UserReadFailed]);
+        Counter(sb, "parca_agent_bpf_user_stacks_implausible_total", "User stack walks that stopped at a misaligned frame pointer or a return address outside user space (code without frame pointers).", bpf[(int)Parca.Agent.Bpf.BpfStat.UserImplausible]);
         Counter(sb, "parca_agent_samples_received_total", "Samples read from the ring buffer.", (ulong)(SamplesReceived?.Invoke() ?? 0));
         Counter(sb, "parca_agent_samples_dropped_by_relabel_total", "Samples whose label set a relabel rule dropped.", (ulong)(SamplesDroppedByRelabel?.Invoke() ?? 0));
         Counter(sb, "parca_agent_processes_missed_total", "Processes that exited before their metadata could be read.", (ulong)(ProcessesMissed?.Invoke() ?? 0));
@@ -58,6 +61,7 @@ public sealed class AgentMetrics
         Counter(sb, "parca_agent_profile_write_errors_total", "Profiles a store failed to write.", (ulong)Interlocked.Read(ref _profileWriteErrors));
         Counter(sb, "parca_agent_windows_total", "Profiling windows closed.", (ulong)Windows);
         Gauge(sb, "parca_agent_object_files", "Object files held in the pool.", ObjectFiles?.Invoke() ?? 0);
+        Gauge(sb, "parca_agent_object_file_symbol_bytes", "Bytes of symbol tables kept loaded (bounded to 8 MiB, most recently used files first).", ObjectFileSymbolBytes?.Invoke() ?? 0);
         Counter(sb, "parca_agent_object_file_evictions_total", "Object files evicted from the bounded pool.", (ulong)(ObjectFileEvictions?.Invoke() ?? 0));
         Counter(sb, "parca_agent_kernel_symbol_loads_total", "Times /proc/kallsyms was (re)loaded.", (ulong)(KernelSymbolLoads?.Invoke() ?? 0));
         var gc = GC.GetGCMemoryInfo();

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,35 +10,57 @@ namespace Parca.Agent;
 
 public sealed partial class ParcaAgent
 {
+    /// <summary>
+    /// Endpoints are plain <see cref="RequestDelegate"/>s: minimal-API handlers with parameters or IResult returns are
+    /// compiled from expression trees at start-up, which cost the agent about 2.5 MB of System.Linq.Expressions and
+    /// several MB of JIT code for six small pages.
+    /// </summary>
     private void MapEndpoints(WebApplication app)
     {
-        app.MapGet("/healthy", static () => Results.Text("ok\n"));
-        app.MapGet("/ready", () => _ready ? Results.Text("ok\n") : Results.Text("not ready: the BPF sampler is not running\n", statusCode: 503));
-        app.MapGet("/metrics", () => Results.Text(Metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapGet("/", () => Results.Content(StatusPage(), "text/html; charset=utf-8"));
-        app.MapGet("/profiles/{id}", (string id) =>
+        const string text = "text/plain; charset=utf-8";
+        const string html = "text/html; charset=utf-8";
+        app.MapGet("/healthy", (RequestDelegate)(c => Write(c, 200, text, "ok\n")));
+        app.MapGet("/ready", (RequestDelegate)(c => _ready ? Write(c, 200, text, "ok\n") : Write(c, 503, text, "not ready: the BPF sampler is not running\n")));
+        app.MapGet("/metrics", (RequestDelegate)(c => Write(c, 200, "text/plain; version=0.0.4; charset=utf-8", Metrics.Render())));
+        app.MapGet("/", (RequestDelegate)(c => Write(c, 200, html, StatusPage())));
+        app.MapGet("/profiles/{id}", (RequestDelegate)(c =>
         {
+            var id = c.Request.RouteValues["id"] as string ?? "";
             var series = _latest.Snapshot().FirstOrDefault(s => ProfileId(s) == id);
             return series is null
-                ? Results.Text($"no current profile with id {id} (profiles age out after three windows)\n", statusCode: 404)
-                : Results.Bytes(series.PprofGzip, "application/octet-stream", $"{ProfileId(series)}.pb.gz");
-        });
-        app.MapGet("/debug/pprof/", () => Results.Content(
-            "<html><body><h1>parca-agent pprof</h1><ul><li><a href=\"profile\">profile</a>: CPU profile of the agent itself from its own BPF samples (latest window)</li></ul></body></html>",
-            "text/html; charset=utf-8"));
-        app.MapGet("/debug/pprof/profile", () =>
+                ? Write(c, 404, text, $"no current profile with id {id} (profiles age out after three windows)\n")
+                : WriteProfile(c, series.PprofGzip, $"{ProfileId(series)}.pb.gz");
+        }));
+        app.MapGet("/debug/pprof/", (RequestDelegate)(c => Write(c, 200, html,
+            "<html><body><h1>parca-agent pprof</h1><ul><li><a href=\"profile\">profile</a>: CPU profile of the agent itself from its own BPF samples (latest window)</li></ul></body></html>")));
+        app.MapGet("/debug/pprof/profile", (RequestDelegate)(c =>
         {
             var self = Environment.ProcessId;
             var series = _latest.Snapshot().FirstOrDefault(s => s.Pids.Contains(self));
             return series is null
-                ? Results.Text("no profile of the agent itself yet: wait one --profiling-duration (or a relabel rule drops it)\n", statusCode: 404)
-                : Results.Bytes(series.PprofGzip, "application/octet-stream", "profile.pb.gz");
-        });
+                ? Write(c, 404, text, "no profile of the agent itself yet: wait one --profiling-duration (or a relabel rule drops it)\n")
+                : WriteProfile(c, series.PprofGzip, "profile.pb.gz");
+        }));
+    }
+
+    private static Task Write(HttpContext context, int status, string contentType, string body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = contentType;
+        return context.Response.WriteAsync(body);
+    }
+
+    private static Task WriteProfile(HttpContext context, byte[] gzip, string fileName)
+    {
+        context.Response.ContentType = "application/octet-stream";
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
+        context.Response.ContentLength = gzip.Length;
+        return context.Response.Body.WriteAsync(gzip).AsTask();
     }
 
     /// <summary>A short stable id of a label set for download links.</summary>
     internal static string ProfileId(ProfileSeries series) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(LabelSetBuilder.Format(series.Labels))).AsSpan(0, 8));
+        StackHash.HexId(LabelSetBuilder.Format(series.Labels), 16);
 
     private string StatusPage()
     {

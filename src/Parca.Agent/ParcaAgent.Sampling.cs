@@ -72,6 +72,11 @@ public sealed partial class ParcaAgent
 
                 _latest.EndWindow();
                 Metrics.WindowClosed();
+                // Between windows the agent is idle: a compacting, decommitting collection gives back the gen0 budget
+                // the window's allocations committed (otherwise ~15-20 MB of RSS above the live heap on this
+                // machine) at the cost of one small full GC per window; then the native memory freed (file reads, zlib).
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                _ = Interop.Libc.MallocTrim(0);
                 LogWindow(_logger, window.Stacks.TotalSamples, profiles.Count);
             }
             finally

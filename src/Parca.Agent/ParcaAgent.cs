@@ -86,6 +86,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Metrics.SamplesDroppedByRelabel = () => _windows.DroppedByRelabel;
         Metrics.ProcessesMissed = () => _processes.Missed;
         Metrics.ObjectFiles = () => _processes.Objects.Count;
+        Metrics.ObjectFileSymbolBytes = () => _processes.Objects.SymbolBytes;
         Metrics.ObjectFileEvictions = () => _processes.Objects.Evictions;
         Metrics.KernelSymbolLoads = () => _symbolizer.Kernel.Loads;
     }
@@ -182,6 +183,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         }
 
         Metrics.BpfStats = _sampler.ReadStats;
+        _ = Interop.Libc.MallocTrim(0);
         _processing = Task.Run(ProcessWindowsAsync, CancellationToken.None);
         _samplingThread = new Thread(SamplingLoop) { IsBackground = true, Name = "parca-agent sampling" };
         _samplingThread.Start();

@@ -5,6 +5,37 @@ namespace Parca.Hosting;
 /// <summary>Parses Go-style durations (<c>300ms</c>, <c>10s</c>, <c>15m</c>, <c>1h30m</c>, <c>7d</c>) used by the flags.</summary>
 public static class GoDuration
 {
+    /// <summary>Formats a duration the way the flags take it, largest units first: <c>7d</c>, <c>1d12h</c>, <c>1m30s</c>, <c>250ms</c>.</summary>
+    public static string Format(TimeSpan value)
+    {
+        if (value == TimeSpan.Zero)
+        {
+            return "0";
+        }
+
+        var sb = new System.Text.StringBuilder();
+        if (value < TimeSpan.Zero)
+        {
+            sb.Append('-');
+            value = value.Negate();
+        }
+
+        Append(sb, value.Days, "d");
+        Append(sb, value.Hours, "h");
+        Append(sb, value.Minutes, "m");
+        Append(sb, value.Seconds, "s");
+        Append(sb, value.Milliseconds, "ms");
+        return sb.ToString();
+
+        static void Append(System.Text.StringBuilder sb, int n, string unit)
+        {
+            if (n != 0)
+            {
+                sb.Append(n.ToString(CultureInfo.InvariantCulture)).Append(unit);
+            }
+        }
+    }
+
     public static bool TryParse(string text, out TimeSpan value)
     {
         value = TimeSpan.Zero;

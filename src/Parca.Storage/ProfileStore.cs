@@ -139,6 +139,17 @@ public sealed class ProfileStore : IDisposable
         ApplyRetention();
     }
 
+    /// <summary>How long profiles are kept (zero: forever).</summary>
+    public TimeSpan Retention => _options.Retention;
+
+    /// <summary>
+    /// Profiles older than this (Unix nanoseconds) fall outside the retention and would be deleted with the first block
+    /// they land in; <see cref="long.MinValue"/> when retention is off.
+    /// </summary>
+    public long RetentionCutoffNanos => _options.Retention <= TimeSpan.Zero
+        ? long.MinValue
+        : (_options.Time.GetUtcNow() - _options.Retention).ToUnixTimeMilliseconds() * 1_000_000;
+
     /// <summary>Deletes blocks whose newest profile is older than the retention; returns how many were deleted.</summary>
     public int ApplyRetention()
     {
@@ -147,7 +158,7 @@ public sealed class ProfileStore : IDisposable
             return 0;
         }
 
-        var cutoff = (_options.Time.GetUtcNow() - _options.Retention).ToUnixTimeMilliseconds() * 1_000_000;
+        var cutoff = RetentionCutoffNanos;
         List<BlockPartition> expired = [];
         lock (_rotateLock)
         {

@@ -20,9 +20,10 @@ public sealed class BpfLayoutTests
             #define F(name) printf(#name " %zu\n", offsetof(struct parca_sample, name));
             int main(void) {
                 printf("size %zu\n", sizeof(struct parca_sample));
-                F(timestamp_ns) F(pid) F(tid) F(cpu) F(flags) F(kernel_len) F(user_len) F(comm) F(kernel) F(user)
+                F(timestamp_ns) F(pid) F(tid) F(cpu) F(flags) F(kernel_len) F(user_len) F(comm) F(frames)
                 printf("depth %d\ncomm_len %d\nstats %d\n", PARCA_MAX_STACK_DEPTH, PARCA_TASK_COMM_LEN, PARCA_STAT_COUNT);
-                printf("flagbits %d %d %d\n", PARCA_SAMPLE_USER_TRUNCATED, PARCA_SAMPLE_USER_READ_FAILED, PARCA_SAMPLE_KERNEL_MODE);
+                printf("flagbits %d %d %d %d\n", PARCA_SAMPLE_USER_TRUNCATED, PARCA_SAMPLE_USER_READ_FAILED, PARCA_SAMPLE_KERNEL_MODE, PARCA_SAMPLE_USER_IMPLAUSIBLE);
+                printf("implausible %d\n", PARCA_STAT_USER_IMPLAUSIBLE);
                 return 0;
             }
             """);
@@ -39,12 +40,13 @@ public sealed class BpfLayoutTests
         Assert.Equal(c["kernel_len"], Offset(nameof(BpfSample.KernelLength)));
         Assert.Equal(c["user_len"], Offset(nameof(BpfSample.UserLength)));
         Assert.Equal(c["comm"], Offset(nameof(BpfSample.Comm)));
-        Assert.Equal(c["kernel"], Offset(nameof(BpfSample.Kernel)));
-        Assert.Equal(c["user"], Offset(nameof(BpfSample.User)));
+        Assert.Equal(c["frames"], Offset(nameof(BpfSample.Frames)));
+        Assert.Equal(c["frames"], BpfSample.HeaderBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(c["depth"], BpfSample.MaxStackDepth.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(c["comm_len"], BpfSample.CommLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(c["stats"], ((int)BpfStat.Count).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(c["flagbits"], $"{BpfSample.FlagUserTruncated} {BpfSample.FlagUserReadFailed} {BpfSample.FlagKernelMode}");
+        Assert.Equal(c["flagbits"], $"{BpfSample.FlagUserTruncated} {BpfSample.FlagUserReadFailed} {BpfSample.FlagKernelMode} {BpfSample.FlagUserImplausible}");
+        Assert.Equal(c["implausible"], ((int)BpfStat.UserImplausible).ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.Delete(dir, recursive: true);
     }
 

@@ -26,6 +26,28 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
         {{extra}}
         """;
 
+    /// <summary>A loopback port with nothing listening on it (the store "down" until a test starts it there).</summary>
+    private static int ClosedLoopbackPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>A server in --mode=scraper-only scraping the Go target and forwarding to 127.0.0.1:storePort through <paramref name="ledger"/>.</summary>
+    private Task<TestServer> StartScraperOnlyAsync(int storePort, ForwardLedger ledger, Action<Parca.Server.ParcaServerOptions>? configure = null, Action<IServiceCollection>? services = null) =>
+        TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
+        {
+            o.Mode = "scraper-only";
+            o.StoreAddress = $"127.0.0.1:{storePort}";
+            o.Insecure = true;
+            configure?.Invoke(o);
+        }, services: s =>
+        {
+            services?.Invoke(s);
+            s.AddSingleton(sp => ledger.Wrap(sp.GetRequiredService<ForwardingProfileWriter>()));
+        });
+
     [Fact]
     public async Task Targets_rpc_reports_health_url_labels_and_dropped_targets()
     {
@@ -64,22 +86,14 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
     public async Task Scraper_only_mode_forwards_with_bearer_token_and_external_labels_and_delivers_every_profile_scraped_during_outages_exactly_once()
     {
         // The store is down at first: choose a free port and leave it closed.
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = ClosedLoopbackPort();
 
         var ledger = new ForwardLedger();
-        var test = await TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
+        var test = await StartScraperOnlyAsync(port, ledger, o =>
         {
-            o.Mode = "scraper-only";
-            o.StoreAddress = $"127.0.0.1:{port}";
-            o.Insecure = true;
             o.BearerToken = "s3cret";
             o.ExternalLabels = new Dictionary<string, string> { ["cluster"] = "eu-1", ["job"] = "not-overridden" };
-        }, services: s => s.AddSingleton(sp => ledger.Wrap(sp.GetRequiredService<ForwardingProfileWriter>())));
+        });
         var stores = new List<RecordingProfileStore>();
         try
         {
@@ -144,12 +158,7 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
             gate.Release(); // stays open
         });
         var ledger = new ForwardLedger();
-        var test = await TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
-        {
-            o.Mode = "scraper-only";
-            o.StoreAddress = $"127.0.0.1:{store.Port}";
-            o.Insecure = true;
-        }, services: s => s.AddSingleton(sp => ledger.Wrap(sp.GetRequiredService<ForwardingProfileWriter>())));
+        var test = await StartScraperOnlyAsync(store.Port, ledger);
         try
         {
             // One batch is in flight (held by the store) and more profiles wait behind it when shutdown begins.
@@ -175,20 +184,10 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
     [Fact]
     public async Task Scraper_only_mode_drops_only_the_profile_the_store_refuses_and_delivers_the_rest_of_its_batch()
     {
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = ClosedLoopbackPort();
 
         var ledger = new ForwardLedger();
-        var test = await TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
-        {
-            o.Mode = "scraper-only";
-            o.StoreAddress = $"127.0.0.1:{port}";
-            o.Insecure = true;
-        }, services: s => s.AddSingleton(sp => ledger.Wrap(sp.GetRequiredService<ForwardingProfileWriter>())));
+        var test = await StartScraperOnlyAsync(port, ledger);
         RecordingProfileStore? store = null;
         try
         {
@@ -223,24 +222,11 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
     [Fact]
     public async Task Scraper_only_mode_bounds_the_queue_by_dropping_the_oldest_waiting_profiles()
     {
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = ClosedLoopbackPort();
 
         var ledger = new ForwardLedger();
-        var test = await TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
-        {
-            o.Mode = "scraper-only";
-            o.StoreAddress = $"127.0.0.1:{port}";
-            o.Insecure = true;
-        }, services: s =>
-        {
-            s.AddSingleton(_ => new ForwarderOptions { StoreAddress = $"127.0.0.1:{port}", Insecure = true, MaxQueuedProfiles = 3 });
-            s.AddSingleton(sp => ledger.Wrap(sp.GetRequiredService<ForwardingProfileWriter>()));
-        });
+        var test = await StartScraperOnlyAsync(port, ledger, services: s =>
+            s.AddSingleton(_ => new ForwarderOptions { StoreAddress = $"127.0.0.1:{port}", Insecure = true, MaxQueuedProfiles = 3 }));
 
         // Counts this server's drops as they happen (the forwarder's meter comes from the server's IMeterFactory).
         long dropped = 0;

@@ -81,7 +81,7 @@ public sealed class ProfileWriterTests
     [Fact]
     public void Profiles_of_one_request_keep_their_own_strings_and_renumbered_locations()
     {
-        using var store = new ProfileStore();
+        using var store = new ProfileStore(new StorageOptions { Retention = TimeSpan.Zero }); // the profiles are at t = 1 ns
         var writer = new ProfileWriter(store);
         // Same location ids 1..3, different functions behind them, in one request and across requests: each profile
         // borrows its own pooled decoder until stored, and locations are resolved by content.
@@ -104,7 +104,7 @@ public sealed class ProfileWriterTests
     [Fact]
     public void A_bad_profile_rejects_the_whole_request_and_later_requests_still_work()
     {
-        using var store = new ProfileStore();
+        using var store = new ProfileStore(new StorageOptions { Retention = TimeSpan.Zero }); // the profiles are at t = 1 ns
         var writer = new ProfileWriter(store);
         var good = Pprof(1, ["main", "work"], ("main;work", 3));
         var e = Assert.Throws<IngestError>(() => writer.Write([Series("n1", good), Series("n2", good, [0x1f, 0x8b, 1, 2, 3])]));
@@ -115,6 +115,24 @@ public sealed class ProfileWriterTests
         Assert.Contains("series[0].samples[0].raw_profile.sample_type[0]", bad.Message, StringComparison.Ordinal);
 
         Assert.Equal(1, writer.Write([Series("n1", good)]));
+        Assert.Equal(new Dictionary<string, long> { ["main;work"] = 3 }, Stacks(store));
+    }
+
+    [Fact]
+    public void Profiles_older_than_the_retention_are_refused_with_the_reason_and_nothing_is_stored()
+    {
+        using var store = new ProfileStore(new StorageOptions { Retention = TimeSpan.FromDays(7) });
+        var writer = new ProfileWriter(store);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        var fresh = Pprof(now - (3_600L * 1_000_000_000), ["main", "work"], ("main;work", 3));
+        var old = Pprof(now - (8 * 86_400L * 1_000_000_000), ["main", "work"], ("main;work", 5));
+
+        var e = Assert.Throws<IngestError>(() => writer.Write([Series("n1", fresh), Series("n2", fresh, old)]));
+        Assert.StartsWith("series[1].samples[1].raw_profile: time_nanos ", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("is older than the storage retention (7d); start parca with --storage-retention=0 to keep old profiles", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, store.IngestedSamples);
+
+        Assert.Equal(1, writer.Write([Series("n1", fresh)]));
         Assert.Equal(new Dictionary<string, long> { ["main;work"] = 3 }, Stacks(store));
     }
 

@@ -39,7 +39,8 @@ export async function startParca(args: string[] = [], options: StartOptions = {}
   }
   const dir = mkdtempSync(join(tmpdir(), 'parca-e2e-'));
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
-  const child = spawn('dotnet', [dll, `--http-address=${options.httpAddress ?? '127.0.0.1:0'}`, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // --storage-retention=0: the shared testdata profiles are years old and would be refused by the default 7d retention.
+  const child = spawn('dotnet', [dll, `--http-address=${options.httpAddress ?? '127.0.0.1:0'}`, '--storage-retention=0', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolvePromise, reject) => {
     const onData = (b: Buffer) => {

@@ -5,7 +5,7 @@ using Parca.Agent.Profiling;
 namespace Parca.Benchmarks.Agent;
 
 /// <summary>
-/// The agent's event path: one ring-buffer record (2 KiB <see cref="BpfSample"/>) into the window's stack table.
+/// The agent's event path: one ring-buffer record (<see cref="BpfSample"/>: header + used frames) into the window's stack table.
 /// 1,000 distinct stacks of 20 user + 10 kernel frames over 50 processes, replayed round-robin (most samples hit
 /// an existing entry, as in a real window).
 /// </summary>
@@ -28,14 +28,14 @@ public class SampleAggregationBenchmarks
             s.Cpu = (uint)(i & 1);
             s.KernelLength = 10;
             s.UserLength = 20;
-            for (var f = 0; f < 10; f++)
-            {
-                s.Kernel[f] = 0xffffffff81000000UL + (ulong)random.Next(1 << 20);
-            }
-
             for (var f = 0; f < 20; f++)
             {
-                s.User[f] = 0x5555_0000_0000UL + (ulong)random.Next(1 << 24);
+                s.Frames[f] = 0x5555_0000_0000UL + (ulong)random.Next(1 << 24); // user frames first
+            }
+
+            for (var f = 20; f < 30; f++)
+            {
+                s.Frames[f] = 0xffffffff81000000UL + (ulong)random.Next(1 << 20);
             }
 
             s.Comm[0] = (byte)'b';

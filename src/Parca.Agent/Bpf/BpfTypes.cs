@@ -3,7 +3,11 @@ using System.Runtime.InteropServices;
 
 namespace Parca.Agent.Bpf;
 
-/// <summary>Mirror of <c>struct parca_sample</c> in bpf/parca_agent.h (checked by BpfLayoutTests against the object's BTF).</summary>
+/// <summary>
+/// Mirror of <c>struct parca_sample</c> in bpf/parca_agent.h (BpfLayoutTests checks the layout against the header).
+/// A ring-buffer record holds only the used frames (<see cref="RecordBytes"/>), so a reference to a record must
+/// only be read through <see cref="UserFrames"/> and <see cref="KernelFrames"/>, which stay inside it.
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct BpfSample
 {
@@ -12,6 +16,10 @@ internal unsafe struct BpfSample
     public const uint FlagUserTruncated = 0x1;
     public const uint FlagUserReadFailed = 0x2;
     public const uint FlagKernelMode = 0x4;
+    public const uint FlagUserImplausible = 0x8;
+
+    /// <summary>Bytes before <see cref="Frames"/>: the smallest valid record.</summary>
+    public const int HeaderBytes = 48;
 
     public ulong TimestampNs;
     public uint Pid;
@@ -21,16 +29,24 @@ internal unsafe struct BpfSample
     public int KernelLength;
     public uint UserLength;
     public fixed byte Comm[CommLength];
-    public fixed ulong Kernel[MaxStackDepth];
-    public fixed ulong User[MaxStackDepth];
 
-    /// <summary>Kernel frames, leaf first (empty when bpf_get_stack failed).</summary>
+    /// <summary>User frames, then kernel frames; only the first UserLength + max(KernelLength, 0) are sent.</summary>
+    public fixed ulong Frames[2 * MaxStackDepth];
+
+    /// <summary>The size of this sample's ring-buffer record.</summary>
+    public readonly int RecordBytes => HeaderBytes + (8 * (UserCount + KernelCount));
+
+    private readonly int UserCount => (int)Math.Min(UserLength, MaxStackDepth);
+
+    private readonly int KernelCount => Math.Clamp(KernelLength, 0, MaxStackDepth);
+
+    /// <summary>Kernel frames, leaf first (empty when the sample was in user mode or bpf_get_stack failed).</summary>
     [UnscopedRef]
-    public ReadOnlySpan<ulong> KernelFrames => MemoryMarshal.CreateReadOnlySpan(ref Kernel[0], Math.Clamp(KernelLength, 0, MaxStackDepth));
+    public ReadOnlySpan<ulong> KernelFrames => MemoryMarshal.CreateReadOnlySpan(ref Frames[UserCount], KernelCount);
 
     /// <summary>User frames, leaf first: the interrupted pc, then return addresses.</summary>
     [UnscopedRef]
-    public ReadOnlySpan<ulong> UserFrames => MemoryMarshal.CreateReadOnlySpan(ref User[0], (int)Math.Min(UserLength, MaxStackDepth));
+    public ReadOnlySpan<ulong> UserFrames => MemoryMarshal.CreateReadOnlySpan(ref Frames[0], UserCount);
 
     /// <summary>The thread's comm up to its NUL.</summary>
     [UnscopedRef]
@@ -55,5 +71,6 @@ internal enum BpfStat
     Sent = 4,
     UserTruncated = 5,
     UserReadFailed = 6,
+    UserImplausible = 7,
     Count = 8,
 }

@@ -239,7 +239,9 @@ internal sealed unsafe class CpuSampler : IDisposable
     [UnmanagedCallersOnly]
     private static int OnRecord(nint context, void* data, nuint size)
     {
-        if (size < (nuint)sizeof(BpfSample))
+        // Records are variable-size (header + used frames): check the lengths against the record before reading frames.
+        ref var sample = ref *(BpfSample*)data;
+        if (size < BpfSample.HeaderBytes || (nuint)sample.RecordBytes > size)
         {
             return 0;
         }
@@ -247,7 +249,7 @@ internal sealed unsafe class CpuSampler : IDisposable
         var sink = (ISampleSink)GCHandle.FromIntPtr(context).Target!;
         try
         {
-            sink.OnSample(ref *(BpfSample*)data);
+            sink.OnSample(ref sample);
         }
 #pragma warning disable CA1031 // an exception must not unwind through libbpf's native frames
         catch (Exception)

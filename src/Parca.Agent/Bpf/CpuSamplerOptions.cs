@@ -16,7 +16,10 @@ internal sealed class CpuSamplerOptions
 
     public bool VerboseLogging { get; init; }
 
-    /// <summary>Ring buffer size for <paramref name="frequency"/> on <paramref name="cpus"/> CPUs: a second of samples, ≥ 256 KiB, power of two.</summary>
+    /// <summary>
+    /// Ring buffer size for <paramref name="frequency"/> on <paramref name="cpus"/> CPUs: a second of samples at the
+    /// largest record size (records are usually far smaller), ≥ 256 KiB, power of two.
+    /// </summary>
     public static int DefaultRingBufferBytes(int frequency, int cpus)
     {
         var perSecond = (long)frequency * cpus * System.Runtime.CompilerServices.Unsafe.SizeOf<BpfSample>();

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Parca.Agent.Interop;
 
-/// <summary>The few libc entry points the agent needs: raw syscalls (perf_event_open has no libc wrapper), rlimits, close.</summary>
+/// <summary>The few libc entry points the agent needs: raw syscalls (perf_event_open has no libc wrapper), rlimits, close, malloc_trim.</summary>
 internal static partial class Libc
 {
     private const string Lib = "libc";
@@ -27,6 +27,14 @@ internal static partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "vsnprintf")]
     public static unsafe partial int VsnPrintf(byte* buffer, nuint size, byte* format, nint args);
+
+    /// <summary>
+    /// glibc: gives free memory of every malloc arena back to the kernel. libbpf (vmlinux BTF for CO-RE, the
+    /// verifier log) and the runtime free megabytes of native memory that glibc otherwise keeps in per-thread arenas,
+    /// where it counts in the agent's RSS for the rest of its life.
+    /// </summary>
+    [LibraryImport(Lib, EntryPoint = "malloc_trim")]
+    public static partial int MallocTrim(nuint pad);
 
     [StructLayout(LayoutKind.Sequential)]
     public struct RLimit

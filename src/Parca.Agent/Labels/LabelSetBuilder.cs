@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Parca.Agent.Processes;
 using Parca.Relabel;
 
@@ -123,8 +121,7 @@ internal sealed class LabelSetBuilder
     /// <summary>A stable id of the executable: its build id hashed, or its path when it has none.</summary>
     private static string FileId(string path, string? buildId)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(buildId ?? path));
-        return Convert.ToHexStringLower(hash.AsSpan(0, 16));
+        return Profiling.StackHash.HexId(buildId ?? path, 32);
     }
 
     /// <summary>The canonical text of a label set ({a="1", b="2"}), also its identity.</summary>

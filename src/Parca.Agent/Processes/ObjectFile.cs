@@ -47,12 +47,36 @@ internal sealed class ObjectFile : IDisposable
                 {
                     _symbols = Elf is not null && _handle is { IsClosed: false } ? Elf.ReadSymbols(_handle, Path) : SymbolTable.Empty;
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ObjectDisposedException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ObjectDisposedException or OutOfMemoryException)
                 {
                     _symbols = SymbolTable.Empty;
                 }
 
                 return _symbols;
+            }
+        }
+    }
+
+    /// <summary>Memory held by the loaded symbol table (0 when not loaded).</summary>
+    public long SymbolBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _symbols?.ApproximateBytes ?? 0;
+            }
+        }
+    }
+
+    /// <summary>Forgets the loaded symbols (they are read again from the still-open file when next needed).</summary>
+    public void ReleaseSymbols()
+    {
+        lock (_lock)
+        {
+            if (_handle is { IsClosed: false })
+            {
+                _symbols = null;
             }
         }
     }

@@ -71,6 +71,46 @@ internal sealed class ObjectFileCache
         return file;
     }
 
+    /// <summary>
+    /// Keeps the loaded symbol tables of the most recently used files within <paramref name="budgetBytes"/> and
+    /// releases the others' (the files stay open and re-read their symbols when a frame needs them again). The
+    /// pool bounds files by count; symbol tables range from kilobytes to tens of megabytes (node, libLLVM), so
+    /// without a byte bound the agent's heap followed whatever ran on the machine. Returns the bytes released.
+    /// </summary>
+    public long TrimSymbols(long budgetBytes)
+    {
+        List<ObjectFile> files;
+        lock (_lock)
+        {
+            files = new List<ObjectFile>(_lru.Count);
+            foreach (var (_, file) in _lru)
+            {
+                files.Add(file); // most recently used first
+            }
+        }
+
+        long kept = 0, released = 0;
+        foreach (var file in files)
+        {
+            var bytes = file.SymbolBytes;
+            if (kept + bytes <= budgetBytes)
+            {
+                kept += bytes;
+            }
+            else if (bytes > 0)
+            {
+                file.ReleaseSymbols();
+                released += bytes;
+            }
+        }
+
+        SymbolBytes = kept;
+        return released;
+    }
+
+    /// <summary>Bytes of symbol tables kept after the last <see cref="TrimSymbols"/>.</summary>
+    public long SymbolBytes { get; private set; }
+
     private static ObjectFile? Open(int pid, MemoryMapping mapping, string procRoot)
     {
         string[] candidates =

@@ -27,6 +27,38 @@ internal static class StackHash
         return Finalize(h ^ (ulong)words.Length);
     }
 
+    /// <summary>A 64-bit hash of bytes (8 at a time, then the tail), e.g. for ids derived from text.</summary>
+    public static ulong HashBytes(ulong seed, ReadOnlySpan<byte> bytes)
+    {
+        var h = seed ^ Prime1;
+        var i = 0;
+        for (; i + 8 <= bytes.Length; i += 8)
+        {
+            h = Mix(h, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes[i..]));
+        }
+
+        ulong tail = 0;
+        for (var shift = 0; i < bytes.Length; i++, shift += 8)
+        {
+            tail |= (ulong)bytes[i] << shift;
+        }
+
+        return Finalize(Mix(h, tail) ^ (ulong)bytes.Length);
+    }
+
+    /// <summary>
+    /// A stable hex id of <paramref name="text"/> (<paramref name="hexChars"/> ≤ 32). Not cryptographic: used for
+    /// label values and URLs, where SHA-256 would load libcrypto (about 5 MB of the agent's RSS) for nothing.
+    /// </summary>
+    public static string HexId(string text, int hexChars)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        Span<byte> id = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(id, HashBytes(0x243F6A8885A308D3UL, bytes));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(id[8..], HashBytes(0x13198A2E03707344UL, bytes));
+        return Convert.ToHexStringLower(id)[..hexChars];
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Finalize(ulong h)
     {

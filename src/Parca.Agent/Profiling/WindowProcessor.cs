@@ -12,6 +12,9 @@ namespace Parca.Agent.Profiling;
 internal sealed class WindowProcessor
 {
     private const ulong KernelStart = 0xffff_8000_0000_0000UL;
+
+    /// <summary>Symbol tables kept loaded between windows (most recently used files first); see ObjectFileCache.TrimSymbols.</summary>
+    private const long SymbolBudgetBytes = 8L << 20;
     private readonly ProcessTable _processes;
     private readonly Symbolizer _symbolizer;
     private readonly LabelSetBuilder _labels;
@@ -40,13 +43,20 @@ internal sealed class WindowProcessor
         var infos = new Dictionary<int, ProcessInfo?>();
         foreach (var pid in pids)
         {
-            var info = await _processes.GetAsync(pid).ConfigureAwait(false);
-            if (info is not null)
+            infos[pid] = await _processes.GetAsync(pid).ConfigureAwait(false);
+        }
+
+        // /proc/PID/maps is re-read only for a process with a user frame outside its known executable mappings
+        // (dlopen, new JIT code): re-reading and parsing every process's maps every window was the largest
+        // per-window cost. At most once per process per window.
+        var refreshed = new HashSet<int>();
+        foreach (ref readonly var e in stacks.Entries)
+        {
+            if (infos[e.Pid] is { Exited: false } info && !refreshed.Contains(e.Pid) && !AllMapped(info, stacks.UserFrames(e)))
             {
                 _processes.RefreshMappings(info);
+                refreshed.Add(e.Pid);
             }
-
-            infos[pid] = info;
         }
 
         _processes.EndWindow(infos.Keys);
@@ -104,6 +114,7 @@ internal sealed class WindowProcessor
             group.Add(locationIds, e.Count);
         }
 
+        _processes.Objects.TrimSymbols(SymbolBudgetBytes);
         var result = new List<ProfileSeries>(groups.Count);
         foreach (var g in groups.Values)
         {
@@ -112,6 +123,19 @@ internal sealed class WindowProcessor
         }
 
         return result;
+    }
+
+    private static bool AllMapped(ProcessInfo info, ReadOnlySpan<ulong> user)
+    {
+        foreach (var address in user)
+        {
+            if (MemoryMapping.Find(info.Mappings, address) is null)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private ulong KernelLocation(Group g, ulong address, bool leaf)

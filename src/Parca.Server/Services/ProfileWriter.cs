@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using Parca.Hosting;
 using Parca.Pprof;
 using Parca.Storage;
 using Parca.Storage.Ingest;
@@ -31,6 +32,7 @@ internal sealed partial class ProfileWriter(ProfileStore store)
     {
         var prepared = new List<(string Name, LabelSet Labels, IngestProfile Profile)>();
         var decoders = new List<FlatProfile>();
+        var retentionCutoff = store.RetentionCutoffNanos;
         try
         {
             for (var s = 0; s < series.Count; s++)
@@ -58,6 +60,12 @@ internal sealed partial class ProfileWriter(ProfileStore store)
                     }
 
                     ValidateTypes(flat, name, s, k);
+                    if (flat.TimeNanos < retentionCutoff)
+                    {
+                        // Stored, it would vanish with the next block; refusing says so while the sender can still act.
+                        throw new IngestError($"series[{s}].samples[{k}].raw_profile: time_nanos {DateTimeOffset.FromUnixTimeMilliseconds(flat.TimeNanos / 1_000_000):yyyy-MM-ddTHH:mm:ssZ} is older than the storage retention ({GoDuration.Format(store.Retention)}); start parca with --storage-retention=0 to keep old profiles");
+                    }
+
                     prepared.Add((name, labels, PprofIngest.ToIngest(flat, exec)));
                 }
             }

@@ -26,6 +26,9 @@ public sealed class SymbolTable
 
     public int Count => _starts.Length;
 
+    /// <summary>Approximate memory held (address, size and name-offset arrays plus the string bytes), for caches with a byte budget.</summary>
+    public long ApproximateBytes => (_starts.Length * 20L) + _strings.Length;
+
     /// <summary>Builds from raw Elf64_Sym entries (24 bytes each) and their string table; keeps FUNC and IFUNC symbols with an address.</summary>
     internal static SymbolTable FromElf(ReadOnlySpan<byte> symbols, byte[] strtab)
     {
