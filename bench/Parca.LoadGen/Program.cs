@@ -15,6 +15,7 @@ using LabelSet = Parca.Storage.LabelSet;
 
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
 //   ingest  [agents=16] [seconds=20] [cores=8] [series-per-request=10]   N agents push WriteRaw over gRPC (h2c) to an in-process server
+//   ingest-process [same arguments]                                     the same against the Release `parca` started as its own process: its CPU alone
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
@@ -25,6 +26,8 @@ switch (mode)
     case "ingest":
         await Ingest(Arg(1, 16), Arg(2, 20), Arg(3, 8), Arg(4, 10));
         break;
+    case "ingest-process":
+        return await IngestProcess(Arg(1, 16), Arg(2, 20), Arg(3, 8), Arg(4, 10));
     case "storage":
         await StorageRun(Arg(1, 100), Arg(2, 24), Arg(3, 100));
         break;
@@ -38,7 +41,7 @@ switch (mode)
         await RangeRun(Arg(1, 100), Arg(2, 24), Arg(3, 20));
         break;
     default:
-        Console.Error.WriteLine("usage: ingest|storage|range|gocompare|phases [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|gocompare|phases [...]");
         return 2;
 }
 
@@ -115,6 +118,144 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
     // CPU time of the whole process (server, in-process client, GC, JIT): on a shared machine the wall-clock rate
     // measures the load, this measures the cost. × cores = what the machine sustains when the process has it alone.
     Console.WriteLine($"  CPU: {cpuSeconds:F1} s used ({cpuSeconds / sw.Elapsed.TotalSeconds:F2} of {Environment.ProcessorCount} cores) => {samples / cpuSeconds:N0} samples per CPU-second, {samples / cpuSeconds * Environment.ProcessorCount:N0} samples/s projected on {Environment.ProcessorCount} idle cores");
+}
+
+// The server as users run it (the Release `parca`, its own process, no self-scrape), so the server's CPU is measured
+// apart from the load generator's: stored samples per server CPU-second × cores is what the machine sustains when
+// the agents are elsewhere, as they are in production.
+static async Task<int> IngestProcess(int agents, int seconds, int cores, int seriesPerRequest)
+{
+    var root = AppContext.BaseDirectory;
+    while (!File.Exists(Path.Combine(root, "Parca.slnx")))
+    {
+        root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Parca.slnx not found");
+    }
+
+    var dll = Path.Combine(root, "src/Parca.Server.Cli/bin/Release/net10.0/parca.dll");
+    if (!File.Exists(dll))
+    {
+        Console.Error.WriteLine($"build the server first (make build): {dll} is missing");
+        return 2;
+    }
+
+    var w = new Workload();
+    var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+    var payloads = new ByteString[agents][];
+    var samplesOf = new Dictionary<ByteString, int>();
+    for (var a = 0; a < agents; a++)
+    {
+        var rng = new Random(a);
+        payloads[a] = Enumerable.Range(0, 16).Select(k => ByteString.CopyFrom(w.Pprof(rng, start, cores))).ToArray();
+        foreach (var p in payloads[a])
+        {
+            samplesOf[p] = Parca.Pprof.PprofDecoder.DecodeProfile(p.Span).Samples.Count;
+        }
+    }
+
+    var dir = Directory.CreateTempSubdirectory("parca-ingest-");
+    var config = Path.Combine(dir.FullName, "parca.yaml");
+    File.WriteAllText(config, $"object_storage:\n  bucket:\n    type: FILESYSTEM\n    config:\n      directory: {Path.Combine(dir.FullName, "data")}\nscrape_configs: []\n");
+    int port;
+    using (var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+    {
+        l.Start();
+        port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in new[] { dll, $"--config-path={config}", $"--http-address=127.0.0.1:{port}", "--log-level=error", "--grpc-max-message-size=268435456" })
+    {
+        psi.ArgumentList.Add(a);
+    }
+
+    using var server = Process.Start(psi)!;
+    _ = server.StandardOutput.ReadToEndAsync();
+    _ = server.StandardError.ReadToEndAsync();
+    try
+    {
+        var address = $"http://127.0.0.1:{port}";
+        using (var probe = new HttpClient())
+        {
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    (await probe.GetAsync(address + "/metrics")).EnsureSuccessStatusCode();
+                    break;
+                }
+                catch (HttpRequestException) when (i < 300)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+
+        var warmup = Math.Min(10, seconds / 3);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + warmup));
+        long samples = 0, requests = 0;
+        var measuring = false;
+        var serverCpu0 = TimeSpan.Zero;
+        var ownCpu0 = TimeSpan.Zero;
+        var sw = new Stopwatch();
+        _ = Task.Delay(TimeSpan.FromSeconds(warmup)).ContinueWith(_ =>
+        {
+            server.Refresh();
+            serverCpu0 = server.TotalProcessorTime;
+            ownCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            Interlocked.Exchange(ref samples, 0);
+            Interlocked.Exchange(ref requests, 0);
+            Volatile.Write(ref measuring, true);
+            sw.Start();
+        }, TaskScheduler.Default);
+        var tasks = Enumerable.Range(0, agents).Select(a => Task.Run(async () =>
+        {
+            using var channel = RpcChannel.Create(address, new RpcChannelOptions());
+            var window = 0;
+            while (!cts.IsCancellationRequested)
+            {
+                var request = new WriteRawRequest();
+                var n = 0;
+                for (var s = 0; s < seriesPerRequest; s++)
+                {
+                    var series = new RawProfileSeries { Labels = new Parca.Protocol.Profilestore.V1Alpha1.LabelSet() };
+                    series.Labels.Labels.Add(new Label { Name = "__name__", Value = "parca_agent" });
+                    series.Labels.Labels.Add(new Label { Name = "node", Value = $"node-{a}" });
+                    series.Labels.Labels.Add(new Label { Name = "comm", Value = $"proc-{s}" });
+                    series.Labels.Labels.Add(new Label { Name = "pod", Value = $"pod-{a}-{s}-{window / 30}" });
+                    var payload = payloads[a][(window + s) % payloads[a].Length];
+                    n += samplesOf[payload];
+                    series.Samples.Add(new RawSample { RawProfile = payload });
+                    request.Series.Add(series);
+                }
+
+                await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, request);
+                if (Volatile.Read(ref measuring))
+                {
+                    Interlocked.Add(ref samples, n);
+                    Interlocked.Increment(ref requests);
+                }
+
+                window++;
+            }
+        })).ToArray();
+        await Task.WhenAll(tasks);
+        sw.Stop();
+        server.Refresh();
+        var serverCpu = (server.TotalProcessorTime - serverCpu0).TotalSeconds;
+        var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu0).TotalSeconds;
+        var elapsed = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"ingest-process: {agents} agents x {seriesPerRequest} series/request to parca pid {server.Id}; measured {seconds} s after {warmup} s warm-up");
+        Console.WriteLine($"  {requests * seriesPerRequest:N0} profiles, {samples:N0} stored samples in {elapsed:F1} s => {samples / elapsed:N0} samples/s wall clock (load generator on the same 2 cores)");
+        Console.WriteLine($"  server CPU {serverCpu:F1} s ({serverCpu / elapsed:F2} cores), load generator CPU {ownCpu:F1} s ({ownCpu / elapsed:F2} cores)");
+        Console.WriteLine($"  => {samples / serverCpu:N0} samples per server CPU-second, {samples / serverCpu * Environment.ProcessorCount:N0} samples/s on {Environment.ProcessorCount} cores with the agents elsewhere");
+        return 0;
+    }
+    finally
+    {
+        server.Kill(entireProcessTree: true);
+        await server.WaitForExitAsync();
+        dir.Delete(recursive: true);
+    }
 }
 
 static async Task StorageRun(int seriesCount, int hours, int samplesPerProfile)

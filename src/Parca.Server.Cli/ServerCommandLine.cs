@@ -75,7 +75,17 @@ internal static class ServerCommandLine
         async (options, cancellationToken) =>
         {
             await using var server = ParcaServer.Create(options);
-            await server.RunAsync(cancellationToken);
+            try
+            {
+                await server.RunAsync(cancellationToken);
+            }
+            catch (Parca.Server.Config.ConfigException e)
+            {
+                // A bad parca.yaml at start-up: the reason with file:line, no stack trace (reloads keep the last good one).
+                await Console.Error.WriteLineAsync($"parca: {e.Message}");
+                return 1;
+            }
+
             return 0;
         });
 

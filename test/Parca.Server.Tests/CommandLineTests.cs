@@ -44,6 +44,29 @@ public sealed partial class CommandLineTests
         Assert.Contains("--storage-retention: 'soon' is not a duration", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_bad_config_at_start_up_exits_with_code_1_and_the_reason_without_a_stack_trace()
+    {
+        var dir = Directory.CreateTempSubdirectory("parca-cli-");
+        try
+        {
+            var config = Path.Combine(dir.FullName, "parca.yaml");
+            await File.WriteAllTextAsync(config, "scrape_configs: []\n");
+
+            var (exitCode, _, stderr) = await RunAsync($"--config-path={config}", "--http-address=127.0.0.1:0");
+
+            Assert.Equal(1, exitCode);
+            Assert.Contains($"parca: invalid configuration {config}:", stderr, StringComparison.Ordinal);
+            Assert.Contains("parca.yaml:1:1: object_storage: is required", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [GeneratedRegex(@"^\s+(?:-h, )?(--[a-z0-9-]+)", RegexOptions.Multiline)]
     private static partial Regex FlagPattern();
 
