@@ -12,20 +12,6 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
 {
     private static readonly TimeSpan s_guard = TimeSpan.FromMinutes(1);
 
-    private string GoroutineJob(string extra = "") => $$"""
-          - job_name: go
-            scrape_interval: 1s
-            static_configs:
-              - targets: ['{{go.Address}}']
-            profiling_config:
-              pprof_config:
-                block: { enabled: false }
-                mutex: { enabled: false }
-                memory: { enabled: false }
-                process_cpu: { enabled: false }
-        {{extra}}
-        """;
-
     /// <summary>A loopback port with nothing listening on it (the store "down" until a test starts it there).</summary>
     private static int ClosedLoopbackPort()
     {
@@ -36,7 +22,7 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
 
     /// <summary>A server in --mode=scraper-only scraping the Go target and forwarding to 127.0.0.1:storePort through <paramref name="ledger"/>.</summary>
     private Task<TestServer> StartScraperOnlyAsync(int storePort, ForwardLedger ledger, Action<Parca.Server.ParcaServerOptions>? configure = null, Action<IServiceCollection>? services = null) =>
-        TestServer.StartAsync(TestServer.Config(GoroutineJob()), o =>
+        TestServer.StartAsync(TestServer.Config(go.GoroutineJob()), o =>
         {
             o.Mode = "scraper-only";
             o.StoreAddress = $"127.0.0.1:{storePort}";
@@ -51,7 +37,7 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
     [Fact]
     public async Task Targets_rpc_reports_health_url_labels_and_dropped_targets()
     {
-        await using var test = await TestServer.StartAsync(TestServer.Config(GoroutineJob() + """
+        await using var test = await TestServer.StartAsync(TestServer.Config(go.GoroutineJob() + """
 
               - job_name: none
                 static_configs:

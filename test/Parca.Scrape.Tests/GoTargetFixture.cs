@@ -26,6 +26,20 @@ public sealed class GoTargetFixture : IDisposable
     /// <summary>host:port of the target.</summary>
     public string Address { get; }
 
+    /// <summary>A scrape job (parca.yaml, indented for <see cref="TestServer.Config"/>) scraping only this target's goroutine profile every second.</summary>
+    public string GoroutineJob(string jobName = "go") => $$"""
+          - job_name: {{jobName}}
+            scrape_interval: 1s
+            static_configs:
+              - targets: ['{{Address}}']
+            profiling_config:
+              pprof_config:
+                block: { enabled: false }
+                mutex: { enabled: false }
+                memory: { enabled: false }
+                process_cpu: { enabled: false }
+        """;
+
     public void Dispose()
     {
         try

@@ -10,18 +10,7 @@ public sealed partial class MetricsEndpointTests(GoTargetFixture go) : IClassFix
     [Fact]
     public async Task Metrics_are_in_prometheus_text_format_and_count_scrapes_requests_and_the_runtime()
     {
-        await using var test = await TestServer.StartAsync(TestServer.Config($$"""
-              - job_name: go
-                scrape_interval: 1s
-                static_configs:
-                  - targets: ['{{go.Address}}']
-                profiling_config:
-                  pprof_config:
-                    block: { enabled: false }
-                    mutex: { enabled: false }
-                    memory: { enabled: false }
-                    process_cpu: { enabled: false }
-            """));
+        await using var test = await TestServer.StartAsync(TestServer.Config(go.GoroutineJob()));
         await test.Writer.WaitForAsync(p => p.Name == "goroutine", TimeSpan.FromMinutes(1));
         using var http = new HttpClient { BaseAddress = test.Server.BaseAddress };
         (await http.GetAsync("healthz")).EnsureSuccessStatusCode();

@@ -34,18 +34,7 @@ public sealed class TracingTests(GoTargetFixture go) : IClassFixture<GoTargetFix
         await receiver.StartAsync();
         var endpoint = receiver.Urls.First() + "/v1/traces";
 
-        var test = await TestServer.StartAsync(TestServer.Config($$"""
-              - job_name: traced
-                scrape_interval: 1s
-                static_configs:
-                  - targets: ['{{go.Address}}']
-                profiling_config:
-                  pprof_config:
-                    block: { enabled: false }
-                    mutex: { enabled: false }
-                    memory: { enabled: false }
-                    process_cpu: { enabled: false }
-            """), o => o.OtlpAddress = endpoint);
+        var test = await TestServer.StartAsync(TestServer.Config(go.GoroutineJob("traced")), o => o.OtlpAddress = endpoint);
         await test.Writer.WaitForAsync(p => p.Name == "goroutine", TimeSpan.FromMinutes(1));
         using (var http = new HttpClient { BaseAddress = test.Server.BaseAddress })
         {
