@@ -3,14 +3,12 @@ using System.Globalization;
 using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Parca.LoadGen;
-using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Query.Engine;
 using Parca.Rpc;
 using Parca.Rpc.Client;
 using Parca.Server;
 using Parca.Server.Services;
 using Parca.Storage;
-using Label = Parca.Protocol.Profilestore.V1Alpha1.Label;
 using LabelSet = Parca.Storage.LabelSet;
 
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
@@ -52,14 +50,7 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
     var w = new Workload();
     var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
     Console.WriteLine($"generating payloads for {agents} agents ...");
-    // ByteStrings are immutable: built once, so the in-process client (which shares the cores with the server)
-    // spends as little as a real remote agent would on this machine.
-    var payloads = new ByteString[agents][];
-    for (var a = 0; a < agents; a++)
-    {
-        var rng = new Random(a);
-        payloads[a] = Enumerable.Range(0, 16).Select(k => ByteString.CopyFrom(w.Pprof(rng, start, cores))).ToArray();
-    }
+    var fleet = new AgentFleet(w, agents, cores, start);
 
     await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", MaxMessageSize = 256 * 1024 * 1024 });
     await server.StartAsync();
@@ -80,32 +71,11 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
         cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         sw.Restart();
     }, TaskScheduler.Default);
-    var tasks = Enumerable.Range(0, agents).Select(a => Task.Run(async () =>
+    await fleet.RunAsync(server.BaseAddress.ToString().TrimEnd('/'), seriesPerRequest, _ =>
     {
-        using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'), new RpcChannelOptions());
-        var window = 0;
-        while (!cts.IsCancellationRequested)
-        {
-            var request = new WriteRawRequest();
-            for (var s = 0; s < seriesPerRequest; s++)
-            {
-                var series = new RawProfileSeries { Labels = new Parca.Protocol.Profilestore.V1Alpha1.LabelSet() };
-                series.Labels.Labels.Add(new Label { Name = "__name__", Value = "parca_agent" });
-                series.Labels.Labels.Add(new Label { Name = "node", Value = $"node-{a}" });
-                series.Labels.Labels.Add(new Label { Name = "comm", Value = $"proc-{s}" });
-                // Label churn: pods are replaced every 30 windows.
-                series.Labels.Labels.Add(new Label { Name = "pod", Value = $"pod-{a}-{s}-{window / 30}" });
-                series.Samples.Add(new RawSample { RawProfile = payloads[a][(window + s) % payloads[a].Length] });
-                request.Series.Add(series);
-            }
-
-            await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, request);
-            Interlocked.Increment(ref requests);
-            Interlocked.Add(ref events, (long)19 * cores * 10 * seriesPerRequest);
-            window++;
-        }
-    })).ToArray();
-    await Task.WhenAll(tasks);
+        Interlocked.Increment(ref requests);
+        Interlocked.Add(ref events, (long)19 * cores * 10 * seriesPerRequest);
+    }, cts.Token);
     sw.Stop();
     var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
     var samples = store.IngestedSamples - samples0;
@@ -138,20 +108,7 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
         return 2;
     }
 
-    var w = new Workload();
-    var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
-    var payloads = new ByteString[agents][];
-    var samplesOf = new Dictionary<ByteString, int>();
-    for (var a = 0; a < agents; a++)
-    {
-        var rng = new Random(a);
-        payloads[a] = Enumerable.Range(0, 16).Select(k => ByteString.CopyFrom(w.Pprof(rng, start, cores))).ToArray();
-        foreach (var p in payloads[a])
-        {
-            samplesOf[p] = Parca.Pprof.PprofDecoder.DecodeProfile(p.Span).Samples.Count;
-        }
-    }
-
+    var fleet = new AgentFleet(new Workload(), agents, cores, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000);
     var dir = Directory.CreateTempSubdirectory("parca-ingest-");
     var config = Path.Combine(dir.FullName, "parca.yaml");
     File.WriteAllText(config, $"object_storage:\n  bucket:\n    type: FILESYSTEM\n    config:\n      directory: {Path.Combine(dir.FullName, "data")}\nscrape_configs: []\n");
@@ -207,38 +164,14 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
             Volatile.Write(ref measuring, true);
             sw.Start();
         }, TaskScheduler.Default);
-        var tasks = Enumerable.Range(0, agents).Select(a => Task.Run(async () =>
+        await fleet.RunAsync(address, seriesPerRequest, n =>
         {
-            using var channel = RpcChannel.Create(address, new RpcChannelOptions());
-            var window = 0;
-            while (!cts.IsCancellationRequested)
+            if (Volatile.Read(ref measuring))
             {
-                var request = new WriteRawRequest();
-                var n = 0;
-                for (var s = 0; s < seriesPerRequest; s++)
-                {
-                    var series = new RawProfileSeries { Labels = new Parca.Protocol.Profilestore.V1Alpha1.LabelSet() };
-                    series.Labels.Labels.Add(new Label { Name = "__name__", Value = "parca_agent" });
-                    series.Labels.Labels.Add(new Label { Name = "node", Value = $"node-{a}" });
-                    series.Labels.Labels.Add(new Label { Name = "comm", Value = $"proc-{s}" });
-                    series.Labels.Labels.Add(new Label { Name = "pod", Value = $"pod-{a}-{s}-{window / 30}" });
-                    var payload = payloads[a][(window + s) % payloads[a].Length];
-                    n += samplesOf[payload];
-                    series.Samples.Add(new RawSample { RawProfile = payload });
-                    request.Series.Add(series);
-                }
-
-                await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, request);
-                if (Volatile.Read(ref measuring))
-                {
-                    Interlocked.Add(ref samples, n);
-                    Interlocked.Increment(ref requests);
-                }
-
-                window++;
+                Interlocked.Add(ref samples, n);
+                Interlocked.Increment(ref requests);
             }
-        })).ToArray();
-        await Task.WhenAll(tasks);
+        }, cts.Token);
         sw.Stop();
         server.Refresh();
         var serverCpu = (server.TotalProcessorTime - serverCpu0).TotalSeconds;

@@ -9,30 +9,17 @@ public sealed class ReloadTests(GoTargetFixture go) : IClassFixture<GoTargetFixt
 {
     private static readonly TimeSpan s_guard = TimeSpan.FromMinutes(1);
 
-    private string Job(string name) => $$"""
-          - job_name: {{name}}
-            scrape_interval: 1s
-            static_configs:
-              - targets: ['{{go.Address}}']
-            profiling_config:
-              pprof_config:
-                block: { enabled: false }
-                mutex: { enabled: false }
-                memory: { enabled: false }
-                process_cpu: { enabled: false }
-        """;
-
     [Fact]
     public async Task Editing_the_file_swaps_jobs_and_a_broken_edit_keeps_the_last_good_config()
     {
-        await using var test = await TestServer.StartAsync(TestServer.Config(Job("first")));
+        await using var test = await TestServer.StartAsync(TestServer.Config(go.GoroutineJob("first")));
         await test.Writer.WaitForAsync(p => p.Labels["job"] == "first", s_guard);
 
-        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(Job("second")));
+        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(go.GoroutineJob("second")));
         await test.Writer.WaitForAsync(p => p.Labels["job"] == "second", s_guard);
         Assert.Equal(["second"], test.Scraper.Jobs);
 
-        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(Job("third") + "\n    scrape_intervall: 1s\n"));
+        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(go.GoroutineJob("third") + "\n    scrape_intervall: 1s\n"));
         var reloader = test.Server.Services.GetRequiredService<ConfigReloader>();
         Assert.False(await reloader.ReloadAsync());
         Assert.Equal(["second"], test.Scraper.Jobs);
@@ -44,11 +31,11 @@ public sealed class ReloadTests(GoTargetFixture go) : IClassFixture<GoTargetFixt
     [Fact]
     public async Task Sighup_reloads_the_file()
     {
-        await using var test = await TestServer.StartAsync(TestServer.Config(Job("before")));
+        await using var test = await TestServer.StartAsync(TestServer.Config(go.GoroutineJob("before")));
         var reloader = test.Server.Services.GetRequiredService<ConfigReloader>();
 
         // Change the file without the watcher noticing a difference in time order: SIGHUP must load it regardless.
-        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(Job("after")));
+        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(go.GoroutineJob("after")));
         using (var kill = Process.Start("kill", ["-HUP", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
@@ -61,11 +48,11 @@ public sealed class ReloadTests(GoTargetFixture go) : IClassFixture<GoTargetFixt
     [Fact]
     public async Task An_unchanged_job_keeps_its_targets_across_a_reload()
     {
-        await using var test = await TestServer.StartAsync(TestServer.Config(Job("stay")));
+        await using var test = await TestServer.StartAsync(TestServer.Config(go.GoroutineJob("stay")));
         var target = Assert.Single(test.Scraper.ActiveTargets()["stay"]);
         await test.Writer.WaitForAsync(p => p.Labels["job"] == "stay", s_guard);
 
-        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(Job("stay") + "\n" + Job("added")));
+        await File.WriteAllTextAsync(test.ConfigPath, TestServer.Config(go.GoroutineJob("stay") + "\n" + go.GoroutineJob("added")));
         Assert.True(await test.Server.Services.GetRequiredService<ConfigReloader>().ReloadAsync());
 
         Assert.Equal(["added", "stay"], test.Scraper.Jobs.Order());

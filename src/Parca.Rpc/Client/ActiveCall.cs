@@ -77,6 +77,34 @@ internal sealed class ActiveCall : IAsyncDisposable
         }
     }
 
+    /// <summary>The response messages until the end of the stream, then the call's status (throws if not OK).</summary>
+    public async IAsyncEnumerable<T> ReadAllAsync<T>([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        where T : class, IMessage<T>, new()
+    {
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(Token, cancellationToken) : null;
+        var token = linked?.Token ?? Token;
+        while (true)
+        {
+            T? message;
+            try
+            {
+                message = await Reader.ReadAsync<T>(token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not RpcException)
+            {
+                throw Translate(ex);
+            }
+
+            if (message is null)
+            {
+                ThrowIfNotOk();
+                yield break;
+            }
+
+            yield return message;
+        }
+    }
+
     public void ThrowIfNotOk()
     {
         var headers = _trailersOnly ?? Response!.TrailingHeaders;

@@ -44,25 +44,8 @@ public sealed class DuplexStreamingCall<TRequest, TResponse> : IAsyncDisposable
     public async IAsyncEnumerable<TResponse> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var call = await _call.ConfigureAwait(false);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(call.Token, cancellationToken);
-        while (true)
+        await foreach (var message in call.ReadAllAsync<TResponse>(cancellationToken).ConfigureAwait(false))
         {
-            TResponse? message;
-            try
-            {
-                message = await call.Reader.ReadAsync<TResponse>(linked.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not RpcException)
-            {
-                throw call.Translate(ex);
-            }
-
-            if (message is null)
-            {
-                call.ThrowIfNotOk();
-                yield break;
-            }
-
             yield return message;
         }
     }

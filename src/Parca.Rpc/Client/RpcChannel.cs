@@ -116,24 +116,8 @@ public sealed partial class RpcChannel : IDisposable
         var deadline = options.Timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
         using var content = new MessageContent(request, _options.CompressRequests, _options.MaxMessageSize);
         await using var call = await StartAsync(method.Path, content, options, deadline).ConfigureAwait(false);
-        while (true)
+        await foreach (var message in call.ReadAllAsync<TResponse>().ConfigureAwait(false))
         {
-            TResponse? message;
-            try
-            {
-                message = await call.Reader.ReadAsync<TResponse>(call.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not RpcException)
-            {
-                throw call.Translate(ex);
-            }
-
-            if (message is null)
-            {
-                call.ThrowIfNotOk();
-                yield break;
-            }
-
             yield return message;
         }
     }

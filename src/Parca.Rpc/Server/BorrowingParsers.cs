@@ -81,12 +81,12 @@ public static class BorrowingParsers
         var pos = 0;
         while (pos < span.Length)
         {
-            if (!TryReadVarint(span, ref pos, out var tag) || (tag & 7) != 2 || !TryReadLength(span, ref pos, out var length))
+            if (!TryReadLengthDelimited(span, ref pos, out var field, out var length))
             {
                 return null;
             }
 
-            switch (tag >> 3)
+            switch (field)
             {
                 case 1:
                     (series.Labels ??= new LabelSet()).MergeFrom(span.Slice(pos, length));
@@ -117,12 +117,12 @@ public static class BorrowingParsers
         var pos = 0;
         while (pos < span.Length)
         {
-            if (!TryReadVarint(span, ref pos, out var tag) || (tag & 7) != 2 || !TryReadLength(span, ref pos, out var length))
+            if (!TryReadLengthDelimited(span, ref pos, out var field, out var length))
             {
                 return null;
             }
 
-            switch (tag >> 3)
+            switch (field)
             {
                 case 1:
                     sample.RawProfile = UnsafeByteOperations.UnsafeWrap(data.Slice(pos, length));
@@ -138,6 +138,20 @@ public static class BorrowingParsers
         }
 
         return sample;
+    }
+
+    /// <summary>The next field's number and length when it is length-delimited (the only wire type RawProfileSeries and RawSample have).</summary>
+    private static bool TryReadLengthDelimited(ReadOnlySpan<byte> span, ref int pos, out ulong field, out int length)
+    {
+        length = 0;
+        field = 0;
+        if (!TryReadVarint(span, ref pos, out var tag) || (tag & 7) != 2 || !TryReadLength(span, ref pos, out length))
+        {
+            return false;
+        }
+
+        field = tag >> 3;
+        return true;
     }
 
     private static bool TryReadLength(ReadOnlySpan<byte> span, ref int pos, out int length)
