@@ -7,7 +7,8 @@ namespace Parca.Server.Services;
 
 /// <summary>
 /// parca.profilestore.v1alpha1.ProfileStoreService: WriteRaw with Parca's rules (see <see cref="ProfileWriter"/>).
-/// Write/WriteArrow (parca-agent's Arrow protocol) are not implemented yet and answer UNIMPLEMENTED.
+/// Write and WriteArrow (the Apache Arrow protocols of Parca Agent v0.32 and later) are not implemented yet: they
+/// answer UNIMPLEMENTED with a message that says so, which is what such an agent logs.
 /// </summary>
 internal sealed class ProfileStoreService(ProfileWriter writer, AgentRegistry agents) : IRpcService
 {
@@ -17,8 +18,14 @@ internal sealed class ProfileStoreService(ProfileWriter writer, AgentRegistry ag
         // requests' pprof bytes can alias the received frame instead of being copied (BorrowingParsers).
         builder.MapUnary(ParcaApi.ProfileStore.WriteRaw, WriteRaw, BorrowingParsers.WriteRawRequest);
         builder.MapUnary(ParcaApi.ProfileStore.WriteArrow, (WriteArrowRequest _, RpcCallContext _) =>
-            throw new RpcException(StatusCode.Unimplemented, "WriteArrow is not supported yet: send pprof with WriteRaw"));
+            throw new RpcException(StatusCode.Unimplemented, "WriteArrow is not supported yet: " + ArrowNotSupported));
+        builder.MapDuplexStreaming(ParcaApi.ProfileStore.Write, (IAsyncEnumerable<WriteRequest> _, IRpcStreamWriter<WriteResponse> _, RpcCallContext _) =>
+            throw new RpcException(StatusCode.Unimplemented, "Write is not supported yet: " + ArrowNotSupported));
     }
+
+    private const string ArrowNotSupported =
+        "this server ingests pprof through WriteRaw (parca-agent up to v0.31, this project's parca-agent, scraping); " +
+        "the Arrow write protocol of parca-agent v0.32 and later is not implemented";
 
     private ValueTask<WriteRawResponse> WriteRaw(WriteRawRequest request, RpcCallContext context)
     {

@@ -84,6 +84,34 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Arrow_write_rpcs_answer_unimplemented_with_the_reason_and_writeraw_keeps_working()
+    {
+        // What Parca Agent v0.32+ sends: Write (bidi, Arrow v1) and WriteArrow (unary, Arrow v2).
+        await using (var call = _channel.DuplexStreaming(ParcaApi.ProfileStore.Write))
+        {
+            var write = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                await call.WriteAsync(new WriteRequest { Record = ByteString.CopyFromUtf8("arrow ipc") });
+                call.CompleteRequests();
+                await foreach (var _ in call.ReadAllAsync())
+                {
+                }
+            });
+            Assert.Equal(StatusCode.Unimplemented, write.Status);
+            Assert.Contains("Write is not supported yet", write.Message);
+            Assert.Contains("parca-agent v0.32 and later", write.Message);
+        }
+
+        var arrow = await Assert.ThrowsAsync<RpcException>(() => _channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest()));
+        Assert.Equal(StatusCode.Unimplemented, arrow.Status);
+        Assert.Contains("WriteRaw", arrow.Message);
+
+        await Write(Series(PprofBuilder.Cpu(20 * S, ("main", 2)), ("__name__", "process_cpu"), ("job", "after-arrow")));
+        var values = await _channel.UnaryAsync(ParcaApi.QueryService.Values, new ValuesRequest { LabelName = "job" });
+        Assert.Contains("after-arrow", values.LabelValues);
+    }
+
+    [Fact]
     public async Task Metadata_rpcs_list_types_labels_and_values()
     {
         await Seed();
