@@ -114,6 +114,39 @@ public static class ParcaApi
             new(Service, "ProfileTypes", MethodType.Unary, idempotent: true);
     }
 
+    /// <summary>gRPC server reflection, v1 and the older v1alpha (grpcurl and other tools try v1 first).</summary>
+    public static class Reflection
+    {
+        public const string ServiceV1 = "grpc.reflection.v1.ServerReflection";
+        public const string ServiceV1Alpha = "grpc.reflection.v1alpha.ServerReflection";
+
+        public static readonly RpcMethod<Protocol.Reflection.V1.ServerReflectionRequest, Protocol.Reflection.V1.ServerReflectionResponse> InfoV1 =
+            new(ServiceV1, "ServerReflectionInfo", MethodType.DuplexStreaming);
+
+        public static readonly RpcMethod<Protocol.Reflection.V1Alpha.ServerReflectionRequest, Protocol.Reflection.V1Alpha.ServerReflectionResponse> InfoV1Alpha =
+            new(ServiceV1Alpha, "ServerReflectionInfo", MethodType.DuplexStreaming);
+    }
+
+    /// <summary>
+    /// The .proto files of every service above (and of pprof), as compiled into Parca.Protocol: what server
+    /// reflection describes. Their dependencies (google/protobuf/*.proto) are reachable through
+    /// <see cref="Google.Protobuf.Reflection.FileDescriptor.Dependencies"/>.
+    /// </summary>
+    public static IReadOnlyList<Google.Protobuf.Reflection.FileDescriptor> Files { get; } =
+    [
+        ProfilestoreReflection.Descriptor,
+        QueryReflection.Descriptor,
+        ScrapeReflection.Descriptor,
+        DebuginfoReflection.Descriptor,
+        Share.ShareReflection.Descriptor,
+        TelemetryReflection.Descriptor,
+        Protocol.Metastore.V1Alpha1.MetastoreReflection.Descriptor,
+        Protocol.Pprof.ProfileReflection.Descriptor,
+        HealthReflection.Descriptor,
+        Protocol.Reflection.V1.ReflectionReflection.Descriptor,
+        Protocol.Reflection.V1Alpha.ReflectionReflection.Descriptor,
+    ];
+
     public static class Health
     {
         public const string Service = "grpc.health.v1.Health";

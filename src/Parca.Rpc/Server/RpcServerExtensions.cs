@@ -11,7 +11,7 @@ public static class RpcServerExtensions
 {
     internal const string CorsPolicy = "parca-rpc";
 
-    /// <summary>Adds the RPC dispatcher, health service and CORS policy.</summary>
+    /// <summary>Adds the RPC dispatcher, the health and reflection services and the CORS policy.</summary>
     public static IServiceCollection AddParcaRpc(this IServiceCollection services, Action<RpcServerOptions>? configure = null)
     {
         var options = new RpcServerOptions();
@@ -20,6 +20,7 @@ public static class RpcServerExtensions
         services.AddSingleton<RpcServiceRegistry>();
         services.AddSingleton<RpcDispatcher>();
         services.AddSingleton<IRpcService, HealthService>();
+        services.AddSingleton<IRpcService, ReflectionService>();
         if (options.CorsAllowedOrigins.Count > 0)
         {
             var any = options.CorsAllowedOrigins.Contains("*");

@@ -41,6 +41,9 @@ internal sealed class RpcServiceRegistry
 
     public bool TryGet(ReadOnlySpan<char> path, out ServerMethod method) => _lookup.TryGetValue(path, out method!);
 
+    /// <summary>The full names of the registered services (e.g. "parca.query.v1alpha1.QueryService").</summary>
+    public IEnumerable<string> Services => _services;
+
     public bool HasService(ReadOnlySpan<char> service) => _services.GetAlternateLookup<ReadOnlySpan<char>>().Contains(service);
 }
 
