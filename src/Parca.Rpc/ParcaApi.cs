@@ -123,7 +123,8 @@ public static class ParcaApi
         public static readonly RpcMethod<Protocol.Reflection.V1.ServerReflectionRequest, Protocol.Reflection.V1.ServerReflectionResponse> InfoV1 =
             new(ServiceV1, "ServerReflectionInfo", MethodType.DuplexStreaming);
 
-        public static readonly RpcMethod<Protocol.Reflection.V1Alpha.ServerReflectionRequest, Protocol.Reflection.V1Alpha.ServerReflectionResponse> InfoV1Alpha =
+        /// <summary>Same messages as v1 (reflection/v1alpha/reflection.proto declares it with them).</summary>
+        public static readonly RpcMethod<Protocol.Reflection.V1.ServerReflectionRequest, Protocol.Reflection.V1.ServerReflectionResponse> InfoV1Alpha =
             new(ServiceV1Alpha, "ServerReflectionInfo", MethodType.DuplexStreaming);
     }
 

@@ -1,9 +1,7 @@
 using System.Collections.Frozen;
-using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Parca.Protocol.Reflection.V1;
-using V1Alpha = Parca.Protocol.Reflection.V1Alpha;
 
 namespace Parca.Rpc.Server;
 
@@ -21,27 +19,16 @@ internal sealed class ReflectionService(IServiceProvider services) : IRpcService
 
     public void Register(RpcServiceBuilder builder)
     {
-        builder.MapDuplexStreaming(ParcaApi.Reflection.InfoV1, InfoV1);
-        builder.MapDuplexStreaming(ParcaApi.Reflection.InfoV1Alpha, InfoV1Alpha);
+        builder.MapDuplexStreaming(ParcaApi.Reflection.InfoV1, Info);
+        builder.MapDuplexStreaming(ParcaApi.Reflection.InfoV1Alpha, Info);
     }
 
-    private async ValueTask InfoV1(IAsyncEnumerable<ServerReflectionRequest> requests, IRpcStreamWriter<ServerReflectionResponse> responses, RpcCallContext context)
+    private async ValueTask Info(IAsyncEnumerable<ServerReflectionRequest> requests, IRpcStreamWriter<ServerReflectionResponse> responses, RpcCallContext context)
     {
         var sent = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var request in requests.WithCancellation(context.CancellationToken))
         {
             await responses.WriteAsync(Answer(request, sent), context.CancellationToken);
-        }
-    }
-
-    /// <summary>v1alpha has the same messages under another package: the wire bytes are identical.</summary>
-    private async ValueTask InfoV1Alpha(IAsyncEnumerable<V1Alpha.ServerReflectionRequest> requests, IRpcStreamWriter<V1Alpha.ServerReflectionResponse> responses, RpcCallContext context)
-    {
-        var sent = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var request in requests.WithCancellation(context.CancellationToken))
-        {
-            var answer = Answer(ServerReflectionRequest.Parser.ParseFrom(request.ToByteString()), sent);
-            await responses.WriteAsync(V1Alpha.ServerReflectionResponse.Parser.ParseFrom(answer.ToByteString()), context.CancellationToken);
         }
     }
 
