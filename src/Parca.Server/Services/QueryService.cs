@@ -24,7 +24,9 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
         builder.MapUnary(ParcaApi.QueryService.Labels, Labels);
         builder.MapUnary(ParcaApi.QueryService.Values, Values);
         builder.MapUnary(ParcaApi.QueryService.HasProfileData, HasProfileData);
-        builder.MapUnary(ParcaApi.QueryService.Series, (SeriesRequest _, RpcCallContext _) => ValueTask.FromResult(new SeriesResponse()));
+        // Parca answers Series with UNIMPLEMENTED too; Labels/Values/QueryRange cover what it was meant for.
+        builder.MapUnary(ParcaApi.QueryService.Series, (SeriesRequest _, RpcCallContext _) =>
+            throw new RpcException(StatusCode.Unimplemented, "Series is not implemented (as in Parca): use Labels, Values or QueryRange"));
         builder.MapUnaryEncoded(ParcaApi.QueryService.QueryRange, QueryRangeEncoded);
         builder.MapUnary(ParcaApi.QueryService.Query, Query);
         builder.MapUnary(ParcaApi.QueryService.ShareProfile, (ShareProfileRequest _, RpcCallContext _) =>

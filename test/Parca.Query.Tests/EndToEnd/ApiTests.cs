@@ -84,7 +84,7 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Arrow_write_rpcs_answer_unimplemented_with_the_reason_and_writeraw_keeps_working()
+    public async Task Unimplemented_rpcs_say_so_and_writeraw_keeps_working()
     {
         // What Parca Agent v0.32+ sends: Write (bidi, Arrow v1) and WriteArrow (unary, Arrow v2).
         await using (var call = _channel.DuplexStreaming(ParcaApi.ProfileStore.Write))
@@ -101,6 +101,9 @@ public sealed class ApiTests : IAsyncLifetime
             Assert.Contains("Write is not supported yet", write.Message);
             Assert.Contains("parca-agent v0.32 and later", write.Message);
         }
+
+        var series = await Assert.ThrowsAsync<RpcException>(() => _channel.UnaryAsync(ParcaApi.QueryService.Series, new SeriesRequest()));
+        Assert.Equal(StatusCode.Unimplemented, series.Status); // as Parca answers it
 
         var arrow = await Assert.ThrowsAsync<RpcException>(() => _channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest()));
         Assert.Equal(StatusCode.Unimplemented, arrow.Status);
