@@ -10,11 +10,12 @@ namespace Parca.Server.SelfProfiling;
 /// Code address → managed method name for this process, kept for the life of the server so that a profile does not
 /// need a rundown of every compiled method at the end of each window (the old per-window rundown plus ETLX conversion
 /// cost more CPU than the sampling). Filled from one rundown (<see cref="RefreshAsync"/>: JIT-compiled and ReadyToRun
-/// methods prepared so far, with their code ranges) and kept current by a long-lived listening session
-/// (<see cref="EnsureListeningAsync"/>: MethodLoadVerbose / MethodUnloadVerbose for code the JIT compiles or tiering
-/// recompiles, R2RGetEntryPoint for precompiled methods used for the first time, which come without a size and are
-/// taken to run up to the next known method). An address that is still unknown makes the caller refresh, at most once
-/// per <see cref="MinRefreshInterval"/>. TraceEvent resolves names only inside one trace (TraceLog); nothing
+/// methods prepared so far, with their code ranges) and kept current from then on by an in-process listener
+/// (<see cref="EnsureListening"/>, <see cref="MethodLoadListener"/>) and the method events of every session
+/// (<see cref="Attach"/>): MethodLoadVerbose / MethodUnloadVerbose for code the JIT compiles or tiering recompiles,
+/// R2RGetEntryPoint for precompiled methods used for the first time, which come without a size and are taken to run
+/// up to the next known method, at most 256 KB. An address that is still unknown makes the caller refresh, at most
+/// once per <see cref="MinRefreshInterval"/>. TraceEvent resolves names only inside one trace (TraceLog); nothing
 /// obtainable keeps such a map across traces, hence this small class.
 /// </summary>
 internal sealed class MethodMap
@@ -25,16 +26,14 @@ internal sealed class MethodMap
     private readonly Lock _gate = new();
     private readonly Dictionary<ulong, Method> _byStart = [];
     private readonly Dictionary<long, string> _modules = [];
+
+    /// <summary>Addresses a rundown did not name either (stubs and helpers without method events): no reason to refresh for them again.</summary>
+    private readonly HashSet<ulong> _unnamed = [];
     /// <summary>The longest a ReadyToRun method known only by its entry point is taken to be.</summary>
     private const ulong MaxOpenSize = 256 * 1024;
 
-    /// <summary>Runtime keyword CompilationDiagnostic: R2RGetEntryPoint when a precompiled method is first prepared.</summary>
-    private const long CompilationDiagnosticKeyword = 0x2000000000;
-
     private readonly SemaphoreSlim _refreshing = new(1, 1);
-    private readonly Lock _listenerGate = new();
-    private Task? _listener;
-    private TaskCompletionSource? _listenerStarted;
+    private MethodLoadListener? _listener;
     private Method[] _sorted = [];
     private bool _dirty;
     private long _lastRefreshTicks = long.MinValue;
@@ -66,46 +65,29 @@ internal sealed class MethodMap
         clr.LoaderModuleLoad += OnModule;
     }
 
-    /// <summary>
-    /// Starts (once, or again after it ended) the session that listens for method loads for as long as the process
-    /// runs: it costs nothing while no code is compiled, which after warm-up is most of the time.
-    /// </summary>
-    public Task EnsureListeningAsync()
+    /// <summary>Whether a new rundown could name this address: it is unknown and no rundown since it was seen failed on it.</summary>
+    public bool IsNew(ulong address)
     {
-        lock (_listenerGate)
+        if (TryResolve(address, out _, out _))
         {
-            if (_listener is { IsCompleted: false })
-            {
-                return _listenerStarted!.Task;
-            }
+            return false;
+        }
 
-            // Callers wait until the session is enabled, so a rundown taken after it misses nothing in between.
-            _listenerStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var started = _listenerStarted;
-            _listener = Task.Factory.StartNew(() => Listen(started), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            return started.Task;
+        lock (_gate)
+        {
+            return !_unnamed.Contains(address);
         }
     }
 
-    private void Listen(TaskCompletionSource started)
+    /// <summary>Remembers addresses that stayed unknown after a rundown.</summary>
+    public void MarkUnnamed(ulong address)
     {
-        try
+        lock (_gate)
         {
-            var client = new DiagnosticsClient(Environment.ProcessId);
-            EventPipeProvider[] providers = [new(EventPipeRecorder.Runtime, EventLevel.Verbose, EventPipeRecorder.LoaderKeyword | EventPipeRecorder.JitKeyword | CompilationDiagnosticKeyword)];
-            using var session = client.StartEventPipeSession(providers, requestRundown: false, circularBufferMB: 4);
-            started.TrySetResult();
-            using var source = new EventPipeEventSource(session.EventStream);
-            Attach(source.Clr);
-            source.Process();
-        }
-        catch (Exception e) when (e is IOException or ServerNotAvailableException or UnsupportedCommandException or ObjectDisposedException)
-        {
-            // Without the listener names come from rundowns only; the next profile starts it again.
-        }
-        finally
-        {
-            started.TrySetResult();
+            if (_unnamed.Count < 100_000)
+            {
+                _unnamed.Add(address);
+            }
         }
     }
 
@@ -213,25 +195,42 @@ internal sealed class MethodMap
     private void OnMethodLoad(MethodLoadUnloadVerboseTraceData e) =>
         Add(e.MethodStartAddress, e.MethodSize, FullName(e.MethodNamespace, e.MethodName, e.MethodSignature), e.ModuleID);
 
-    private void OnMethodUnload(MethodLoadUnloadVerboseTraceData e)
+    private void OnMethodUnload(MethodLoadUnloadVerboseTraceData e) => Remove(e.MethodStartAddress);
+
+    public void Remove(ulong start)
     {
         lock (_gate)
         {
-            if (_byStart.Remove(e.MethodStartAddress))
+            if (_byStart.Remove(start))
             {
                 _dirty = true;
             }
         }
     }
 
-    private void OnModule(ModuleLoadUnloadTraceData e)
+    private void OnModule(ModuleLoadUnloadTraceData e) => AddModule(e.ModuleID, e.ModuleILPath, e.ModuleNativePath);
+
+    public void AddModule(long moduleId, string ilPath, string nativePath)
     {
-        var path = string.IsNullOrEmpty(e.ModuleILPath) ? e.ModuleNativePath : e.ModuleILPath;
+        var path = string.IsNullOrEmpty(ilPath) ? nativePath : ilPath;
         if (!string.IsNullOrEmpty(path))
         {
             lock (_gate)
             {
-                _modules[e.ModuleID] = Path.GetFileNameWithoutExtension(path);
+                _modules[moduleId] = Path.GetFileNameWithoutExtension(path);
+            }
+        }
+    }
+
+    /// <summary>Starts the in-process listener for method loads (once per process; it lives as long as the process).</summary>
+    public void EnsureListening()
+    {
+        if (Volatile.Read(ref _listener) is null)
+        {
+            var listener = new MethodLoadListener(this);
+            if (Interlocked.CompareExchange(ref _listener, listener, null) is not null)
+            {
+                listener.Dispose();
             }
         }
     }

@@ -10,9 +10,6 @@ namespace Parca.Server.SelfProfiling;
 /// </summary>
 internal sealed class RawStacks(int valueCount)
 {
-    /// <summary>How long the method-load listener may lag behind: EventPipe streams a session's buffers every 100 ms.</summary>
-    private static readonly TimeSpan s_listenerLag = TimeSpan.FromMilliseconds(250);
-
     private readonly Dictionary<CallStackIndex, int> _byIndex = [];
     private readonly List<ulong[]> _stacks = [];
     private readonly List<long[]> _values = [];
@@ -69,22 +66,23 @@ internal sealed class RawStacks(int valueCount)
 
     /// <summary>
     /// Names every stack with <paramref name="methods"/> and adds it to <paramref name="builder"/>. When an address
-    /// is unknown, the listener's latest events are waited for (EventPipe hands them over in batches), then the map
-    /// is refreshed by a rundown (always the first time, later at most once per <see cref="MethodMap.MinRefreshInterval"/>);
-    /// what stays unknown is named "[unknown managed code]".
+    /// is unknown, the map is refreshed by a rundown (always the first time, later at most once per <see cref="MethodMap.MinRefreshInterval"/>);
+    /// what stays unknown is named "[unknown managed code]" and does not ask for another rundown.
     /// </summary>
     public async Task AddToAsync(SelfProfileBuilder builder, MethodMap methods, CancellationToken cancellationToken)
     {
-        if (HasUnknown(methods))
+        if (HasNew(methods))
         {
-            if (methods.Refreshes > 0)
-            {
-                await Task.Delay(s_listenerLag, cancellationToken);
-            }
-
-            if (methods.CanRefresh && HasUnknown(methods))
+            if (methods.CanRefresh)
             {
                 await methods.RefreshAsync(cancellationToken);
+                ForEachLiveAddress(address =>
+                {
+                    if (methods.IsNew(address))
+                    {
+                        methods.MarkUnnamed(address);
+                    }
+                });
             }
         }
 
@@ -112,24 +110,25 @@ internal sealed class RawStacks(int valueCount)
         }
     }
 
-    private bool HasUnknown(MethodMap methods)
+    private bool HasNew(MethodMap methods)
+    {
+        var found = false;
+        ForEachLiveAddress(address => found |= !found && methods.IsNew(address));
+        return found;
+    }
+
+    /// <summary>Every address of every stack that has a value.</summary>
+    private void ForEachLiveAddress(Action<ulong> action)
     {
         for (var id = 0; id < _stacks.Count; id++)
         {
-            if (!_values[id].AsSpan().ContainsAnyExcept(0))
+            if (_values[id].AsSpan().ContainsAnyExcept(0))
             {
-                continue;
-            }
-
-            foreach (var address in _stacks[id])
-            {
-                if (!methods.TryResolve(address, out _, out _))
+                foreach (var address in _stacks[id])
                 {
-                    return true;
+                    action(address);
                 }
             }
         }
-
-        return false;
     }
 }

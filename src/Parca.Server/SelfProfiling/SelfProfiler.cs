@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Diagnostics.Tracing;
-using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
 namespace Parca.Server.SelfProfiling;
 
@@ -77,7 +76,7 @@ internal sealed class SelfProfiler
 
         var stacks = new RawStacks(2);
         var rounds = new ThreadRounds();
-        await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), sampled, Methods, (e, log) =>
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), sampled, Methods, (source, log) => source.AllEvents += e =>
         {
             var kind = ThreadSampleKind(e);
             if (kind >= 0)
@@ -117,9 +116,9 @@ internal sealed class SelfProfiler
     {
         var start = DateTimeOffset.UtcNow;
         var stacks = new RawStacks(1);
-        await EventPipeRecorder.RecordAsync(EventPipeRecorder.AllocationProviders(), duration, Methods, (e, log) =>
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.AllocationProviders(), duration, Methods, (source, log) => source.Clr.GCAllocationTick += tick =>
         {
-            if (e is GCAllocationTickTraceData tick && stacks.Capture(e, log) is var id and >= 0)
+            if (stacks.Capture(tick, log) is var id and >= 0)
             {
                 stacks.Add(id, [tick.AllocationAmount64]);
             }
@@ -148,17 +147,22 @@ internal sealed class SelfProfiler
 
         // The runtime attaches the stack to ContentionStart and the duration to ContentionStop: pair them per thread.
         var waiting = new Dictionary<int, int>();
-        await EventPipeRecorder.RecordAsync(EventPipeRecorder.ContentionProviders(), duration, Methods, (e, log) =>
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.ContentionProviders(), duration, Methods, (source, log) =>
         {
-            if (e is ContentionStartTraceData begin && stacks.Capture(e, log) is var id and >= 0)
+            source.Clr.ContentionStart += begin =>
             {
-                waiting[begin.ThreadID] = id;
-            }
-            else if (e is ContentionStopTraceData stop && waiting.Remove(stop.ThreadID, out var waited)
-                && (scale == 1 || Random.Shared.NextDouble() * scale < 1))
+                if (stacks.Capture(begin, log) is var id and >= 0)
+                {
+                    waiting[begin.ThreadID] = id;
+                }
+            };
+            source.Clr.ContentionStop += stop =>
             {
-                stacks.Add(waited, [(long)Math.Round(scale), (long)(stop.DurationNs * scale)]);
-            }
+                if (waiting.Remove(stop.ThreadID, out var waited) && (scale == 1 || Random.Shared.NextDouble() * scale < 1))
+                {
+                    stacks.Add(waited, [(long)Math.Round(scale), (long)(stop.DurationNs * scale)]);
+                }
+            };
         }, cancellationToken);
 
         var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
@@ -184,17 +188,22 @@ internal sealed class SelfProfiler
         var start = DateTimeOffset.UtcNow;
         var stacks = new RawStacks(2);
         var waiting = new Dictionary<int, (int Stack, double StartMSec)>();
-        await EventPipeRecorder.RecordAsync(EventPipeRecorder.BlockProviders(), duration, Methods, (e, log) =>
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.BlockProviders(), duration, Methods, (source, log) =>
         {
-            if (e is WaitHandleWaitStartTraceData begin)
+            source.Clr.WaitHandleWaitStart += begin =>
             {
-                if (stacks.Capture(e, log) is var id and >= 0)
+                if (stacks.Capture(begin, log) is var id and >= 0)
                 {
                     waiting[begin.ThreadID] = (id, begin.TimeStampRelativeMSec);
                 }
-            }
-            else if (e is WaitHandleWaitStopTraceData stop && waiting.Remove(stop.ThreadID, out var wait))
+            };
+            source.Clr.WaitHandleWaitStop += stop =>
             {
+                if (!waiting.Remove(stop.ThreadID, out var wait))
+                {
+                    return;
+                }
+
                 var nanos = Math.Max(1, (long)((stop.TimeStampRelativeMSec - wait.StartMSec) * 1_000_000));
                 if (nanos >= rateNanos)
                 {
@@ -204,7 +213,7 @@ internal sealed class SelfProfiler
                 {
                     stacks.Add(wait.Stack, [Math.Max(1, (long)Math.Round((double)rateNanos / nanos)), rateNanos]);
                 }
-            }
+            };
         }, cancellationToken);
 
         var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
@@ -229,7 +238,7 @@ internal sealed class SelfProfiler
             var start = DateTimeOffset.UtcNow;
             var stacks = new RawStacks(1);
             var lastPerThread = new Dictionary<int, int>();
-            await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), s_threadsSession, Methods, (e, log) =>
+            await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), s_threadsSession, Methods, (source, log) => source.AllEvents += e =>
             {
                 if (ThreadSampleKind(e) >= 0 && stacks.Capture(e, log) is var id and >= 0)
                 {
