@@ -65,6 +65,23 @@ internal sealed class MethodMap
         clr.LoaderModuleLoad += OnModule;
     }
 
+    /// <summary>Whether a method whose name starts with <paramref name="prefix"/> is known (a linear scan: for tests).</summary>
+    public bool Knows(string prefix)
+    {
+        lock (_gate)
+        {
+            foreach (var method in _byStart.Values)
+            {
+                if (method.Name.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether a new rundown could name this address: it is unknown and no rundown since it was seen failed on it.</summary>
     public bool IsNew(ulong address)
     {
