@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Idle CPU and RSS of a Release `parca` running the repository's parca.yaml (self-scrape every 10 s).
 # Usage: bench/selfprof/idle-cost.sh [warmup_s=40] [measure_s=60] [port=17070]
-# Builds nothing: run `dotnet build src/Parca.Server.Cli -c Release` first. CPU = utime+stime from /proc/<pid>/stat.
+# PARCA_BIN=path overrides the binary (to compare builds). Builds nothing: run `dotnet build src/Parca.Server.Cli -c Release` first. CPU = utime+stime from /proc/<pid>/stat.
 set -euo pipefail
 warmup=${1:-40}; measure=${2:-60}; port=${3:-17070}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$root/src/Parca.Server.Cli/bin/Release/net10.0/parca
+bin=${PARCA_BIN:-$root/src/Parca.Server.Cli/bin/Release/net10.0/parca}
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 sed "s/127.0.0.1:7070/127.0.0.1:$port/" "$root/parca.yaml" > "$work/parca.yaml"

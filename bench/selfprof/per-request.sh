@@ -2,20 +2,22 @@
 # CPU of the Release `parca` (no scrape jobs) for each self-profiling request, repeated: utime+stime from
 # /proc/<pid>/stat before and after one `curl` of /debug/pprof/<path>, after a warm-up round.
 # Usage: bench/selfprof/per-request.sh [rounds=5] [port=17071]
+# PARCA_BIN=path: another build; PARCA_ARGS: extra flags (e.g. --block-profile-rate=1); PATHS: space-separated paths.
 set -euo pipefail
 rounds=${1:-5}; port=${2:-17071}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$root/src/Parca.Server.Cli/bin/Release/net10.0/parca
+bin=${PARCA_BIN:-$root/src/Parca.Server.Cli/bin/Release/net10.0/parca}
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 printf 'object_storage:\n  bucket:\n    type: "FILESYSTEM"\n    config:\n      directory: "./data"\n' > "$work/parca.yaml"
 cd "$work"
-"$bin" --config-path="$work/parca.yaml" --http-address="127.0.0.1:$port" >"$work/log" 2>&1 &
+# shellcheck disable=SC2086
+"$bin" --config-path="$work/parca.yaml" --http-address="127.0.0.1:$port" ${PARCA_ARGS:-} >"$work/log" 2>&1 &
 pid=$!
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14+$15}' "/proc/$pid/stat"; }
 sleep 5
-paths=("profile?seconds=10" "allocs?seconds=10" "goroutine" "mutex?seconds=10" "nothing:10")
+read -r -a paths <<< "${PATHS:-profile?seconds=10 allocs?seconds=10 goroutine mutex?seconds=10 nothing:10}"
 for p in "${paths[@]}"; do [ "$p" = "nothing:10" ] || curl -sf -o /dev/null "http://127.0.0.1:$port/debug/pprof/$p"; done # warm-up
 for p in "${paths[@]}"; do
   total=0

@@ -46,6 +46,14 @@ internal sealed class RawStacks(int valueCount)
         return id;
     }
 
+    /// <summary>Adds a stack given as addresses, leaf first (benchmarks and tests; sessions use <see cref="Capture"/>).</summary>
+    public int AddStack(ulong[] addressesLeafFirst)
+    {
+        _stacks.Add(addressesLeafFirst);
+        _values.Add(new long[valueCount]);
+        return _stacks.Count - 1;
+    }
+
     public void Add(int id, ReadOnlySpan<long> values)
     {
         var sums = _values[id];
