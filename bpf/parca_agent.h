@@ -30,7 +30,8 @@ struct parca_sample {
     __u64 frames[2 * PARCA_MAX_STACK_DEPTH];
 };
 
-/* Indexes of the per-CPU counters in the `parca_stats` map, exported on /metrics. */
+/* Indexes of the per-CPU counters at the start of each `parca_scratch` slot (struct scratch in profiler.bpf.c),
+ * exported on /metrics. */
 enum parca_stat {
     PARCA_STAT_SAMPLES = 0,        /* program invocations */
     PARCA_STAT_IDLE = 1,           /* pid 0 (idle task): skipped */

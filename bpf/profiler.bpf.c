@@ -4,7 +4,13 @@
  * bpf_get_stack, and sends every sample through a ring buffer; aggregation happens in C#.
  * A sample is assembled in a per-CPU scratch slot and only its used bytes are copied out (bpf_ringbuf_output with
  * a variable size), so the cost follows the stack depth, not the 2 KiB maximum record.
- * Idle (pid 0) and kernel threads are skipped and counted, as Parca Agent does. */
+ * Idle (pid 0) and kernel threads are skipped and counted, as Parca Agent does.
+ *
+ * Cost: a sample on a busy CPU finds almost everything this program touches cold (program text, helper code, map
+ * memory, ring buffer pages), so its run time is mostly cache and TLB misses, not instructions. That is why it does
+ * one map lookup per sample (the counters live in the same per-CPU slot as the sample being built) and reads pid,
+ * tid and comm straight from the task (BTF) instead of calling helpers. bench/README.md ("BPF program run time")
+ * has the measurements, including the kernel's own stack unwinder behind bpf_get_stack. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -29,9 +35,11 @@ struct {
     __uint(max_entries, 256 * 1024);
 } parca_samples SEC(".maps");
 
-/* Where a sample is built before its used part is copied into the ring buffer, and the stack chunk the walk reads
- * (one slot per CPU; a perf_event program does not nest on one CPU). */
+/* The per-CPU counters (exported on /metrics; the agent reads them from this map), where a sample is built before
+ * its used part is copied into the ring buffer, and the stack chunk the walk reads. One slot per CPU: a perf_event
+ * program does not nest on one CPU, so plain increments are safe. */
 struct scratch {
+    __u64 stats[PARCA_STAT_COUNT];
     struct parca_sample sample;
     __u64 chunk[CHUNK_WORDS];
 };
@@ -43,18 +51,10 @@ struct {
     __type(value, struct scratch);
 } parca_scratch SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, PARCA_STAT_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} parca_stats SEC(".maps");
-
-static __always_inline void count(__u32 stat)
+static __always_inline void count(struct scratch *scratch, __u32 stat)
 {
-    __u64 *value = bpf_map_lookup_elem(&parca_stats, &stat);
-    if (value)
-        *value += 1; /* per-CPU slot: no atomics needed */
+    if (stat < PARCA_STAT_COUNT)
+        scratch->stats[stat] += 1;
 }
 
 /* Frame-pointer walk: frames[0] is the interrupted user pc, then the return address saved above each rbp.
@@ -126,33 +126,33 @@ static __always_inline __u32 walk_user_stack(__u64 ip, __u64 sp, __u64 fp, __u64
 SEC("perf_event")
 int parca_sample_cpu(struct bpf_perf_event_data *ctx)
 {
-    count(PARCA_STAT_SAMPLES);
-
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
-    __u32 tgid = pid_tgid >> 32;
-    if (tgid == 0) {
-        count(PARCA_STAT_IDLE);
-        return 0;
-    }
-
-    struct task_struct *task = bpf_get_current_task_btf();
-    if (task->flags & PF_KTHREAD) {
-        count(PARCA_STAT_KTHREAD);
-        return 0;
-    }
-
     __u32 zero = 0;
     struct scratch *scratch = bpf_map_lookup_elem(&parca_scratch, &zero);
     if (!scratch)
         return 0;
-    struct parca_sample *s = &scratch->sample;
+    count(scratch, PARCA_STAT_SAMPLES);
 
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u32 tgid = task->tgid;
+    if (tgid == 0) {
+        count(scratch, PARCA_STAT_IDLE);
+        return 0;
+    }
+    if (task->flags & PF_KTHREAD) {
+        count(scratch, PARCA_STAT_KTHREAD);
+        return 0;
+    }
+
+    struct parca_sample *s = &scratch->sample;
     s->timestamp_ns = bpf_ktime_get_ns();
     s->pid = tgid;
-    s->tid = (__u32)pid_tgid;
+    s->tid = task->pid;
     s->cpu = bpf_get_smp_processor_id();
     s->flags = 0;
-    bpf_get_current_comm(s->comm, sizeof(s->comm));
+    /* comm is 16 bytes: two loads from the task instead of a helper call */
+    const __u64 *comm = (const __u64 *)task->comm;
+    ((__u64 *)s->comm)[0] = comm[0];
+    ((__u64 *)s->comm)[1] = comm[1];
 
     /* When the sample interrupted the kernel (a kernel-half address: top bit set), the user registers are the
      * ones saved at kernel entry. */
@@ -170,11 +170,11 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
         user_len = PARCA_MAX_STACK_DEPTH;
     s->user_len = user_len;
     if (s->flags & PARCA_SAMPLE_USER_TRUNCATED)
-        count(PARCA_STAT_USER_TRUNCATED);
+        count(scratch, PARCA_STAT_USER_TRUNCATED);
     if (s->flags & PARCA_SAMPLE_USER_READ_FAILED)
-        count(PARCA_STAT_USER_READ_FAILED);
+        count(scratch, PARCA_STAT_USER_READ_FAILED);
     if (s->flags & PARCA_SAMPLE_USER_IMPLAUSIBLE)
-        count(PARCA_STAT_USER_IMPLAUSIBLE);
+        count(scratch, PARCA_STAT_USER_IMPLAUSIBLE);
 
     /* A sample taken in user mode has no kernel stack: skip the helper (it would find none). */
     long kernel_len = 0;
@@ -188,9 +188,9 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
     if (used > 2 * PARCA_MAX_STACK_DEPTH)
         used = 2 * PARCA_MAX_STACK_DEPTH;
     if (bpf_ringbuf_output(&parca_samples, s, HEADER_BYTES + used * sizeof(__u64), BPF_RB_NO_WAKEUP) != 0) {
-        count(PARCA_STAT_RINGBUF_FULL);
+        count(scratch, PARCA_STAT_RINGBUF_FULL);
         return 0;
     }
-    count(PARCA_STAT_SENT);
+    count(scratch, PARCA_STAT_SENT);
     return 0;
 }

@@ -19,6 +19,55 @@ public sealed class KernelAndJitSymbolTests
     }
 
     [Fact]
+    public void Every_text_symbol_of_the_running_kernel_resolves_to_its_own_name()
+    {
+        // Reference: a plain string parse of /proc/kallsyms. Addresses shared by several symbols are left out
+        // (any of the names is right there).
+        var expected = new Dictionary<ulong, string?>();
+        foreach (var line in File.ReadLines("/proc/kallsyms"))
+        {
+            var fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 3 || fields[1] is not ("t" or "T" or "w" or "W"))
+            {
+                continue;
+            }
+
+            var address = ulong.Parse(fields[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            var name = fields.Length > 3 ? fields[2] + " " + fields[3] : fields[2];
+            expected[address] = expected.ContainsKey(address) ? null : name;
+        }
+
+        var kernel = new KernelSymbols();
+        var checkedCount = 0;
+        foreach (var (address, name) in expected)
+        {
+            if (name is not null && address != 0)
+            {
+                Assert.Equal(name, kernel.Lookup(address));
+                checkedCount++;
+            }
+        }
+
+        Assert.True(checkedCount > 10_000, $"only {checkedCount} symbols checked");
+    }
+
+    [Fact]
+    public void Kallsyms_without_a_final_newline_and_other_symbol_kinds()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        var kallsyms = Path.Combine(dir.FullName, "kallsyms");
+        var modules = Path.Combine(dir.FullName, "modules");
+        var longName = new string('x', 100_000); // longer than the reader's buffer
+        File.WriteAllText(kallsyms, $"ffffffff81000000 T _stext\nffffffff81000080 D some_data\nffffffff81000100 W {longName}\nbad line\nffffffff81000200 t last_fn");
+        File.WriteAllText(modules, "");
+        var kernel = new KernelSymbols(kallsyms, modules);
+        Assert.Equal(3, kernel.Count);
+        Assert.Equal("_stext", kernel.Lookup(0xffffffff81000090)); // data symbols do not end a function
+        Assert.Equal(longName, kernel.Lookup(0xffffffff81000100));
+        Assert.Equal("last_fn", kernel.Lookup(0xffffffff81000201));
+    }
+
+    [Fact]
     public void Module_symbols_carry_the_module_name_and_reload_follows_module_changes()
     {
         var dir = Directory.CreateTempSubdirectory();

@@ -5,7 +5,7 @@ using Parca.Symbols.Kernel;
 
 namespace Parca.Benchmarks.Agent;
 
-/// <summary>Per-location symbolization costs at window end: ELF symbol lookup (libc), kallsyms lookup, demangling.</summary>
+/// <summary>Per-location symbolization costs at window end: ELF symbol lookup (libc), kallsyms load and lookup, demangling.</summary>
 [MemoryDiagnoser]
 public class SymbolizationBenchmarks
 {
@@ -43,6 +43,10 @@ public class SymbolizationBenchmarks
 
         return found;
     }
+
+    /// <summary>Reading the running kernel's /proc/kallsyms (agent start-up and every module change).</summary>
+    [Benchmark]
+    public int KallsymsLoad() => new KernelSymbols().Count;
 
     [Benchmark(OperationsPerInvoke = 1024)]
     public int KallsymsLookup()

@@ -12,20 +12,24 @@ internal sealed unsafe class CpuSampler : IDisposable
 {
     private const string ProgramName = "parca_sample_cpu";
     private const string SamplesMap = "parca_samples";
-    private const string StatsMap = "parca_stats";
+    /// <summary>Per-CPU slot whose first <see cref="BpfStat.Count"/> words are the program's counters (struct scratch).</summary>
+    private const string ScratchMap = "parca_scratch";
 
     private readonly SafeBpfObjectHandle _object;
     private readonly List<SafeFdHandle> _perfEvents = [];
     private readonly List<SafeBpfLinkHandle> _links = [];
-    private readonly int _statsFd;
+    private readonly int _scratchFd;
+    private readonly int _scratchSlotBytes;
     private readonly int _possibleCpus;
     private SafeRingBufferHandle? _ringBuffer;
     private GCHandle _sinkHandle;
 
-    private CpuSampler(SafeBpfObjectHandle obj, int statsFd, int possibleCpus)
+    private CpuSampler(SafeBpfObjectHandle obj, nint scratchMap, int possibleCpus)
     {
         _object = obj;
-        _statsFd = statsFd;
+        _scratchFd = Libbpf.MapFd(scratchMap);
+        // A per-CPU lookup returns one value per possible CPU, each rounded up to 8 bytes.
+        _scratchSlotBytes = (int)((Libbpf.MapValueSize(scratchMap) + 7) & ~7u);
         _possibleCpus = possibleCpus;
     }
 
@@ -78,7 +82,7 @@ internal sealed unsafe class CpuSampler : IDisposable
                     (memlockProblem is null ? "" : memlockProblem + "\n") + LibbpfLog.TakeRecent());
             }
 
-            sampler = new CpuSampler(handle, Libbpf.MapFd(RequireMap(obj, StatsMap)), Libbpf.NumPossibleCpus())
+            sampler = new CpuSampler(handle, RequireMap(obj, ScratchMap), Libbpf.NumPossibleCpus())
             {
                 RingBufferBytes = bytes,
                 MemlockWarning = memlockProblem,
@@ -140,24 +144,23 @@ internal sealed unsafe class CpuSampler : IDisposable
     public ulong[] ReadStats()
     {
         var totals = new ulong[(int)BpfStat.Count];
-        var perCpu = new ulong[Math.Max(_possibleCpus, 1)];
-        fixed (ulong* values = perCpu)
+        var cpus = Math.Max(_possibleCpus, 1);
+        var slots = new byte[cpus * _scratchSlotBytes];
+        fixed (byte* values = slots)
         {
-            for (uint key = 0; key < totals.Length; key++)
+            uint key = 0;
+            if (Libbpf.MapLookupElem(_scratchFd, &key, values) != 0)
             {
-                var k = key;
-                if (Libbpf.MapLookupElem(_statsFd, &k, values) != 0)
-                {
-                    continue;
-                }
+                return totals;
+            }
 
-                ulong sum = 0;
-                foreach (var v in perCpu)
+            for (var cpu = 0; cpu < cpus; cpu++)
+            {
+                var counters = (ulong*)(values + (cpu * _scratchSlotBytes));
+                for (var stat = 0; stat < totals.Length; stat++)
                 {
-                    sum += v;
+                    totals[stat] += counters[stat];
                 }
-
-                totals[key] = sum;
             }
         }
 

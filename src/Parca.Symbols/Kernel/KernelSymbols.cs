@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Parca.Symbols.Kernel;
 
 /// <summary>
@@ -74,56 +72,47 @@ public sealed class KernelSymbols
 
     private void Load()
     {
-        // Names are kept as UTF-8 bytes in one array (about a third of the memory of 200,000 strings).
+        // kallsyms has ~120,000-200,000 lines. It is parsed as bytes: no string per line or per name (that garbage,
+        // ~20 MB, used to grow the agent's heap at start-up), names copied as UTF-8 into one array.
         var modules = ReadModules();
-        var entries = new List<(ulong Address, int Offset, int Length)>(200_000);
-        var bytes = new MemoryStream(4 << 20);
-        Span<byte> buffer = stackalloc byte[1024];
-        foreach (var line in File.ReadLines(_kallsymsPath))
+        var parsed = new ParsedSymbols();
+        using (var file = new FileStream(_kallsymsPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, FileOptions.SequentialScan))
         {
-            // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t fn\t[module]"
-            var span = line.AsSpan();
-            var firstSpace = span.IndexOf(' ');
-            if (firstSpace <= 0 || span.Length < firstSpace + 4)
+            var buffer = new byte[64 * 1024];
+            var filled = 0;
+            while (true)
             {
-                continue;
-            }
+                var read = file.Read(buffer, filled, buffer.Length - filled);
+                filled += read;
+                var data = buffer.AsSpan(0, filled);
+                var consumed = 0;
+                int newline;
+                while ((newline = data[consumed..].IndexOf((byte)'\n')) >= 0)
+                {
+                    parsed.AddLine(data.Slice(consumed, newline));
+                    consumed += newline + 1;
+                }
 
-            var kind = span[firstSpace + 1];
-            if (kind is not ('t' or 'T' or 'w' or 'W'))
-            {
-                continue;
-            }
+                if (read == 0)
+                {
+                    if (consumed < filled)
+                    {
+                        parsed.AddLine(data[consumed..]); // last line without a newline
+                    }
 
-            if (!ulong.TryParse(span[..firstSpace], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var address) || address == 0)
-            {
-                continue;
-            }
+                    break;
+                }
 
-            var rest = span[(firstSpace + 3)..];
-            var tab = rest.IndexOf('\t');
-            var name = tab < 0 ? rest.ToString() : string.Concat(rest[..tab], " ", rest[(tab + 1)..].Trim());
-            var encoded = System.Text.Encoding.UTF8.GetMaxByteCount(name.Length) <= buffer.Length
-                ? buffer[..System.Text.Encoding.UTF8.GetBytes(name, buffer)]
-                : System.Text.Encoding.UTF8.GetBytes(name);
-            entries.Add((address, (int)bytes.Length, encoded.Length));
-            bytes.Write(encoded);
+                data[consumed..].CopyTo(buffer);
+                filled -= consumed;
+                if (filled == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2); // a line longer than the buffer
+                }
+            }
         }
 
-        entries.Sort((x, y) => x.Address.CompareTo(y.Address));
-        var raw = bytes.GetBuffer();
-        var starts = new ulong[entries.Count];
-        var offsets = new int[entries.Count];
-        var names = new byte[bytes.Length];
-        var at = 0;
-        for (var i = 0; i < entries.Count; i++)
-        {
-            starts[i] = entries[i].Address;
-            offsets[i] = at;
-            raw.AsSpan(entries[i].Offset, entries[i].Length).CopyTo(names.AsSpan(at));
-            at += entries[i].Length;
-        }
-
+        var (starts, offsets, names) = parsed.ToSorted();
         lock (_lock)
         {
             _starts = starts;
@@ -131,6 +120,95 @@ public sealed class KernelSymbols
             _names = names;
             _modulesSnapshot = modules;
             Loads++;
+        }
+    }
+
+    /// <summary>Text symbols as they are read: addresses, and name ranges in one UTF-8 buffer.</summary>
+    private sealed class ParsedSymbols
+    {
+        private ulong[] _addresses = new ulong[1 << 16];
+        private int[] _nameStarts = new int[1 << 16];
+        private byte[] _names = new byte[1 << 21];
+        private int _count;
+        private int _nameBytes;
+
+        /// <summary>"ffffffff81000000 T _stext" or "ffffffffc0a01000 t fn\t[module]" (kept as "fn [module]").</summary>
+        public void AddLine(ReadOnlySpan<byte> line)
+        {
+            var firstSpace = line.IndexOf((byte)' ');
+            if (firstSpace <= 0 || line.Length < firstSpace + 4 || line[firstSpace + 2] != (byte)' ')
+            {
+                return;
+            }
+
+            if (line[firstSpace + 1] is not ((byte)'t' or (byte)'T' or (byte)'w' or (byte)'W'))
+            {
+                return;
+            }
+
+            if (!System.Buffers.Text.Utf8Parser.TryParse(line[..firstSpace], out ulong address, out var used, 'x') || used != firstSpace || address == 0)
+            {
+                return;
+            }
+
+            var rest = line[(firstSpace + 3)..];
+            var tab = rest.IndexOf((byte)'\t');
+            if (_count == _addresses.Length)
+            {
+                Array.Resize(ref _addresses, _count * 2);
+                Array.Resize(ref _nameStarts, _count * 2);
+            }
+
+            _addresses[_count] = address;
+            _nameStarts[_count++] = _nameBytes;
+            if (tab < 0)
+            {
+                Append(rest);
+            }
+            else
+            {
+                Append(rest[..tab]);
+                Append(" "u8);
+                Append(rest[(tab + 1)..].Trim((byte)' '));
+            }
+        }
+
+        /// <summary>Addresses ascending, each name's start in one array that holds the names in that order.</summary>
+        public (ulong[] Starts, int[] Offsets, byte[] Names) ToSorted()
+        {
+            var order = new int[_count];
+            for (var i = 0; i < order.Length; i++)
+            {
+                order[i] = i;
+            }
+
+            var addresses = _addresses.AsSpan(0, _count).ToArray();
+            Array.Sort(addresses, order);
+            var offsets = new int[_count];
+            var names = new byte[_nameBytes];
+            var at = 0;
+            for (var i = 0; i < order.Length; i++)
+            {
+                var symbol = order[i];
+                var start = _nameStarts[symbol];
+                var end = symbol + 1 < _count ? _nameStarts[symbol + 1] : _nameBytes;
+                offsets[i] = at;
+                _names.AsSpan(start, end - start).CopyTo(names.AsSpan(at));
+                at += end - start;
+            }
+
+            return (addresses, offsets, names);
+        }
+
+        private void Append(ReadOnlySpan<byte> bytes)
+        {
+            if (_nameBytes + bytes.Length > _names.Length)
+            {
+                Array.Resize(ref _names, Math.Max(_names.Length * 2, _nameBytes + bytes.Length));
+            }
+
+            bytes.CopyTo(_names.AsSpan(_nameBytes));
+            _nameBytes += bytes.Length;
         }
     }
 
