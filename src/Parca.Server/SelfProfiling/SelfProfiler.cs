@@ -1,77 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.Diagnostics.Tracing;
-using Microsoft.Diagnostics.Tracing.Etlx;
-using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
 namespace Parca.Server.SelfProfiling;
 
 /// <summary>
 /// The server's own profiles, from the .NET runtime's EventPipe diagnostics on this process:
-/// CPU from the sample profiler (managed-code samples only; one sample per thread per millisecond),
+/// CPU from the sample profiler (managed-code samples only; one round over all managed threads per millisecond,
+/// run for a tenth of each window: see <see cref="CpuAsync"/>),
 /// allocations from GC allocation ticks (about one per 100 KB allocated, each carrying its size),
 /// lock contention from Contention events (the .NET counterpart of Go's mutex profile), blocking waits from
 /// WaitHandleWait events (the counterpart of Go's block profile),
 /// and thread stacks (one sample per managed thread: the counterpart of Go's goroutine profile).
+/// Stacks are named with the process-wide <see cref="Methods"/> map instead of a rundown per window.
 /// </summary>
 internal sealed class SelfProfiler
 {
-    /// <summary>The EventPipe sample profiler's nominal interval.</summary>
-    private const long NominalPeriodNanos = 1_000_000;
+    /// <summary>The EventPipe sample profiler's interval unless DOTNET_EventPipeThreadSamplingRate says otherwise.</summary>
+    private const long DefaultIntervalNanos = 1_000_000;
+
+    /// <summary>
+    /// The part of a CPU window that is sampled at the default 1 kHz: a tenth gives as many samples per busy thread as
+    /// Go's 100 Hz over the whole window, at a tenth of the sampler's cost (each round suspends the runtime).
+    /// </summary>
+    internal const double SampledFractionAt1kHz = 0.1;
+
+    /// <summary>The shortest slice worth a session (session start and stop cost a few ms each).</summary>
+    internal static readonly TimeSpan MinSampled = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the thread-stack session runs: long enough for a few rounds of the sampler.</summary>
+    private static readonly TimeSpan s_threadsSession = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Sample types of Go's mutex and block profiles.</summary>
     private static readonly (string Type, string Unit)[] s_contentionTypes = [("contentions", "count"), ("delay", "nanoseconds")];
 
     private readonly SemaphoreSlim _threadsLock = new(1, 1);
 
+    /// <summary>Code address → method name for this process, shared by all self-profiling sessions.</summary>
+    internal static MethodMap Methods { get; } = new();
+
+    /// <summary>
+    /// The sample profiler's interval: the runtime's 1 ms, or what DOTNET_EventPipeThreadSamplingRate sets (milliseconds,
+    /// hexadecimal like every CLR config value, read once at start-up for the whole process by the .NET 10 servicing
+    /// runtimes that have it, such as 10.0.12, and by .NET 11).
+    /// </summary>
+    internal static long SamplerIntervalNanos { get; } = ReadSamplerInterval();
+
+    /// <summary>
+    /// How much of a CPU window of <paramref name="window"/> is sampled: a tenth at 1 kHz (more at a slower sampler,
+    /// so the expected number of samples stays that of Go's 100 Hz), at least <see cref="MinSampled"/>, at most the window.
+    /// </summary>
+    internal static TimeSpan SampledSpan(TimeSpan window)
+    {
+        var fraction = Math.Min(1, SampledFractionAt1kHz * SamplerIntervalNanos / DefaultIntervalNanos);
+        var sampled = TimeSpan.FromTicks((long)(window.Ticks * fraction));
+        return sampled < MinSampled ? (window < MinSampled ? window : MinSampled) : sampled;
+    }
+
+    /// <summary>
+    /// CPU over <paramref name="duration"/> like Go's <c>/debug/pprof/profile?seconds=N</c>, answered after the window.
+    /// The sampler runs for <see cref="SampledSpan"/> of it, starting at a random offset (so periodic work, such as
+    /// the scrapes at the start of each interval, is neither always in nor always out of the slice), and each managed
+    /// sample is weighted window / rounds: the CPU time the slice's samples stand for, scaled to the whole window. The
+    /// estimate is unbiased over windows; within one window, work that runs only outside the slice is missed and work
+    /// inside it is counted as if it ran all window long.
+    /// </summary>
     public static async Task<byte[]> CpuAsync(TimeSpan duration, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
-        var trace = await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), duration, cancellationToken);
-        return Convert(trace, log =>
+        var clock = Stopwatch.StartNew();
+        var sampled = SampledSpan(duration);
+        var offset = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * (duration - sampled).Ticks));
+        await Task.Delay(offset, cancellationToken);
+
+        var stacks = new RawStacks(2);
+        var rounds = new ThreadRounds();
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), sampled, Methods, (source, log) => source.AllEvents += e =>
         {
-            var period = EffectivePeriodNanos(log, duration);
-            var builder = new SelfProfileBuilder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period)
+            var kind = ThreadSampleKind(e);
+            if (kind >= 0)
             {
-                Time = start,
-                Duration = duration,
-            };
-            var stacks = new TraceStacks(builder);
-            Span<long> values = [1, period];
-            foreach (var e in log.Events)
-            {
-                if (ThreadSampleKind(e) == ManagedSample && stacks.Resolve(e.CallStack()) is { } stack)
+                rounds.Count(e.ThreadID);
+                if (kind == ManagedSample && stacks.Capture(e, log) is var id and >= 0)
                 {
-                    builder.Add(stack, values);
+                    stacks.Add(id, [1, 0]);
                 }
             }
+        }, cancellationToken);
 
-            return builder.ToGzip();
-        });
+        var period = rounds.Max == 0
+            ? (long)(SamplerIntervalNanos * (duration / sampled))
+            : Math.Max(1, duration.Ticks * 100 / rounds.Max);
+        stacks.SetProduct(target: 1, source: 0, period);
+        var builder = new SelfProfileBuilder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period)
+        {
+            Time = start,
+            Duration = duration,
+        };
+        builder.Comments.Add(string.Create(CultureInfo.InvariantCulture,
+            $"cpu: sampled {sampled.TotalSeconds:0.###} s of the {duration.TotalSeconds:0.###} s window ({rounds.Max} sampler rounds); cpu/nanoseconds = samples x {period} ns (window / rounds)"));
+        await stacks.AddToAsync(builder, Methods, cancellationToken);
+        var profile = builder.ToGzip();
+
+        var rest = duration - clock.Elapsed;
+        if (rest > TimeSpan.Zero)
+        {
+            await Task.Delay(rest, cancellationToken);
+        }
+
+        return profile;
     }
 
     public static async Task<byte[]> AllocationsAsync(TimeSpan duration, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
-        var trace = await EventPipeRecorder.RecordAsync(EventPipeRecorder.AllocationProviders(), duration, cancellationToken);
-        return Convert(trace, log =>
+        var stacks = new RawStacks(1);
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.AllocationProviders(), duration, Methods, (source, log) => source.Clr.GCAllocationTick += tick =>
         {
-            var builder = new SelfProfileBuilder([("alloc_space", "bytes")], ("space", "bytes"), 0)
+            if (stacks.Capture(tick, log) is var id and >= 0)
             {
-                Time = start,
-                Duration = duration,
-            };
-            var stacks = new TraceStacks(builder);
-            Span<long> values = [0];
-            foreach (var e in log.Events)
-            {
-                if (e is GCAllocationTickTraceData tick && stacks.Resolve(tick.CallStack()) is { } stack)
-                {
-                    values[0] = tick.AllocationAmount64;
-                    builder.Add(stack, values);
-                }
+                stacks.Add(id, [tick.AllocationAmount64]);
             }
+        }, cancellationToken);
 
-            return builder.ToGzip();
-        });
+        var builder = new SelfProfileBuilder([("alloc_space", "bytes")], ("space", "bytes"), 0) { Time = start, Duration = duration };
+        await stacks.AddToAsync(builder, Methods, cancellationToken);
+        return builder.ToGzip();
     }
 
     /// <summary>
@@ -87,33 +142,32 @@ internal sealed class SelfProfiler
         }
 
         var start = DateTimeOffset.UtcNow;
-        var trace = await EventPipeRecorder.RecordAsync(EventPipeRecorder.ContentionProviders(), duration, cancellationToken);
         var scale = Math.Max(1, fraction);
-        return Convert(trace, log =>
+        var stacks = new RawStacks(2);
+
+        // The runtime attaches the stack to ContentionStart and the duration to ContentionStop: pair them per thread.
+        var waiting = new Dictionary<int, int>();
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.ContentionProviders(), duration, Methods, (source, log) =>
         {
-            var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
-            var stacks = new TraceStacks(builder);
-            Span<long> values = [0, 0];
-
-            // The runtime attaches the stack to ContentionStart and the duration to ContentionStop: pair them per thread.
-            var waiting = new Dictionary<int, ulong[]>();
-            foreach (var e in log.Events)
+            source.Clr.ContentionStart += begin =>
             {
-                if (e is ContentionStartTraceData begin && stacks.Resolve(begin.CallStack()) is { } stack)
+                if (stacks.Capture(begin, log) is var id and >= 0)
                 {
-                    waiting[begin.ThreadID] = stack;
+                    waiting[begin.ThreadID] = id;
                 }
-                else if (e is ContentionStopTraceData stop && waiting.Remove(stop.ThreadID, out var waited)
-                    && (scale == 1 || Random.Shared.NextDouble() * scale < 1))
+            };
+            source.Clr.ContentionStop += stop =>
+            {
+                if (waiting.Remove(stop.ThreadID, out var waited) && (scale == 1 || Random.Shared.NextDouble() * scale < 1))
                 {
-                    values[0] = (long)Math.Round(scale);
-                    values[1] = (long)(stop.DurationNs * scale);
-                    builder.Add(waited, values);
+                    stacks.Add(waited, [(long)Math.Round(scale), (long)(stop.DurationNs * scale)]);
                 }
-            }
+            };
+        }, cancellationToken);
 
-            return builder.ToGzip();
-        });
+        var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
+        await stacks.AddToAsync(builder, Methods, cancellationToken);
+        return builder.ToGzip();
     }
 
     /// <summary>
@@ -132,46 +186,39 @@ internal sealed class SelfProfiler
         }
 
         var start = DateTimeOffset.UtcNow;
-        var trace = await EventPipeRecorder.RecordAsync(EventPipeRecorder.BlockProviders(), duration, cancellationToken);
-        return Convert(trace, log =>
+        var stacks = new RawStacks(2);
+        var waiting = new Dictionary<int, (int Stack, double StartMSec)>();
+        await EventPipeRecorder.RecordAsync(EventPipeRecorder.BlockProviders(), duration, Methods, (source, log) =>
         {
-            var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
-            var stacks = new TraceStacks(builder);
-            Span<long> values = [0, 0];
-            var waiting = new Dictionary<int, (ulong[] Stack, double StartMSec)>();
-            foreach (var e in log.Events)
+            source.Clr.WaitHandleWaitStart += begin =>
             {
-                if (e is WaitHandleWaitStartTraceData begin)
+                if (stacks.Capture(begin, log) is var id and >= 0)
                 {
-                    if (stacks.Resolve(begin.CallStack()) is { } stack)
-                    {
-                        waiting[begin.ThreadID] = (stack, begin.TimeStampRelativeMSec);
-                    }
+                    waiting[begin.ThreadID] = (id, begin.TimeStampRelativeMSec);
                 }
-                else if (e is WaitHandleWaitStopTraceData stop && waiting.Remove(stop.ThreadID, out var wait))
+            };
+            source.Clr.WaitHandleWaitStop += stop =>
+            {
+                if (!waiting.Remove(stop.ThreadID, out var wait))
                 {
-                    var nanos = Math.Max(1, (long)((stop.TimeStampRelativeMSec - wait.StartMSec) * 1_000_000));
-                    if (nanos >= rateNanos)
-                    {
-                        values[0] = 1;
-                        values[1] = nanos;
-                    }
-                    else if (Random.Shared.NextDouble() * rateNanos < nanos)
-                    {
-                        values[0] = Math.Max(1, (long)Math.Round((double)rateNanos / nanos));
-                        values[1] = rateNanos;
-                    }
-                    else
-                    {
-                        continue;
-                    }
-
-                    builder.Add(wait.Stack, values);
+                    return;
                 }
-            }
 
-            return builder.ToGzip();
-        });
+                var nanos = Math.Max(1, (long)((stop.TimeStampRelativeMSec - wait.StartMSec) * 1_000_000));
+                if (nanos >= rateNanos)
+                {
+                    stacks.Add(wait.Stack, [1, nanos]);
+                }
+                else if (Random.Shared.NextDouble() * rateNanos < nanos)
+                {
+                    stacks.Add(wait.Stack, [Math.Max(1, (long)Math.Round((double)rateNanos / nanos)), rateNanos]);
+                }
+            };
+        }, cancellationToken);
+
+        var builder = new SelfProfileBuilder(s_contentionTypes, ("contentions", "count"), 1) { Time = start, Duration = duration };
+        await stacks.AddToAsync(builder, Methods, cancellationToken);
+        return builder.ToGzip();
     }
 
     /// <summary>A valid profile without samples, like Go serves while the rate is 0, saying why in a comment.</summary>
@@ -189,31 +236,24 @@ internal sealed class SelfProfiler
         try
         {
             var start = DateTimeOffset.UtcNow;
-            var trace = await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), TimeSpan.FromMilliseconds(100), cancellationToken);
-            return Convert(trace, log =>
+            var stacks = new RawStacks(1);
+            var lastPerThread = new Dictionary<int, int>();
+            await EventPipeRecorder.RecordAsync(EventPipeRecorder.CpuProviders(), s_threadsSession, Methods, (source, log) => source.AllEvents += e =>
             {
-                var builder = new SelfProfileBuilder([("goroutine", "count")], ("goroutine", "count"), 1) { Time = start };
-                var stacks = new TraceStacks(builder);
-                var lastPerThread = new Dictionary<int, TraceCallStack>();
-                foreach (var e in log.Events)
+                if (ThreadSampleKind(e) >= 0 && stacks.Capture(e, log) is var id and >= 0)
                 {
-                    if (ThreadSampleKind(e) >= 0 && e.CallStack() is { } stack)
-                    {
-                        lastPerThread[e.ThreadID] = stack;
-                    }
+                    lastPerThread[e.ThreadID] = id;
                 }
+            }, cancellationToken);
 
-                Span<long> one = [1];
-                foreach (var stack in lastPerThread.Values)
-                {
-                    if (stacks.Resolve(stack) is { } resolved)
-                    {
-                        builder.Add(resolved, one);
-                    }
-                }
+            foreach (var id in lastPerThread.Values)
+            {
+                stacks.Add(id, [1]);
+            }
 
-                return builder.ToGzip();
-            });
+            var builder = new SelfProfileBuilder([("goroutine", "count")], ("goroutine", "count"), 1) { Time = start };
+            await stacks.AddToAsync(builder, Methods, cancellationToken);
+            return builder.ToGzip();
         }
         finally
         {
@@ -227,50 +267,44 @@ internal sealed class SelfProfiler
     /// </summary>
     private static int ThreadSampleKind(TraceEvent e)
     {
-        if (e.ProviderName != EventPipeRecorder.SampleProfiler || e.EventDataLength < 4)
+        if (e.EventDataLength < 4 || e.ProviderGuid != EventPipeRecorder.SampleProfilerGuid)
         {
             return -1;
         }
 
-        return BitConverter.ToInt32(e.EventData(), 0);
+        return Marshal.ReadInt32(e.DataStart);
     }
 
     private const int ManagedSample = 2;
 
-    /// <summary>
-    /// The time one sample stands for. The profiler aims at one round per millisecond but each round suspends the
-    /// runtime, so on a busy machine it achieves fewer; every managed thread is sampled in every round, so the
-    /// thread sampled most often tells how many rounds happened in the window.
-    /// </summary>
-    private static long EffectivePeriodNanos(TraceLog log, TimeSpan duration)
+    private static long ReadSamplerInterval()
     {
-        var perThread = new Dictionary<int, int>();
-        var rounds = 0;
-        foreach (var e in log.Events)
+        foreach (var name in (string[])["DOTNET_EventPipeThreadSamplingRate", "COMPlus_EventPipeThreadSamplingRate"])
         {
-            if (ThreadSampleKind(e) >= 0)
+            // The runtime reads CLR config DWORDs as hexadecimal: "10" is 16 ms.
+            if (uint.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var ms) && ms > 0)
             {
-                var n = perThread[e.ThreadID] = perThread.GetValueOrDefault(e.ThreadID) + 1;
-                rounds = Math.Max(rounds, n);
+                return ms * 1_000_000L;
             }
         }
 
-        return rounds == 0 ? NominalPeriodNanos : Math.Max(NominalPeriodNanos, (long)(duration.Ticks * 100 / rounds));
+        return DefaultIntervalNanos;
     }
 
-    private static byte[] Convert(string nettrace, Func<TraceLog, byte[]> build)
+    /// <summary>
+    /// Sampler rounds in a session: every managed thread is sampled once per round, so the thread sampled most often
+    /// tells how many rounds happened (fewer than the nominal rate on a busy machine, as each round suspends the runtime).
+    /// </summary>
+    private sealed class ThreadRounds
     {
-        var etlx = Path.ChangeExtension(nettrace, ".etlx");
-        try
+        private readonly Dictionary<int, int> _perThread = [];
+
+        public int Max { get; private set; }
+
+        public void Count(int thread)
         {
-            TraceLog.CreateFromEventPipeDataFile(nettrace, etlx);
-            using var log = new TraceLog(etlx);
-            return build(log);
-        }
-        finally
-        {
-            File.Delete(nettrace);
-            File.Delete(etlx);
+            var n = _perThread[thread] = _perThread.GetValueOrDefault(thread) + 1;
+            Max = Math.Max(Max, n);
         }
     }
 }

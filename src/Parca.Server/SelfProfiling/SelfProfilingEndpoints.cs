@@ -11,7 +11,8 @@ namespace Parca.Server.SelfProfiling;
 /// Go-style <c>/debug/pprof/*</c> endpoints serving the server's own profiles (gzipped pprof), so the default
 /// parca.yaml can scrape the server like any Go service:
 /// <list type="bullet">
-/// <item><c>profile?seconds=N</c> (default 30): CPU, <c>process_cpu:samples:count:cpu:nanoseconds:delta</c>.</item>
+/// <item><c>profile?seconds=N</c> (default 30): CPU, <c>process_cpu:samples:count:cpu:nanoseconds:delta</c>; the
+/// sampler runs for a tenth of the window and the samples are scaled to the whole window (<see cref="SelfProfiler.CpuAsync"/>).</item>
 /// <item><c>allocs?seconds=N</c> (default 5): allocated bytes over the window, sampled by GC allocation ticks.</item>
 /// <item><c>mutex?seconds=N</c> (default 5): lock contention (count, delay) over the window, sampled per
 /// <c>--mutex-profile-fraction</c> (0, the default, serves an empty profile as Go does).</item>
@@ -36,7 +37,7 @@ public static class SelfProfilingEndpoints
     {
         routes.MapGet("/debug/pprof/", static () => Results.Text(
             "Profiles of this parca server (gzipped pprof):\n"
-            + "  /debug/pprof/profile?seconds=N  CPU (EventPipe sample profiler, managed code)\n"
+            + "  /debug/pprof/profile?seconds=N  CPU (EventPipe sample profiler, managed code; a tenth of the window sampled)\n"
             + "  /debug/pprof/allocs?seconds=N   allocated bytes (GC allocation ticks)\n"
             + "  /debug/pprof/mutex?seconds=N    lock contention (--mutex-profile-fraction)\n"
             + "  /debug/pprof/block?seconds=N    blocking waits (--block-profile-rate)\n"
@@ -86,7 +87,7 @@ public static class SelfProfilingEndpoints
     }
 }
 
-/// <summary>Bounds the EventPipe sessions running at once (each costs a session buffer and a trace conversion).</summary>
+/// <summary>Bounds the EventPipe sessions running at once (each costs a session, its buffers and a reading thread).</summary>
 internal sealed class SelfProfilingLimiter
 {
     public const int MaxConcurrent = 4;
