@@ -53,13 +53,15 @@ public sealed partial class CommandLineTests
             var config = Path.Combine(dir.FullName, "parca.yaml");
             await File.WriteAllTextAsync(config, "scrape_configs: []\n");
 
-            var (exitCode, _, stderr) = await RunAsync($"--config-path={config}", "--http-address=127.0.0.1:0");
+            var (exitCode, _, stderr) = await RunAsync($"--config-path={config}", "--http-address=127.0.0.1:0",
+                "--enable-persistence", $"--storage-path={Path.Combine(dir.FullName, "data")}");
 
             Assert.Equal(1, exitCode);
             Assert.Contains($"parca: invalid configuration {config}:", stderr, StringComparison.Ordinal);
             Assert.Contains("parca.yaml:1:1: object_storage: is required", stderr, StringComparison.Ordinal);
             Assert.DoesNotContain("Unhandled exception", stderr, StringComparison.Ordinal);
             Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("warning", stderr, StringComparison.Ordinal); // implemented flags draw no warning
         }
         finally
         {
