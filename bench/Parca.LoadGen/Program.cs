@@ -120,7 +120,10 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
     }
 
     var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var a in new[] { dll, $"--config-path={config}", $"--http-address=127.0.0.1:{port}", "--log-level=error", "--grpc-max-message-size=268435456" })
+    // PARCA_ARGS adds server flags, e.g. "--enable-persistence --storage-enable-wal" (the storage path is this run's
+    // temporary directory, as the working directory).
+    var extra = (Environment.GetEnvironmentVariable("PARCA_ARGS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    foreach (var a in new[] { dll, $"--config-path={config}", $"--http-address=127.0.0.1:{port}", "--log-level=error", "--grpc-max-message-size=268435456" }.Concat(extra))
     {
         psi.ArgumentList.Add(a);
     }
@@ -438,6 +441,15 @@ static void Phases()
     Parca.Storage.Ingest.IngestProfile ip = PprofIngest.ToIngest(flat);
     Measure("adapter (FlatProfile -> IngestProfile)", _ => ip = PprofIngest.ToIngest(flat));
     Measure("content hashing (outside the head lock)", _ => Parca.Storage.Symbols.SymbolDb.Prepare(ip));
+    var walRecord = new Parca.Storage.Internal.ByteWriter(64 * 1024);
+    var walLabels = LabelSet.From(("instance", "host-1:7070"), ("job", "api"));
+    Measure("write-ahead log: encode the record", _ =>
+    {
+        walRecord.Clear();
+        Parca.Storage.Wal.WalRecordCodec.Encode(walRecord, "process_cpu", walLabels, ip);
+    });
+    Console.WriteLine($"  (write-ahead log record: {walRecord.Length:N0} bytes)");
+    Measure("write-ahead log: CRC-32C of the record", _ => Parca.Storage.Internal.Crc32C.Compute(walRecord.Written));
     var prepared = Parca.Storage.Symbols.SymbolDb.Prepare(ip);
     var hp = new Parca.Storage.Head.HeadPartition();
     var seq = 0;

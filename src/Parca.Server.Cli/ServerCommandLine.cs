@@ -54,7 +54,6 @@ internal static class ServerCommandLine
     /// <summary>Flags accepted for compatibility whose behaviour does not exist yet, with what the user should know.</summary>
     private static readonly (Option Option, string Note)[] s_notImplemented =
     [
-        (s_storageEnableWal, "the write-ahead log is not implemented yet"),
         (s_storageGranuleSize, "has no effect: the storage engine has no write granules (Parca removed them too)"),
         (s_storageRowGroupSize, "has no effect yet"),
         (s_metastore, "has no effect: symbols live in the storage engine"),

@@ -110,6 +110,19 @@ public sealed class ParcaServer : IAsyncDisposable
         var first = new Uri(addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
         BaseAddress = new Uri($"{first.Scheme}://{first.Host}:{first.Port}{Options.PathPrefix}/");
         ServerLog.Listening(_app.Logger, ParcaVersion.Version, string.Join(", ", addresses));
+        if (_app.Services.GetService<Parca.Storage.ProfileStore>() is { } store)
+        {
+            // Skipped block files and cut-short log segments: the server runs on with the rest, but says what it lost.
+            foreach (var problem in store.LoadErrors)
+            {
+                ServerLog.StorageLoadProblem(_app.Logger, problem);
+            }
+
+            if (store.ReplayedProfiles > 0)
+            {
+                ServerLog.WalReplayed(_app.Logger, store.ReplayedProfiles);
+            }
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);

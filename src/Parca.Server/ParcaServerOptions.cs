@@ -59,6 +59,11 @@ public sealed class ParcaServerOptions
             problems.Add($"--mode: '{Mode}' is not one of {string.Join(", ", KnownModes)}");
         }
 
+        if (StorageEnableWal && !EnablePersistence)
+        {
+            problems.Add("--storage-enable-wal: needs --enable-persistence (the log is replayed into the blocks kept under --storage-path)");
+        }
+
         if (!KnownLogLevels.Contains(LogLevel))
         {
             problems.Add($"--log-level: '{LogLevel}' is not one of {string.Join(", ", KnownLogLevels)}");

@@ -1,6 +1,9 @@
+using System.Globalization;
 using Parca.Storage.Blocks;
 using Parca.Storage.Head;
 using Parca.Storage.Ingest;
+using Parca.Storage.Internal;
+using Parca.Storage.Wal;
 
 namespace Parca.Storage;
 
@@ -16,6 +19,11 @@ public sealed class ProfileStore : IDisposable
     private readonly SemaphoreSlim _compactGate = new(1, 1);
     private readonly List<string> _loadErrors = [];
     private readonly ITimer? _retentionTimer;
+    private readonly WriteAheadLog? _wal;
+    private readonly Lock _walLock = new();
+    private const int MaxKeptRecordBytes = 4 << 20;
+    [ThreadStatic]
+    private static ByteWriter? s_walRecord;
     private HeadPartition _head = new();
     private Partition[] _partitions;
     private Task _pendingCompaction = Task.CompletedTask;
@@ -33,6 +41,16 @@ public sealed class ProfileStore : IDisposable
         }
 
         blocks.Sort((a, b) => a.MinTimeNanos.CompareTo(b.MinTimeNanos));
+        if (_options.WalEnabled)
+        {
+            if (_options.Path is null)
+            {
+                throw new ArgumentException("the write-ahead log needs a storage path (enable persistence)", nameof(options));
+            }
+
+            _wal = OpenWal(System.IO.Path.Combine(_options.Path, "wal"), blocks);
+        }
+
         blocks.Add(_head);
         _partitions = [.. blocks];
         ApplyRetention();
@@ -56,19 +74,66 @@ public sealed class ProfileStore : IDisposable
     /// Stores a profile: one logical profile per sample type, in series (type + <paramref name="labels"/>).
     /// Returns the number of samples stored (zero values are dropped).
     /// </summary>
-    public long Append(string name, LabelSet labels, IngestProfile profile)
+    public long Append(string name, LabelSet labels, IngestProfile profile) => Append(name, labels, profile, default);
+
+    /// <summary>
+    /// <see cref="Append(string, LabelSet, IngestProfile)"/>, logging <paramref name="walPayload"/> instead of the
+    /// decoded profile when the write-ahead log is on and <see cref="StorageOptions.WalPayloadDecoder"/> can read it
+    /// back (the server passes the pprof bytes it received).
+    /// </summary>
+    public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> walPayload)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ByteWriter? record = null;
+        if (_wal is not null)
+        {
+            record = s_walRecord ??= new ByteWriter(64 * 1024);
+            record.Clear();
+            if (!walPayload.IsEmpty && _options.WalPayloadDecoder is not null)
+            {
+                record.UVarint(WalRecordCodec.PayloadKind);
+                record.Bytes(walPayload);
+            }
+            else
+            {
+                WalRecordCodec.Encode(record, name, labels, profile); // encoding outside the lock, like hashing
+            }
+        }
+
         var prepared = Symbols.SymbolDb.Prepare(profile); // hashing outside the head's lock
         try
         {
             while (true)
             {
                 var head = Volatile.Read(ref _head);
-                var n = head.Append(name, labels, prepared);
+                long n;
+                if (record is null)
+                {
+                    n = head.Append(name, labels, prepared);
+                }
+                else
+                {
+                    // The head and its log segment change together (Rotate takes this lock too), so the record lands
+                    // in the segment of the head that holds the profile.
+                    lock (_walLock)
+                    {
+                        head = _head;
+                        n = head.Append(name, labels, prepared);
+                        if (n >= 0)
+                        {
+                            _wal!.Append(record.Written);
+                        }
+                    }
+                }
+
                 if (n < 0)
                 {
                     continue;
+                }
+
+                if (record is { Length: > MaxKeptRecordBytes })
+                {
+                    s_walRecord = null; // an unusually large profile: do not keep its buffer for this thread
                 }
 
                 Interlocked.Add(ref _ingestedSamples, n);
@@ -103,8 +168,21 @@ public sealed class ProfileStore : IDisposable
                 return;
             }
 
-            head.Seal();
-            var next = new HeadPartition();
+            HeadPartition next;
+            if (_wal is null)
+            {
+                head.Seal();
+                next = new HeadPartition();
+            }
+            else
+            {
+                lock (_walLock)
+                {
+                    head.Seal();
+                    next = new HeadPartition { WalSequence = _wal.StartSegment() };
+                }
+            }
+
             Volatile.Write(ref _head, next);
             Volatile.Write(ref _partitions, [.. _partitions, next]);
             var previous = _pendingCompaction;
@@ -118,11 +196,16 @@ public sealed class ProfileStore : IDisposable
 
     private void Compact(HeadPartition head)
     {
-        var id = $"{head.MinTimeNanos:x16}-{Environment.ProcessId:x}-{Interlocked.Increment(ref _blockSequence):x4}-{Guid.NewGuid():N}"[..48];
+        // With the log on, the id names the last segment the block covers: the block file's atomic rename is then
+        // also the record that those segments are no longer needed (see OpenWal).
+        var id = head.WalSequence > 0
+            ? $"{head.MinTimeNanos:x16}-w{head.WalSequence:x8}-{Interlocked.Increment(ref _blockSequence):x4}-{Guid.NewGuid():N}"[..48]
+            : $"{head.MinTimeNanos:x16}-{Environment.ProcessId:x}-{Interlocked.Increment(ref _blockSequence):x4}-{Guid.NewGuid():N}"[..48];
         var block = BlockBuilder.Build(head.View(), id);
         if (BlockDirectory is not null)
         {
             block.FilePath = BlockWriter.WriteFile(block, BlockDirectory);
+            _wal?.DeleteThrough(head.WalSequence);
         }
 
         lock (_rotateLock)
@@ -225,6 +308,76 @@ public sealed class ProfileStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the log: segments covered by a block on disk (its id names the last one) are deleted, the others are
+    /// replayed into the head, and the head gets a new segment. The replayed segments stay until that head is on disk.
+    /// </summary>
+    private WriteAheadLog OpenWal(string directory, List<Partition> blocks)
+    {
+        long persisted = 0;
+        foreach (var b in blocks)
+        {
+            if (b is BlockPartition block && WalSequenceOf(block.Id) is { } covered)
+            {
+                persisted = Math.Max(persisted, covered);
+            }
+        }
+
+        var wal = new WriteAheadLog(directory, _options.Time); // a new segment, numbered after every existing one
+        var head = new HeadPartition { WalSequence = wal.CurrentSequence };
+        foreach (var (sequence, path) in WriteAheadLog.Segments(directory))
+        {
+            if (sequence >= wal.CurrentSequence)
+            {
+                continue;
+            }
+
+            if (sequence <= persisted)
+            {
+                File.Delete(path);
+                continue;
+            }
+
+            var records = WriteAheadLog.ReadSegment(path, out var problem);
+            foreach (var bytes in records)
+            {
+                try
+                {
+                    var (name, labels, profile) = bytes.Length > 0 && bytes[0] == WalRecordCodec.PayloadKind
+                        ? (_options.WalPayloadDecoder ?? throw new InvalidDataException("a logged payload but no decoder for it"))(bytes.AsMemory(1))
+                        : WalRecordCodec.Decode(bytes);
+                    head.Append(name, labels, profile);
+                    ReplayedProfiles++;
+                }
+                catch (InvalidDataException e)
+                {
+                    _loadErrors.Add($"{path}: skipped a record: {e.Message}");
+                }
+            }
+
+            if (problem is not null)
+            {
+                _loadErrors.Add(problem);
+            }
+        }
+
+        _head = head;
+        return wal;
+    }
+
+    /// <summary>The last log segment a block covers, from ids of the form "&lt;16 hex&gt;-w&lt;8 hex&gt;-..."; null for others.</summary>
+    internal static long? WalSequenceOf(string blockId) =>
+        blockId.Length >= 26 && blockId[16] == '-' && blockId[17] == 'w'
+            && long.TryParse(blockId.AsSpan(18, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var sequence)
+            ? sequence
+            : null;
+
+    /// <summary>True when appends are written to the write-ahead log (callers may then pass a payload to log).</summary>
+    public bool LogsAppends => _wal is not null;
+
+    /// <summary>Profiles replayed from the write-ahead log at start-up.</summary>
+    public int ReplayedProfiles { get; private set; }
+
     /// <summary>Statistics for metrics and benchmarks.</summary>
     public StoreStats Stats()
     {
@@ -269,6 +422,7 @@ public sealed class ProfileStore : IDisposable
             Volatile.Read(ref _pendingCompaction).GetAwaiter().GetResult();
         }
 
+        _wal?.Dispose();
         _disposed = true;
         _compactGate.Dispose();
     }

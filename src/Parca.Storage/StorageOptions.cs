@@ -18,5 +18,18 @@ public sealed class StorageOptions
     /// <summary>Compact the head into a block on dispose so a restart finds the data (graceful shutdown).</summary>
     public bool FlushOnDispose { get; set; } = true;
 
+    /// <summary>
+    /// Log every append to &lt;path&gt;/wal before it is acknowledged and replay the log at start-up
+    /// (--storage-enable-wal): a crash or kill then loses nothing that was acknowledged. Needs <see cref="Path"/>.
+    /// </summary>
+    public bool WalEnabled { get; set; }
+
+    /// <summary>
+    /// Turns a log payload given to <see cref="ProfileStore.Append(string, LabelSet, Ingest.IngestProfile, ReadOnlySpan{byte})"/>
+    /// back into what was appended, at replay. The server logs the pprof bytes it received (smaller than the decoded
+    /// profile, and nothing to encode) and decodes them again here.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, (string Name, LabelSet Labels, Ingest.IngestProfile Profile)>? WalPayloadDecoder { get; set; }
+
     public TimeProvider Time { get; set; } = TimeProvider.System;
 }

@@ -36,12 +36,13 @@ public sealed partial class CommandLineTests
     [Fact]
     public async Task Invalid_flags_exit_with_code_2_and_name_each_problem()
     {
-        var (exitCode, _, stderr) = await RunAsync("--mode=sideways", "--log-format=xml", "--storage-retention=soon");
+        var (exitCode, _, stderr) = await RunAsync("--mode=sideways", "--log-format=xml", "--storage-retention=soon", "--storage-enable-wal");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("--mode: 'sideways'", stderr, StringComparison.Ordinal);
         Assert.Contains("--log-format: 'xml'", stderr, StringComparison.Ordinal);
         Assert.Contains("--storage-retention: 'soon' is not a duration", stderr, StringComparison.Ordinal);
+        Assert.Contains("--storage-enable-wal: needs --enable-persistence", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

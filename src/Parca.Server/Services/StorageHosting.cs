@@ -36,13 +36,16 @@ internal static class StorageHosting
 
     /// <summary>
     /// Blocks go to &lt;--storage-path&gt;/blocks only with --enable-persistence (as Parca, the default keeps data in
-    /// memory); the head is bounded by --storage-active-memory; --storage-retention expires blocks (0 = forever).
+    /// memory); the head is bounded by --storage-active-memory; --storage-retention expires blocks (0 = forever);
+    /// --storage-enable-wal logs appends under &lt;--storage-path&gt;/wal and replays them at start-up.
     /// </summary>
     public static StorageOptions StorageOptionsFrom(ParcaServerOptions options) => new()
     {
         Path = options.EnablePersistence ? options.StoragePath : null,
         ActiveMemoryBytes = options.StorageActiveMemory,
         Retention = options.StorageRetention,
+        WalEnabled = options.EnablePersistence && options.StorageEnableWal,
+        WalPayloadDecoder = ProfileWriter.DecodeLogPayload,
     };
 
     public static void MapEndpoints(IEndpointRouteBuilder root) => HttpIngest.Map(root);

@@ -28,6 +28,12 @@ internal sealed partial class HeadPartition : Partition
     private long _chunkBytes;
     private bool _sealed;
 
+    /// <summary>
+    /// With the write-ahead log on: the last log segment holding this head's appends (earlier segments belong to it
+    /// or to older heads); the segments up to it can go once this head's block is on disk. Zero without a log.
+    /// </summary>
+    public long WalSequence { get; init; }
+
     public HeadPartition()
     {
         _chunks.Add(new SampleChunk(ChunkSize));
