@@ -338,8 +338,7 @@ public sealed class ProfileStore : IDisposable
                 continue;
             }
 
-            var records = WriteAheadLog.ReadSegment(path, out var problem);
-            foreach (var bytes in records)
+            foreach (var bytes in WriteAheadLog.ReadSegment(path, _loadErrors.Add))
             {
                 try
                 {
@@ -353,11 +352,6 @@ public sealed class ProfileStore : IDisposable
                 {
                     _loadErrors.Add($"{path}: skipped a record: {e.Message}");
                 }
-            }
-
-            if (problem is not null)
-            {
-                _loadErrors.Add(problem);
             }
         }
 

@@ -65,43 +65,49 @@ internal sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>
-    /// The records of one segment, in order. A torn or corrupt record ends the segment (everything after it is
-    /// unreadable): <paramref name="problem"/> then says where, and the caller logs it.
+    /// The records of one segment, in order, read as a stream (a segment holds a whole head's worth of profiles,
+    /// gigabytes at high ingest rates). A torn or corrupt record ends the segment (nothing after it can be trusted):
+    /// <paramref name="problem"/> then says where, and the caller logs it.
     /// </summary>
-    public static List<byte[]> ReadSegment(string path, out string? problem)
+    public static IEnumerable<byte[]> ReadSegment(string path, Action<string> problem)
     {
-        problem = null;
-        var records = new List<byte[]>();
-        var data = File.ReadAllBytes(path);
-        var at = 0;
-        while (at < data.Length)
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
+        var header = new byte[HeaderBytes];
+        long at = 0;
+        while (true)
         {
-            if (data.Length - at < HeaderBytes)
+            var got = file.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false);
+            if (got == 0)
             {
-                problem = $"{path}: torn record header at byte {at} (a write cut short); {data.Length - at} bytes dropped";
-                break;
+                yield break;
             }
 
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(at));
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(at + 4));
-            if (length > MaxRecordBytes || length > data.Length - at - HeaderBytes)
+            if (got < HeaderBytes)
             {
-                problem = $"{path}: torn or corrupt record at byte {at} (length {length}, {data.Length - at - HeaderBytes} bytes left); the rest of the segment is dropped";
-                break;
+                problem($"{path}: torn record header at byte {at} (a write cut short); {got} bytes dropped");
+                yield break;
             }
 
-            var payload = data.AsSpan(at + HeaderBytes, (int)length);
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
+            var left = file.Length - at - HeaderBytes;
+            if (length > MaxRecordBytes || length > left)
+            {
+                problem($"{path}: torn or corrupt record at byte {at} (length {length}, {left} bytes left); the rest of the segment is dropped");
+                yield break;
+            }
+
+            var payload = new byte[length];
+            file.ReadExactly(payload);
             if (Crc32C.Compute(payload) != crc)
             {
-                problem = $"{path}: checksum mismatch in the record at byte {at}; the rest of the segment is dropped";
-                break;
+                problem($"{path}: checksum mismatch in the record at byte {at}; the rest of the segment is dropped");
+                yield break;
             }
 
-            records.Add(payload.ToArray());
-            at += HeaderBytes + (int)length;
+            yield return payload;
+            at += HeaderBytes + length;
         }
-
-        return records;
     }
 
     /// <summary>Appends one record (already encoded) to the current segment.</summary>
