@@ -113,15 +113,17 @@ public sealed class ProfileStore : IDisposable
                 }
                 else
                 {
-                    // The head and its log segment change together (Rotate takes this lock too), so the record lands
-                    // in the segment of the head that holds the profile.
+                    // The head and its log segment change together under this lock (see Rotate), so the head read
+                    // here is open and the record lands in its segment. Log first: a failed write (disk full) then
+                    // stores nothing and the client's retry cannot duplicate the profile.
                     lock (_walLock)
                     {
                         head = _head;
+                        _wal!.Append(record.Written);
                         n = head.Append(name, labels, prepared);
-                        if (n >= 0)
+                        if (n < 0)
                         {
-                            _wal!.Append(record.Written);
+                            throw new InvalidOperationException("the open head was sealed outside the log's lock");
                         }
                     }
                 }
@@ -180,6 +182,7 @@ public sealed class ProfileStore : IDisposable
                 {
                     head.Seal();
                     next = new HeadPartition { WalSequence = _wal.StartSegment() };
+                    Volatile.Write(ref _head, next);
                 }
             }
 

@@ -137,6 +137,31 @@ public sealed class WriteAheadLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_appends_across_many_head_rotations_come_back_exactly_once()
+    {
+        long appended;
+        using (var store = new ProfileStore(new StorageOptions { Path = _dir, WalEnabled = true, FlushOnDispose = false, ActiveMemoryBytes = 256 * 1024 }))
+        {
+            var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+            {
+                for (var i = 0; i < 200; i++)
+                {
+                    store.Append(Cpu, LabelSet.From(("writer", w.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+                        CpuProfile(_now + i, ($"main;w{w};f{i % 37}", 1 + (i % 5)), ($"main;g{i % 11}", 2)));
+                }
+            })).ToArray();
+            await Task.WhenAll(writers);
+            appended = store.IngestedSamples;
+            Assert.True(store.Partitions.Count > 3, "the head should have been compacted several times");
+        } // crash: blocks written so far stay, the rest is only in the log
+
+        using var reopened = Open();
+        var stats = reopened.Stats();
+        Assert.Equal(appended, stats.BlockSamples + stats.HeadSamples);
+        Assert.Empty(reopened.LoadErrors);
+    }
+
+    [Fact]
     public void Block_ids_name_the_last_segment_they_cover()
     {
         Assert.Equal(0x2a, ProfileStore.WalSequenceOf("0123456789abcdef-w0000002a-0001-0123456789abcdef0123"));
