@@ -77,11 +77,11 @@ public sealed class ProfileStore : IDisposable
     public long Append(string name, LabelSet labels, IngestProfile profile) => Append(name, labels, profile, default);
 
     /// <summary>
-    /// <see cref="Append(string, LabelSet, IngestProfile)"/>, logging <paramref name="walPayload"/> instead of the
-    /// decoded profile when the write-ahead log is on and <see cref="StorageOptions.WalPayloadDecoder"/> can read it
-    /// back (the server passes the pprof bytes it received).
+    /// <see cref="Append(string, LabelSet, IngestProfile)"/>, logging <paramref name="source"/> (the bytes the profile
+    /// was decoded from) instead of the decoded profile when the write-ahead log is on and
+    /// <see cref="StorageOptions.WalSourceDecoder"/> can decode it again (the server passes the pprof it received).
     /// </summary>
-    public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> walPayload)
+    public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> source)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ByteWriter? record = null;
@@ -89,10 +89,9 @@ public sealed class ProfileStore : IDisposable
         {
             record = s_walRecord ??= new ByteWriter(64 * 1024);
             record.Clear();
-            if (!walPayload.IsEmpty && _options.WalPayloadDecoder is not null)
+            if (!source.IsEmpty && _options.WalSourceDecoder is not null)
             {
-                record.UVarint(WalRecordCodec.PayloadKind);
-                record.Bytes(walPayload);
+                WalRecordCodec.EncodeSource(record, name, labels, profile, source);
             }
             else
             {
@@ -175,9 +174,11 @@ public sealed class ProfileStore : IDisposable
             {
                 head.Seal();
                 next = new HeadPartition();
+                Volatile.Write(ref _head, next);
             }
             else
             {
+                // Appends read the head under this lock: they never see the sealed one.
                 lock (_walLock)
                 {
                     head.Seal();
@@ -186,7 +187,6 @@ public sealed class ProfileStore : IDisposable
                 }
             }
 
-            Volatile.Write(ref _head, next);
             Volatile.Write(ref _partitions, [.. _partitions, next]);
             var previous = _pendingCompaction;
             _pendingCompaction = Task.Run(async () =>
@@ -345,9 +345,7 @@ public sealed class ProfileStore : IDisposable
             {
                 try
                 {
-                    var (name, labels, profile) = bytes.Length > 0 && bytes[0] == WalRecordCodec.PayloadKind
-                        ? (_options.WalPayloadDecoder ?? throw new InvalidDataException("a logged payload but no decoder for it"))(bytes.AsMemory(1))
-                        : WalRecordCodec.Decode(bytes);
+                    var (name, labels, profile) = WalRecordCodec.Decode(bytes, _options.WalSourceDecoder);
                     head.Append(name, labels, profile);
                     ReplayedProfiles++;
                 }
@@ -368,9 +366,6 @@ public sealed class ProfileStore : IDisposable
             && long.TryParse(blockId.AsSpan(18, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var sequence)
             ? sequence
             : null;
-
-    /// <summary>True when appends are written to the write-ahead log (callers may then pass a payload to log).</summary>
-    public bool LogsAppends => _wal is not null;
 
     /// <summary>Profiles replayed from the write-ahead log at start-up.</summary>
     public int ReplayedProfiles { get; private set; }

@@ -25,11 +25,12 @@ public sealed class StorageOptions
     public bool WalEnabled { get; set; }
 
     /// <summary>
-    /// Turns a log payload given to <see cref="ProfileStore.Append(string, LabelSet, Ingest.IngestProfile, ReadOnlySpan{byte})"/>
-    /// back into what was appended, at replay. The server logs the pprof bytes it received (smaller than the decoded
-    /// profile, and nothing to encode) and decodes them again here.
+    /// Turns the source bytes given to <see cref="ProfileStore.Append(string, LabelSet, Ingest.IngestProfile, ReadOnlySpan{byte})"/>
+    /// (with the profile's executable infos) back into the profile, at replay. The server logs the pprof bytes it
+    /// received (smaller than the decoded profile, and nothing to encode) and decodes them again here. Without it the
+    /// log holds decoded profiles.
     /// </summary>
-    public Func<ReadOnlyMemory<byte>, (string Name, LabelSet Labels, Ingest.IngestProfile Profile)>? WalPayloadDecoder { get; set; }
+    public Func<ReadOnlyMemory<byte>, IReadOnlyList<Ingest.ExecutableInfo>?, Ingest.IngestProfile>? WalSourceDecoder { get; set; }
 
     public TimeProvider Time { get; set; } = TimeProvider.System;
 }

@@ -4,7 +4,6 @@ using Parca.Hosting;
 using Parca.Pprof;
 using Parca.Storage;
 using Parca.Storage.Ingest;
-using Parca.Storage.Internal;
 using Label = Parca.Storage.Label;
 
 namespace Parca.Server.Services;
@@ -31,7 +30,7 @@ internal sealed partial class ProfileWriter(ProfileStore store)
     /// <summary>Validates and stores; returns the number of samples stored. Throws <see cref="IngestError"/>.</summary>
     public long Write(IReadOnlyList<WriteSeries> series)
     {
-        var prepared = new List<(string Name, LabelSet Labels, IngestProfile Profile, WriteSample Sample)>();
+        var prepared = new List<(string Name, LabelSet Labels, IngestProfile Profile, ReadOnlyMemory<byte> Source)>();
         var decoders = new List<FlatProfile>();
         var retentionCutoff = store.RetentionCutoffNanos;
         try
@@ -67,28 +66,15 @@ internal sealed partial class ProfileWriter(ProfileStore store)
                         throw new IngestError($"series[{s}].samples[{k}].raw_profile: time_nanos {DateTimeOffset.FromUnixTimeMilliseconds(flat.TimeNanos / 1_000_000):yyyy-MM-ddTHH:mm:ssZ} is older than the storage retention ({GoDuration.Format(store.Retention)}); start parca with --storage-retention=0 to keep old profiles");
                     }
 
-                    prepared.Add((name, labels, PprofIngest.ToIngest(flat, exec), samples[k]));
+                    prepared.Add((name, labels, PprofIngest.ToIngest(flat, exec), samples[k].RawProfile));
                 }
             }
 
             long stored = 0;
-            var logPayload = store.LogsAppends ? s_logPayload ??= new ByteWriter(64 * 1024) : null;
-            foreach (var (name, labels, profile, sample) in prepared)
+            foreach (var (name, labels, profile, source) in prepared)
             {
-                if (logPayload is null)
-                {
-                    stored += store.Append(name, labels, profile);
-                    continue;
-                }
-
-                logPayload.Clear();
-                EncodeLogPayload(logPayload, name, labels, sample);
-                stored += store.Append(name, labels, profile, logPayload.Written);
-            }
-
-            if (logPayload is { Length: > 4 << 20 })
-            {
-                s_logPayload = null; // an unusually large profile: do not keep its buffer for this thread
+                // With the write-ahead log on, the store logs the pprof as received (see DecodeLogged).
+                stored += store.Append(name, labels, profile, source.Span);
             }
 
             return stored;
@@ -102,63 +88,22 @@ internal sealed partial class ProfileWriter(ProfileStore store)
         }
     }
 
-    [ThreadStatic]
-    private static ByteWriter? s_logPayload;
-
     /// <summary>
-    /// What the write-ahead log keeps of one stored profile: name, series labels, executable infos and the pprof bytes
-    /// as received (gzipped: about half the size of the decoded profile, and nothing to encode).
+    /// The store's <see cref="StorageOptions.WalSourceDecoder"/>: decodes a logged pprof again, as ingest did, at replay.
     /// </summary>
-    private static void EncodeLogPayload(ByteWriter w, string name, LabelSet labels, WriteSample sample)
+    internal static IngestProfile DecodeLogged(ReadOnlyMemory<byte> pprof, IReadOnlyList<ExecutableInfo>? executableInfos)
     {
-        w.String(name);
-        w.UVarint((ulong)labels.Count);
-        foreach (var l in labels.Labels)
-        {
-            w.String(l.Name);
-            w.String(l.Value);
-        }
-
-        var exec = sample.ExecutableInfos;
-        w.UVarint((ulong)(exec?.Count ?? 0));
-        foreach (var e in exec ?? [])
-        {
-            w.UVarint(e.ElfType);
-            w.UVarint(e.LoadSegmentOffset);
-            w.UVarint(e.LoadSegmentVaddr);
-        }
-
-        w.Bytes(sample.RawProfile.Span);
-    }
-
-    /// <summary>Reads back what <see cref="EncodeLogPayload"/> wrote, decoding the pprof again (the store's replay).</summary>
-    internal static (string Name, LabelSet Labels, IngestProfile Profile) DecodeLogPayload(ReadOnlyMemory<byte> payload)
-    {
-        var r = new ByteReader(payload.Span);
-        var name = r.String();
-        var labels = new Label[r.Int()];
-        for (var i = 0; i < labels.Length; i++)
-        {
-            labels[i] = new Label(r.String(), r.String());
-        }
-
-        var exec = new ExecutableInfo[r.Int()];
-        for (var i = 0; i < exec.Length; i++)
-        {
-            exec[i] = new ExecutableInfo((uint)r.UVarint(), r.UVarint(), r.UVarint());
-        }
-
         var flat = new FlatProfile(); // not pooled: the returned profile borrows its buffers
         try
         {
-            PprofDecoder.Decode(payload.Span[r.Position..], flat, PprofReadOptions.ParcaCompatible);
+            PprofDecoder.Decode(pprof.Span, flat, PprofReadOptions.ParcaCompatible);
         }
         catch (PprofException e)
         {
             throw new InvalidDataException("logged pprof: " + e.Message, e);
         }
 
-        return (name, LabelSet.From(labels), PprofIngest.ToIngest(flat, exec.Length > 0 ? exec : null));
+        return PprofIngest.ToIngest(flat, executableInfos);
     }
 
     // Decoders keep their grown tables and pooled buffer between requests, so steady-state decoding does not allocate.

@@ -45,7 +45,7 @@ internal static class StorageHosting
         ActiveMemoryBytes = options.StorageActiveMemory,
         Retention = options.StorageRetention,
         WalEnabled = options.EnablePersistence && options.StorageEnableWal,
-        WalPayloadDecoder = ProfileWriter.DecodeLogPayload,
+        WalSourceDecoder = ProfileWriter.DecodeLogged,
     };
 
     public static void MapEndpoints(IEndpointRouteBuilder root) => HttpIngest.Map(root);

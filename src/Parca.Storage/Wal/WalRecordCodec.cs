@@ -4,32 +4,37 @@ using Parca.Storage.Internal;
 namespace Parca.Storage.Wal;
 
 /// <summary>
-/// One write-ahead-log record: what <see cref="ProfileStore.Append(string, LabelSet, IngestProfile)"/> received (profile name, series labels and the
-/// decoded <see cref="IngestProfile"/>), so replaying it re-runs the same append without decoding pprof again.
-/// Layout (varints unless noted): version, name, labels (count, name/value pairs), strings (count, UTF-8 each),
-/// mappings, functions, locations, lines, sample types, period type, period, time, duration, stacks
-/// (sample count, offsets, locations), values (per sample type, per sample), sample labels (optional), executable
-/// infos (optional). Strings are written from the UTF-8 the pprof decoder kept, without making .NET strings.
+/// One write-ahead-log record: what <see cref="ProfileStore.Append(string, LabelSet, IngestProfile)"/> received, so
+/// replaying it re-runs the same append. Both kinds start with: kind, profile name, series labels (count,
+/// name/value pairs), executable infos (count + 1, or 0 for none). Then either
+/// <list type="bullet">
+/// <item><see cref="SourceKind"/>: the bytes the profile was decoded from (the server's pprof as received), turned back
+/// into the profile by <see cref="StorageOptions.WalSourceDecoder"/>; or</item>
+/// <item><see cref="ProfileKind"/>: the decoded profile itself (varints unless noted): strings (count, UTF-8 each),
+/// mappings, functions, locations, lines, sample types, period type, period, time, duration, stacks (sample count,
+/// offsets, locations), values (per sample type, per sample), sample labels (optional). Strings are written from the
+/// UTF-8 the pprof decoder kept, without making .NET strings.</item>
+/// </list>
 /// </summary>
 internal static class WalRecordCodec
 {
-    /// <summary>First byte of a record written by <see cref="Encode"/>.</summary>
-    private const int Version = 1;
+    /// <summary>A record holding the decoded profile.</summary>
+    public const byte ProfileKind = 1;
 
-    /// <summary>First byte of a record holding a caller's payload (see <see cref="StorageOptions.WalPayloadDecoder"/>).</summary>
-    public const byte PayloadKind = 2;
+    /// <summary>A record holding the bytes the profile was decoded from.</summary>
+    public const byte SourceKind = 2;
 
+    /// <summary>A <see cref="SourceKind"/> record: what to log when the caller can hand over the profile's source bytes.</summary>
+    public static void EncodeSource(ByteWriter w, string name, LabelSet labels, IngestProfile p, ReadOnlySpan<byte> source)
+    {
+        WriteCommon(w, SourceKind, name, labels, p.ExecutableInfos);
+        w.Bytes(source);
+    }
+
+    /// <summary>A <see cref="ProfileKind"/> record.</summary>
     public static void Encode(ByteWriter w, string name, LabelSet labels, IngestProfile p)
     {
-        w.UVarint(Version);
-        w.String(name);
-        w.UVarint((ulong)labels.Count);
-        foreach (var l in labels.Labels)
-        {
-            w.String(l.Name);
-            w.String(l.Value);
-        }
-
+        WriteCommon(w, ProfileKind, name, labels, p.ExecutableInfos);
         w.UVarint((ulong)p.StringCount);
         if (p.StringRanges is { } ranges)
         {
@@ -125,33 +130,22 @@ internal static class WalRecordCodec
         {
             w.UVarint(0);
         }
-
-        if (p.ExecutableInfos is { } infos)
-        {
-            w.UVarint((ulong)infos.Count + 1);
-            foreach (var e in infos)
-            {
-                w.UVarint(e.ElfType);
-                w.UVarint(e.LoadSegmentOffset);
-                w.UVarint(e.LoadSegmentVaddr);
-            }
-        }
-        else
-        {
-            w.UVarint(0);
-        }
     }
 
-    /// <summary>Decodes a record; <see cref="InvalidDataException"/> when it is not one (the CRC matched but the layout is wrong).</summary>
-    public static (string Name, LabelSet Labels, IngestProfile Profile) Decode(ReadOnlySpan<byte> record)
+    /// <summary>
+    /// Decodes a record of either kind (<paramref name="sourceDecoder"/> for <see cref="SourceKind"/>);
+    /// <see cref="InvalidDataException"/> when it is not one (the CRC matched but the layout is wrong).
+    /// </summary>
+    public static (string Name, LabelSet Labels, IngestProfile Profile) Decode(
+        ReadOnlyMemory<byte> record, Func<ReadOnlyMemory<byte>, IReadOnlyList<ExecutableInfo>?, IngestProfile>? sourceDecoder)
     {
         try
         {
-            var r = new ByteReader(record);
-            var version = r.Int();
-            if (version != Version)
+            var r = new ByteReader(record.Span);
+            var kind = r.Int();
+            if (kind is not (ProfileKind or SourceKind))
             {
-                throw new InvalidDataException($"unknown WAL record version {version}");
+                throw new InvalidDataException($"unknown WAL record kind {kind}");
             }
 
             var name = r.String();
@@ -159,6 +153,23 @@ internal static class WalRecordCodec
             for (var i = 0; i < labels.Length; i++)
             {
                 labels[i] = new Label(r.String(), r.String());
+            }
+
+            ExecutableInfo[]? infos = null;
+            var infoCount = r.Int();
+            if (infoCount > 0)
+            {
+                infos = new ExecutableInfo[infoCount - 1];
+                for (var i = 0; i < infos.Length; i++)
+                {
+                    infos[i] = new ExecutableInfo((uint)r.UVarint(), r.UVarint(), r.UVarint());
+                }
+            }
+
+            if (kind == SourceKind)
+            {
+                var decoder = sourceDecoder ?? throw new InvalidDataException("a logged source but no decoder for it (StorageOptions.WalSourceDecoder)");
+                return (name, LabelSet.From(labels), decoder(record[r.Position..], infos));
             }
 
             var strings = new string[r.Int()];
@@ -229,18 +240,7 @@ internal static class WalRecordCodec
                 }
             }
 
-            var infos = r.Int();
-            if (infos > 0)
-            {
-                var list = new ExecutableInfo[infos - 1];
-                for (var i = 0; i < list.Length; i++)
-                {
-                    list[i] = new ExecutableInfo((uint)r.UVarint(), r.UVarint(), r.UVarint());
-                }
-
-                p.ExecutableInfos = list;
-            }
-
+            p.ExecutableInfos = infos;
             if (!r.End)
             {
                 throw new InvalidDataException("trailing bytes after the WAL record");
@@ -251,6 +251,26 @@ internal static class WalRecordCodec
         catch (Exception e) when (e is OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
             throw new InvalidDataException("malformed WAL record: " + e.Message, e);
+        }
+    }
+
+    private static void WriteCommon(ByteWriter w, byte kind, string name, LabelSet labels, IReadOnlyList<ExecutableInfo>? infos)
+    {
+        w.UVarint(kind);
+        w.String(name);
+        w.UVarint((ulong)labels.Count);
+        foreach (var l in labels.Labels)
+        {
+            w.String(l.Name);
+            w.String(l.Value);
+        }
+
+        w.UVarint(infos is null ? 0 : (ulong)infos.Count + 1);
+        foreach (var e in infos ?? [])
+        {
+            w.UVarint(e.ElfType);
+            w.UVarint(e.LoadSegmentOffset);
+            w.UVarint(e.LoadSegmentVaddr);
         }
     }
 
