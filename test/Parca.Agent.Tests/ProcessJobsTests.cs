@@ -16,17 +16,19 @@ public sealed class ProcessJobsTests
         var jobs = new ProcessJobs(logs.CreateLogger("parca.agent.files"));
         var stuckRuns = 0;
         var fineRuns = 0;
+        // A plain blocking read of a FIFO without a writer: what a trusting agent did with a hostile perf map.
+        void Stuck()
+        {
+            if (Interlocked.Increment(ref stuckRuns) == 1)
+            {
+                using var f = File.OpenRead(fifo);
+                _ = f.ReadByte();
+            }
+        }
+
         var work = new Dictionary<int, (string, Action)>
         {
-            // A plain blocking read of a FIFO without a writer: what a trusting agent did with a hostile perf map.
-            [101] = ("stuck", () =>
-            {
-                if (Interlocked.Increment(ref stuckRuns) == 1)
-                {
-                    using var f = File.OpenRead(fifo);
-                    _ = f.ReadByte();
-                }
-            }),
+            [101] = ("stuck", Stuck),
             [102] = ("fine", () => Interlocked.Increment(ref fineRuns)),
         };
 
