@@ -118,7 +118,7 @@ public sealed class WriteAheadLogTests : IDisposable
 
         using var reopened = Open();
         Assert.Equal(1, reopened.ReplayedProfiles);
-        Assert.Contains("the rest of the segment is dropped", Assert.Single(reopened.LoadErrors));
+        Assert.Contains("to the end of the segment", Assert.Single(reopened.LoadErrors));
         Assert.Equal(new Dictionary<string, long> { ["main;kept"] = 1 }, Head(reopened, 0));
     }
 
