@@ -110,6 +110,31 @@ public sealed partial class ProfileStore
         SignalCompactor();
     }
 
+    /// <summary>Seals a head that <see cref="Rotate"/> left open; at shutdown no new segment is needed.</summary>
+    private void SealForShutdown()
+    {
+        lock (_rotateLock)
+        {
+            var head = _head;
+            if (head.IsEmpty || _sealed.Contains(head))
+            {
+                return;
+            }
+
+            lock (_walLock)
+            {
+                head.Seal();
+                if (_wal is not null)
+                {
+                    head.WalSequence = _wal.CurrentSequence; // its blocks then cover the current segment too
+                }
+            }
+
+            _sealed.Add(head);
+            Interlocked.Add(ref _pendingBytes, head.EstimatedBytes);
+        }
+    }
+
     private void SignalCompactor()
     {
         try
@@ -323,6 +348,7 @@ public sealed partial class ProfileStore
         if (flush)
         {
             Rotate(_head);
+            SealForShutdown(); // if the log could not start a segment (disk full), the head is still open
         }
 
         HeadPartition[] pending;
