@@ -35,7 +35,7 @@ public sealed partial class ProfileStore : IDisposable
     public ProfileStore(StorageOptions? options = null)
     {
         _options = options ?? new StorageOptions();
-        _metrics = new StorageMetrics(this);
+        _metrics = new StorageMetrics(this, _options.Meters);
         _head = NewHead(0);
         var blocks = new List<Partition>();
         if (_options.Path is not null)

@@ -8,13 +8,17 @@ namespace Parca.Storage;
 /// </summary>
 internal sealed class StorageMetrics : IDisposable
 {
-    private readonly Meter _meter = new("Parca.Storage");
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
     private readonly Counter<long> _writeFailures;
     private readonly Counter<long> _compactionFailures;
     private readonly Counter<long> _refused;
 
-    public StorageMetrics(ProfileStore store)
+    public StorageMetrics(ProfileStore store, IMeterFactory? factory)
     {
+        // The server's factory scopes the meter to it (its /metrics exports only its own); alone, the store owns one.
+        _ownsMeter = factory is null;
+        _meter = factory?.Create("Parca.Storage") ?? new Meter("Parca.Storage");
         _writeFailures = _meter.CreateCounter<long>("parca_storage_write_failures_total", null, "Failed writes to the storage path, by reason (disk_full, io).");
         _compactionFailures = _meter.CreateCounter<long>("parca_storage_compaction_failures_total", null, "Compactions of a sealed head into blocks that failed (each is retried with back-off).");
         _refused = _meter.CreateCounter<long>("parca_storage_refused_appends_total", null, "Appends refused because the head reached --storage-head-memory-limit.");
@@ -28,5 +32,11 @@ internal sealed class StorageMetrics : IDisposable
 
     public void Refused() => _refused.Add(1);
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 }

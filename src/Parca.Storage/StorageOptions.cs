@@ -62,6 +62,9 @@ public sealed class StorageOptions
 
     public TimeProvider Time { get; set; } = TimeProvider.System;
 
+    /// <summary>Where the store's instruments are created (the server's, so /metrics exports them); null: a meter of its own.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? Meters { get; set; }
+
     internal long EffectiveHeadMemoryLimit => HeadMemoryLimitBytes > 0 ? HeadMemoryLimitBytes : Math.Max(ActiveMemoryBytes * 4, 256L << 20);
 }
 

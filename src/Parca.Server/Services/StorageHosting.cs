@@ -20,6 +20,7 @@ internal static class StorageHosting
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Storage");
             var storage = StorageOptionsFrom(options);
             storage.Log = line => ServerLog.StorageEvent(log, line);
+            storage.Meters = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>();
             return new ProfileStore(storage);
         });
         services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
