@@ -26,6 +26,8 @@ public sealed class AgentMetrics
 
     internal Func<int>? KernelSymbolLoads { get; set; }
 
+    internal Func<(long DebugFiles, long Skipped)>? Debuginfo { get; set; }
+
     internal Func<(long Buffered, long Dropped, long Sent, long Failed)>? Shipping { get; set; }
 
     public long ProfilesWritten => Interlocked.Read(ref _profilesWritten);
@@ -64,6 +66,9 @@ public sealed class AgentMetrics
         Gauge(sb, "parca_agent_object_file_symbol_bytes", "Bytes of symbol tables kept loaded (bounded to 8 MiB, most recently used files first).", ObjectFileSymbolBytes?.Invoke() ?? 0);
         Counter(sb, "parca_agent_object_file_evictions_total", "Object files evicted from the bounded pool.", (ulong)(ObjectFileEvictions?.Invoke() ?? 0));
         Counter(sb, "parca_agent_kernel_symbol_loads_total", "Times /proc/kallsyms was (re)loaded.", (ulong)(KernelSymbolLoads?.Invoke() ?? 0));
+        var debuginfo = Debuginfo?.Invoke() ?? (0, 0);
+        Counter(sb, "parca_agent_debuginfo_files_loaded_total", "Symbol tables read from a separate debug file (build id or .gnu_debuglink under --debuginfo-directories).", (ulong)debuginfo.DebugFiles);
+        Counter(sb, "parca_agent_debuginfo_skipped_total", "Debug sources skipped as corrupt, truncated or mismatched (.gopclntab, .gnu_debugdata, .gnu_debuglink, debug files); each is logged once naming the file.", (ulong)debuginfo.Skipped);
         var gc = GC.GetGCMemoryInfo();
         Gauge(sb, "parca_agent_managed_heap_bytes", "Managed heap size after the last GC.", gc.HeapSizeBytes);
         Gauge(sb, "parca_agent_managed_committed_bytes", "Memory committed by the GC.", gc.TotalCommittedBytes);

@@ -50,7 +50,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Options = options;
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent");
         _labels = new LabelSetBuilder(options.Node, options.MetadataExternalLabels, relabeler, ParcaVersion.Version);
-        _processes = new ProcessTable(options.ProcRoot, new ObjectFileCache(options.ObjectFilePoolSize), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.processes"));
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var debugSymbols = new DebugSymbolLoader(options.DebuginfoDirectories, loggers.CreateLogger("parca.agent.symbols"));
+        _processes = new ProcessTable(options.ProcRoot, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
         _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable, options.ProcRoot);
         _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency);
         _stores.Add(_latest);
@@ -89,6 +91,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Metrics.ObjectFileSymbolBytes = () => _processes.Objects.SymbolBytes;
         Metrics.ObjectFileEvictions = () => _processes.Objects.Evictions;
         Metrics.KernelSymbolLoads = () => _symbolizer.Kernel.Loads;
+        Metrics.Debuginfo = () => (debugSymbols.DebugFilesLoaded, debugSymbols.Skipped);
     }
 
     public ParcaAgentOptions Options { get; }

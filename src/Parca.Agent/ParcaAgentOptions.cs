@@ -67,6 +67,9 @@ public sealed class ParcaAgentOptions
     /// <summary>Not a Parca Agent flag (the server has it): how C++/Rust names are demangled in the agent.</summary>
     public string SymbolizerDemangleMode { get; set; } = "simple";
 
+    /// <summary>Ordered host directories searched for separate debug files by build id and .gnu_debuglink.</summary>
+    public List<string> DebuginfoDirectories { get; set; } = ["/usr/lib/debug"];
+
     public string ObjectFilePoolEvictionPolicy { get; set; } = "lru";
 
     public int ObjectFilePoolSize { get; set; } = 100;
@@ -112,6 +115,14 @@ public sealed class ParcaAgentOptions
         if (ObjectFilePoolSize < 0)
         {
             problems.Add("--object-file-pool-size: must be >= 0 (0 = no limit)");
+        }
+
+        foreach (var dir in DebuginfoDirectories)
+        {
+            if (!dir.StartsWith('/'))
+            {
+                problems.Add($"--debuginfo-directories: '{dir}' must be an absolute path");
+            }
         }
 
         if (ObjectFilePoolEvictionPolicy is not ("lru" or "lfu"))

@@ -12,14 +12,20 @@ internal sealed class ObjectFile : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly SafeFileHandle? _handle;
+    private readonly DebugSymbolLoader _loader;
+    private readonly string _root;
     private SymbolTable? _symbols;
+    private bool _loadedOnce;
 
-    public ObjectFile(string path, SafeFileHandle? handle, ElfFile? elf, string? compiler)
+    /// <param name="root">The mapping process's root (/proc/PID/root), where .gnu_debuglink targets next to the file are looked up.</param>
+    public ObjectFile(string path, SafeFileHandle? handle, ElfFile? elf, string? compiler, DebugSymbolLoader? loader = null, string root = "/")
     {
         Path = path;
         _handle = handle;
         Elf = elf;
         Compiler = compiler;
+        _loader = loader ?? DebugSymbolLoader.Disabled;
+        _root = root;
     }
 
     public string Path { get; }
@@ -31,7 +37,7 @@ internal sealed class ObjectFile : IDisposable
 
     public string? Compiler { get; }
 
-    /// <summary>Reads .symtab/.dynsym on first use; an unreadable file yields an empty table.</summary>
+    /// <summary>Reads the function table on first use (see <see cref="DebugSymbolLoader"/>); an unreadable file yields an empty table.</summary>
     public SymbolTable Symbols
     {
         get
@@ -45,7 +51,8 @@ internal sealed class ObjectFile : IDisposable
 
                 try
                 {
-                    _symbols = Elf is not null && _handle is { IsClosed: false } ? Elf.ReadSymbols(_handle, Path) : SymbolTable.Empty;
+                    _symbols = Elf is not null && _handle is { IsClosed: false } ? _loader.Load(Elf, _handle, Path, _root, !_loadedOnce) : SymbolTable.Empty;
+                    _loadedOnce = true;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ObjectDisposedException or OutOfMemoryException)
                 {

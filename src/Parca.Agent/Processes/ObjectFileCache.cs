@@ -14,7 +14,15 @@ internal sealed class ObjectFileCache
     private readonly Dictionary<string, LinkedListNode<(string Key, ObjectFile File)>> _index = [];
     private readonly LinkedList<(string Key, ObjectFile File)> _lru = new();
 
-    public ObjectFileCache(int capacity) => _capacity = capacity;
+    private readonly DebugSymbolLoader _symbols;
+
+    public ObjectFileCache(int capacity, DebugSymbolLoader? symbols = null)
+    {
+        _capacity = capacity;
+        _symbols = symbols ?? DebugSymbolLoader.Disabled;
+    }
+
+    public DebugSymbolLoader SymbolLoader => _symbols;
 
     public int Count
     {
@@ -43,7 +51,7 @@ internal sealed class ObjectFileCache
             }
         }
 
-        var file = Open(pid, mapping, procRoot);
+        var file = Open(pid, mapping, procRoot, _symbols);
         if (file is null)
         {
             return null;
@@ -111,7 +119,7 @@ internal sealed class ObjectFileCache
     /// <summary>Bytes of symbol tables kept after the last <see cref="TrimSymbols"/>.</summary>
     public long SymbolBytes { get; private set; }
 
-    private static ObjectFile? Open(int pid, MemoryMapping mapping, string procRoot)
+    private static ObjectFile? Open(int pid, MemoryMapping mapping, string procRoot, DebugSymbolLoader symbols)
     {
         string[] candidates =
         [
@@ -135,7 +143,7 @@ internal sealed class ObjectFileCache
                 try
                 {
                     var elf = ElfFile.Read(handle, mapping.Path);
-                    return new ObjectFile(mapping.Path, handle, elf, ReadCompiler(elf, handle));
+                    return new ObjectFile(mapping.Path, handle, elf, ReadCompiler(elf, handle), symbols, $"{procRoot}/{pid}/root");
                 }
                 catch (InvalidDataException)
                 {
