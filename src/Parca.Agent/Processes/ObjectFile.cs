@@ -31,6 +31,9 @@ internal sealed class ObjectFile : IDisposable
 
     public string? Compiler { get; }
 
+    /// <summary>The open file (null when not ELF): the unwind table builder reads .eh_frame through it.</summary>
+    internal SafeFileHandle? Handle => _handle;
+
     /// <summary>Reads .symtab/.dynsym on first use; an unreadable file yields an empty table.</summary>
     public SymbolTable Symbols
     {

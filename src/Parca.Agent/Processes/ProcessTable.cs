@@ -150,7 +150,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
         // Other mapped files are opened when a frame needs them (window end): through map_files while the process
         // lives, else by path, which covers everything but files private to an exited container.
         var cgroup = ProcFs.ReadCgroup(_procRoot, pid);
-        return new ProcessInfo
+        var info = new ProcessInfo
         {
             Pid = pid,
             StartTime = stat.Value.StartTime,
@@ -164,7 +164,12 @@ internal sealed partial class ProcessTable : IAsyncDisposable
             NamespacePid = PerfMap.NamespacePid(pid, _procRoot),
             Mappings = mappings,
         };
+        Captured?.Invoke(info);
+        return info;
     }
+
+    /// <summary>Called on the capture task with every newly captured process (the unwinder loads its tables here).</summary>
+    public Action<ProcessInfo>? Captured { get; set; }
 
     public async ValueTask DisposeAsync()
     {
