@@ -94,6 +94,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
     public ParcaAgentOptions Options { get; }
 
+    /// <summary>The unwind table lifecycle (null with --dwarf-unwinding-disable or before start).</summary>
+    internal Unwinding.UnwindTableManager? Unwinder => _unwinder;
+
     public AgentMetrics Metrics { get; } = new();
 
     /// <summary>The HTTP address actually bound (useful with port 0). Valid after <see cref="StartAsync"/>.</summary>

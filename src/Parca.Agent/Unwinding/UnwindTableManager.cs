@@ -88,6 +88,15 @@ internal sealed partial class UnwindTableManager
 
     public UnwindTableCache Cache => _cache;
 
+    /// <summary>True once <paramref name="pid"/>'s mappings are in the BPF map.</summary>
+    public bool HasProcess(int pid)
+    {
+        lock (_lock)
+        {
+            return _processes.ContainsKey(pid);
+        }
+    }
+
     /// <summary>Loads the tables of <paramref name="info"/>'s mappings and publishes its mapping list to BPF.</summary>
     public void AddProcess(ProcessInfo info)
     {
