@@ -35,9 +35,8 @@ struct parca_unwind_row {
     __u32 pc;
     __u8 cfa_type;
     __u8 rbp_type;
-    __s16 cfa_offset;
     __s16 rbp_offset;
-    __u16 reserved;
+    __s32 cfa_offset; /* 32 bits: functions with 32 KiB+ frames (python's, libc's) exist */
 };
 
 /* A table's rows are parca_unwind_rows[first_row .. first_row + row_count). */

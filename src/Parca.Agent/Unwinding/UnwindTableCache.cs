@@ -7,12 +7,12 @@ namespace Parca.Agent.Unwinding;
 /// <summary>
 /// Compiled unwind tables on disk, one file per executable key (build id, or device/inode/size/mtime when a file
 /// has none), so a restart or a second agent does not parse the same .eh_frame again. Format (docs/agent.md):
-/// "PARCAUT1", row count (u32), reserved (u32), then the 12-byte rows exactly as the BPF map holds them. The
+/// "PARCAUT2", row count (u32), reserved (u32), then the 12-byte rows exactly as the BPF map holds them. The
 /// directory is bounded by <see cref="MaxBytes"/>: after a write the least recently written files go first.
 /// </summary>
 internal sealed class UnwindTableCache
 {
-    private static ReadOnlySpan<byte> Magic => "PARCAUT1"u8;
+    private static ReadOnlySpan<byte> Magic => "PARCAUT2"u8;
 
     private readonly string _directory;
     private readonly Lock _lock = new();

@@ -46,7 +46,7 @@ public enum RbpRule : byte
 /// (about 60 000 rows on this machine's binaries) becomes about 700 KB of BPF map.
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Pack = 4)]
-public readonly record struct UnwindRow(uint Pc, CfaRule Cfa, RbpRule Rbp, short CfaOffset, short RbpOffset)
+public readonly record struct UnwindRow(uint Pc, CfaRule Cfa, RbpRule Rbp, short RbpOffset, int CfaOffset)
 {
     /// <summary>Bytes of one row in a table file and in the BPF map.</summary>
     public const int Size = 12;

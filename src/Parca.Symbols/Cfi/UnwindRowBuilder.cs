@@ -32,13 +32,13 @@ internal static class UnwindRowBuilder
             };
             // The BPF unwinder reads the return address at CFA - 8, the x86-64 convention; anything else it cannot follow.
             var raOk = cfa == CfaRule.Signal || (s.Ra == RuleForm.Offset && s.RaOffset == -8) || (s.Ra == RuleForm.SameValue && cie.RaRegister == 16);
-            if (!raOk || s.Offset is < short.MinValue or > short.MaxValue)
+            if (!raOk || s.Offset is < int.MinValue or > int.MaxValue)
             {
                 cfa = CfaRule.Invalid;
             }
 
-            var offset = cfa is CfaRule.Rsp or CfaRule.Rbp or CfaRule.RbpDeref ? (short)s.Offset : (short)0;
-            return new(pc, new UnwindRow(0, cfa, cfa == CfaRule.Invalid ? RbpRule.Unchanged : rbp, offset, cfa == CfaRule.Invalid ? (short)0 : rbpOffset), false);
+            var offset = cfa is CfaRule.Rsp or CfaRule.Rbp or CfaRule.RbpDeref ? (int)s.Offset : 0;
+            return new(pc, new UnwindRow(0, cfa, cfa == CfaRule.Invalid ? RbpRule.Unchanged : rbp, cfa == CfaRule.Invalid ? (short)0 : rbpOffset, offset), false);
         }
     }
 
