@@ -41,6 +41,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private RemoteStore? _remote;
     private SampleAggregator? _aggregator;
     private CpuSampler? _sampler;
+    private Unwinding.UnwindTableManager? _unwinder;
     private Thread? _samplingThread;
     private Task? _processing;
     private volatile bool _ready;
@@ -52,8 +53,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent");
         _labels = new LabelSetBuilder(options.Node, options.MetadataExternalLabels, relabeler, ParcaVersion.Version);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var debugSymbols = new DebugSymbolLoader(options.DebuginfoDirectories, loggers.CreateLogger("parca.agent.symbols"));
         var files = new ProcessFiles(options.ProcRoot, options.ProcessFileLimits, loggers.CreateLogger("parca.agent.files"));
-        _processes = new ProcessTable(files, new ObjectFileCache(options.ObjectFilePoolSize), loggers.CreateLogger("parca.agent.processes"));
+        _processes = new ProcessTable(files, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
         _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable);
         var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"), files.Log);
         _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs);
@@ -94,12 +96,16 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Metrics.ObjectFileSymbolBytes = () => _processes.Objects.SymbolBytes;
         Metrics.ObjectFileEvictions = () => _processes.Objects.Evictions;
         Metrics.KernelSymbolLoads = () => _symbolizer.Kernel.Loads;
+        Metrics.Debuginfo = () => (debugSymbols.DebugFilesLoaded, debugSymbols.Skipped);
         Metrics.FilesRefused = files.Refused;
         Metrics.FileLogLinesSuppressed = () => files.LogLinesSuppressed;
         Metrics.ProcessJobs = () => (jobs.TimedOut, jobs.Failed, jobs.Unfinished, _windows.MetadataTimeouts);
     }
 
     public ParcaAgentOptions Options { get; }
+
+    /// <summary>The unwind table lifecycle (null with --dwarf-unwinding-disable or before start).</summary>
+    internal Unwinding.UnwindTableManager? Unwinder => _unwinder;
 
     public AgentMetrics Metrics { get; } = new();
 
@@ -184,7 +190,23 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             MemlockLimit = Options.MemlockRlimit,
             BtfPath = Options.BtfPath,
             VerboseLogging = Options.BpfVerboseLogging,
+            UnwindTables = !Options.DwarfUnwindingDisable,
+            UnwindMixed = Options.DwarfUnwindingMixed,
+            UnwindMaxRows = (uint)Options.DwarfUnwindingMaxRows,
         }, _aggregator);
+        if (!Options.DwarfUnwindingDisable)
+        {
+            var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
+            _unwinder = new Unwinding.UnwindTableManager(
+                _sampler.Unwind,
+                new Unwinding.UnwindTableCache(Options.DwarfUnwindingCacheDirectory, (long)Options.DwarfUnwindingCacheMaxMb << 20),
+                _processes.Objects,
+                _processes.Files,
+                loggers.CreateLogger("parca.agent.unwind"));
+            _processes.Captured = _unwinder.AddProcess;
+            Metrics.Unwinder = _unwinder;
+        }
+
         if (_sampler.MemlockWarning is { } warning)
         {
             LogMemlock(_logger, warning);

@@ -12,16 +12,23 @@ internal sealed class ObjectFile : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly SafeFileHandle? _handle;
+    private readonly DebugSymbolLoader _loader;
+    private readonly string _root;
     private readonly long _maxSymbolBytes;
     private SymbolTable? _symbols;
+    private bool _loadedOnce;
 
-    public ObjectFile(string path, SafeFileHandle? handle, ElfFile? elf, string? compiler, long maxSymbolBytes = long.MaxValue)
+    /// <param name="root">The mapping process's root (/proc/PID/root), where .gnu_debuglink targets next to the file are looked up.</param>
+    /// <param name="maxSymbolBytes">Symbol sections larger than this are not read (a hostile file cannot make the agent allocate without bound).</param>
+    public ObjectFile(string path, SafeFileHandle? handle, ElfFile? elf, string? compiler, DebugSymbolLoader? loader = null, string root = "/", long maxSymbolBytes = long.MaxValue)
     {
         _maxSymbolBytes = maxSymbolBytes;
         Path = path;
         _handle = handle;
         Elf = elf;
         Compiler = compiler;
+        _loader = loader ?? DebugSymbolLoader.Disabled;
+        _root = root;
     }
 
     public string Path { get; }
@@ -33,7 +40,10 @@ internal sealed class ObjectFile : IDisposable
 
     public string? Compiler { get; }
 
-    /// <summary>Reads .symtab/.dynsym on first use; an unreadable file yields an empty table.</summary>
+    /// <summary>The open file (null when not ELF): the unwind table builder reads .eh_frame through it.</summary>
+    internal SafeFileHandle? Handle => _handle;
+
+    /// <summary>Reads the function table on first use (see <see cref="DebugSymbolLoader"/>); an unreadable file yields an empty table.</summary>
     public SymbolTable Symbols
     {
         get
@@ -47,7 +57,10 @@ internal sealed class ObjectFile : IDisposable
 
                 try
                 {
-                    _symbols = Elf is not null && _handle is { IsClosed: false } && SymbolSectionBytes(Elf) <= _maxSymbolBytes ? Elf.ReadSymbols(_handle, Path) : SymbolTable.Empty;
+                    _symbols = Elf is not null && _handle is { IsClosed: false } && SymbolSectionBytes(Elf) <= _maxSymbolBytes
+                        ? _loader.Load(Elf, _handle, Path, _root, !_loadedOnce)
+                        : SymbolTable.Empty;
+                    _loadedOnce = true;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ObjectDisposedException or OutOfMemoryException)
                 {

@@ -14,7 +14,15 @@ internal sealed class ObjectFileCache
     private readonly Dictionary<string, LinkedListNode<(string Key, ObjectFile File)>> _index = [];
     private readonly LinkedList<(string Key, ObjectFile File)> _lru = new();
 
-    public ObjectFileCache(int capacity) => _capacity = capacity;
+    private readonly DebugSymbolLoader _symbols;
+
+    public ObjectFileCache(int capacity, DebugSymbolLoader? symbols = null)
+    {
+        _capacity = capacity;
+        _symbols = symbols ?? DebugSymbolLoader.Disabled;
+    }
+
+    public DebugSymbolLoader SymbolLoader => _symbols;
 
     public int Count
     {
@@ -53,7 +61,7 @@ internal sealed class ObjectFileCache
             }
         }
 
-        var file = Open(pid, mapping, files);
+        var file = Open(pid, mapping, files, _symbols);
         if (file is null)
         {
             return null;
@@ -121,7 +129,7 @@ internal sealed class ObjectFileCache
     /// <summary>Bytes of symbol tables kept after the last <see cref="TrimSymbols"/>.</summary>
     public long SymbolBytes { get; private set; }
 
-    private static ObjectFile? Open(int pid, MemoryMapping mapping, ProcessFiles files)
+    private static ObjectFile? Open(int pid, MemoryMapping mapping, ProcessFiles files, DebugSymbolLoader symbols)
     {
         var handle = files.OpenMappedFile(pid, mapping);
         if (handle is null)
@@ -140,7 +148,7 @@ internal sealed class ObjectFileCache
             }
 
             var elf = ElfFile.Read(handle, mapping.Path);
-            return new ObjectFile(mapping.Path, handle, elf, ReadCompiler(elf, handle), files.Limits.ElfSymbolsMaxBytes);
+            return new ObjectFile(mapping.Path, handle, elf, ReadCompiler(elf, handle), symbols, $"{files.ProcRoot}/{pid}/root", files.Limits.ElfSymbolsMaxBytes);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or OverflowException)
         {
