@@ -9,6 +9,7 @@ using Parca.Rpc.Client;
 using Parca.Server;
 using Parca.Server.Services;
 using Parca.Storage;
+using Parca.Protocol.Query.V1Alpha1;
 using LabelSet = Parca.Storage.LabelSet;
 
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
@@ -16,6 +17,7 @@ using LabelSet = Parca.Storage.LabelSet;
 //   ingest-process [same arguments]                                     the same against the Release `parca` started as its own process: its CPU alone
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
+//   reports [runs=5]                                                    report times, bytes and allocations for a large.cpu-sized and a 1M-node profile
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
@@ -37,6 +39,9 @@ switch (mode)
         break;
     case "range":
         await RangeRun(Arg(1, 100), Arg(2, 24), Arg(3, 20));
+        break;
+    case "reports":
+        await ReportsRun(Arg(1, 5));
         break;
     default:
         Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|gocompare|phases [...]");
@@ -540,4 +545,69 @@ static async Task GoCompare(int profiles)
     Console.WriteLine($"  go tool pprof -proto (read + merge + write): {goBest:F0} ms");
     Console.WriteLine($"  ratio (query vs go): {goBest / best:F1}x; (ingest+query vs go): {goBest / (best + ingestMs):F1}x");
     Directory.Delete(dir, true);
+}
+
+// Report sizes and times for a large.cpu-sized profile (20k stacks, 425k nodes) and a 1M-node one: each report type,
+// untrimmed and with the UI's default trim (one pixel of a 1600 px flame graph), end to end over gRPC (h2c) against
+// an in-process server, plus the bytes allocated by the server's handler alone (engine merge + report).
+static async Task ReportsRun(int runs)
+{
+    await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", MaxMessageSize = 256 * 1024 * 1024 });
+    await server.StartAsync();
+    var store = server.Services.GetRequiredService<ProfileStore>();
+    var writer = new ProfileWriter(store);
+    var t = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds() * 1_000_000;
+    var sizes = new[] { ("large.cpu-sized", 425_000, "large"), ("1M nodes", 1_000_000, "huge") };
+    foreach (var (_, nodes, job) in sizes)
+    {
+        var p = LargeProfile.Generate(nodes, timeNanos: t);
+        writer.Write([new WriteSeries([new("__name__", "cpu"), new("job", job)], [new WriteSample(Parca.Pprof.PprofEncoder.Encode(p), null)])]);
+    }
+
+    using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'), new RpcChannelOptions { MaxMessageSize = 256 * 1024 * 1024 });
+    var handler = new QueryService(new QueryEngine(store), new Parca.Query.Reports.ReportLimits(1L << 32, 256 * 1024 * 1024));
+    Console.WriteLine($"reports: best of {runs} after 2 warm-ups; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+    Console.WriteLine($"{"profile",-16} {"report",-17} {"trim",-6} {"e2e ms",8} {"handler ms",10} {"bytes",12} {"allocated",12} {"alloc/bytes",11}");
+    foreach (var (name, _, job) in sizes)
+    {
+        foreach (var type in new[] { QueryRequest.Types.ReportType.FlamegraphArrow, QueryRequest.Types.ReportType.TableArrow, QueryRequest.Types.ReportType.Top, QueryRequest.Types.ReportType.Pprof })
+        {
+            foreach (var trim in type == QueryRequest.Types.ReportType.FlamegraphArrow ? new float?[] { 0f, 100f / 1600 } : [null])
+            {
+                var request = new QueryRequest
+                {
+                    Mode = QueryRequest.Types.Mode.Merge,
+                    Merge = new MergeProfile { Query = $"cpu:samples:count:cpu:nanoseconds{{job=\"{job}\"}}", Start = QueryService.ToTimestamp(t - 60_000_000_000), End = QueryService.ToTimestamp(t + 60_000_000_000) },
+                    ReportType = type,
+                };
+                if (trim is { } th)
+                {
+                    request.NodeTrimThreshold = th;
+                }
+
+                double e2e = double.MaxValue, local = double.MaxValue;
+                long bytes = 0, allocated = long.MaxValue;
+                for (var i = 0; i < runs + 2; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, request);
+                    var ms = sw.Elapsed.TotalMilliseconds;
+                    bytes = response.CalculateSize();
+                    GC.Collect();
+                    var before = GC.GetTotalAllocatedBytes(true);
+                    sw.Restart();
+                    handler.Execute(request);
+                    var lms = sw.Elapsed.TotalMilliseconds;
+                    var alloc = GC.GetTotalAllocatedBytes(true) - before;
+                    if (i >= 2)
+                    {
+                        (e2e, local, allocated) = (Math.Min(e2e, ms), Math.Min(local, lms), Math.Min(allocated, alloc));
+                    }
+                }
+
+                var label = type.ToString();
+                Console.WriteLine($"{name,-16} {label,-17} {(trim is { } x ? $"{x:0.###}%" : "-"),-6} {e2e,8:F1} {local,10:F1} {bytes,12:N0} {allocated,12:N0} {(double)allocated / bytes,11:F1}");
+            }
+        }
+    }
 }

@@ -45,6 +45,9 @@ public sealed class ParcaServerOptions
     /// <summary>Largest gRPC message accepted or sent (Parca uses 64 MiB).</summary>
     public int MaxMessageSize { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>Working memory one query's report may take (merged tree, frame graph, encoded result).</summary>
+    public long QueryMemoryBudget { get; set; } = 1L << 30;
+
     public static readonly string[] KnownModes = ["all", "scraper-only", "forwarder"];
     public static readonly string[] KnownLogLevels = ["debug", "info", "warn", "error"];
     public static readonly string[] KnownLogFormats = ["logfmt", "json"];
@@ -112,6 +115,11 @@ public sealed class ParcaServerOptions
         if (MaxMessageSize <= 0)
         {
             problems.Add("--grpc-max-message-size: must be positive");
+        }
+
+        if (QueryMemoryBudget <= 0)
+        {
+            problems.Add("--query-memory-budget: must be positive");
         }
 
         return problems;

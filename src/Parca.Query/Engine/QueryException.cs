@@ -5,6 +5,9 @@ public enum QueryErrorKind
 {
     InvalidArgument,
     NotFound,
+
+    /// <summary>The result would exceed the per-query memory budget.</summary>
+    ResourceExhausted,
 }
 
 /// <summary>A query that cannot be answered, with what was wrong.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Parca.Query.Engine;
+using Parca.Query.Reports;
 using Parca.Rpc.Server;
 using Parca.Storage;
 
@@ -16,6 +17,7 @@ internal static class StorageHosting
     {
         services.AddSingleton(_ => new ProfileStore(StorageOptionsFrom(options)));
         services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
+        services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>()));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System));
         // Scraped profiles go to storage, unless the caller registered its own writer (tests capture them).
