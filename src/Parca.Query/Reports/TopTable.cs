@@ -71,7 +71,7 @@ public sealed class TopTable
         // Cumulative: a node adds its cumulative value to its function unless the function is already on the path
         // above it (recursion). Edges: a node's value flows from the nearest function above it into its own.
         var onPath = new int[t.Count];
-        var edges = new Dictionary<long, long>();
+        var edges = new Dictionary<(int Caller, int Callee), long>(); // tuple keys: HashCode.Combine mixes small ids well
         var stack = new int[(2 * n) + 2];
         var above = new int[n]; // nearest ancestor row (−1: none)
         var sp = 0;
@@ -104,8 +104,8 @@ public sealed class TopTable
 
                 if (up >= 0 && up != row)
                 {
-                    var key = ((long)up << 32) | (uint)row;
-                    edges[key] = edges.GetValueOrDefault(key) + g.Cumulative[node];
+                    ref var value = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(edges, (up, row), out _);
+                    value += g.Cumulative[node];
                 }
 
                 onPath[row]++;
@@ -167,11 +167,18 @@ public sealed class TopTable
         return rowOf;
     }
 
-    private void SetEdges(Dictionary<long, long> edges)
+    private void SetEdges(Dictionary<(int Caller, int Callee), long> edges)
     {
         var keys = new long[edges.Count];
-        edges.Keys.CopyTo(keys, 0);
-        Array.Sort(keys); // by caller, then callee
+        var values = new long[edges.Count];
+        var k = 0;
+        foreach (var ((caller, callee), value) in edges)
+        {
+            keys[k] = ((long)caller << 32) | (uint)callee;
+            values[k++] = value;
+        }
+
+        Array.Sort(keys, values); // by caller, then callee
         _calleeOffsets = new int[Count + 1];
         _callees = new int[keys.Length];
         _edgeValues = new long[keys.Length];
@@ -183,7 +190,7 @@ public sealed class TopTable
             _calleeOffsets[caller + 1]++;
             _callerOffsets[callee + 1]++;
             _callees[i] = callee;
-            _edgeValues[i] = edges[keys[i]];
+            _edgeValues[i] = values[i];
         }
 
         for (var i = 0; i < Count; i++)
