@@ -15,6 +15,13 @@ public static class FlameGraphArrow
     /// <summary>Returns the IPC stream and the graph height (max depth + 1).</summary>
     public static (byte[] Record, int Height) Build(FlameGraph g, IReadOnlyList<int> kept)
     {
+        var (columns, height) = Columns(g, kept);
+        return (ArrowIpcWriter.Write(columns), height);
+    }
+
+    /// <summary>The record's columns and the graph height (the writer comparison in bench/ reuses them).</summary>
+    internal static (List<ArrowColumn> Columns, int Height) Columns(FlameGraph g, IReadOnlyList<int> kept)
+    {
         var r = g.Result;
         var sym = r.Symbols;
         var n = kept.Count;
@@ -174,6 +181,6 @@ public static class FlameGraphArrow
         }
 
         ArrayPool<int>.Shared.Return(scratch);
-        return (ArrowIpcWriter.Write(columns), height + 1);
+        return (columns, height + 1);
     }
 }
