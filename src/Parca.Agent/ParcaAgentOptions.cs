@@ -67,6 +67,9 @@ public sealed class ParcaAgentOptions
     /// <summary>Not a Parca Agent flag (the server has it): how C++/Rust names are demangled in the agent.</summary>
     public string SymbolizerDemangleMode { get; set; } = "simple";
 
+    /// <summary>Ordered host directories searched for separate debug files by build id and .gnu_debuglink.</summary>
+    public List<string> DebuginfoDirectories { get; set; } = ["/usr/lib/debug"];
+
     public string ObjectFilePoolEvictionPolicy { get; set; } = "lru";
 
     public int ObjectFilePoolSize { get; set; } = 100;
@@ -75,6 +78,23 @@ public sealed class ParcaAgentOptions
 
     /// <summary>Ring buffer size in pages; 0 (our default) sizes it for about one second of samples at the frequency.</summary>
     public int BpfEventsBufferSize { get; set; }
+
+    /// <summary>Caps, budgets and waits for the files read on behalf of processes (docs/agent.md; tests lower them).</summary>
+    internal Processes.ProcessFileLimits ProcessFileLimits { get; set; } = new();
+
+    /// <summary>Walk user stacks with frame pointers only (the walker before unwind tables; kept for comparison).</summary>
+    public bool DwarfUnwindingDisable { get; set; }
+
+    /// <summary>Inside a table walk, take a frame-pointer step where a pc has no table (JIT, anonymous code); false stops there.</summary>
+    public bool DwarfUnwindingMixed { get; set; } = true;
+
+    /// <summary>Rows of the BPF unwind table memory (12 bytes each): the bound on table memory in the kernel.</summary>
+    public int DwarfUnwindingMaxRows { get; set; } = 1 << 21;
+
+    /// <summary>Where compiled tables are cached between runs; empty: no disk cache.</summary>
+    public string DwarfUnwindingCacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "parca-agent-unwind-tables");
+
+    public int DwarfUnwindingCacheMaxMb { get; set; } = 256;
 
     /// <summary>Where /proc is (tests can point it elsewhere).</summary>
     internal string ProcRoot { get; set; } = "/proc";
@@ -109,9 +129,27 @@ public sealed class ParcaAgentOptions
             problems.Add("--remote-store-batch-write-interval: must be positive");
         }
 
+        if (DwarfUnwindingMaxRows < 1)
+        {
+            problems.Add($"--dwarf-unwinding-max-rows={DwarfUnwindingMaxRows}: must be at least 1");
+        }
+
+        if (DwarfUnwindingCacheMaxMb < 0)
+        {
+            problems.Add($"--dwarf-unwinding-cache-max-mb={DwarfUnwindingCacheMaxMb}: must not be negative");
+        }
+
         if (ObjectFilePoolSize < 0)
         {
             problems.Add("--object-file-pool-size: must be >= 0 (0 = no limit)");
+        }
+
+        foreach (var dir in DebuginfoDirectories)
+        {
+            if (!dir.StartsWith('/'))
+            {
+                problems.Add($"--debuginfo-directories: '{dir}' must be an absolute path");
+            }
         }
 
         if (ObjectFilePoolEvictionPolicy is not ("lru" or "lfu"))
