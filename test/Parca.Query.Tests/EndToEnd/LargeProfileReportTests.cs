@@ -3,12 +3,12 @@ using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Parca.LoadGen;
-using PprofEncoder = Parca.Pprof.PprofEncoder;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Client;
 using Parca.Server;
+using PprofEncoder = Parca.Pprof.PprofEncoder;
 
 namespace Parca.Query.Tests.EndToEnd;
 
