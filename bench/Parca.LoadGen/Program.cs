@@ -3,13 +3,13 @@ using System.Globalization;
 using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Parca.LoadGen;
+using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
 using Parca.Rpc;
 using Parca.Rpc.Client;
 using Parca.Server;
 using Parca.Server.Services;
 using Parca.Storage;
-using Parca.Protocol.Query.V1Alpha1;
 using LabelSet = Parca.Storage.LabelSet;
 
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
