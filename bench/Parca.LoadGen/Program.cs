@@ -3,6 +3,7 @@ using System.Globalization;
 using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Parca.LoadGen;
+using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
 using Parca.Rpc;
 using Parca.Rpc.Client;
@@ -16,6 +17,7 @@ using LabelSet = Parca.Storage.LabelSet;
 //   ingest-process [same arguments]                                     the same against the Release `parca` started as its own process: its CPU alone
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
+//   reports [runs=5]                                                    report times, bytes and allocations for a large.cpu-sized and a 1M-node profile
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 //   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
 //   startup [blocks=1000]                                               start-up time of a store with that many block files
@@ -40,6 +42,9 @@ switch (mode)
     case "range":
         await RangeRun(Arg(1, 100), Arg(2, 24), Arg(3, 20));
         break;
+    case "reports":
+        await ReportsRun(Arg(1, 5));
+        break;
     case "replay":
         DurabilityRuns.Replay(Arg(1, 512));
         break;
@@ -47,7 +52,7 @@ switch (mode)
         await DurabilityRuns.Startup(Arg(1, 1000));
         break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|gocompare|phases|replay|startup [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup [...]");
         return 2;
 }
 
@@ -549,4 +554,99 @@ static async Task GoCompare(int profiles)
     Console.WriteLine($"  go tool pprof -proto (read + merge + write): {goBest:F0} ms");
     Console.WriteLine($"  ratio (query vs go): {goBest / best:F1}x; (ingest+query vs go): {goBest / (best + ingestMs):F1}x");
     Directory.Delete(dir, true);
+}
+
+// Report sizes and times for a large.cpu-sized profile (20k stacks, 425k nodes) and a 1M-node one: each report type,
+// untrimmed and with the UI's default trim (one pixel of a 1600 px flame graph), end to end over gRPC (h2c) against
+// an in-process server, plus the bytes allocated by the server's handler alone (engine merge + report).
+static async Task ReportsRun(int runs)
+{
+    await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", MaxMessageSize = 256 * 1024 * 1024 });
+    await server.StartAsync();
+    var store = server.Services.GetRequiredService<ProfileStore>();
+    var writer = new ProfileWriter(store);
+    var t = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds() * 1_000_000;
+    var sizes = new[] { ("large.cpu-sized", 425_000, "large"), ("1M nodes", 1_000_000, "huge") };
+    foreach (var (_, nodes, job) in sizes)
+    {
+        var p = LargeProfile.Generate(nodes, timeNanos: t);
+        writer.Write([new WriteSeries([new("__name__", "cpu"), new("job", job)], [new WriteSample(Parca.Pprof.PprofEncoder.Encode(p), null)])]);
+    }
+
+    using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'), new RpcChannelOptions { MaxMessageSize = 256 * 1024 * 1024 });
+    var handler = new QueryService(new QueryEngine(store), new Parca.Query.Reports.ReportLimits(1L << 32, 256 * 1024 * 1024));
+    var engine = new QueryEngine(store);
+    foreach (var (name, _, job) in sizes)
+    {
+        var selection = ProfileSelection.Merge($"cpu:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}", t - 60_000_000_000, t + 60_000_000_000);
+        for (var i = 0; i < 3; i++)
+        {
+            var (merge, r) = Cpu(() => engine.Query(selection));
+            var (graph, g) = Cpu(() => Parca.Query.Reports.FlameGraph.Build(r));
+            var (trim, kept) = Cpu(() => g.Trim(0).Kept);
+            var (arrow, record) = Cpu(() => Parca.Query.Arrow.FlameGraphArrow.Build(g, kept).Record);
+            var (table, tt) = Cpu(() => Parca.Query.Reports.TopTable.Build(g));
+            var (tableArrow, _) = Cpu(() => Parca.Query.Arrow.TableArrowReport.Build(tt, r));
+            Console.WriteLine($"phases {name}: merge {merge:F0} ms ({r.Tree.Count:N0} stack nodes), frame graph {graph:F0} ms ({g.Count:N0} nodes), trim {trim:F0} ms, flame arrow {arrow:F0} ms ({record.Length:N0} B), table {table:F0} ms ({tt.Count:N0} rows), table arrow {tableArrow:F0} ms (CPU time)");
+        }
+    }
+
+    Console.WriteLine($"reports: best of {runs} after 2 warm-ups; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+    Console.WriteLine($"{"profile",-16} {"report",-17} {"trim",-6} {"e2e ms",8} {"handler ms",10} {"handler CPU",11} {"bytes",12} {"allocated",12} {"alloc/bytes",11}");
+    foreach (var (name, _, job) in sizes)
+    {
+        foreach (var type in new[] { QueryRequest.Types.ReportType.FlamegraphArrow, QueryRequest.Types.ReportType.TableArrow, QueryRequest.Types.ReportType.Top, QueryRequest.Types.ReportType.Pprof })
+        {
+            foreach (var trim in type == QueryRequest.Types.ReportType.FlamegraphArrow ? new float?[] { 0f, 100f / 1600 } : [null])
+            {
+                var request = new QueryRequest
+                {
+                    Mode = QueryRequest.Types.Mode.Merge,
+                    Merge = new MergeProfile { Query = $"cpu:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}", Start = QueryService.ToTimestamp(t - 60_000_000_000), End = QueryService.ToTimestamp(t + 60_000_000_000) },
+                    ReportType = type,
+                };
+                if (trim is { } th)
+                {
+                    request.NodeTrimThreshold = th;
+                }
+
+                double e2e = double.MaxValue, local = double.MaxValue, cpu = double.MaxValue;
+                long bytes = 0, allocated = long.MaxValue;
+                for (var i = 0; i < runs + 2; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, request);
+                    var ms = sw.Elapsed.TotalMilliseconds;
+                    bytes = response.CalculateSize();
+                    if (response.Total == 0)
+                    {
+                        throw new InvalidOperationException($"{request.Merge.Query} selected nothing");
+                    }
+
+                    GC.Collect();
+                    var before = GC.GetTotalAllocatedBytes(true);
+                    sw.Restart();
+                    var (cms, _) = Cpu(() => handler.Execute(request));
+                    var lms = sw.Elapsed.TotalMilliseconds;
+                    var alloc = GC.GetTotalAllocatedBytes(true) - before;
+                    if (i >= 2)
+                    {
+                        (e2e, local, allocated, cpu) = (Math.Min(e2e, ms), Math.Min(local, lms), Math.Min(allocated, alloc), Math.Min(cpu, cms));
+                    }
+                }
+
+                var label = type.ToString();
+                Console.WriteLine($"{name,-16} {label,-17} {(trim is { } x ? $"{x:0.###}%" : "-"),-6} {e2e,8:F1} {local,10:F1} {cpu,11:F1} {bytes,12:N0} {allocated,12:N0} {(double)allocated / bytes,11:F1}");
+            }
+        }
+    }
+}
+
+// CPU time of the calling process while f runs (the work is single-threaded, so under a loaded machine this is a
+// steadier figure than wall time; GC threads count too).
+static (double Ms, T Value) Cpu<T>(Func<T> f)
+{
+    var before = Process.GetCurrentProcess().TotalProcessorTime;
+    var value = f();
+    return ((Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds, value);
 }

@@ -53,6 +53,7 @@ internal static partial class ServerCommandLine
     private static readonly Option<string?> s_externalLabel = OptionalText("--external-label", "Label(s) to attach to all profiles in scraper-only mode (KEY=VALUE;...).");
     private static readonly Option<bool> s_experimentalArrow = Flag("--experimental-arrow", "EXPERIMENTAL: Enables Arrow ingestion, this will reduce CPU usage but will increase memory usage.");
     private static readonly Option<int> s_grpcMaxMessageSize = Number("--grpc-max-message-size", "Largest gRPC message accepted or sent, in bytes.", s_defaults.MaxMessageSize);
+    private static readonly Option<long> s_queryMemoryBudget = Number("--query-memory-budget", "Working memory one query's report may take, in bytes; larger results fail with RESOURCE_EXHAUSTED.", s_defaults.QueryMemoryBudget);
 
     /// <summary>Flags accepted for compatibility whose behaviour does not exist yet, with what the user should know.</summary>
     private static readonly (Option Option, string Note)[] s_notImplemented =
@@ -105,7 +106,7 @@ internal static partial class ServerCommandLine
         s_symbolizerDemangleMode, s_symbolizerNumberOfTries, s_debuginfoCacheDir, s_debuginfoUploadMaxSize,
         s_debuginfoUploadMaxDuration, s_debuginfoUploadsSignedUrl, s_debuginfodUpstreamServers,
         s_debuginfodHttpRequestTimeout, s_metastore, s_profileShareServer, s_storeAddress, s_bearerToken,
-        s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_externalLabel, s_experimentalArrow, s_grpcMaxMessageSize,
+        s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_externalLabel, s_experimentalArrow, s_grpcMaxMessageSize, s_queryMemoryBudget,
         .. LimitOptions(),
     ];
 
@@ -156,6 +157,7 @@ internal static partial class ServerCommandLine
             ExperimentalArrow = r.GetValue(s_experimentalArrow),
             MaxMessageSize = r.GetValue(s_grpcMaxMessageSize),
             Limits = BindLimits(r),
+            QueryMemoryBudget = r.GetValue(s_queryMemoryBudget),
         };
         return options;
     }

@@ -68,6 +68,9 @@ public sealed class ParcaServerOptions
     /// <summary>Resource limits (ingest, labels, queries, registries), each with its own flag.</summary>
     public ServerLimits Limits { get; set; } = new();
 
+    /// <summary>Working memory one query's report may take (merged tree, frame graph, encoded result).</summary>
+    public long QueryMemoryBudget { get; set; } = 1L << 30;
+
     public static readonly string[] KnownModes = ["all", "scraper-only", "forwarder"];
     public static readonly string[] KnownLogLevels = ["debug", "info", "warn", "error"];
     public static readonly string[] KnownLogFormats = ["logfmt", "json"];
@@ -163,6 +166,11 @@ public sealed class ParcaServerOptions
             {
                 problems.Add($"{flag}: '{file}' does not exist");
             }
+        }
+
+        if (QueryMemoryBudget <= 0)
+        {
+            problems.Add("--query-memory-budget: must be positive");
         }
 
         return problems;

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { createApi } from './api/client';
-import { decodeState, encodeState, type ViewState } from './state/url';
+import { decodeState, encodeState, isNavigation, type ViewState } from './state/url';
 import { Explorer } from './views/Explorer';
 import { TargetsPage } from './views/TargetsPage';
 
@@ -11,20 +11,27 @@ function pageFromPath(): ViewState['page'] {
   return path.startsWith('/targets') ? 'targets' : 'explorer';
 }
 
-/** View state from the URL; every change is written back (replace for small tweaks, push for navigations). */
+/**
+ * View state from the URL; every change is written back: navigations (see isNavigation) push a history entry so
+ * Back/Forward restore them, small tweaks replace it. `push` forces either way (false: e.g. the default type a
+ * first visit gets, which must not become a page that Back returns to).
+ */
 function useUrlState(): [ViewState, (next: ViewState, push?: boolean) => void] {
   const [state, setState] = useState(() => decodeState(location.search, pageFromPath()));
+  const current = useRef(state);
   useEffect(() => {
-    const onPop = () => setState(decodeState(location.search, pageFromPath()));
+    const onPop = () => { current.current = decodeState(location.search, pageFromPath()); setState(current.current); };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
-  const update = useCallback((next: ViewState, push = false) => {
+  const update = useCallback((next: ViewState, push?: boolean) => {
+    const nav = push ?? isNavigation(current.current, next);
+    current.current = next;
     const path = `${prefix()}/${next.page === 'targets' ? 'targets' : ''}`;
     const qs = encodeState(next);
     const url = `${path}${qs ? `?${qs}` : ''}`;
     if (url !== location.pathname + location.search) {
-      if (push) history.pushState(null, '', url); else history.replaceState(null, '', url);
+      if (nav) history.pushState(null, '', url); else history.replaceState(null, '', url);
     }
     setState(next);
   }, []);

@@ -92,6 +92,45 @@ internal sealed class DictionaryColumn(string name, string[] dictionary, int[] i
 
         return new DictionaryColumn(name, [.. dict], indices, valid, utf8);
     }
+
+    /// <summary>
+    /// Builds the dictionary from interned string ids (−1 = null) without hashing strings: <paramref name="scratch"/>
+    /// (one int per interned string, all −1 on entry and on return) maps a string id to its dictionary index.
+    /// </summary>
+    public static DictionaryColumn FromIds(string name, int[] ids, IReadOnlyList<string> strings, int[] scratch, bool utf8 = false)
+    {
+        var dict = new List<string>();
+        var dictIds = new List<int>();
+        var indices = new int[ids.Length];
+        bool[]? valid = null;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var id = ids[i];
+            if (id < 0)
+            {
+                valid ??= Enumerable.Repeat(true, ids.Length).ToArray();
+                valid[i] = false;
+                continue;
+            }
+
+            var index = scratch[id];
+            if (index < 0)
+            {
+                index = scratch[id] = dict.Count;
+                dict.Add(strings[id]);
+                dictIds.Add(id);
+            }
+
+            indices[i] = index;
+        }
+
+        foreach (var id in dictIds)
+        {
+            scratch[id] = -1;
+        }
+
+        return new DictionaryColumn(name, [.. dict], indices, valid, utf8);
+    }
 }
 
 /// <summary>A list column of integers (row indices): <see cref="Offsets"/> has Length + 1 entries.</summary>

@@ -22,14 +22,15 @@ internal static class ArrowIpcWriter
 
     public static byte[] Write(IReadOnlyList<ArrowColumn> columns)
     {
-        using var ms = new MemoryStream();
+        using var ms = new PooledStream();
+        using var body = new Body();
         WriteMessage(ms, SchemaMessage(columns), []);
         var dictId = 0;
         foreach (var c in columns)
         {
             if (c is DictionaryColumn d)
             {
-                var body = new Body();
+                body.Reset();
                 var nodes = new List<(long, long)> { (d.Dictionary.Length, 0) };
                 body.Empty();
                 WriteBinary(body, d.Dictionary);
@@ -46,7 +47,7 @@ internal static class ArrowIpcWriter
         }
 
         {
-            var body = new Body();
+            body.Reset();
             var nodes = new List<(long, long)>();
             var length = columns.Count == 0 ? 0 : columns[0].Length;
             foreach (var c in columns)
@@ -64,7 +65,7 @@ internal static class ArrowIpcWriter
         BinaryPrimitives.WriteUInt32LittleEndian(eos, 0xFFFFFFFF);
         BinaryPrimitives.WriteInt32LittleEndian(eos[4..], 0);
         ms.Write(eos);
-        return ms.ToArray();
+        return ms.WrittenSpan.ToArray();
     }
 
     private static byte[] SchemaMessage(IReadOnlyList<ArrowColumn> columns)
@@ -180,7 +181,7 @@ internal static class ArrowIpcWriter
         return fb.Finish(fb.EndTable());
     }
 
-    private static void WriteMessage(Stream s, byte[] metadata, ReadOnlySpan<byte> body)
+    private static void WriteMessage(PooledStream s, byte[] metadata, ReadOnlySpan<byte> body)
     {
         var padded = (metadata.Length + 7) & ~7;
         Span<byte> prefix = stackalloc byte[8];
@@ -188,7 +189,7 @@ internal static class ArrowIpcWriter
         BinaryPrimitives.WriteInt32LittleEndian(prefix[4..], padded);
         s.Write(prefix);
         s.Write(metadata);
-        s.Write(new byte[padded - metadata.Length]);
+        s.Zeros(padded - metadata.Length);
         s.Write(body);
     }
 
@@ -209,12 +210,12 @@ internal static class ArrowIpcWriter
             case DictionaryColumn d:
                 nodes.Add((d.Length, NullCount(d.Valid)));
                 body.Validity(d.Valid);
-                body.Ints(Array.ConvertAll(d.Indices, x => (long)x), 32);
+                body.Int32s(d.Indices);
                 break;
             case IntListColumn l:
                 nodes.Add((l.Length, NullCount(l.Valid)));
                 body.Validity(l.Valid);
-                body.Ints(Array.ConvertAll(l.Offsets, x => (long)x), 32);
+                body.Int32s(l.Offsets);
                 nodes.Add((l.Items.Length, 0));
                 body.Empty();
                 body.Ints(l.Items, l.ItemBitWidth);
@@ -226,17 +227,21 @@ internal static class ArrowIpcWriter
 
     private static void WriteBinary(Body body, string[] values)
     {
-        var offsets = new long[values.Length + 1];
-        var data = new MemoryStream();
+        var offsets = new int[values.Length + 1];
+        var total = 0;
         for (var i = 0; i < values.Length; i++)
         {
-            var bytes = Encoding.UTF8.GetBytes(values[i]);
-            data.Write(bytes);
-            offsets[i + 1] = data.Length;
+            total += Encoding.UTF8.GetByteCount(values[i]);
+            offsets[i + 1] = total;
         }
 
-        body.Ints(offsets, 32);
-        body.Raw(data.ToArray());
+        body.Int32s(offsets);
+        var data = body.Reserve(total);
+        var pos = 0;
+        foreach (var v in values)
+        {
+            pos += Encoding.UTF8.GetBytes(v, data[pos..]);
+        }
     }
 
     private static long NullCount(bool[]? valid)
@@ -255,26 +260,35 @@ internal static class ArrowIpcWriter
         return n;
     }
 
-    /// <summary>The body of a message: buffers, each padded to 8 bytes, with their (offset, length).</summary>
-    private sealed class Body
+    /// <summary>
+    /// The body of a message: buffers, each padded to 8 bytes, with their (offset, length), written straight into one
+    /// pooled buffer (reused for every message of a stream) rather than an array per buffer.
+    /// </summary>
+    private sealed class Body : IDisposable
     {
-        private readonly MemoryStream _data = new();
+        private readonly PooledStream _data = new();
 
         public List<(long, long)> Buffers { get; } = [];
 
         public long Length => _data.Length;
 
-        public ReadOnlySpan<byte> Bytes => _data.GetBuffer().AsSpan(0, (int)_data.Length);
+        public ReadOnlySpan<byte> Bytes => _data.WrittenSpan;
+
+        public void Reset()
+        {
+            _data.Clear();
+            Buffers.Clear();
+        }
 
         public void Empty() => Buffers.Add((_data.Length, 0));
 
-        public void Raw(ReadOnlySpan<byte> bytes)
+        /// <summary>Adds a buffer of <paramref name="length"/> zeroed bytes (plus padding) for the caller to fill.</summary>
+        public Span<byte> Reserve(int length)
         {
             var offset = _data.Length;
-            _data.Write(bytes);
-            Buffers.Add((offset, bytes.Length));
-            var pad = (int)((8 - (_data.Length % 8)) % 8);
-            _data.Write(new byte[pad]);
+            var pad = (8 - ((offset + length) % 8)) % 8;
+            Buffers.Add((offset, length));
+            return _data.Append(length + pad)[..length]; // one append: a later growth would move the buffer
         }
 
         public void Validity(bool[]? valid)
@@ -290,7 +304,7 @@ internal static class ArrowIpcWriter
 
         public void Bits(bool[] values)
         {
-            var bytes = new byte[(values.Length + 7) / 8];
+            var bytes = Reserve((values.Length + 7) / 8);
             for (var i = 0; i < values.Length; i++)
             {
                 if (values[i])
@@ -298,35 +312,44 @@ internal static class ArrowIpcWriter
                     bytes[i >> 3] |= (byte)(1 << (i & 7));
                 }
             }
-
-            Raw(bytes);
         }
+
+        public void Int32s(int[] values) =>
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(Reserve(values.Length * 4)); // little endian (x86-64, arm64)
 
         public void Ints(long[] values, int bitWidth)
         {
             var size = bitWidth / 8;
-            var bytes = new byte[values.Length * size];
-            for (var i = 0; i < values.Length; i++)
+            var bytes = Reserve(values.Length * size);
+            switch (bitWidth)
             {
-                var span = bytes.AsSpan(i * size, size);
-                switch (bitWidth)
-                {
-                    case 8:
-                        span[0] = (byte)values[i];
-                        break;
-                    case 16:
-                        BinaryPrimitives.WriteInt16LittleEndian(span, (short)values[i]);
-                        break;
-                    case 32:
-                        BinaryPrimitives.WriteInt32LittleEndian(span, (int)values[i]);
-                        break;
-                    default:
-                        BinaryPrimitives.WriteInt64LittleEndian(span, values[i]);
-                        break;
-                }
-            }
+                case 8:
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        bytes[i] = (byte)values[i];
+                    }
 
-            Raw(bytes);
+                    break;
+                case 16:
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        BinaryPrimitives.WriteInt16LittleEndian(bytes[(i * 2)..], (short)values[i]);
+                    }
+
+                    break;
+                case 32:
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        BinaryPrimitives.WriteInt32LittleEndian(bytes[(i * 4)..], (int)values[i]);
+                    }
+
+                    break;
+                default:
+                    System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(bytes);
+                    break;
+            }
         }
+
+        public void Dispose() => _data.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Parca.Query.Reports;
 
 namespace Parca.Query.Arrow;
@@ -14,10 +15,17 @@ public static class FlameGraphArrow
     /// <summary>Returns the IPC stream and the graph height (max depth + 1).</summary>
     public static (byte[] Record, int Height) Build(FlameGraph g, IReadOnlyList<int> kept)
     {
+        var (columns, height) = Columns(g, kept);
+        return (ArrowIpcWriter.Write(columns), height);
+    }
+
+    /// <summary>The record's columns and the graph height (the writer comparison in bench/ reuses them).</summary>
+    internal static (List<ArrowColumn> Columns, int Height) Columns(FlameGraph g, IReadOnlyList<int> kept)
+    {
         var r = g.Result;
         var sym = r.Symbols;
         var n = kept.Count;
-        var rowOf = new Dictionary<int, int>(n);
+        var rowOf = ArrayPool<int>.Shared.Rent(g.Count);
         for (var i = 0; i < n; i++)
         {
             rowOf[kept[i]] = i;
@@ -25,16 +33,16 @@ public static class FlameGraphArrow
 
         var labelsOnly = new bool[n];
         var address = new long[n];
-        var mappingFile = new string?[n];
-        var buildId = new string?[n];
+        var mappingFile = new int[n];
+        var buildId = new int[n];
         var line = new long[n];
         var lineValid = new bool[n];
         var inlined = new bool[n];
         var inlinedValid = new bool[n];
         var startLine = new long[n];
-        var fnName = new string?[n];
-        var fnSystem = new string?[n];
-        var fnFile = new string?[n];
+        var fnName = new int[n];
+        var fnSystem = new int[n];
+        var fnFile = new int[n];
         var parent = new long[n];
         var cumulative = new long[n];
         var flat = new long[n];
@@ -42,7 +50,7 @@ public static class FlameGraphArrow
         var timestamp = new long[n];
         var depth = new long[n];
         var valueOffset = new long[n];
-        var childLists = new List<int>?[n];
+        var childCount = new int[n];
         var labelNames = new List<string>();
         foreach (var group in r.Groups)
         {
@@ -66,6 +74,7 @@ public static class FlameGraphArrow
             diff[i] = g.Diff[node];
             depth[i] = g.Depth[node];
             height = Math.Max(height, g.Depth[node]);
+            mappingFile[i] = buildId[i] = fnName[i] = fnSystem[i] = fnFile[i] = -1;
             if (node == 0)
             {
                 parent[i] = -1;
@@ -74,7 +83,7 @@ public static class FlameGraphArrow
 
             var p = rowOf[g.Parent[node]];
             parent[i] = p;
-            (childLists[p] ??= []).Add(i);
+            childCount[p]++;
             valueOffset[i] = nextOffset[p];
             nextOffset[p] += Math.Abs(cumulative[i]);
 
@@ -95,8 +104,8 @@ public static class FlameGraphArrow
             if (loc.Mapping != 0)
             {
                 var m = sym.Mappings[loc.Mapping];
-                mappingFile[i] = sym.String(m.File);
-                buildId[i] = sym.String(m.BuildId);
+                mappingFile[i] = m.File;
+                buildId[i] = m.BuildId;
             }
 
             if (g.Line[node] >= 0)
@@ -110,43 +119,54 @@ public static class FlameGraphArrow
                 {
                     var f = sym.Functions[ln.Function];
                     startLine[i] = f.StartLine;
-                    fnName[i] = sym.String(f.Name);
-                    fnSystem[i] = sym.String(f.SystemName);
-                    fnFile[i] = sym.String(f.FileName);
+                    fnName[i] = f.Name;
+                    fnSystem[i] = f.SystemName;
+                    fnFile[i] = f.FileName;
                 }
             }
         }
 
+        ArrayPool<int>.Shared.Return(rowOf);
+
+        // Children as one list column: rows are in id order and parents precede children, so a counting pass
+        // gives each parent's slice and a second pass fills it in row order.
         var offsets = new int[n + 1];
-        var items = new List<long>();
         var childValid = new bool[n];
         for (var i = 0; i < n; i++)
         {
-            if (childLists[i] is { } list)
-            {
-                childValid[i] = true;
-                foreach (var c in list)
-                {
-                    items.Add(c);
-                }
-            }
-
-            offsets[i + 1] = items.Count;
+            offsets[i + 1] = offsets[i] + childCount[i];
+            childValid[i] = childCount[i] > 0;
         }
 
+        var items = new long[offsets[n]];
+        var fill = childCount; // reused as the next free slot per parent
+        for (var i = 0; i < n; i++)
+        {
+            fill[i] = offsets[i];
+        }
+
+        for (var i = 1; i < n; i++)
+        {
+            var p = (int)parent[i];
+            items[fill[p]++] = i;
+        }
+
+        var strings = sym.Strings;
+        var scratch = ArrayPool<int>.Shared.Rent(strings.Count);
+        scratch.AsSpan(0, strings.Count).Fill(-1);
         var columns = new List<ArrowColumn>
         {
             new BoolColumn("labels_only", labelsOnly),
             new IntColumn("location_address", 64, false, address),
-            DictionaryColumn.From("mapping_file", mappingFile),
-            DictionaryColumn.From("mapping_build_id", buildId),
+            DictionaryColumn.FromIds("mapping_file", mappingFile, strings, scratch),
+            DictionaryColumn.FromIds("mapping_build_id", buildId, strings, scratch),
             IntColumn.SmallestUnsigned("location_line", line, lineValid),
             new BoolColumn("inlined", inlined, inlinedValid),
             IntColumn.SmallestUnsigned("function_startline", startLine),
-            DictionaryColumn.From("function_name", fnName),
-            DictionaryColumn.From("function_system_name", fnSystem),
-            DictionaryColumn.From("function_file_name", fnFile),
-            new IntListColumn("children", offsets, [.. items], 32, false, childValid),
+            DictionaryColumn.FromIds("function_name", fnName, strings, scratch),
+            DictionaryColumn.FromIds("function_system_name", fnSystem, strings, scratch),
+            DictionaryColumn.FromIds("function_file_name", fnFile, strings, scratch),
+            new IntListColumn("children", offsets, items, 32, false, childValid),
             new IntColumn("parent", 32, true, parent),
             IntColumn.SmallestUnsigned("cumulative", cumulative),
             IntColumn.SmallestUnsigned("flat", flat),
@@ -160,6 +180,7 @@ public static class FlameGraphArrow
             columns.Add(DictionaryColumn.From("labels." + labelNames[k], labelValues[k]));
         }
 
-        return (ArrowIpcWriter.Write(columns), height + 1);
+        ArrayPool<int>.Shared.Return(scratch);
+        return (columns, height + 1);
     }
 }

@@ -50,8 +50,16 @@ public static class TableArrowReport
                 }
             }
 
-            callers.AddRange(t.Callers[i].Order().Select(x => (long)x));
-            callees.AddRange(t.Callees[i].Order().Select(x => (long)x));
+            foreach (var x in t.Callers(i))
+            {
+                callers.Add(x);
+            }
+
+            foreach (var x in t.Callees(i))
+            {
+                callees.Add(x);
+            }
+
             callerOffsets[i + 1] = callers.Count;
             calleeOffsets[i + 1] = callees.Count;
         }

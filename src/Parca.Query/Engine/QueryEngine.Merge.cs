@@ -41,6 +41,7 @@ public sealed partial class QueryEngine
         options.Validate();
         var selectorA = ParseSelector(a.Query);
         var selectorB = ParseSelector(b.Query);
+        RequireSameMeasure(selectorA.Type, selectorB.Type);
         var result = NewResult(selectorB, b, options);
         result.IsDiff = true;
         var builder = new MergeBuilder(result, options);
@@ -67,6 +68,24 @@ public sealed partial class QueryEngine
 
         return result;
     }
+
+    /// <summary>
+    /// A diff subtracts A's values from B's: both must measure the same thing in the same unit (CPU nanoseconds minus
+    /// heap bytes means nothing). Samples/count are compared as what they are reported in (the period type).
+    /// </summary>
+    private static void RequireSameMeasure(ProfileType a, ProfileType b)
+    {
+        var (ta, ua) = ReportedMeasure(a);
+        var (tb, ub) = ReportedMeasure(b);
+        if (ta != tb || ua != ub)
+        {
+            throw new QueryException(QueryErrorKind.InvalidArgument,
+                $"cannot diff different sample types: diff.a is {ta} in {ua} ({a}), diff.b is {tb} in {ub} ({b}); compare profiles of the same type");
+        }
+    }
+
+    private static (string Type, string Unit) ReportedMeasure(ProfileType t) =>
+        ConvertsToPeriod(t) ? (t.PeriodType, t.PeriodUnit) : (t.SampleType, t.SampleUnit);
 
     /// <summary>
     /// samples/count types are reported as period_type/period_unit (value × period, as Parca). When no selected profile

@@ -6,7 +6,7 @@ public enum QueryErrorKind
     InvalidArgument,
     NotFound,
 
-    /// <summary>A query limit (groups, points) was reached; the message names it.</summary>
+    /// <summary>A query limit (groups, points, the per-query memory budget) was reached; the message names it.</summary>
     ResourceExhausted,
 }
 

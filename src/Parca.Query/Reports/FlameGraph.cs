@@ -130,7 +130,7 @@ public sealed class FlameGraph
     {
         var kept = new List<int>(Count);
         var keep = new bool[Count];
-        var limit = thresholdPercent > 0 ? Math.Abs(Cumulative[0]) * thresholdPercent / 100.0 : 0;
+        var limit = thresholdPercent > 0 ? Math.Abs((double)Cumulative[0]) * thresholdPercent / 100.0 : 0;
         long trimmed = 0;
         keep[0] = true;
         kept.Add(0);
@@ -157,6 +157,46 @@ public sealed class FlameGraph
         }
 
         return (kept, trimmed);
+    }
+
+    /// <summary>
+    /// The smallest threshold (percent of the root) at which <see cref="Trim"/> keeps at most <paramref name="maxNodes"/>
+    /// nodes: a node is kept only when its ancestors are, and (without diffs) an ancestor is never lighter than its
+    /// descendants, so cutting at the maxNodes-th heaviest value bounds the count.
+    /// </summary>
+    public float ThresholdKeeping(int maxNodes)
+    {
+        var root = Math.Abs((double)Cumulative[0]);
+        if (maxNodes >= Count || root == 0)
+        {
+            return 0;
+        }
+
+        var values = System.Buffers.ArrayPool<long>.Shared.Rent(Count - 1);
+        try
+        {
+            for (var i = 1; i < Count; i++)
+            {
+                values[i - 1] = Math.Abs(Cumulative[i]);
+            }
+
+            var span = values.AsSpan(0, Count - 1);
+            span.Sort();
+            // Nodes at or below the (maxNodes)-th largest value (the root is one of the kept) are cut.
+            var cut = span[Math.Max(0, span.Length - Math.Max(1, maxNodes - 1) - 1)];
+            var threshold = (float)((cut + 1) / root * 100.0);
+            // float rounding must not keep the cut value: step up until it is below the limit.
+            while (root * threshold / 100.0 <= cut)
+            {
+                threshold = MathF.BitIncrement(threshold);
+            }
+
+            return threshold;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(values);
+        }
     }
 
     /// <summary>Display name of a frame: function name, or the hex address when unsymbolized.</summary>

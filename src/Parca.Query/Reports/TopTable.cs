@@ -3,29 +3,128 @@ using Parca.Query.Engine;
 namespace Parca.Query.Reports;
 
 /// <summary>
-/// Per-function flat and cumulative values (TOP, TABLE_ARROW, CALLGRAPH): frames are keyed like flame-graph siblings
-/// (function name, or address when unsymbolized, plus the group-by fields), cumulative counts a stack once per
-/// function even under recursion, and callers/callees are the distinct adjacent functions.
+/// Per-function flat and cumulative values (TOP, TABLE_ARROW, CALLGRAPH) from the untrimmed frame graph: frames are
+/// keyed like flame-graph siblings (function name, or address when unsymbolized, plus the group-by fields),
+/// cumulative counts a stack once per function even under recursion, and callers/callees are the distinct adjacent
+/// functions. Built in one depth-first pass over the graph (linear in its nodes).
 /// </summary>
 public sealed class TopTable
 {
+    private int[] _callerOffsets = [0];
+    private int[] _callers = [];
+    private int[] _calleeOffsets = [0];
+    private int[] _callees = [];
+    private long[] _edgeValues = [];
+
     public List<int> Location { get; } = [];
     public List<int> Line { get; } = [];
     public List<long> Flat { get; } = [];
     public List<long> FlatDiff { get; } = [];
     public List<long> Cumulative { get; } = [];
     public List<long> CumulativeDiff { get; } = [];
-    public List<HashSet<int>> Callers { get; } = [];
-    public List<HashSet<int>> Callees { get; } = [];
-
-    /// <summary>Edges caller row → callee row with the value flowing through them.</summary>
-    public Dictionary<(int Caller, int Callee), long> Edges { get; } = [];
 
     public int Count => Location.Count;
+
+    /// <summary>Distinct caller rows of a row, ascending.</summary>
+    public ReadOnlySpan<int> Callers(int row) => _callers.AsSpan(_callerOffsets[row], _callerOffsets[row + 1] - _callerOffsets[row]);
+
+    /// <summary>Distinct callee rows of a row, ascending.</summary>
+    public ReadOnlySpan<int> Callees(int row) => _callees.AsSpan(_calleeOffsets[row], _calleeOffsets[row + 1] - _calleeOffsets[row]);
+
+    /// <summary>Edges caller row → callee row with the value flowing through them (for CALLGRAPH).</summary>
+    public IEnumerable<((int Caller, int Callee) Edge, long Value)> EdgeValues()
+    {
+        for (var row = 0; row < Count; row++)
+        {
+            for (var k = _calleeOffsets[row]; k < _calleeOffsets[row + 1]; k++)
+            {
+                yield return ((row, _callees[k]), _edgeValues[k]);
+            }
+        }
+    }
 
     public static TopTable Build(FlameGraph g)
     {
         var t = new TopTable();
+        var rowOf = t.Rows(g);
+        var n = g.Count;
+
+        // Children lists (CSR) of the graph, for the depth-first pass.
+        var childStart = new int[n + 1];
+        for (var i = 1; i < n; i++)
+        {
+            childStart[g.Parent[i] + 1]++;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            childStart[i + 1] += childStart[i];
+        }
+
+        var children = new int[Math.Max(0, n - 1)];
+        var fill = (int[])childStart.Clone();
+        for (var i = 1; i < n; i++)
+        {
+            children[fill[g.Parent[i]]++] = i;
+        }
+
+        // Cumulative: a node adds its cumulative value to its function unless the function is already on the path
+        // above it (recursion). Edges: a node's value flows from the nearest function above it into its own.
+        var onPath = new int[t.Count];
+        var edges = new Dictionary<(int Caller, int Callee), long>(); // tuple keys: HashCode.Combine mixes small ids well
+        var stack = new int[(2 * n) + 2];
+        var above = new int[n]; // nearest ancestor row (−1: none)
+        var sp = 0;
+        above[0] = -1;
+        for (var k = childStart[0]; k < childStart[1]; k++)
+        {
+            stack[sp++] = children[k];
+        }
+
+        while (sp > 0)
+        {
+            var item = stack[--sp];
+            if (item < 0)
+            {
+                onPath[rowOf[~item]]--;
+                continue;
+            }
+
+            var node = item;
+            var row = rowOf[node];
+            var up = above[g.Parent[node]];
+            above[node] = row >= 0 ? row : up;
+            if (row >= 0)
+            {
+                if (onPath[row] == 0)
+                {
+                    t.Cumulative[row] += g.Cumulative[node];
+                    t.CumulativeDiff[row] += g.Diff[node];
+                }
+
+                if (up >= 0 && up != row)
+                {
+                    ref var value = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(edges, (up, row), out _);
+                    value += g.Cumulative[node];
+                }
+
+                onPath[row]++;
+                stack[sp++] = ~node;
+            }
+
+            for (var k = childStart[node + 1] - 1; k >= childStart[node]; k--)
+            {
+                stack[sp++] = children[k];
+            }
+        }
+
+        t.SetEdges(edges);
+        return t;
+    }
+
+    /// <summary>Assigns a row per distinct function key and sums flat values; label-group nodes get −1.</summary>
+    private int[] Rows(FlameGraph g)
+    {
         var rowOfKey = new Dictionary<(int Name, ulong Address, int Extra), int>();
         var rowOf = new int[g.Count];
         var r = g.Result;
@@ -50,72 +149,62 @@ public sealed class TopTable
             var key = (fn == 0 ? 0 : f.Name, fn == 0 || byAddress ? loc.Address : 0UL, extra);
             if (!rowOfKey.TryGetValue(key, out var row))
             {
-                row = t.Count;
+                row = Count;
                 rowOfKey.Add(key, row);
-                t.Location.Add(g.Location[n]);
-                t.Line.Add(line);
-                t.Flat.Add(0);
-                t.FlatDiff.Add(0);
-                t.Cumulative.Add(0);
-                t.CumulativeDiff.Add(0);
-                t.Callers.Add([]);
-                t.Callees.Add([]);
+                Location.Add(g.Location[n]);
+                Line.Add(line);
+                Flat.Add(0);
+                FlatDiff.Add(0);
+                Cumulative.Add(0);
+                CumulativeDiff.Add(0);
             }
 
             rowOf[n] = row;
-            t.Flat[row] += g.Flat[n];
-            t.FlatDiff[row] += g.FlatDiff[n];
+            Flat[row] += g.Flat[n];
+            FlatDiff[row] += g.FlatDiff[n];
         }
 
-        // Cumulative: each frame node's flat value flows to every distinct function on its path (once per path).
-        var stamp = new int[t.Count];
-        var generation = 0;
-        for (var n = 1; n < g.Count; n++)
+        return rowOf;
+    }
+
+    private void SetEdges(Dictionary<(int Caller, int Callee), long> edges)
+    {
+        var keys = new long[edges.Count];
+        var values = new long[edges.Count];
+        var k = 0;
+        foreach (var ((caller, callee), value) in edges)
         {
-            var v = g.Flat[n];
-            var d = g.FlatDiff[n];
-            if (v == 0 && d == 0)
-            {
-                continue;
-            }
-
-            generation++;
-            var child = -1;
-            for (var p = n; p > 0; p = g.Parent[p])
-            {
-                var row = rowOf[p];
-                if (row < 0)
-                {
-                    continue;
-                }
-
-                if (stamp[row] != generation)
-                {
-                    stamp[row] = generation;
-                    t.Cumulative[row] += v;
-                    t.CumulativeDiff[row] += d;
-                }
-
-                if (child >= 0 && child != row)
-                {
-                    t.Edges[(row, child)] = t.Edges.GetValueOrDefault((row, child)) + v;
-                }
-
-                child = row;
-            }
+            keys[k] = ((long)caller << 32) | (uint)callee;
+            values[k++] = value;
         }
 
-        for (var n = 1; n < g.Count; n++)
+        Array.Sort(keys, values); // by caller, then callee
+        _calleeOffsets = new int[Count + 1];
+        _callees = new int[keys.Length];
+        _edgeValues = new long[keys.Length];
+        _callerOffsets = new int[Count + 1];
+        _callers = new int[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
         {
-            var p = g.Parent[n];
-            if (rowOf[n] >= 0 && p > 0 && rowOf[p] >= 0 && rowOf[p] != rowOf[n])
-            {
-                t.Callers[rowOf[n]].Add(rowOf[p]);
-                t.Callees[rowOf[p]].Add(rowOf[n]);
-            }
+            var (caller, callee) = ((int)(keys[i] >> 32), (int)keys[i]);
+            _calleeOffsets[caller + 1]++;
+            _callerOffsets[callee + 1]++;
+            _callees[i] = callee;
+            _edgeValues[i] = values[i];
         }
 
-        return t;
+        for (var i = 0; i < Count; i++)
+        {
+            _calleeOffsets[i + 1] += _calleeOffsets[i];
+            _callerOffsets[i + 1] += _callerOffsets[i];
+        }
+
+        // Callers: keys are sorted by caller, so each callee's callers arrive ascending.
+        var fill = (int[])_callerOffsets.Clone();
+        foreach (var key in keys)
+        {
+            _callers[fill[(int)key]++] = (int)(key >> 32);
+        }
     }
 
     public string FunctionName(MergeResult r, int row)

@@ -1,7 +1,7 @@
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
+using Parca.Query.Reports;
 using Parca.Rpc;
 using Parca.Rpc.Server;
 using MetricsSeries = Parca.Protocol.Query.V1Alpha1.MetricsSeries;
@@ -16,7 +16,7 @@ namespace Parca.Server.Services;
 /// parca.query.v1alpha1.QueryService over <see cref="QueryEngine"/>. Bad requests are INVALID_ARGUMENT with what was
 /// wrong; empty results NOT_FOUND (as Parca). ShareProfile needs pprof.me and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions) : IRpcService
+internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
@@ -223,7 +223,10 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         return set;
     }
 
-    private ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
+    private ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context) => ValueTask.FromResult(Execute(request));
+
+    /// <summary>The Query handler's work (validation, engine, report); benchmarks call it directly.</summary>
+    internal QueryResponse Execute(QueryRequest request)
     {
         try
         {
@@ -241,7 +244,7 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
                     : throw Invalid("mode SINGLE needs the single options"),
                 _ => throw Invalid($"unknown mode {(int)request.Mode}"),
             };
-            return ValueTask.FromResult(Report(request, result));
+            return ReportPipeline.Build(request.ReportType, result, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
         }
         catch (QueryException e)
         {
@@ -282,5 +285,4 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         return d.Mode == ProfileDiffSelection.Types.Mode.Merge ? Selection(d.Merge) : Selection(d.Single);
     }
 
-    private static ByteString Bytes(byte[] b) => UnsafeByteOperations.UnsafeWrap(b);
 }

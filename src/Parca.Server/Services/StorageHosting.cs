@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Parca.Query.Engine;
+using Parca.Query.Reports;
 using Parca.Rpc.Server;
 using Parca.Storage;
 
@@ -24,6 +25,7 @@ internal static class StorageHosting
             return new ProfileStore(storage);
         });
         services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
+        services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System, options.Limits.MaxAgents));
         // Scraped profiles go to storage, unless the caller registered its own writer (tests capture them).

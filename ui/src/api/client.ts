@@ -13,6 +13,7 @@ import {
 import { ScrapeService } from '../gen/parca/scrape/v1alpha1/scrape_pb';
 import { AgentsService } from '../gen/parca/profilestore/v1alpha1/profilestore_pb';
 import { decodeFlameGraph, type FlameGraph } from '../arrow/flamegraph';
+import { decodeServerTable, type ServerTable } from '../table/serverTable';
 import { profileTypeKey } from '../format/profileTypes';
 import { toWire, type ProfileFilter } from '../state/filters';
 
@@ -157,7 +158,15 @@ export function buildRequest(a: ProfileSelection, b: ProfileSelection | null, re
   return req;
 }
 
-export interface FlameResult { graph: FlameGraph; total: number; filtered: number; bytes: number; decodeMs: number }
+export interface FlameResult {
+  graph: FlameGraph; total: number; filtered: number; bytes: number; decodeMs: number;
+  /** Threshold the server applied (percent), above the asked one when it trimmed to fit the message limit. */
+  appliedTrim: number;
+  /** Why the server trimmed more than asked ('' when it did not). */
+  trimReason: string;
+  totalNodes: number;
+  keptNodes: number;
+}
 
 export async function queryFlameGraph(api: Api, a: ProfileSelection, b: ProfileSelection | null, o: ReportOptions, signal?: AbortSignal): Promise<FlameResult> {
   const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.FLAMEGRAPH_ARROW, o), { signal });
@@ -165,7 +174,17 @@ export async function queryFlameGraph(api: Api, a: ProfileSelection, b: ProfileS
   const fa = res.report.value;
   const t0 = performance.now();
   const graph = decodeFlameGraph(fa.record, fa.unit, Number(fa.trimmed), b !== null);
-  return { graph, total: Number(res.total), filtered: Number(res.filtered), bytes: fa.record.length, decodeMs: performance.now() - t0 };
+  return {
+    graph, total: Number(res.total), filtered: Number(res.filtered), bytes: fa.record.length, decodeMs: performance.now() - t0,
+    appliedTrim: fa.appliedTrimThreshold, trimReason: fa.trimReason, totalNodes: Number(fa.totalNodes), keptNodes: Number(fa.keptNodes),
+  };
+}
+
+/** Per-function totals of the untrimmed profile (TABLE_ARROW): the table when the flame graph was trimmed. */
+export async function queryTable(api: Api, a: ProfileSelection, b: ProfileSelection | null, o: ReportOptions, signal?: AbortSignal): Promise<ServerTable> {
+  const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.TABLE_ARROW, { ...o, invert: false, trim: undefined }), { signal });
+  if (res.report.case !== 'tableArrow') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected table_arrow`);
+  return decodeServerTable(res.report.value.record, b !== null);
 }
 
 export async function queryPprof(api: Api, a: ProfileSelection, b: ProfileSelection | null, o: ReportOptions): Promise<Uint8Array> {

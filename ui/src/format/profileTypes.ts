@@ -26,6 +26,8 @@ export function parseProfileTypeKey(key: string): ProfileTypeInfo | undefined {
 }
 
 const known: Record<string, string> = {
+  // Our agent (parca-agent in this repository) and Parca Agent (older releases used parca_agent_cpu too).
+  'parca_agent_cpu:samples:count:cpu:nanoseconds:delta': 'On-CPU',
   'parca_agent:samples:count:cpu:nanoseconds:delta': 'On-CPU',
   'parca_agent:wallclock:nanoseconds:samples:count:delta': 'Off-CPU',
   'process_cpu:samples:count:cpu:nanoseconds:delta': 'Process CPU samples',
@@ -37,6 +39,9 @@ const known: Record<string, string> = {
   'memory:inuse_objects:count:space:bytes': 'Memory in-use objects',
   'memory:inuse_space:bytes:space:bytes': 'Memory in-use bytes',
   'goroutine:goroutine:count:goroutine:count': 'Goroutines',
+  'threadcreate:threadcreate:count:threadcreate:count': 'OS threads created',
+  'process_cpu:cpu:nanoseconds:cpu:nanoseconds': 'Process CPU time',
+  'process_cpu:samples:count:cpu:nanoseconds': 'Process CPU samples',
   'block:contentions:count:contentions:count': 'Block contentions',
   'block:delay:nanoseconds:contentions:count': 'Block delay',
   'mutex:contentions:count:contentions:count': 'Mutex contentions',
@@ -44,6 +49,37 @@ const known: Record<string, string> = {
   'fgprof:samples:count:wallclock:nanoseconds:delta': 'Wall-clock samples (fgprof)',
   'fgprof:time:nanoseconds:wallclock:nanoseconds:delta': 'Wall-clock time (fgprof)',
 };
+
+/**
+ * The type a new visitor sees first: on-CPU from our agent or Parca Agent, else a process's own CPU profile, else
+ * any CPU type, else the first.
+ */
+export function defaultProfileType(types: string[]): string | undefined {
+  const order = [
+    (t: string) => t.startsWith('parca_agent_cpu:samples:count:cpu:'),
+    (t: string) => t.startsWith('parca_agent:samples:count:cpu:'),
+    (t: string) => t.startsWith('process_cpu:samples:count:cpu:'),
+    (t: string) => t.startsWith('process_cpu:'),
+    (t: string) => t.includes(':cpu:'),
+  ];
+  for (const match of order) { const t = types.find(match); if (t) return t; }
+  return types[0];
+}
+
+/** What the values of a type measure after a merge (samples/count are reported in the period's type and unit). */
+export function measureOf(t: ProfileTypeInfo): string {
+  return t.sampleType === 'samples' && t.sampleUnit === 'count' ? `${t.periodType} (${t.periodUnit})` : `${t.sampleType} (${t.sampleUnit})`;
+}
+
+/** Why two profile types cannot be compared, or null when they can (same measure, same unit). */
+export function diffProblem(a: string, b: string): string | null {
+  const ta = parseProfileTypeKey(a);
+  const tb = parseProfileTypeKey(b);
+  if (!ta || !tb) return null;
+  const [ma, mb] = [measureOf(ta), measureOf(tb)];
+  return ma === mb ? null
+    : `A is ${friendlyProfileTypeName(a)} — ${ma}; B is ${friendlyProfileTypeName(b)} — ${mb}. A diff subtracts values of the same kind: pick the same type on both sides.`;
+}
 
 /** "Process CPU samples" for a known type; otherwise a readable fallback built from its parts. */
 export function friendlyProfileTypeName(key: string): string {

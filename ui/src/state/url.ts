@@ -42,7 +42,7 @@ export interface ViewState {
   sort: string;
   /** Stack and frame filters (Parca's profile_filters), applied by the server to every report. */
   filters: ProfileFilter[];
-  /** Server-side node trimming threshold in percent of the total (0 = off). */
+  /** Server-side node trimming threshold in percent of the total (0 = off, -1 = auto: one pixel, as Parca). */
   trim: number;
 }
 
@@ -61,7 +61,7 @@ export const defaultState = (): ViewState => ({
   sandwich: '',
   sort: 'cumulative',
   filters: [],
-  trim: 0,
+  trim: -1,
 });
 
 const listSep = ',';
@@ -118,7 +118,7 @@ export function encodeState(s: ViewState): string {
   if (s.focus.length > 0) p.set('focus', s.focus.join(pathSep));
   if (s.sandwich) p.set('sandwich_function_name', s.sandwich);
   if (s.sort !== d.sort) p.set('sort_by', s.sort);
-  if (s.trim > 0) p.set('trim', String(s.trim));
+  if (s.trim !== d.trim) p.set('trim', String(s.trim));
   if (s.filters.length > 0) p.set('profile_filters', encodeFilters(s.filters));
   return p.toString();
 }
@@ -172,7 +172,7 @@ export function decodeState(search: string, page: ViewState['page'] = 'explorer'
     s.filters.push({ action: 'hide', field: 'binary', op: 'contains', value: b });
   }
   const trim = num(p.get('trim'));
-  s.trim = trim !== undefined && trim > 0 && trim < 100 ? trim : 0;
+  s.trim = trim !== undefined && trim >= 0 && trim < 100 ? trim : -1;
   return s;
 }
 
@@ -181,4 +181,25 @@ export function absoluteRange(r: TimeRange, now: number, parseRelative: (s: stri
   if (r.from !== undefined && r.to !== undefined) return [r.from, r.to];
   const span = parseRelative(r.relative ?? '1h') ?? 3600e3;
   return [now - span, now];
+}
+
+/**
+ * Whether going from one state to the next is a navigation (a new history entry, so Back returns): another point,
+ * range, query, zoom, compare side, grouping or filter. Typing a search, sorting or colours only replace the entry.
+ */
+export function isNavigation(prev: ViewState, next: ViewState): boolean {
+  const side = (s: SideState) => [s.expression, s.range.relative ?? null, s.range.from ?? null, s.range.to ?? null,
+    s.mergeFrom ?? null, s.mergeTo ?? null, s.selection ?? null, s.sumBy ?? null];
+  const key = (s: ViewState) => JSON.stringify([s.page, side(s.a), s.compare, s.compare ? side(s.b) : null, s.absolute,
+    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard]);
+  return key(prev) !== key(next);
+}
+
+/** The state with both sides' relative ranges ("15m") made absolute at `now`, for links that show the same window. */
+export function withAbsoluteTime(s: ViewState, now: number, parseRelative: (s: string) => number | undefined): ViewState {
+  const fix = (side: SideState): SideState => {
+    const [from, to] = absoluteRange(side.range, now, parseRelative);
+    return { ...side, range: { from, to } };
+  };
+  return { ...s, a: fix(s.a), b: s.compare ? fix(s.b) : s.b };
 }

@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { errorText, isNotFound, labelNames, latestSampleTime, profileTypes, queryRange, type Api, type Series } from '../api/client';
 import { formatAge, formatTimestamp, parseRelative } from '../format/format';
-import { parseProfileTypeKey, resultUnit } from '../format/profileTypes';
+import { defaultProfileType, diffProblem, parseProfileTypeKey, resultUnit } from '../format/profileTypes';
 import { parseSelector, formatSelector } from '../state/selector';
 import { absoluteRange, type SideState, type ViewState } from '../state/url';
 import { MetricsGraph } from './MetricsGraph';
@@ -27,8 +27,8 @@ export function Explorer({ api, state, setState, dark }: ExplorerProps) {
   // Pick the first type for a new visitor so the graph shows something at once.
   useEffect(() => {
     if (types && types.length > 0 && state.a.expression === '') {
-      const preferred = types.find((t) => t.startsWith('process_cpu:samples')) ?? types.find((t) => t.includes(':cpu:')) ?? types[0];
-      setState({ ...state, a: { ...state.a, expression: `${preferred}{}` } });
+      const preferred = defaultProfileType(types) ?? types[0];
+      setState({ ...state, a: { ...state.a, expression: `${preferred}{}` } }, false);
     }
   }, [types]);
 
@@ -58,6 +58,7 @@ export function Explorer({ api, state, setState, dark }: ExplorerProps) {
     ? { query: s.selection || s.expression, from: s.mergeFrom, to: s.mergeTo } : null);
   const a = sel(state.a);
   const b = state.compare ? sel(state.b) : null;
+  const mismatch = state.compare ? diffProblem(state.a.expression.split('{')[0], state.b.expression.split('{')[0]) : null;
   return (
     <div>
       <div class="row" style={{ marginBottom: '8px' }}>
@@ -74,7 +75,8 @@ export function Explorer({ api, state, setState, dark }: ExplorerProps) {
             onChange={(s) => setState({ ...state, b: s, focus: [] })} onRefresh={refresh} testid="side-b" />
         )}
       </div>
-      {a && (!state.compare || b) && <ProfileView api={api} a={a} b={b} state={state} setState={setState} dark={dark} refreshKey={refreshKey} />}
+      {mismatch && <div class="error" data-testid="diff-mismatch">Cannot compare these profiles: {mismatch}</div>}
+      {a && (!state.compare || b) && !mismatch && <ProfileView api={api} a={a} b={b} state={state} setState={setState} dark={dark} refreshKey={refreshKey} />}
       {state.compare && a && !b && <p class="hint">Now select a point or a range on side B.</p>}
       {!a && state.a.expression && hasDataA && <p class="hint" data-testid="pick-hint">Click a point in the graph to open that profile, or drag across it to merge a range.</p>}
     </div>

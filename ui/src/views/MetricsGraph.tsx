@@ -45,6 +45,8 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
   const plot = useRef<uPlot | null>(null);
   const [tip, setTip] = useState<{ x: number; y: number; html: { time: string; rows: { color: string; label: string; value: string }[] } } | null>(null);
   const handlers = useRef({ onSelect, onPick });
+  const selectionRef = useRef(selection);
+  selectionRef.current = selection;
   handlers.current = { onSelect, onPick };
 
   useEffect(() => {
@@ -78,6 +80,23 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
         spanGaps: false,
       }))],
       hooks: {
+        // The selected window is painted by the plot itself from the current selection (state), so it is right
+        // after a reload, a shared link, a resize or Back, not only after the drag that made it.
+        draw: [(u) => {
+          const sel = selectionRef.current;
+          if (!sel) return;
+          const l = Math.max(u.bbox.left, u.valToPos(sel[0] / 1000, 'x', true));
+          const r = Math.min(u.bbox.left + u.bbox.width, u.valToPos(sel[1] / 1000, 'x', true));
+          if (r < u.bbox.left || l > u.bbox.left + u.bbox.width) return;
+          const w = Math.max(3, r - l);
+          u.ctx.save();
+          u.ctx.fillStyle = 'rgba(224,123,26,.25)';
+          u.ctx.fillRect(l, u.bbox.top, w, u.bbox.height);
+          u.ctx.fillStyle = '#e07b1a';
+          u.ctx.fillRect(l, u.bbox.top, 1, u.bbox.height);
+          u.ctx.fillRect(l + w - 1, u.bbox.top, 1, u.bbox.height);
+          u.ctx.restore();
+        }],
         setSelect: [(u) => {
           if (u.select.width < 3) return;
           const a = u.posToVal(u.select.left, 'x') * 1000;
@@ -128,29 +147,13 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
     return () => { ro.disconnect(); u.destroy(); plot.current = null; };
   }, [series, delta, from, to, typeUnit]);
 
-  // Selected window as a shaded band.
-  useEffect(() => {
-    const u = plot.current;
-    if (!u) return;
-    const band = host.current!.parentElement!.querySelector('.sel-band') as HTMLDivElement | null;
-    if (!band) return;
-    if (!selection) { band.style.display = 'none'; return; }
-    const l = u.valToPos(selection[0] / 1000, 'x');
-    const r = u.valToPos(selection[1] / 1000, 'x');
-    // Positioned against the .graph container (the band's offset parent), from the plot area's box.
-    const base = band.parentElement!.getBoundingClientRect();
-    const area = u.over.getBoundingClientRect();
-    band.style.display = 'block';
-    band.style.left = `${area.left - base.left + Math.max(0, l)}px`;
-    band.style.width = `${Math.max(3, Math.min(area.width, r) - Math.max(0, l))}px`;
-    band.style.top = `${area.top - base.top}px`;
-    band.style.height = `${area.height}px`;
-  });
+  // Repaint when the selection changes (the draw hook reads it from the ref).
+  useEffect(() => { plot.current?.redraw(false); }, [selection?.[0], selection?.[1]]);
 
   return (
     <div class="graph" data-testid={testid}>
       <div ref={host} />
-      <div class="sel-band" style={{ position: 'absolute', background: 'rgba(224,123,26,.25)', borderLeft: '1px solid #e07b1a', borderRight: '1px solid #e07b1a', pointerEvents: 'none', display: 'none' }} />
+      {selection && <span hidden data-testid={`${testid}-selection`} data-from={selection[0]} data-to={selection[1]} />}
       {series.length > 1 && (
         <div class="legend" data-testid="series-legend">
           {series.slice(0, 20).map((s, i) => <span key={i}><i style={{ background: colors[i % colors.length] }} />{labelText(s.labels)}</span>)}

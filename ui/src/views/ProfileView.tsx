@@ -1,11 +1,13 @@
 // One profile (merge of a window) or a diff of two: toolbar, flame graph, table and sandwich panels.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { errorText, queryFlameGraph, queryMetadata, queryPprof, type Api, type FlameResult, type ProfileMetadataResult, type ProfileSelection } from '../api/client';
+import { errorText, queryFlameGraph, queryMetadata, queryPprof, queryTable, type Api, type FlameResult, type ProfileMetadataResult, type ProfileSelection } from '../api/client';
 import type { ColorBy } from '../flamegraph/colors';
 import { copyText } from '../format/clipboard';
-import { formatPercent, formatTimestamp, formatValue } from '../format/format';
-import { sandwich, topNames } from '../table/aggregate';
-import { nextGroupBy, type Dashboard, type GroupBy, type ViewState } from '../state/url';
+import { formatPercent, formatTimestamp, formatValue, parseRelative } from '../format/format';
+import { sandwich, topNames, type TableRows } from '../table/aggregate';
+import { rowsFromServerTable, type ServerTable } from '../table/serverTable';
+import type { FlameGraph } from '../arrow/flamegraph';
+import { encodeState, nextGroupBy, withAbsoluteTime, type Dashboard, type GroupBy, type ViewState } from '../state/url';
 import type { ProfileFilter } from '../state/filters';
 import { FiltersPanel } from './FiltersPanel';
 import { FlameGraphView } from './FlameGraphView';
@@ -37,8 +39,10 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
 
   const [metadata, setMetadata] = useState<ProfileMetadataResult>({ labels: [], mappingFiles: [] });
   const [filtersOpen, setFiltersOpen] = useState(false);
-  const options = { groupBy: state.groupBy, invert: state.invert, absolute: state.absolute, filters: state.filters, trim: state.trim || undefined };
-  const key = JSON.stringify([a, b, options, refreshKey]);
+  const options = { groupBy: state.groupBy, invert: state.invert, absolute: state.absolute, filters: state.filters, trim: effectiveTrim(state.trim) };
+  // Retry asks again with the same view; the last good result stays on screen meanwhile and after a failure.
+  const [retries, setRetries] = useState(0);
+  const key = JSON.stringify([a, b, options, refreshKey, retries]);
   // Label names and binaries of the selection feed the group-by and filter menus. Asked for only once one of those
   // menus was used (it costs the server another merge of the selection); from then on with every selection.
   const [wantMetadata, setWantMetadata] = useState(() => state.groupBy.some((g) => g.startsWith('labels.')) || state.filters.length > 0);
@@ -58,11 +62,26 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
     setError(null);
     queryFlameGraph(api, a, b, options, ctl.signal)
       .then((r) => { setResult(r); setLoading(false); })
-      .catch((e) => { if (!ctl.signal.aborted) { setError(errorText(e)); setResult(null); setLoading(false); } });
+      .catch((e) => { if (!ctl.signal.aborted) { setError(errorText(e)); setLoading(false); } });
     return () => ctl.abort();
   }, [key]);
 
-  const set = (patch: Partial<ViewState>, push = false) => setState({ ...state, ...patch }, push);
+  // A trimmed graph lost the flat values of what it dropped: the table then shows the server's untrimmed totals.
+  const [serverTable, setServerTable] = useState<{ key: string; table: ServerTable } | null>(null);
+  const needServerTable = result !== null && result.graph.trimmed !== 0 && state.dashboard.includes('table');
+  useEffect(() => {
+    if (!needServerTable || serverTable?.key === key) return;
+    const ctl = new AbortController();
+    queryTable(api, a, b, options, ctl.signal)
+      .then((table) => setServerTable({ key, table }))
+      .catch((e) => { if (!ctl.signal.aborted) setError(`Table: ${errorText(e)}`); });
+    return () => ctl.abort();
+  }, [key, needServerTable]);
+  const tableSource = useMemo<{ graph: FlameGraph; rows: TableRows } | null>(
+    () => (result && needServerTable && serverTable?.key === key ? rowsFromServerTable(result.graph, serverTable.table) : null),
+    [result, serverTable, needServerTable]);
+
+  const set = (patch: Partial<ViewState>, push?: boolean) => setState({ ...state, ...patch }, push);
   const toggleDash = (d: Dashboard) => {
     const has = state.dashboard.includes(d);
     const next = has ? state.dashboard.filter((x) => x !== d) : [...state.dashboard, d];
@@ -92,8 +111,11 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (e) { setError(`Download: ${errorText(e)}`); }
   };
+  // Shared links carry absolute time: "last 15 minutes" would show the recipient another window.
   const copyLink = async () => {
-    setNotice((await copyText(location.href)) ? 'Link copied' : location.href);
+    const qs = encodeState(withAbsoluteTime(state, Date.now(), parseRelative));
+    const href = `${location.origin}${location.pathname}${qs ? `?${qs}` : ''}`;
+    setNotice((await copyText(href)) ? 'Link copied' : href);
     setTimeout(() => setNotice(''), 4000);
   };
 
@@ -144,7 +166,7 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
           <option value="relative">Relative (scale to equal totals)</option><option value="absolute">Absolute</option>
         </select></label>}
         <label>Trim <select data-testid="trim" value={String(state.trim)} onChange={(e) => set({ trim: Number((e.target as HTMLSelectElement).value) })}>
-          <option value="0">off</option><option value="0.01">&lt; 0.01%</option><option value="0.1">&lt; 0.1%</option><option value="1">&lt; 1%</option>
+          <option value="-1">auto (&lt; 1 px)</option><option value="0">off</option><option value="0.01">&lt; 0.01%</option><option value="0.1">&lt; 0.1%</option><option value="1">&lt; 1%</option>
         </select></label>
         <input data-testid="search" placeholder="Search frames (/), /regex/" value={searchText}
           onInput={(e) => { const v = (e.target as HTMLInputElement).value; setSearchText(v); set({ search: v }); }} />
@@ -161,7 +183,9 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
       <FiltersPanel filters={state.filters} onChange={(filters: ProfileFilter[]) => set({ filters, focus: [] })} binaries={metadata.mappingFiles}
         functions={functionSuggestions} open={filtersOpen} onOpen={setFiltersOpen} />
       {result && state.filters.length > 0 && !loading && <FilteredNote result={result} />}
-      {error && <div class="error" data-testid="profile-error">{error}</div>}
+      {result && !loading && <TrimNote result={result} />}
+      {error && <div class="error" data-testid="profile-error">{error}{result ? ' — showing the last profile that loaded.' : ''}
+        {' '}<button data-testid="retry" onClick={() => { setError(null); setRetries(retries + 1); }}>Retry</button></div>}
       {loading && <div class="status" data-testid="loading">Loading profile…</div>}
       {graph && graph.n <= 1 && !loading && <div class="empty">This selection has no samples. Pick another point or a wider range.</div>}
       {graph && graph.n > 1 && (
@@ -176,7 +200,8 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
           )}
           {panels.includes('table') && (
             <div class="panel">
-              <TableView graph={graph} search={state.search} inverted={state.invert} sort={state.sort} onSort={(sort) => set({ sort })}
+              {needServerTable && !tableSource ? <div class="status" data-testid="table-loading">Loading the untrimmed table…</div> : null}
+              <TableView graph={graph} server={tableSource} search={state.search} inverted={state.invert} sort={state.sort} onSort={(sort) => set({ sort })}
                 selectedName={selectedName} onSelectName={setSelectedName} onSandwich={showSandwich} />
             </div>
           )}
@@ -209,6 +234,30 @@ function FilteredNote({ result }: { result: FlameResult }) {
       {filtered > 0
         ? <>Filters removed <b>{formatPercent(filtered, total)}</b> ({formatValue(filtered * scale, graph.unit)}) of {formatValue(total * scale, graph.unit)}; {formatPercent(kept, total)} shown.</>
         : <>Filters removed no stacks: all of {formatValue(total * scale, graph.unit)} shown (frame filters only hide frames).</>}
+    </div>
+  );
+}
+
+/**
+ * The trim threshold sent to the server: -1 is "auto", Parca's default of one pixel of the flame graph (nodes
+ * narrower than a pixel cannot be drawn); rounded so that the request, and so the cache key, stays the same while
+ * the window is resized a little.
+ */
+export function effectiveTrim(trim: number, width = typeof window !== 'undefined' ? window.innerWidth : 1600): number | undefined {
+  if (trim > 0) return trim;
+  if (trim < 0) return Number((100 / Math.max(200, width)).toPrecision(1));
+  return undefined;
+}
+
+/** What trimming dropped, and why the server trimmed more than asked (it must fit the message limit). */
+function TrimNote({ result }: { result: FlameResult }) {
+  const { graph, trimReason, keptNodes, totalNodes } = result;
+  if (graph.trimmed === 0 && !trimReason) return null;
+  return (
+    <div class={trimReason ? 'error' : 'filtered-note'} data-testid="trim-note">
+      Trimmed {formatPercent(graph.trimmed, graph.cumulative[0] || 1)} of the total ({formatValue(graph.trimmed, graph.unit)}):
+      {' '}{keptNodes.toLocaleString('en-US')} of {totalNodes.toLocaleString('en-US')} nodes drawn, nodes under {result.appliedTrim.toPrecision(2)}% left out. The table shows untrimmed totals.
+      {trimReason && <> {trimReason}.</>}
     </div>
   );
 }

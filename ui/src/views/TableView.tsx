@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { FlameGraph } from '../arrow/flamegraph';
 import { baseName } from '../flamegraph/colors';
 import { formatPercent, formatValue } from '../format/format';
-import { sortRows, tableFromFlameGraph, type SortKey } from '../table/aggregate';
+import { sortRows, tableFromFlameGraph, type SortKey, type TableRows } from '../table/aggregate';
 
 const rowHeight = 22;
 
@@ -18,10 +18,13 @@ export interface TableViewProps {
   selectedName: number;
   onSelectName: (name: number) => void;
   onSandwich: (name: number) => void;
+  /** Untrimmed per-function totals from the server (TABLE_ARROW), used when the graph was trimmed. */
+  server?: { graph: FlameGraph; rows: TableRows } | null;
 }
 
-export function TableView({ graph: fg, search, inverted, sort, onSort, selectedName, onSelectName, onSandwich }: TableViewProps) {
-  const rows = useMemo(() => tableFromFlameGraph(fg, inverted), [fg, inverted]);
+export function TableView({ graph, search, inverted, sort, onSort, selectedName, onSelectName, onSandwich, server }: TableViewProps) {
+  const fg = server?.graph ?? graph;
+  const rows = useMemo(() => server?.rows ?? tableFromFlameGraph(graph, inverted), [graph, inverted, server]);
   const desc = !sort.startsWith('+');
   const key = (sort.replace(/^[+-]/, '') || 'cumulative') as SortKey;
   const order = useMemo(() => sortRows(fg, rows, key, desc, search), [fg, rows, key, desc, search]);

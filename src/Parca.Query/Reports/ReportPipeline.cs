@@ -1,0 +1,50 @@
+using System.Collections.Frozen;
+using Parca.Protocol.Query.V1Alpha1;
+using Parca.Query.Engine;
+using Parca.Query.Reports.Types;
+using ReportType = Parca.Protocol.Query.V1Alpha1.QueryRequest.Types.ReportType;
+
+namespace Parca.Query.Reports;
+
+/// <summary>
+/// The one place that turns a merged result into a report: a table from report type to the builder of that type
+/// (one file each under Types/). The API layer maps the request in and the response out, nothing else.
+/// </summary>
+public static class ReportPipeline
+{
+#pragma warning disable CS0612 // the deprecated default still asks for a flame graph
+    private static readonly FrozenDictionary<ReportType, Action<ReportContext, QueryResponse>> s_builders =
+        new Dictionary<ReportType, Action<ReportContext, QueryResponse>>
+        {
+            [ReportType.FlamegraphUnspecified] = FlamegraphTableReport.Build,
+            [ReportType.FlamegraphTable] = FlamegraphTableReport.Build,
+            [ReportType.FlamegraphArrow] = FlamegraphArrowReport.Build,
+            [ReportType.TableArrow] = TableArrowBuilder.Build,
+            [ReportType.Top] = TopReport.Build,
+            [ReportType.Callgraph] = CallgraphReport.Build,
+            [ReportType.Pprof] = PprofReportBuilder.Build,
+            [ReportType.ProfileMetadata] = ProfileMetadataReport.Build,
+            [ReportType.Source] = SourceReport.Build,
+        }.ToFrozenDictionary();
+#pragma warning restore CS0612
+
+    /// <summary>Report types this server builds.</summary>
+    public static IEnumerable<ReportType> Supported => s_builders.Keys;
+
+    public static QueryResponse Build(ReportType type, MergeResult result, float trimThresholdPercent, ReportLimits limits)
+    {
+        if (!s_builders.TryGetValue(type, out var build))
+        {
+            throw new QueryException(QueryErrorKind.InvalidArgument, $"report_type {(int)type} is not supported");
+        }
+
+        if (!float.IsFinite(trimThresholdPercent) || trimThresholdPercent < 0 || trimThresholdPercent >= 100)
+        {
+            throw new QueryException(QueryErrorKind.InvalidArgument, $"node_trim_threshold {trimThresholdPercent} is not a percentage in [0, 100)");
+        }
+
+        var response = new QueryResponse { Total = result.Total, Filtered = result.Filtered };
+        build(new ReportContext(result, trimThresholdPercent, limits), response);
+        return response;
+    }
+}
