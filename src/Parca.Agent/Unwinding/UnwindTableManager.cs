@@ -18,7 +18,7 @@ internal sealed partial class UnwindTableManager
     private readonly UnwindMaps _maps;
     private readonly UnwindTableCache _cache;
     private readonly ObjectFileCache _objects;
-    private readonly string _procRoot;
+    private readonly ProcessFiles _files;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly RowAllocator _rows;
@@ -28,12 +28,12 @@ internal sealed partial class UnwindTableManager
     private readonly HashSet<string> _reported = [];
     private uint _nextId;
 
-    public UnwindTableManager(UnwindMaps maps, UnwindTableCache cache, ObjectFileCache objects, string procRoot, ILogger logger)
+    public UnwindTableManager(UnwindMaps maps, UnwindTableCache cache, ObjectFileCache objects, ProcessFiles files, ILogger logger)
     {
         _maps = maps;
         _cache = cache;
         _objects = objects;
-        _procRoot = procRoot;
+        _files = files;
         _logger = logger;
         _rows = new RowAllocator(maps.MaxRows);
     }
@@ -111,7 +111,7 @@ internal sealed partial class UnwindTableManager
                     continue;
                 }
 
-                var file = _objects.Get(info.Pid, m, _procRoot);
+                var file = _objects.Get(info.Pid, m, _files);
                 if (file?.Elf is not { } elf || file.Handle is not { IsClosed: false } || !TryBias(elf, m, out var bias))
                 {
                     continue;
@@ -149,7 +149,7 @@ internal sealed partial class UnwindTableManager
             List<int>? gone = null;
             foreach (var (pid, entry) in _processes)
             {
-                var stat = ProcFs.ReadStat(_procRoot, pid);
+                var stat = ProcFs.ReadStat(_files, pid);
                 if (stat is null || stat.Value.StartTime != entry.StartTime)
                 {
                     (gone ??= []).Add(pid);
