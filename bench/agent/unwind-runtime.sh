@@ -3,6 +3,7 @@
 # `deep` tracee (21 user frames) built at -O2 without frame pointers (table walk, default mode) and with frame
 # pointers (--dwarf-unwinding-disable), parca-agent at 99 Hz, the kernel's own accounting (kernel.bpf_stats_enabled,
 # bpftool prog show: run_time_ns / run_cnt). Also prints the agent's unwind metrics (frames by method, table rows).
+# Other agents on the machine load a program of the same name: the newest one (highest id) is taken as ours.
 # Usage (root): bench/agent/unwind-runtime.sh [seconds per mode, default 20] [processes, default 50]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +25,7 @@ measure() { # mode-name tracee agent-flags...
     --log-level=warn --http-address=127.0.0.1:17079 --dwarf-unwinding-cache-dir="$work/cache" "$@" >"$work/agent.log" 2>&1 &
   local agent=$! id=""
   for _ in $(seq 120); do
-    id=$(bpftool prog show name parca_sample_cpu 2>/dev/null | awk -F: 'NR == 1 { print $1 }') && [ -n "$id" ] && break
+    id=$(bpftool prog show name parca_sample_cpu 2>/dev/null | awk -F: '/^[0-9]+:/ { last = $1 } END { print last }') && [ -n "$id" ] && break
     sleep 1
   done
   sleep 5 # every tracee seen and its tables loaded
