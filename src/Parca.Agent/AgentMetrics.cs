@@ -26,9 +26,9 @@ public sealed class AgentMetrics
 
     internal Func<int>? KernelSymbolLoads { get; set; }
 
-    internal Unwinding.UnwindTableManager? Unwinder { get; set; }
-
     internal Func<(long DebugFiles, long Skipped)>? Debuginfo { get; set; }
+
+    internal Unwinding.UnwindTableManager? Unwinder { get; set; }
 
     internal Func<(long Buffered, long Dropped, long Sent, long Failed)>? Shipping { get; set; }
 

@@ -79,6 +79,9 @@ public sealed class ParcaAgentOptions
     /// <summary>Ring buffer size in pages; 0 (our default) sizes it for about one second of samples at the frequency.</summary>
     public int BpfEventsBufferSize { get; set; }
 
+    /// <summary>Caps, budgets and waits for the files read on behalf of processes (docs/agent.md; tests lower them).</summary>
+    internal Processes.ProcessFileLimits ProcessFileLimits { get; set; } = new();
+
     /// <summary>Walk user stacks with frame pointers only (the walker before unwind tables; kept for comparison).</summary>
     public bool DwarfUnwindingDisable { get; set; }
 
@@ -92,9 +95,6 @@ public sealed class ParcaAgentOptions
     public string DwarfUnwindingCacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "parca-agent-unwind-tables");
 
     public int DwarfUnwindingCacheMaxMb { get; set; } = 256;
-
-    /// <summary>Caps, budgets and waits for the files read on behalf of processes (docs/agent.md; tests lower them).</summary>
-    internal Processes.ProcessFileLimits ProcessFileLimits { get; set; } = new();
 
     /// <summary>Where /proc is (tests can point it elsewhere).</summary>
     internal string ProcRoot { get; set; } = "/proc";
