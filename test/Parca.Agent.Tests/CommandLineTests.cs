@@ -95,9 +95,10 @@ public sealed class CommandLineTests
     [Fact]
     public async Task Unimplemented_flags_warn_at_start_up()
     {
-        // --dwarf-unwinding-disable warns; an invalid frequency then stops before any BPF is loaded.
-        var (_, _, stderr) = await RunCli("--dwarf-unwinding-disable", "--debuginfo-upload-disable", "--config-path=/nonexistent.yaml");
-        Assert.Contains("warning: --dwarf-unwinding-disable: .eh_frame unwinding is not implemented yet", stderr, StringComparison.Ordinal);
+        // --python-unwinding-disable warns (--dwarf-unwinding-disable is implemented: no warning); the bad config path then stops before any BPF is loaded.
+        var (_, _, stderr) = await RunCli("--python-unwinding-disable", "--dwarf-unwinding-disable", "--debuginfo-upload-disable", "--config-path=/nonexistent.yaml");
+        Assert.Contains("warning: --python-unwinding-disable: there is no Python unwinder yet", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--dwarf-unwinding-disable", stderr, StringComparison.Ordinal);
         Assert.Contains("warning: --debuginfo-upload-disable:", stderr, StringComparison.Ordinal);
         Assert.Contains("--config-path=/nonexistent.yaml:", stderr, StringComparison.Ordinal);
     }

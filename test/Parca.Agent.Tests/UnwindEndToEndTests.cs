@@ -51,6 +51,61 @@ public sealed class UnwindEndToEndTests
         AssertSuffixShare(traces, file, outerFrames, 0.9);
     }
 
+    [Fact]
+    public async Task A_table_is_unloaded_when_the_last_process_mapping_it_exits()
+    {
+        var path = Tracees.BuildNoFramePointers("chain", "gcc", "-O2");
+        var buildId = Parca.Symbols.Elf.ElfFile.Open(path).BuildId!;
+        await using var agent = await AgentHarness.StartAsync(windowSeconds: 1);
+        var unwinder = agent.Agent.Unwinder!;
+        using var first = Tracees.Start(path, "6");
+        using var second = Tracees.Start(path, "12");
+        for (var i = 0; i < 600 && !(unwinder.HasProcess(first.Id) && unwinder.HasProcess(second.Id)); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(unwinder.HasProcess(first.Id) && unwinder.HasProcess(second.Id), "the tracees' mappings were not loaded");
+        Assert.True(unwinder.HasTable(buildId), "the chain binary's table was not loaded");
+        await first.WaitForExitAsync();
+        await WaitWindowsAsync(agent, 2);
+        Assert.False(unwinder.HasProcess(first.Id));
+        Assert.True(unwinder.HasTable(buildId), "the table went away while a second process still maps the file");
+        await second.WaitForExitAsync();
+        await WaitWindowsAsync(agent, 2);
+        Assert.False(unwinder.HasProcess(second.Id));
+        Assert.False(unwinder.HasTable(buildId), "the table stayed loaded after the last process mapping it exited");
+        Assert.True(unwinder.TablesUnloaded > 0);
+    }
+
+    [Fact]
+    public async Task Full_table_memory_is_counted_and_sampling_continues_with_frame_pointers()
+    {
+        var path = Tracees.BuildNoFramePointers("chain", "gcc", "-O2");
+        await using var agent = await AgentHarness.StartAsync(windowSeconds: 1, configure: o => o.DwarfUnwindingMaxRows = 16);
+        using var tracee = Tracees.Start(path, "3");
+        var series = await agent.WaitForProfileAsync(p => p.Pids.Contains(tracee.Id) && p.Samples >= 5);
+        await tracee.WaitForExitAsync();
+        var unwinder = agent.Agent.Unwinder!;
+        Assert.True(unwinder.TablesNotLoaded > 0, "no table was refused with 16 rows of table memory");
+        Assert.True(unwinder.RowsUsed <= 16);
+        using var http = new HttpClient { BaseAddress = agent.Agent.BaseAddress };
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Matches(@"parca_agent_unwind_tables_not_loaded_total [1-9]", metrics);
+        Assert.Contains("parca_agent_unwind_table_rows_capacity 16\n", metrics, StringComparison.Ordinal);
+        Assert.Contains(agent.Logs.Entries, e => e.Message.Contains("--dwarf-unwinding-max-rows", StringComparison.Ordinal));
+        Assert.Contains(GoPprof.Traces(AgentHarness.Save(series)), t => t.Frames[0] == "burn");
+    }
+
+    private static async Task WaitWindowsAsync(AgentHarness agent, int windows)
+    {
+        var target = agent.Agent.Metrics.Windows + windows;
+        for (var i = 0; i < 200 && agent.Agent.Metrics.Windows < target; i++)
+        {
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Share of samples whose outermost frames are exactly <paramref name="outer"/> (the leaf side may vary).</summary>
     internal static void AssertSuffixShare(List<(double Seconds, string[] Frames)> traces, string file, string[] outer, double share)
     {

@@ -88,6 +88,15 @@ internal sealed partial class UnwindTableManager
 
     public UnwindTableCache Cache => _cache;
 
+    /// <summary>True while the table of the file with <paramref name="buildId"/> is in the BPF maps.</summary>
+    public bool HasTable(string buildId)
+    {
+        lock (_lock)
+        {
+            return _tables.ContainsKey("b-" + buildId);
+        }
+    }
+
     /// <summary>True once <paramref name="pid"/>'s mappings are in the BPF map.</summary>
     public bool HasProcess(int pid)
     {
