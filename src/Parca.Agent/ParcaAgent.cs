@@ -33,6 +33,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private readonly ProcessTable _processes;
     private readonly Symbolizer _symbolizer;
     private readonly WindowProcessor _windows;
+    private readonly WindowWatchdog _watchdog;
     private readonly LatestProfiles _latest = new();
     private readonly List<IProfileStore> _stores = [];
     private readonly Channel<Window> _closedWindows = Channel.CreateBounded<Window>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
@@ -40,6 +41,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private RemoteStore? _remote;
     private SampleAggregator? _aggregator;
     private CpuSampler? _sampler;
+    private Unwinding.UnwindTableManager? _unwinder;
     private Thread? _samplingThread;
     private Task? _processing;
     private volatile bool _ready;
@@ -52,9 +54,12 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         _labels = new LabelSetBuilder(options.Node, options.MetadataExternalLabels, relabeler, ParcaVersion.Version);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var debugSymbols = new DebugSymbolLoader(options.DebuginfoDirectories, loggers.CreateLogger("parca.agent.symbols"));
-        _processes = new ProcessTable(options.ProcRoot, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
-        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable, options.ProcRoot);
-        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency);
+        var files = new ProcessFiles(options.ProcRoot, options.ProcessFileLimits, loggers.CreateLogger("parca.agent.files"));
+        _processes = new ProcessTable(files, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
+        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable);
+        var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"));
+        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs);
+        _watchdog = new WindowWatchdog(options.ProfilingDuration, TimeProvider.System);
         _stores.Add(_latest);
         if (!string.IsNullOrEmpty(options.LocalStoreDirectory))
         {
@@ -92,9 +97,15 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Metrics.ObjectFileEvictions = () => _processes.Objects.Evictions;
         Metrics.KernelSymbolLoads = () => _symbolizer.Kernel.Loads;
         Metrics.Debuginfo = () => (debugSymbols.DebugFilesLoaded, debugSymbols.Skipped);
+        Metrics.FilesRefused = files.Refused;
+        Metrics.FileLogLinesSuppressed = () => files.LogLinesSuppressed;
+        Metrics.ProcessJobs = () => (jobs.TimedOut, jobs.Failed, jobs.Unfinished, _windows.MetadataTimeouts);
     }
 
     public ParcaAgentOptions Options { get; }
+
+    /// <summary>The unwind table lifecycle (null with --dwarf-unwinding-disable or before start).</summary>
+    internal Unwinding.UnwindTableManager? Unwinder => _unwinder;
 
     public AgentMetrics Metrics { get; } = new();
 
@@ -179,7 +190,23 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             MemlockLimit = Options.MemlockRlimit,
             BtfPath = Options.BtfPath,
             VerboseLogging = Options.BpfVerboseLogging,
+            UnwindTables = !Options.DwarfUnwindingDisable,
+            UnwindMixed = Options.DwarfUnwindingMixed,
+            UnwindMaxRows = (uint)Options.DwarfUnwindingMaxRows,
         }, _aggregator);
+        if (!Options.DwarfUnwindingDisable)
+        {
+            var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
+            _unwinder = new Unwinding.UnwindTableManager(
+                _sampler.Unwind,
+                new Unwinding.UnwindTableCache(Options.DwarfUnwindingCacheDirectory, (long)Options.DwarfUnwindingCacheMaxMb << 20),
+                _processes.Objects,
+                _processes.Files,
+                loggers.CreateLogger("parca.agent.unwind"));
+            _processes.Captured = _unwinder.AddProcess;
+            Metrics.Unwinder = _unwinder;
+        }
+
         if (_sampler.MemlockWarning is { } warning)
         {
             LogMemlock(_logger, warning);
@@ -187,6 +214,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
         Metrics.BpfStats = _sampler.ReadStats;
         _ = Interop.Libc.MallocTrim(0);
+        _watchdog.Started();
         _processing = Task.Run(ProcessWindowsAsync, CancellationToken.None);
         _samplingThread = new Thread(SamplingLoop) { IsBackground = true, Name = "parca-agent sampling" };
         _samplingThread.Start();
