@@ -57,7 +57,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         var files = new ProcessFiles(options.ProcRoot, options.ProcessFileLimits, loggers.CreateLogger("parca.agent.files"));
         _processes = new ProcessTable(files, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
         _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable);
-        var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"));
+        var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"), files.Log);
         _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs);
         _watchdog = new WindowWatchdog(options.ProfilingDuration, TimeProvider.System);
         _stores.Add(_latest);

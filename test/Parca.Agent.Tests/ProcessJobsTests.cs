@@ -13,7 +13,7 @@ public sealed class ProcessJobsTests
         var fifo = Path.Combine(dir, "fifo");
         Tracees.Run("mkfifo", fifo);
         var logs = new RecordingLoggerProvider();
-        var jobs = new ProcessJobs(logs.CreateLogger("parca.agent.files"));
+        var jobs = new ProcessJobs(logs.CreateLogger("parca.agent.files"), new RefusalLog());
         var stuckRuns = 0;
         var fineRuns = 0;
         // A plain blocking read of a FIFO without a writer: what a trusting agent did with a hostile perf map.
@@ -62,7 +62,7 @@ public sealed class ProcessJobsTests
     public async Task A_job_that_throws_is_counted_and_logged_once()
     {
         var logs = new RecordingLoggerProvider();
-        var jobs = new ProcessJobs(logs.CreateLogger("parca.agent.files"));
+        var jobs = new ProcessJobs(logs.CreateLogger("parca.agent.files"), new RefusalLog());
         var work = new Dictionary<int, (string, Action)> { [7] = ("broken", () => throw new InvalidDataException("bad perf map line")) };
         await jobs.RunAsync(work, Deadline(seconds: 30));
         await jobs.RunAsync(work, Deadline(seconds: 30));

@@ -18,13 +18,16 @@ internal sealed partial class ProcessFiles
     private readonly RefusalLog _log;
     private readonly long[] _refused = new long[Enum.GetValues<FileRefusal>().Length];
 
-    public ProcessFiles(string procRoot, ProcessFileLimits limits, ILogger logger)
+    public ProcessFiles(string procRoot, ProcessFileLimits limits, ILogger logger, RefusalLog? log = null)
     {
         _procRoot = procRoot;
         Limits = limits;
         _logger = logger;
-        _log = new RefusalLog();
+        _log = log ?? new RefusalLog();
     }
+
+    /// <summary>The per-process log rate limit, shared with <see cref="ProcessJobs"/>.</summary>
+    public RefusalLog Log => _log;
 
     public ProcessFileLimits Limits { get; }
 

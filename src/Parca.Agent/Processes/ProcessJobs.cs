@@ -13,12 +13,17 @@ internal sealed partial class ProcessJobs
 {
     private readonly Dictionary<int, Task> _running = [];
     private readonly ILogger _logger;
-    private readonly RefusalLog _log = new();
+    private readonly RefusalLog _log;
     private long _timedOut;
     private long _failed;
     private int _unfinished;
 
-    public ProcessJobs(ILogger logger) => _logger = logger;
+    /// <param name="log">Shared with <see cref="ProcessFiles"/>: one line per process in all.</param>
+    public ProcessJobs(ILogger logger, RefusalLog log)
+    {
+        _logger = logger;
+        _log = log;
+    }
 
     /// <summary>Jobs the window stopped waiting for, since start.</summary>
     public long TimedOut => Interlocked.Read(ref _timedOut);
@@ -37,7 +42,9 @@ internal sealed partial class ProcessJobs
         {
             if (!_running.TryGetValue(pid, out var job) || job.IsCompleted)
             {
-                job = Task.Run(action);
+                // A thread of its own: jobs block in file reads, and on a loaded machine the thread pool adds threads
+                // too slowly for a window's deadline (jobs queued behind each other timed out in tests).
+                job = Task.Factory.StartNew(action, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 _running[pid] = job;
             }
 

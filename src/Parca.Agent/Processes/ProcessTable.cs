@@ -47,7 +47,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
             return await entry.Info.ConfigureAwait(false);
         }
 
-        var created = _entries.GetOrAdd(pid, p => new Entry(Task.Run(() => Capture(p))));
+        var created = _entries.GetOrAdd(pid, p => new Entry(CaptureInBackground(p)));
         return await created.Info.ConfigureAwait(false);
     }
 
@@ -123,11 +123,18 @@ internal sealed partial class ProcessTable : IAsyncDisposable
                 }
             }
 
-            // On the thread pool: a process whose /proc files are slow to read (mmap lock held) delays only itself.
-            var entry = new Entry(Task.Run(() => Capture(pid))) { LastWindow = _window };
+            // In the background: a process whose /proc files are slow to read (mmap lock held) delays only itself.
+            var entry = new Entry(CaptureInBackground(pid)) { LastWindow = _window };
             _entries[pid] = entry;
         }
     }
+
+    /// <summary>
+    /// On a thread of its own: capture reads blocking /proc files (maps waits for the process's mmap lock), and the
+    /// thread pool grows too slowly on a loaded machine for the window's deadline.
+    /// </summary>
+    private Task<ProcessInfo?> CaptureInBackground(int pid) =>
+        Task.Factory.StartNew(() => Capture(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private ProcessInfo? Capture(int pid)
     {
