@@ -21,8 +21,9 @@ public sealed partial class DebugSymbolsEndToEndTests
         var path = Tracees.Build("chain");
         await using var agent = await AgentHarness.StartAsync();
         Assert.Equal(["/usr/lib/debug"], agent.Agent.Options.DebuginfoDirectories);
-        using var tracee = Tracees.Start(path, "4");
-        var series = await agent.WaitForProfileAsync(p => p.Pids.Contains(tracee.Id) && p.Samples >= 10);
+        using var tracee = Tracees.Start(path, "8");
+        var first = await agent.WaitForProfileAsync(p => p.Pids.Contains(tracee.Id), maxWindows: 8); // see the Go test
+        var series = await agent.WaitForProfileAsync(p => p != first && p.Pids.Contains(tracee.Id) && p.Samples >= 5, maxWindows: 8);
         var file = AgentHarness.Save(series);
         var traces = GoPprof.Traces(file);
         var total = traces.Sum(t => t.Seconds);
@@ -53,13 +54,18 @@ public sealed partial class DebugSymbolsEndToEndTests
     {
         var binary = BuildGoTracee();
         await using var agent = await AgentHarness.StartAsync();
-        using var tracee = Tracees.Start(binary, "4");
-        var series = await agent.WaitForProfileAsync(p => p.Pids.Contains(tracee.Id) && p.Samples >= 20);
+        using var tracee = Tracees.Start(binary, "8");
+
+        // A later window than the first: on a loaded machine the process's files may still be opening (off the
+        // window path, with a deadline) when its first window closes, and that window keeps raw addresses.
+        var first = await agent.WaitForProfileAsync(p => p.Pids.Contains(tracee.Id), maxWindows: 8);
+        var series = await agent.WaitForProfileAsync(p => p != first && p.Pids.Contains(tracee.Id) && p.Samples >= 5, maxWindows: 8);
         var file = AgentHarness.Save(series);
         var traces = GoPprof.Traces(file);
         var total = traces.Sum(t => t.Seconds);
-        var hot = traces.Where(t => t.Frames.Length >= 3 && t.Frames[..3].SequenceEqual(["main.(*worker).spin", "main.outer", "main.main"])).Sum(t => t.Seconds);
-        Assert.True(hot >= total * 0.8, $"spin<-outer<-main holds {hot:F3}s of {total:F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
+        // Which frames the walk reaches is the unwinder's business; the names of the hot code are this test's.
+        var hot = traces.Where(t => t.Frames[0] is "main.(*worker).spin" or "main.mix" && t.Frames.Contains("main.main")).Sum(t => t.Seconds);
+        Assert.True(hot >= total * 0.8, $"spin ... main holds {hot:F3}s of {total:F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
 
         // Every location in the Go binary: our name is what go tool addr2line says for the address (leaf) or the
         // address - 1 (a return address, looked up inside the call instruction).
