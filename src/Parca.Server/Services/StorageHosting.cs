@@ -17,6 +17,7 @@ internal static class StorageHosting
         services.AddSingleton(_ => new ProfileStore(StorageOptionsFrom(options)));
         services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>()));
+        services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<ProfileStore>(), options.MaxMessageSize));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System));
         // Scraped profiles go to storage, unless the caller registered its own writer (tests capture them).
         var writer = services.LastOrDefault(d => d.ServiceType == typeof(Scrape.IProfileWriter));
