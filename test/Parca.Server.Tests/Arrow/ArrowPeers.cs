@@ -87,7 +87,8 @@ internal static class ArrowPeers
 
     /// <summary>
     /// The merged profile of <paramref name="query"/> over all time, as root-first stacks ("main;work;leaf") with
-    /// their values. An unsymbolized frame reads "0xADDR@file[build id]"; an empty stack reads "".
+    /// their values. An unsymbolized frame reads "0xADDR@file[build id]". Samples with an empty stack count only in
+    /// the profile's total (the pprof report has no sample for the root); their sum is reported under "".
     /// </summary>
     public static async Task<Dictionary<string, long>> StacksAsync(ParcaServer server, string query)
     {
@@ -119,6 +120,12 @@ internal static class ArrowPeers
             frames.Reverse();
             var key = string.Join(";", frames);
             result[key] = result.GetValueOrDefault(key) + s.Values[0];
+        }
+
+        var rootOnly = response.Total - result.Values.Sum();
+        if (rootOnly != 0)
+        {
+            result[""] = rootOnly;
         }
 
         return result;

@@ -13,7 +13,9 @@ public sealed class WriteArrowTests
         ArrowSample.Of("main;work;leaf", 3, Now, ("job", job), ("comm", "app"), ("pid", "1")),
         ArrowSample.Of("main;work", 2, Now + 1_000, ("job", job), ("comm", "app"), ("pid", "1")), // a run inside the stack above
         ArrowSample.Of("main;work;leaf", 5, Now + 2_000, ("job", job), ("comm", "app"), ("pid", "2")),
-        new(null, 7, new Dictionary<string, string?> { ["job"] = job, ["comm"] = "app", ["pid"] = "1" }, Now + 3_000), // null stack
+        // A null stack is accepted and stored at the root, as WriteRaw stores a pprof sample without locations;
+        // merge reports leave the root's own value out, so it shows in neither the stacks nor the total.
+        new(null, 7, new Dictionary<string, string?> { ["job"] = job, ["comm"] = "app", ["pid"] = "1" }, Now + 3_000),
         new([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123"), Frame.Symbolized("main", 0x11)], 4,
             new Dictionary<string, string?> { ["job"] = job, ["comm"] = "app", ["pid"] = "1", ["thread"] = null }, Now + 4_000),
     ];
@@ -38,7 +40,6 @@ public sealed class WriteArrowTests
     {
         ["main;work;leaf"] = 8 * CpuPeriod,
         ["main;work"] = 2 * CpuPeriod,
-        [""] = 7 * CpuPeriod,
         ["main;0x4010@/usr/lib/libc.so.6[abc123]"] = 4 * CpuPeriod,
     };
 

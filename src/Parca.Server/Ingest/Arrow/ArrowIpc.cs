@@ -14,7 +14,7 @@ internal static class ArrowIpc
 {
     private static readonly CompressionCodecFactory s_codecs = new();
 
-    /// <summary>Calls <paramref name="onBatch"/> for each record batch; the batch is disposed afterwards.</summary>
+    /// <summary>Calls <paramref name="onBatch"/> for each record batch; the batches are disposed at the end.</summary>
     public static int ReadAll(ReadOnlyMemory<byte> ipc, long budget, string what, Action<RecordBatch, int> onBatch)
     {
         if (ipc.IsEmpty)
@@ -28,6 +28,26 @@ internal static class ArrowIpc
         var allocator = new BudgetAllocator(budget);
         using var reader = new ArrowStreamReader(stream, allocator, s_codecs, leaveOpen: true);
         var count = 0;
+        // Batches are disposed only once the stream is read: disposing one releases the dictionaries it references,
+        // and with compressed bodies those are buffers the next batches still share (Apache.Arrow 23).
+        var read = new List<RecordBatch>();
+        try
+        {
+            ReadBatches(reader, what, onBatch, read, ref count);
+        }
+        finally
+        {
+            foreach (var b in read)
+            {
+                b.Dispose();
+            }
+        }
+
+        return count;
+    }
+
+    private static void ReadBatches(ArrowStreamReader reader, string what, Action<RecordBatch, int> onBatch, List<RecordBatch> read, ref int count)
+    {
         while (true)
         {
             RecordBatch? batch;
@@ -50,26 +70,22 @@ internal static class ArrowIpc
                 break;
             }
 
-            using (batch)
+            read.Add(batch);
+            try
             {
-                try
-                {
-                    onBatch(batch, count);
-                }
-                catch (IngestError e)
-                {
-                    throw new IngestError($"{what}: record batch {count}: {e.Message}", e.IsLimit);
-                }
-                catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidCastException or OverflowException or InvalidDataException)
-                {
-                    // Buffers shorter than their arrays claim, caught when read rather than trusted.
-                    throw new IngestError($"{what}: record batch {count}: malformed arrays: {e.Message}");
-                }
+                onBatch(batch, count);
+            }
+            catch (IngestError e)
+            {
+                throw new IngestError($"{what}: record batch {count}: {e.Message}", e.IsLimit);
+            }
+            catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidCastException or OverflowException or InvalidDataException)
+            {
+                // Buffers shorter than their arrays claim, caught when read rather than trusted.
+                throw new IngestError($"{what}: record batch {count}: malformed arrays: {e.Message}");
             }
 
             count++;
         }
-
-        return count;
     }
 }
