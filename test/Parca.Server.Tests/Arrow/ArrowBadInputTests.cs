@@ -2,6 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Compression;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
+using Parca.Agent.Shipping.Arrow;
 
 namespace Parca.Server.Tests.Arrow;
 
@@ -15,11 +16,13 @@ public sealed class ArrowBadInputTests
 
     private static ArrowSample[] Rows() =>
     [
-        ArrowSample.Of("main;bad", 1, Now, ("comm", "bad")),
-        ArrowSample.Of("main;bad;worse", 2, Now, ("comm", "bad")),
+        TestRows.Of("main;bad", 1, Now, ("comm", "bad")),
+        TestRows.Of("main;bad;worse", 2, Now, ("comm", "bad")),
     ];
 
-    private static byte[] Edited(RecordEdit edit) => V2RecordWriter.Write([Rows()], edit: edit);
+    private static byte[] Edited(ArrowSample[] rows, RecordEdit edit) => V2RecordWriter.Write([rows], editSchema: edit.Apply, editColumns: edit.Columns);
+
+    private static byte[] Edited(RecordEdit edit) => V2RecordWriter.Write([Rows()], editSchema: edit.Apply, editColumns: edit.Columns);
 
     private static RecordEdit Replace(int column, Field field, Func<IArrowArray, IArrowArray> array) => new(
         Fields: f => { f[column] = field; return f; },
@@ -68,10 +71,10 @@ public sealed class ArrowBadInputTests
             new WriteStep("unknownVersion", "WriteArrow", [Edited(new RecordEdit(Metadata: new Dictionary<string, string> { ["parca_write_schema_version"] = "v9" }))]),
             new WriteStep("missingColumn", "WriteArrow", [Edited(new RecordEdit(Fields: f => { f.RemoveAt(4); return f; }, Columns: c => { c.RemoveAt(4); return c; }))]),
             new WriteStep("wrongType", "WriteArrow", [Edited(Replace(3, new Field("value", Int32Type.Default, false), _ => new Int32Array.Builder().AppendRange([1, 2]).Build()))]),
-            new WriteStep("badIndex", "WriteArrow", [Edited(Replace(1, new Field("stacktrace", V2RecordWriterTypes.StackType, true), BadIndex))]),
+            new WriteStep("badIndex", "WriteArrow", [Edited(Replace(1, new Field("stacktrace", Parca.Agent.Shipping.Arrow.V2RecordWriterTypes.StackType, true), BadIndex))]),
             new WriteStep("bomb", "WriteArrow", [bomb]),
             new WriteStep("v1OverWriteArrow", "WriteArrow", [V1RecordWriter.SampleRecord(Rows())]),
-            new WriteStep("extraColumn", "WriteArrow", [V2RecordWriter.Write([[ArrowSample.Of("main;good", 9, Now, ("comm", "good"))]], edit: new RecordEdit(
+            new WriteStep("extraColumn", "WriteArrow", [Edited([TestRows.Of("main;good", 9, Now, ("comm", "good"))], new RecordEdit(
                 Fields: f => { f.Add(new Field("extra_column", Int64Type.Default, false)); return f; },
                 Columns: c => { c.Add(new Int64Array.Builder().Append(42).Build()); return c; }))]));
 

@@ -1,3 +1,4 @@
+using Parca.Agent.Shipping.Arrow;
 using Parca.Server.Ingest.Arrow;
 using Parca.Storage;
 
@@ -16,8 +17,8 @@ public sealed class ArrowIngestInProcessTests
         var now = WriteArrowTests.Now;
         var record = V2RecordWriter.Write(
         [
-            [ArrowSample.Of("a;b", 1, now, ("pid", "1")), ArrowSample.Of("a;b", 2, now + 1, ("pid", "2")), ArrowSample.Of("a", 3, now + 2, ("pid", "1"))],
-            [ArrowSample.Of("a;b", 4, now + ArrowIngest.BucketNanos, ("pid", "1"))],
+            [TestRows.Of("a;b", 1, now, ("pid", "1")), TestRows.Of("a;b", 2, now + 1, ("pid", "2")), TestRows.Of("a", 3, now + 2, ("pid", "1"))],
+            [TestRows.Of("a;b", 4, now + ArrowIngest.BucketNanos, ("pid", "1"))],
         ], lz4);
 
         Assert.Equal(4, ingest.WriteArrow(record));

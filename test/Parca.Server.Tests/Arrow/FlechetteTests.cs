@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Parca.Agent.Shipping.Arrow;
 
 namespace Parca.Server.Tests.Arrow;
 
@@ -16,15 +17,15 @@ public sealed class FlechetteTests
     {
         var rows = new[]
         {
-            ArrowSample.Of("main;work;leaf", 3, Now, ("comm", "app")),
-            ArrowSample.Of("main;work", 2, Now + 1_000, ("comm", "app")),
+            TestRows.Of("main;work;leaf", 3, Now, ("comm", "app")),
+            TestRows.Of("main;work", 2, Now + 1_000, ("comm", "app")),
             new ArrowSample(null, 7, new Dictionary<string, string?> { ["comm"] = null }, Now + 2_000),
             new ArrowSample([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123")], 4, new Dictionary<string, string?> { ["comm"] = "app" }, Now + 3_000) with { Duration = 0, Temporality = null },
         };
         var file = Path.GetTempFileName();
         try
         {
-            await File.WriteAllBytesAsync(file, V2RecordWriter.Write([rows]));
+            await File.WriteAllBytesAsync(file, V2RecordWriter.Write([rows], overlap: true));
             var t = JsonDocument.Parse(await ArrowPeers.NodeAsync("arrow-flechette.mjs", "read", file)).RootElement;
 
             Assert.Equal("v2", t.GetProperty("metadata").GetProperty("parca_write_schema_version").GetString());

@@ -1,7 +1,8 @@
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
-using static Parca.Server.Tests.Arrow.ArrowBuild;
+using Parca.Agent.Shipping.Arrow;
+using static Parca.Agent.Shipping.Arrow.ArrowBuild;
 
 namespace Parca.Server.Tests.Arrow;
 

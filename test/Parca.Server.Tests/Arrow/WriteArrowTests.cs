@@ -1,3 +1,5 @@
+using Parca.Agent.Shipping.Arrow;
+
 namespace Parca.Server.Tests.Arrow;
 
 /// <summary>
@@ -10,23 +12,23 @@ public sealed class WriteArrowTests
 
     private static ArrowSample[] CpuBatch(string job) =>
     [
-        ArrowSample.Of("main;work;leaf", 3, Now, ("job", job), ("comm", "app"), ("pid", "1")),
-        ArrowSample.Of("main;work", 2, Now + 1_000, ("job", job), ("comm", "app"), ("pid", "1")), // a run inside the stack above
-        ArrowSample.Of("main;work;leaf", 5, Now + 2_000, ("job", job), ("comm", "app"), ("pid", "2")),
+        TestRows.Of("main;work;leaf", 3, Now, ("job", job), ("comm", "app"), ("pid", "1")),
+        TestRows.Of("main;work", 2, Now + 1_000, ("job", job), ("comm", "app"), ("pid", "1")), // a run inside the stack above
+        TestRows.Of("main;work;leaf", 5, Now + 2_000, ("job", job), ("comm", "app"), ("pid", "2")),
         // A null stack is accepted and stored at the root, as WriteRaw stores a pprof sample without locations;
         // merge reports leave the root's own value out, so it shows in neither the stacks nor the total.
         new(null, 7, new Dictionary<string, string?> { ["job"] = job, ["comm"] = "app", ["pid"] = "1" }, Now + 3_000),
-        new([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123"), Frame.Symbolized("main", 0x11)], 4,
+        new([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123"), TestRows.Symbolized("main", 0x11)], 4,
             new Dictionary<string, string?> { ["job"] = job, ["comm"] = "app", ["pid"] = "1", ["thread"] = null }, Now + 4_000),
     ];
 
     private static ArrowSample[] OtherTypesBatch(string job) =>
     [
-        ArrowSample.Of("main;sleep", 1_000_000, Now + 5_000, ("job", job), ("comm", "app"), ("pid", "1")) with
+        TestRows.Of("main;sleep", 1_000_000, Now + 5_000, ("job", job), ("comm", "app"), ("pid", "1")) with
         {
             SampleType = "wallclock", SampleUnit = "nanoseconds", PeriodType = "samples", PeriodUnit = "count", Period = 0,
         },
-        ArrowSample.Of("main;alloc", 4096, Now + 6_000, ("job", job), ("comm", "app"), ("pid", "1")) with
+        TestRows.Of("main;alloc", 4096, Now + 6_000, ("job", job), ("comm", "app"), ("pid", "1")) with
         {
             Producer = "memory", SampleType = "inuse_space", SampleUnit = "bytes", PeriodType = "space", PeriodUnit = "bytes",
             Period = 524288, Duration = 0, Temporality = null,
@@ -48,8 +50,8 @@ public sealed class WriteArrowTests
     {
         await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0" });
         await server.StartAsync();
-        var plain = V2RecordWriter.Write([CpuBatch("plain"), OtherTypesBatch("plain")]);
-        var lz4 = V2RecordWriter.Write([CpuBatch("lz4"), OtherTypesBatch("lz4")], lz4: true);
+        var plain = V2RecordWriter.Write([CpuBatch("plain"), OtherTypesBatch("plain")], overlap: true);
+        var lz4 = V2RecordWriter.Write([CpuBatch("lz4"), OtherTypesBatch("lz4")], lz4: true, overlap: true);
         Assert.True(lz4.Length < plain.Length, $"LZ4 record ({lz4.Length} B) should be smaller than the plain one ({plain.Length} B)");
 
         var r = await ArrowPeers.GrpcJsWriteAsync(server,

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Parca.Agent.Shipping.Arrow;
 
 namespace Parca.Server.Tests.Arrow;
 
@@ -12,12 +13,12 @@ public sealed class WriteV1Tests
 
     private static ArrowSample[] Rows() =>
     [
-        ArrowSample.Of("main;work;leaf", 3, Now, ("comm", "app"), ("pid", "1")),
-        ArrowSample.Of("main;work", 2, Now + 1_000, ("comm", "app"), ("pid", "1")),
-        ArrowSample.Of("main;work;leaf", 5, Now + 2_000, ("comm", "app"), ("pid", "2")),
-        new([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123"), Frame.Symbolized("main", 0x11)], 4,
+        TestRows.Of("main;work;leaf", 3, Now, ("comm", "app"), ("pid", "1")),
+        TestRows.Of("main;work", 2, Now + 1_000, ("comm", "app"), ("pid", "1")),
+        TestRows.Of("main;work;leaf", 5, Now + 2_000, ("comm", "app"), ("pid", "2")),
+        new([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123"), TestRows.Symbolized("main", 0x11)], 4,
             new Dictionary<string, string?> { ["comm"] = "app", ["pid"] = "1", ["thread"] = null }, Now + 3_000),
-        ArrowSample.Of("main;alloc", 4096, Now + 4_000, ("comm", "app"), ("pid", "1")) with
+        TestRows.Of("main;alloc", 4096, Now + 4_000, ("comm", "app"), ("pid", "1")) with
         {
             Producer = "memory", SampleType = "inuse_space", SampleUnit = "bytes", PeriodType = "space", PeriodUnit = "bytes",
             Period = 524288, Duration = 0, Temporality = null,

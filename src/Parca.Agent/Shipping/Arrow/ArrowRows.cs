@@ -2,15 +2,12 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace Parca.Server.Tests.Arrow;
+namespace Parca.Agent.Shipping.Arrow;
 
 /// <summary>A frame as an agent reports it; no lines = an unsymbolized native frame.</summary>
 internal sealed record Frame(ulong Address, string? FrameType = null, string? MappingFile = null, string? BuildId = null, params FrameLine[] Lines)
 {
     public string Key => $"{Address}|{FrameType}|{MappingFile}|{BuildId}|{string.Join(";", Lines.Select(l => l.ToString()))}";
-
-    public static Frame Symbolized(string function, ulong address = 0, string? file = null, ulong line = 0) =>
-        new(address, "native", "/usr/bin/app", "b1d", new FrameLine(function, file, line));
 }
 
 internal sealed record FrameLine(string Function, string? File = null, ulong Number = 0, ulong StartLine = 0);
@@ -26,14 +23,9 @@ internal sealed record ArrowSample(Frame[]? Stack, long Value, IReadOnlyDictiona
     public long Period { get; init; } = 52_631_578;
     public ulong Duration { get; init; } = 1_000_000_000;
     public string? Temporality { get; init; } = "delta";
-
-    /// <summary>A sample whose stack is given root first by function name ("main;work;leaf").</summary>
-    public static ArrowSample Of(string rootFirst, long value, long timeNanos, params (string, string?)[] labels) =>
-        new(rootFirst.Length == 0 ? [] : rootFirst.Split(';').Reverse().Select(f => Frame.Symbolized(f, (ulong)f.GetHashCode() & 0xffff)).ToArray(),
-            value, labels.ToDictionary(l => l.Item1, l => l.Item2), timeNanos);
 }
 
-/// <summary>Array construction helpers shared by the record writers (tests only).</summary>
+/// <summary>Array construction helpers of the record writers (the agent's v2 writer and the tests' v1 writer).</summary>
 internal static class ArrowBuild
 {
     public static readonly DictionaryType StringDict = new(UInt32Type.Default, StringType.Default, false);
@@ -118,7 +110,13 @@ internal static class ArrowBuild
     public static DictionaryArray DictOf(IReadOnlyList<string?> values, DictionaryType type, List<string>? dictionary = null)
     {
         dictionary ??= [];
-        var ids = new List<int>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var k = 0; k < dictionary.Count; k++)
+        {
+            index.TryAdd(dictionary[k], k);
+        }
+
+        var ids = new List<int>(values.Count);
         foreach (var v in values)
         {
             if (v is null)
@@ -127,11 +125,11 @@ internal static class ArrowBuild
                 continue;
             }
 
-            var i = dictionary.IndexOf(v);
-            if (i < 0)
+            if (!index.TryGetValue(v, out var i))
             {
                 i = dictionary.Count;
                 dictionary.Add(v);
+                index.Add(v, i);
             }
 
             ids.Add(i);
@@ -169,20 +167,5 @@ internal static class ArrowBuild
         var endsArray = new Int32Array.Builder().AppendRange(ends).Build();
         var valuesArray = values(runs);
         return new RunEndEncodedArray(new ArrayData(type, rows.Count, 0, 0, [], [endsArray.Data, valuesArray.Data]));
-    }
-}
-
-/// <summary>A change to a record before it is written: the bad inputs of the error tests.</summary>
-internal sealed record RecordEdit(
-    Func<List<Field>, List<Field>>? Fields = null,
-    Func<List<IArrowArray>, List<IArrowArray>>? Columns = null,
-    IReadOnlyDictionary<string, string>? Metadata = null,
-    bool DropMetadata = false)
-{
-    public Schema Apply(Schema schema)
-    {
-        var fields = Fields?.Invoke([.. schema.FieldsList]) ?? [.. schema.FieldsList];
-        var metadata = DropMetadata ? null : Metadata ?? schema.Metadata;
-        return new Schema(fields, metadata);
     }
 }

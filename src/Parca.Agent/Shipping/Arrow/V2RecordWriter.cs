@@ -2,12 +2,12 @@ using Apache.Arrow;
 using Apache.Arrow.Compression;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
-using static Parca.Server.Tests.Arrow.ArrowBuild;
+using static Parca.Agent.Shipping.Arrow.ArrowBuild;
 
-namespace Parca.Server.Tests.Arrow;
+namespace Parca.Agent.Shipping.Arrow;
 
 /// <summary>
-/// Writes Parca's v2 sample record the way parca-agent's SampleWriterV2 does (same fields, types, order and
+/// Writes Parca's v2 sample record (WriteArrow) the way parca-agent's SampleWriterV2 does (same fields, types, order and
 /// metadata): labels as a struct of run-end encoded string dictionaries, stacks as a list view over one location
 /// dictionary (identical stacks reuse offset and size; with <c>overlap</c> a stack that is a run inside an earlier
 /// one points into it), run-end encoded type columns, a UUID stacktrace_id and a nanosecond timestamp. Several
@@ -39,7 +39,11 @@ internal static class V2RecordWriter
     private static DictionaryType LocationDict => V2RecordWriterTypes.LocationDict;
     private static readonly ListViewType StackType = V2RecordWriterTypes.StackType;
 
-    public static byte[] Write(IReadOnlyList<IReadOnlyList<ArrowSample>> batches, bool lz4 = false, bool overlap = true, RecordEdit? edit = null)
+    /// <param name="overlap">Look for each new stack inside the ones already written (tests; slow on large records).</param>
+    /// <param name="editSchema">Changes the schema before it is written (tests that need malformed records).</param>
+    /// <param name="editColumns">Changes each batch's columns before it is written (the same tests).</param>
+    public static byte[] Write(IReadOnlyList<IReadOnlyList<ArrowSample>> batches, bool lz4 = false, bool overlap = false,
+        Func<Schema, Schema>? editSchema = null, Func<List<IArrowArray>, List<IArrowArray>>? editColumns = null)
     {
         var labelNames = batches.SelectMany(b => b).SelectMany(s => s.Labels.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var frames = new List<Frame>();
@@ -79,9 +83,9 @@ internal static class V2RecordWriter
             new Field("duration", uint64s, false),
             new Field("timestamp", timestampType, false)],
             [new KeyValuePair<string, string>("parca_write_schema_version", "v2")]);
-        if (edit is not null)
+        if (editSchema is not null)
         {
-            schema = edit.Apply(schema);
+            schema = editSchema(schema);
         }
 
         var options = new IpcOptions();
@@ -128,7 +132,7 @@ internal static class V2RecordWriter
                     RunEnd(rows.Select(s => s.Duration).ToList(), r => new UInt64Array.Builder().AppendRange(r).Build(), uint64s),
                     new TimestampArray.Builder(timestampType).AppendRange(rows.Select(s => DateTimeOffset.UnixEpoch.AddTicks(s.TimeNanos / 100))).Build(),
                 ];
-                using var batch = new RecordBatch(schema, edit?.Columns?.Invoke([.. columns]) ?? [.. columns], rows.Count);
+                using var batch = new RecordBatch(schema, editColumns?.Invoke([.. columns]) ?? [.. columns], rows.Count);
                 writer.WriteRecordBatch(batch);
             }
 
@@ -154,6 +158,7 @@ internal static class V2RecordWriter
     private static ListViewArray Stacks(IReadOnlyList<ArrowSample> rows, Dictionary<string, int> frameIds, StructArray locations, bool overlap)
     {
         var indices = new List<int>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         var offsets = new List<int>();
         var sizes = new List<int>();
         var valid = new List<bool>();
@@ -168,11 +173,17 @@ internal static class V2RecordWriter
             }
 
             var ids = s.Stack.Select(f => frameIds[f.Key]).ToArray();
-            var at = overlap ? Find(indices, ids) : -1;
-            if (at < 0)
+            var key = string.Join(",", ids);
+            if (!seen.TryGetValue(key, out var at)) // identical stacks share offset and size, as parca-agent writes them
             {
-                at = indices.Count;
-                indices.AddRange(ids);
+                at = overlap ? Find(indices, ids) : -1;
+                if (at < 0)
+                {
+                    at = indices.Count;
+                    indices.AddRange(ids);
+                }
+
+                seen.Add(key, at);
             }
 
             offsets.Add(ids.Length == 0 ? 0 : at);
@@ -213,6 +224,7 @@ internal static class V2RecordWriter
     private static StructArray Locations(List<Frame> frames)
     {
         var functions = new List<(string Name, string? File, ulong Start)>();
+        var functionIds = new Dictionary<(string Name, string? File, ulong Start), int>();
         var lineNumbers = new List<ulong>();
         var lineFunctions = new List<int>();
         var lineOffsets = new List<int>();
@@ -226,11 +238,11 @@ internal static class V2RecordWriter
             foreach (var l in f.Lines)
             {
                 var fn = (l.Function, l.File, l.StartLine);
-                var id = functions.IndexOf(fn);
-                if (id < 0)
+                if (!functionIds.TryGetValue(fn, out var id))
                 {
                     id = functions.Count;
                     functions.Add(fn);
+                    functionIds.Add(fn, id);
                 }
 
                 lineNumbers.Add(l.Number);
