@@ -208,13 +208,22 @@ internal static class BlockWriter
         var bytes = Encode(block);
         var path = Path.Combine(directory, block.Id + Extension);
         var tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                fs.Write(bytes);
+                fs.Flush(flushToDisk: true);
+            }
+
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            File.Delete(tmp); // a full disk leaves no partial file behind (and gets its space back)
+            throw new StorageWriteException(e);
         }
 
-        File.Move(tmp, path, overwrite: true);
         return path;
     }
 }
