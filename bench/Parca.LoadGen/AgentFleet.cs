@@ -1,8 +1,8 @@
 using Google.Protobuf;
+using Parca.Agent.Shipping.Arrow;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Client;
-using Parca.Agent.Shipping.Arrow;
 
 namespace Parca.LoadGen;
 

@@ -61,8 +61,16 @@ public sealed class FlechetteTests
         object Sample(object[] stack, long value, string pid, long time) => new
         {
             labels = new Dictionary<string, string> { ["comm"] = "flechette", ["pid"] = pid },
-            stack, value, producer = "parca_agent", sample_type = "samples", sample_unit = "count", period_type = "cpu",
-            period_unit = "nanoseconds", period = 1, duration = 1_000_000_000, time,
+            stack,
+            value,
+            producer = "parca_agent",
+            sample_type = "samples",
+            sample_unit = "count",
+            period_type = "cpu",
+            period_unit = "nanoseconds",
+            period = 1,
+            duration = 1_000_000_000,
+            time,
         };
         object Fn(string name, long address) => new { address, mapping_file = "/bin/app", build_id = "f1ec", functions = new[] { name } };
         var spec = new[]
