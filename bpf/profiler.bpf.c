@@ -38,10 +38,20 @@ struct {
 /* The per-CPU counters (exported on /metrics; the agent reads them from this map), where a sample is built before
  * its used part is copied into the ring buffer, and the stack chunk the walk reads. One slot per CPU: a perf_event
  * program does not nest on one CPU, so plain increments are safe. */
+/* The table walk's registers between bpf_loop iterations (unwind.h). */
+struct parca_walk_state {
+    __u64 ip, sp, bp;
+    __u32 n;       /* frames written */
+    __u32 pid;
+    __u32 exact;   /* ip is an interrupted pc (first frame, after a signal frame), not a return address */
+    __u32 mixed;   /* frame-pointer steps allowed where a pc has no table */
+};
+
 struct scratch {
     __u64 stats[PARCA_STAT_COUNT];
     struct parca_sample sample;
     __u64 chunk[CHUNK_WORDS];
+    struct parca_walk_state unwind;
 };
 
 struct {
@@ -56,6 +66,8 @@ static __always_inline void count(struct scratch *scratch, __u32 stat)
     if (stat < PARCA_STAT_COUNT)
         scratch->stats[stat] += 1;
 }
+
+#include "unwind.h"
 
 /* Frame-pointer walk: frames[0] is the interrupted user pc, then the return address saved above each rbp.
  * Returns the number of frames (at most PARCA_MAX_STACK_DEPTH); sets flags on truncation, an unreadable frame, or
@@ -165,7 +177,15 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
         sp = BPF_CORE_READ(user_regs, sp);
         fp = BPF_CORE_READ(user_regs, bp);
     }
-    __u32 user_len = walk_user_stack(ip, sp, fp, s->frames, scratch->chunk, &s->flags);
+    __u32 user_len;
+    struct parca_config *config = bpf_map_lookup_elem(&parca_config, &zero);
+    if (config && config->unwind_mode == PARCA_UNWIND_TABLES && bpf_map_lookup_elem(&parca_processes, &tgid)) {
+        user_len = unwind_user_stack(scratch, tgid, ip, sp, fp, config->mixed);
+    } else {
+        if (config && config->unwind_mode == PARCA_UNWIND_TABLES)
+            count(scratch, PARCA_STAT_UNWIND_NO_PROCESS);
+        user_len = walk_user_stack(ip, sp, fp, s->frames, scratch->chunk, &s->flags);
+    }
     if (user_len > PARCA_MAX_STACK_DEPTH) /* never: tells the verifier the kernel frames fit behind */
         user_len = PARCA_MAX_STACK_DEPTH;
     s->user_len = user_len;

@@ -58,6 +58,9 @@ internal static class AgentCommandLine
     private static readonly Option<int> s_objectFilePoolSize = Number("--object-file-pool-size", "The maximum number of object files to keep in the pool. 0 means no limit.", 100);
     private static readonly Option<bool> s_dwarfUnwindingDisable = Flag("--dwarf-unwinding-disable", "Do not unwind using .eh_frame information.");
     private static readonly Option<bool> s_dwarfUnwindingMixed = Number("--dwarf-unwinding-mixed", "Unwind using .eh_frame information and frame pointers.", true);
+    private static readonly Option<int> s_dwarfUnwindingMaxRows = Number("--dwarf-unwinding-max-rows", "Rows (12 bytes each) of the BPF unwind table memory; tables that do not fit are walked with frame pointers.", 1 << 21);
+    private static readonly Option<string> s_dwarfUnwindingCacheDir = Text("--dwarf-unwinding-cache-dir", "Directory where compiled unwind tables are cached (empty: no disk cache).", s_defaults.DwarfUnwindingCacheDirectory);
+    private static readonly Option<int> s_dwarfUnwindingCacheMaxMb = Number("--dwarf-unwinding-cache-max-mb", "Size bound of the unwind table cache directory in MiB.", 256);
     private static readonly Option<bool> s_pythonUnwindingDisable = Flag("--python-unwinding-disable", "Disable Python unwinder.");
     private static readonly Option<bool> s_rubyUnwindingDisable = Flag("--ruby-unwinding-disable", "Disable Ruby unwinder.");
     private static readonly Option<bool> s_analyticsOptOut = Flag("--analytics-opt-out", "Opt out of sending anonymous usage statistics.");
@@ -88,8 +91,6 @@ internal static class AgentCommandLine
         (s_otlpAddress, "trace export is not implemented; no traces are sent"),
         (s_otlpExporter, "trace export is not implemented"),
         (s_objectFilePoolEvictionPolicy, "the pool always evicts least recently used"),
-        (s_dwarfUnwindingDisable, ".eh_frame unwinding is not implemented yet: user stacks are walked by frame pointers only"),
-        (s_dwarfUnwindingMixed, ".eh_frame unwinding is not implemented yet: user stacks are walked by frame pointers only"),
         (s_pythonUnwindingDisable, "there is no Python unwinder yet"),
         (s_rubyUnwindingDisable, "there is no Ruby unwinder yet"),
         (s_analyticsOptOut, "this agent sends no analytics"),
@@ -147,6 +148,7 @@ internal static class AgentCommandLine
         s_debuginfoUploadDisable, s_debuginfoUploadMaxParallel, s_debuginfoUploadTimeout, s_debuginfoUploadCacheDuration,
         s_debuginfoDisableCaching, s_symbolizerJitDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
         s_objectFilePoolEvictionPolicy, s_objectFilePoolSize, s_dwarfUnwindingDisable, s_dwarfUnwindingMixed,
+        s_dwarfUnwindingMaxRows, s_dwarfUnwindingCacheDir, s_dwarfUnwindingCacheMaxMb,
         s_pythonUnwindingDisable, s_rubyUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
         s_telemetryStderrBufferSizeKb, s_bpfVerboseLogging, s_bpfEventsBufferSize, s_verboseBpfLogging,
     ];
@@ -186,5 +188,10 @@ internal static class AgentCommandLine
         DebuginfoDirectories = [.. r.GetValue(s_debuginfoDirectories)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
         BpfVerboseLogging = r.GetValue(s_bpfVerboseLogging) || r.GetValue(s_verboseBpfLogging),
         BpfEventsBufferSize = r.GetValue(s_bpfEventsBufferSize),
+        DwarfUnwindingDisable = r.GetValue(s_dwarfUnwindingDisable),
+        DwarfUnwindingMixed = r.GetValue(s_dwarfUnwindingMixed),
+        DwarfUnwindingMaxRows = r.GetValue(s_dwarfUnwindingMaxRows),
+        DwarfUnwindingCacheDirectory = r.GetValue(s_dwarfUnwindingCacheDir) ?? "",
+        DwarfUnwindingCacheMaxMb = r.GetValue(s_dwarfUnwindingCacheMaxMb),
     };
 }

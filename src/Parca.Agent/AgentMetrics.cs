@@ -28,6 +28,8 @@ public sealed class AgentMetrics
 
     internal Func<(long DebugFiles, long Skipped)>? Debuginfo { get; set; }
 
+    internal Unwinding.UnwindTableManager? Unwinder { get; set; }
+
     internal Func<(long Buffered, long Dropped, long Sent, long Failed)>? Shipping { get; set; }
 
     internal Func<Processes.FileRefusal, long>? FilesRefused { get; set; }
@@ -62,6 +64,38 @@ public sealed class AgentMetrics
         Counter(sb, "parca_agent_bpf_user_stacks_truncated_total", "User stacks cut at 127 frames.", bpf[(int)Parca.Agent.Bpf.BpfStat.UserTruncated]);
         Counter(sb, "parca_agent_bpf_user_stack_read_errors_total", "User stacks that ended at an unreadable frame.", bpf[(int)Parca.Agent.Bpf.BpfStat.UserReadFailed]);
         Counter(sb, "parca_agent_bpf_user_stacks_implausible_total", "User stack walks that stopped at a misaligned frame pointer or a return address outside user space (code without frame pointers).", bpf[(int)Parca.Agent.Bpf.BpfStat.UserImplausible]);
+        sb.Append("# HELP parca_agent_unwind_frames_total User frames stepped by the unwinder, by method.\n# TYPE parca_agent_unwind_frames_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"parca_agent_unwind_frames_total{{method=\"table\"}} {bpf[(int)Parca.Agent.Bpf.BpfStat.UnwindTableFrames]}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"parca_agent_unwind_frames_total{{method=\"frame_pointer\"}} {bpf[(int)Parca.Agent.Bpf.BpfStat.UnwindFramePointerFrames]}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"parca_agent_unwind_frames_total{{method=\"signal\"}} {bpf[(int)Parca.Agent.Bpf.BpfStat.UnwindSignalFrames]}\n");
+        sb.Append("# HELP parca_agent_unwind_events_total Why table walks took a frame-pointer step or ended, by reason.\n# TYPE parca_agent_unwind_events_total counter\n");
+        foreach (var (reason, stat) in new[]
+        {
+            ("no_process_info", Parca.Agent.Bpf.BpfStat.UnwindNoProcess),
+            ("no_table_for_mapping", Parca.Agent.Bpf.BpfStat.UnwindNoTable),
+            ("pc_not_covered", Parca.Agent.Bpf.BpfStat.UnwindPcNotCovered),
+            ("read_fault", Parca.Agent.Bpf.BpfStat.UnwindReadFault),
+            ("depth_limit", Parca.Agent.Bpf.BpfStat.UnwindDepthLimit),
+            ("reached_stack_end", Parca.Agent.Bpf.BpfStat.UnwindComplete),
+        })
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"parca_agent_unwind_events_total{{reason=\"{reason}\"}} {bpf[(int)stat]}\n");
+        }
+
+        if (Unwinder is { } u)
+        {
+            Gauge(sb, "parca_agent_unwind_tables_loaded", "Unwind tables (one per distinct executable) in the BPF maps.", u.TablesLoaded);
+            Gauge(sb, "parca_agent_unwind_processes", "Processes whose mappings the BPF unwinder holds.", u.Processes);
+            Gauge(sb, "parca_agent_unwind_table_rows", "Rows of the BPF unwind table memory in use.", u.RowsUsed);
+            Gauge(sb, "parca_agent_unwind_table_rows_capacity", "Rows of the BPF unwind table memory (--dwarf-unwinding-max-rows).", u.RowsCapacity);
+            Gauge(sb, "parca_agent_unwind_table_bytes", "Bytes of BPF unwind table memory in use (12 per row).", u.RowsUsed * Parca.Symbols.Cfi.UnwindRow.Size);
+            Counter(sb, "parca_agent_unwind_tables_not_loaded_total", "Tables not loaded because the row memory was full (that code is walked with frame pointers).", (ulong)u.TablesNotLoaded);
+            Counter(sb, "parca_agent_unwind_tables_unloaded_total", "Tables freed because no live process mapped their file.", (ulong)u.TablesUnloaded);
+            Counter(sb, "parca_agent_unwind_tables_built_total", "Tables compiled from .eh_frame/.debug_frame (cache misses).", (ulong)u.TablesBuilt);
+            Counter(sb, "parca_agent_unwind_table_parse_failures_total", "Files whose CFI could not be parsed (one log line each).", (ulong)u.ParseFailures);
+            Counter(sb, "parca_agent_unwind_table_cache_hits_total", "Tables read from the disk cache.", (ulong)u.Cache.Hits);
+        }
+
         Counter(sb, "parca_agent_samples_received_total", "Samples read from the ring buffer.", (ulong)(SamplesReceived?.Invoke() ?? 0));
         Counter(sb, "parca_agent_samples_dropped_by_relabel_total", "Samples whose label set a relabel rule dropped.", (ulong)(SamplesDroppedByRelabel?.Invoke() ?? 0));
         Counter(sb, "parca_agent_processes_missed_total", "Processes that exited before their metadata could be read.", (ulong)(ProcessesMissed?.Invoke() ?? 0));

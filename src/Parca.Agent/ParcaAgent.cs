@@ -41,6 +41,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private RemoteStore? _remote;
     private SampleAggregator? _aggregator;
     private CpuSampler? _sampler;
+    private Unwinding.UnwindTableManager? _unwinder;
     private Thread? _samplingThread;
     private Task? _processing;
     private volatile bool _ready;
@@ -105,6 +106,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     }
 
     public ParcaAgentOptions Options { get; }
+
+    /// <summary>The unwind table lifecycle (null with --dwarf-unwinding-disable or before start).</summary>
+    internal Unwinding.UnwindTableManager? Unwinder => _unwinder;
 
     public AgentMetrics Metrics { get; } = new();
 
@@ -189,7 +193,23 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             MemlockLimit = Options.MemlockRlimit,
             BtfPath = Options.BtfPath,
             VerboseLogging = Options.BpfVerboseLogging,
+            UnwindTables = !Options.DwarfUnwindingDisable,
+            UnwindMixed = Options.DwarfUnwindingMixed,
+            UnwindMaxRows = (uint)Options.DwarfUnwindingMaxRows,
         }, _aggregator);
+        if (!Options.DwarfUnwindingDisable)
+        {
+            var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
+            _unwinder = new Unwinding.UnwindTableManager(
+                _sampler.Unwind,
+                new Unwinding.UnwindTableCache(Options.DwarfUnwindingCacheDirectory, (long)Options.DwarfUnwindingCacheMaxMb << 20),
+                _processes.Objects,
+                _processes.Files,
+                loggers.CreateLogger("parca.agent.unwind"));
+            _processes.Captured = _unwinder.AddProcess;
+            Metrics.Unwinder = _unwinder;
+        }
+
         if (_sampler.MemlockWarning is { } warning)
         {
             LogMemlock(_logger, warning);

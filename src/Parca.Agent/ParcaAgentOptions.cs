@@ -85,6 +85,20 @@ public sealed class ParcaAgentOptions
     /// <summary>Caps, budgets and waits for the files read on behalf of processes (docs/agent.md; tests lower them).</summary>
     internal Processes.ProcessFileLimits ProcessFileLimits { get; set; } = new();
 
+    /// <summary>Walk user stacks with frame pointers only (the walker before unwind tables; kept for comparison).</summary>
+    public bool DwarfUnwindingDisable { get; set; }
+
+    /// <summary>Inside a table walk, take a frame-pointer step where a pc has no table (JIT, anonymous code); false stops there.</summary>
+    public bool DwarfUnwindingMixed { get; set; } = true;
+
+    /// <summary>Rows of the BPF unwind table memory (12 bytes each): the bound on table memory in the kernel.</summary>
+    public int DwarfUnwindingMaxRows { get; set; } = 1 << 21;
+
+    /// <summary>Where compiled tables are cached between runs; empty: no disk cache.</summary>
+    public string DwarfUnwindingCacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "parca-agent-unwind-tables");
+
+    public int DwarfUnwindingCacheMaxMb { get; set; } = 256;
+
     /// <summary>Where /proc is (tests can point it elsewhere).</summary>
     internal string ProcRoot { get; set; } = "/proc";
 
@@ -116,6 +130,16 @@ public sealed class ParcaAgentOptions
         if (RemoteStoreBatchWriteInterval <= TimeSpan.Zero)
         {
             problems.Add("--remote-store-batch-write-interval: must be positive");
+        }
+
+        if (DwarfUnwindingMaxRows < 1)
+        {
+            problems.Add($"--dwarf-unwinding-max-rows={DwarfUnwindingMaxRows}: must be at least 1");
+        }
+
+        if (DwarfUnwindingCacheMaxMb < 0)
+        {
+            problems.Add($"--dwarf-unwinding-cache-max-mb={DwarfUnwindingCacheMaxMb}: must not be negative");
         }
 
         if (ObjectFilePoolSize < 0)

@@ -215,6 +215,12 @@ public sealed partial class FlatProfile
             }
         }
 
+        var depth = _sampleLocationIds.Count - _sampleLocationStarts.Items[_sampleLocationStarts.Count - 1];
+        if (depth > _limits.MaxStackDepth)
+        {
+            ThrowDepth(depth);
+        }
+
         _sampleLocationStarts.Add(_sampleLocationIds.Count);
         _sampleValueStarts.Add(_sampleValues.Count);
         _sampleLabelStarts.Add(_labels.Count);
@@ -473,6 +479,10 @@ public sealed partial class FlatProfile
     [DoesNotReturn]
     private void ThrowInvalid(string message) =>
         throw new PprofException(PprofErrorCode.InvalidProfile, Prefix(null) + message);
+
+    [DoesNotReturn]
+    private void ThrowDepth(int depth) =>
+        throw new PprofException(PprofErrorCode.CountLimit, Prefix("location_id") + depth + " frames, more than the stack depth limit of " + _limits.MaxStackDepth);
 
     [DoesNotReturn]
     private static void ThrowCount(string field, int limit) =>

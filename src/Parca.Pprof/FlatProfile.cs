@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 
 namespace Parca.Pprof;
@@ -28,6 +27,8 @@ public sealed partial class FlatProfile : IDisposable
 {
     private byte[] _data = [];
     private int _dataLength;
+    private DecodeBudget? _budget;
+    private long _reserved;
     private GrowBuffer<(int Offset, int Length)> _strings;
     private GrowBuffer<ValueTypeRecord> _sampleTypes;
     private GrowBuffer<int> _sampleLocationStarts;
@@ -169,6 +170,7 @@ public sealed partial class FlatProfile : IDisposable
 
     internal void Reset()
     {
+        ReleaseBudget();
         _dataLength = 0;
         _strings.Clear();
         _sampleTypes.Clear();
@@ -209,7 +211,7 @@ public sealed partial class FlatProfile : IDisposable
 
     /// <summary>
     /// Hands the current pooled buffer (or a new one) of at least <paramref name="size"/> bytes to the caller, who
-    /// must give it back through <see cref="SetData"/> or return it to <see cref="ArrayPool{T}.Shared"/>.
+    /// must give it back through <see cref="SetData"/> or <see cref="PprofBuffers.Return"/>.
     /// </summary>
     internal byte[] TakeData(int size)
     {
@@ -223,20 +225,51 @@ public sealed partial class FlatProfile : IDisposable
 
         if (data.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(data);
+            PprofBuffers.Return(data);
         }
 
-        return ArrayPool<byte>.Shared.Rent(Math.Max(size, 256));
+        return PprofBuffers.Rent(Math.Max(size, 256));
     }
 
     private void ReturnData()
     {
-        if (_data.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(_data);
-        }
-
+        PprofBuffers.Return(_data);
         _data = [];
         _dataLength = 0;
+    }
+
+    /// <summary>
+    /// Gives the bytes this profile reserved from <see cref="PprofReadOptions.Budget"/> back (the data stays readable):
+    /// call it once the decoded profile is no longer needed but the instance is kept for reuse.
+    /// </summary>
+    public void ReleaseBudget()
+    {
+        if (_budget is { } budget)
+        {
+            budget.Release(_reserved);
+            _budget = null;
+            _reserved = 0;
+        }
+    }
+
+    /// <summary>Reserves <paramref name="bytes"/> for the data about to be decoded; throws when the budget is full.</summary>
+    internal void Reserve(DecodeBudget? budget, long bytes)
+    {
+        if (budget is null)
+        {
+            return;
+        }
+
+        ReleaseBudget();
+        if (!budget.TryReserve(bytes))
+        {
+            throw new PprofException(
+                PprofErrorCode.DecodeBudgetExhausted,
+                "profile: " + bytes + " bytes do not fit in the in-flight decode budget of " + budget.CapacityBytes +
+                " bytes (" + budget.InUseBytes + " in use by other requests); retry later");
+        }
+
+        _budget = budget;
+        _reserved = bytes;
     }
 }

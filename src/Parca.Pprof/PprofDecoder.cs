@@ -49,7 +49,7 @@ public static class PprofDecoder
 
             if (IsGzip(input))
             {
-                GzipInflater.Inflate(input, target, limits.MaxDecompressedBytes);
+                GzipInflater.Inflate(input, target, limits.MaxDecompressedBytes, options.Budget);
             }
             else
             {
@@ -60,6 +60,7 @@ public static class PprofDecoder
                         "profile: " + input.Length + " bytes of protobuf exceeds the limit of " + limits.MaxDecompressedBytes + " bytes");
                 }
 
+                target.Reserve(options.Budget, input.Length);
                 var buffer = target.TakeData(input.Length);
                 input.CopyTo(buffer);
                 target.SetData(buffer, input.Length);

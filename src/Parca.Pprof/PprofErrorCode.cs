@@ -28,6 +28,9 @@ public enum PprofErrorCode
     /// <summary>A count limit of <see cref="PprofLimits"/> (samples, locations, functions, mappings, strings) is exceeded.</summary>
     CountLimit = 12,
 
+    /// <summary>The process-wide <see cref="DecodeBudget"/> has no room for this profile right now (retry later).</summary>
+    DecodeBudgetExhausted = 13,
+
     /// <summary>Profiles given to a merge have different sample types or period types.</summary>
     IncompatibleProfiles = 20,
 }

@@ -31,7 +31,7 @@ public sealed class PprofException : Exception
     public PprofErrorCode Code { get; }
 
     /// <summary>True when a configured limit was hit (map to gRPC <c>RESOURCE_EXHAUSTED</c>, HTTP 413).</summary>
-    public bool IsLimit => Code is PprofErrorCode.CompressedSizeLimit or PprofErrorCode.DecompressedSizeLimit or PprofErrorCode.CountLimit;
+    public bool IsLimit => Code is PprofErrorCode.CompressedSizeLimit or PprofErrorCode.DecompressedSizeLimit or PprofErrorCode.CountLimit or PprofErrorCode.DecodeBudgetExhausted;
 
     /// <summary>The gRPC status code for this error: 8 (<c>RESOURCE_EXHAUSTED</c>) for limits, else 3 (<c>INVALID_ARGUMENT</c>).</summary>
     public int GrpcStatusCode => IsLimit ? 8 : 3;

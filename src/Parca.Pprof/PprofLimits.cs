@@ -30,4 +30,7 @@ public sealed record PprofLimits
 
     /// <summary>Most string table entries in one profile. Default 10,000,000.</summary>
     public int MaxStrings { get; init; } = 10_000_000;
+
+    /// <summary>Most location ids in one sample (the stack depth). Default unlimited.</summary>
+    public int MaxStackDepth { get; init; } = int.MaxValue;
 }

@@ -17,4 +17,10 @@ public sealed record PprofReadOptions
 
     /// <summary>When true, the id of mapping[i], function[i] and location[i] must be i + 1 (Parca's rule).</summary>
     public bool RequireSequentialIds { get; init; }
+
+    /// <summary>
+    /// When set, the inflated (or copied) protobuf of each decode is reserved from this budget before it is
+    /// allocated, and stays reserved until <see cref="FlatProfile.ReleaseBudget"/>, the next decode or dispose.
+    /// </summary>
+    public DecodeBudget? Budget { get; init; }
 }

@@ -9,7 +9,7 @@ namespace Parca.Server.Cli;
 /// Flags that are accepted for compatibility but not implemented yet are listed in <see cref="s_notImplemented"/> and
 /// produce a warning at start-up when given.
 /// </summary>
-internal static class ServerCommandLine
+internal static partial class ServerCommandLine
 {
     private static readonly ParcaServerOptions s_defaults = new();
 
@@ -106,6 +106,7 @@ internal static class ServerCommandLine
         s_debuginfoUploadMaxDuration, s_debuginfoUploadsSignedUrl, s_debuginfodUpstreamServers,
         s_debuginfodHttpRequestTimeout, s_metastore, s_profileShareServer, s_storeAddress, s_bearerToken,
         s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_externalLabel, s_experimentalArrow, s_grpcMaxMessageSize,
+        .. LimitOptions(),
     ];
 
     internal static ParcaServerOptions Bind(ParseResult r, List<string> problems)
@@ -119,6 +120,9 @@ internal static class ServerCommandLine
             LogLevel = r.GetValue(s_logLevel)!,
             LogFormat = r.GetValue(s_logFormat)!,
             CorsAllowedOrigins = SplitList(r.GetValue(s_corsAllowedOrigins)),
+            AllowedHosts = SplitList(r.GetValue(s_httpAllowedHosts)),
+            AuthWriteTokenFile = r.GetValue(s_authWriteTokenFile),
+            AuthReadTokenFile = r.GetValue(s_authReadTokenFile),
             OtlpAddress = r.GetValue(s_otlpAddress),
             PathPrefix = r.GetValue(s_pathPrefix)!,
             MutexProfileFraction = r.GetValue(s_mutexProfileFraction),
@@ -151,6 +155,7 @@ internal static class ServerCommandLine
             ExternalLabels = KeyValues(r.GetValue(s_externalLabel), "--external-label", problems),
             ExperimentalArrow = r.GetValue(s_experimentalArrow),
             MaxMessageSize = r.GetValue(s_grpcMaxMessageSize),
+            Limits = BindLimits(r),
         };
         return options;
     }

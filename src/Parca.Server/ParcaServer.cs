@@ -65,7 +65,9 @@ public sealed class ParcaServer : IAsyncDisposable
             RpcHosting.ConfigureKestrel(kestrel, endPoint);
         });
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new IngestLimits(options.Limits, options.MaxMessageSize));
         RpcHosting.AddServices(builder.Services, options);
+        Security.TransportHygiene.AddServices(builder.Services, options);
         builder.Services.AddParcaScraping(options);
         builder.Services.AddParcaObservability();
         builder.Services.AddParcaTracing(options);
@@ -81,6 +83,8 @@ public sealed class ParcaServer : IAsyncDisposable
 
         var app = builder.Build();
         app.UseParcaRequestMetrics();
+        Security.TransportHygiene.Use(app, options);
+        Security.RequestAuthorization.Use(app, options);
         RpcHosting.UseMiddleware(app);
         MapEndpoints(app, options, withStorage);
         return new ParcaServer(app, options);

@@ -13,6 +13,15 @@ public sealed class ParcaServerOptions
     public string LogLevel { get; set; } = "info";
     public string LogFormat { get; set; } = "logfmt";
     public IReadOnlyList<string> CorsAllowedOrigins { get; set; } = [];
+
+    /// <summary>File of bearer tokens (one per line, re-read when it changes) that writes must carry; null = no write auth.</summary>
+    public string? AuthWriteTokenFile { get; set; }
+
+    /// <summary>File of bearer tokens that API reads, /metrics and /debug/pprof must carry; null = no read auth.</summary>
+    public string? AuthReadTokenFile { get; set; }
+
+    /// <summary>Host header values served (name, or name:port); empty serves any (--http-allowed-hosts).</summary>
+    public IReadOnlyList<string> AllowedHosts { get; set; } = [];
     public string? OtlpAddress { get; set; }
     public string PathPrefix { get; set; } = "";
     public double MutexProfileFraction { get; set; }
@@ -55,6 +64,9 @@ public sealed class ParcaServerOptions
 
     /// <summary>Largest gRPC message accepted or sent (Parca uses 64 MiB).</summary>
     public int MaxMessageSize { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Resource limits (ingest, labels, queries, registries), each with its own flag.</summary>
+    public ServerLimits Limits { get; set; } = new();
 
     public static readonly string[] KnownModes = ["all", "scraper-only", "forwarder"];
     public static readonly string[] KnownLogLevels = ["debug", "info", "warn", "error"];
@@ -142,6 +154,15 @@ public sealed class ParcaServerOptions
         if (MaxMessageSize <= 0)
         {
             problems.Add("--grpc-max-message-size: must be positive");
+        }
+
+        Limits.Validate(problems, MaxMessageSize);
+        foreach (var (flag, file) in new[] { ("--auth-write-token-file", AuthWriteTokenFile), ("--auth-read-token-file", AuthReadTokenFile) })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                problems.Add($"{flag}: '{file}' does not exist");
+            }
         }
 
         return problems;

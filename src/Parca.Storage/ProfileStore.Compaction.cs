@@ -217,8 +217,10 @@ public sealed partial class ProfileStore
             error = "";
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Any failure, not only I/O: an exception escaping here would end the compaction loop, and with it every
+            // later compaction (the failure this loop exists to prevent). The head stays queryable and is retried.
             head.CompactionFailures++;
             Interlocked.Increment(ref _compactionFailures);
             _metrics.CompactionFailed();

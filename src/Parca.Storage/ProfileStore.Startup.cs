@@ -19,12 +19,15 @@ public sealed partial class ProfileStore
 
     private string QuarantineDirectory => System.IO.Path.Combine(_options.Path!, "quarantine");
 
-    /// <summary>&lt;path&gt;/<paramref name="name"/> as a directory; anything else found there is quarantined first.</summary>
+    /// <summary>
+    /// &lt;path&gt;/<paramref name="name"/> as a directory; a file (or a link to anything but a directory) found there is
+    /// quarantined first. A link to a directory is kept: operators put blocks or the log on another disk that way.
+    /// </summary>
     private string EnsureDirectory(string name)
     {
         var path = System.IO.Path.Combine(_options.Path!, name);
         var info = new DirectoryInfo(path);
-        if (info.LinkTarget is not null || (File.Exists(path) && !Directory.Exists(path)))
+        if (!Directory.Exists(path) && (File.Exists(path) || info.LinkTarget is not null))
         {
             Quarantine(path, info.LinkTarget is not null ? $"is a symbolic link (to {info.LinkTarget}), not a directory" : "is a file, not a directory");
         }

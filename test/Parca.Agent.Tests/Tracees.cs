@@ -30,6 +30,29 @@ internal static class Tracees
         }
     }
 
+    /// <summary>
+    /// The tracee built like a distribution package: <paramref name="compiler"/> with <paramref name="flags"/> and no
+    /// frame-pointer flags (gcc and clang omit them at -O1 and above on x86-64).
+    /// </summary>
+    public static string BuildNoFramePointers(string name, string compiler, string flags, string extension = ".c")
+    {
+        lock (s_lock)
+        {
+            var key = $"{name}|{compiler}|{flags}";
+            if (s_built.TryGetValue(key, out var existing))
+            {
+                return existing;
+            }
+
+            Directory.CreateDirectory(OutputDirectory);
+            var source = Path.Combine(AppContext.BaseDirectory, "tracees", name + extension);
+            var output = Path.Combine(OutputDirectory, $"{name}-nofp-{compiler.Replace("+", "x", StringComparison.Ordinal)}");
+            Run(compiler, $"{flags} -o {output} {source}");
+            s_built[key] = output;
+            return output;
+        }
+    }
+
     public static Process Start(string path, params string[] args)
     {
         var psi = new ProcessStartInfo(path) { UseShellExecute = false, RedirectStandardOutput = true };

@@ -336,7 +336,7 @@ public sealed class MalformedInputTests
         Assert.Equal(PprofErrorCode.DecompressedSizeLimit, e.Code);
         Assert.True(e.IsLimit);
         Assert.Equal(8, e.GrpcStatusCode);
-        Assert.Equal("profile: gzip inflates to more than the limit of 536870912 bytes", e.Message);
+        Assert.Equal("profile: gzip inflates to 629145600 bytes (size trailer), more than the limit of 536870912 bytes", e.Message);
     }
 
     [Fact]

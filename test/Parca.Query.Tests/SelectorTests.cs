@@ -31,9 +31,11 @@ public sealed class SelectorTests
     }
 
     [Fact]
-    public void Label_semantics_follow_parca()
+    public void Label_semantics_follow_parca_with_prometheus_anchoring()
     {
-        var s = Selector.Parse("a:b:c:d:e{job=\"\", env!=\"\", pod=~\"parc\"}");
+        // Regexes are anchored as Prometheus does (Parca's FrostDB leaves them unanchored): "parc" alone would not match.
+        Assert.False(Selector.Parse("a:b:c:d:e{pod=~\"parc\"}").Matches(Storage.LabelSet.From(("pod", "parca-0"))));
+        var s = Selector.Parse("a:b:c:d:e{job=\"\", env!=\"\", pod=~\"parc.*\"}");
         Assert.True(s.Matches(Storage.LabelSet.From(("env", "prod"), ("pod", "parca-0"))));
         Assert.False(s.Matches(Storage.LabelSet.From(("env", "prod"), ("pod", "parca-0"), ("job", "x"))));
         Assert.False(s.Matches(Storage.LabelSet.From(("pod", "parca-0"))));

@@ -130,6 +130,77 @@ public sealed class StorageDurabilityTests
         }
     }
 
+    [Fact]
+    public async Task A_kill_during_compactions_loses_and_duplicates_nothing_acknowledged()
+    {
+        var dir = Directory.CreateTempSubdirectory("parca-kill-compact-").FullName;
+        try
+        {
+            var port = FreePort();
+            // A 1 MiB head: nearly every write seals the head, so compactions are running when the kill comes.
+            var args = Args(dir, port, "--storage-enable-wal", "--storage-active-memory=1048576");
+            var acked = new List<string>();
+            Protocol.Query.V1Alpha1.Top once;
+            var first = await StartAsync(args, port);
+            try
+            {
+                using var channel = RpcChannel.Create($"http://127.0.0.1:{port}");
+                await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request("j0"));
+                acked.Add("j0");
+                once = await TopOf(channel, "j0"); // one write's report, before any kill
+                Assert.NotEmpty(once.List);
+                for (var i = 1; i < 24; i++)
+                {
+                    await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request($"j{i}"));
+                    acked.Add($"j{i}");
+                }
+            }
+            finally
+            {
+                first.Process.Kill(); // SIGKILL while blocks are being written
+                await first.Process.WaitForExitAsync();
+            }
+
+            var second = await StartAsync(args, port);
+            try
+            {
+                using var channel = RpcChannel.Create($"http://127.0.0.1:{port}");
+                foreach (var job in acked)
+                {
+                    Assert.Equal(once, await TopOf(channel, job)); // each acknowledged write back, and not twice
+                }
+            }
+            finally
+            {
+                second.Process.Kill();
+                await second.Process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>The TOP report of one job for the first profile type (by sample type), over all time.</summary>
+    private static async Task<Protocol.Query.V1Alpha1.Top> TopOf(RpcChannel channel, string job)
+    {
+        var types = await channel.UnaryAsync(ParcaApi.QueryService.ProfileTypes, new Protocol.Query.V1Alpha1.ProfileTypesRequest());
+        var t = types.Types_.OrderBy(t => t.SampleType, StringComparer.Ordinal).First();
+        var type = $"{t.Name}:{t.SampleType}:{t.SampleUnit}:{t.PeriodType}:{t.PeriodUnit}" + (t.Delta ? ":delta" : "");
+        return (await channel.UnaryAsync(ParcaApi.QueryService.Query, new Protocol.Query.V1Alpha1.QueryRequest
+        {
+            Mode = Protocol.Query.V1Alpha1.QueryRequest.Types.Mode.Merge,
+            Merge = new Protocol.Query.V1Alpha1.MergeProfile
+            {
+                Query = type + "{job=\"" + job + "\"}",
+                Start = new Google.Protobuf.WellKnownTypes.Timestamp(),
+                End = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1)),
+            },
+            ReportType = Protocol.Query.V1Alpha1.QueryRequest.Types.ReportType.Top,
+        })).Top;
+    }
+
     private static async Task<(int ExitCode, string Output)> RunToExitAsync(string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

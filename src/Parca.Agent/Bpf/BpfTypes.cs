@@ -17,6 +17,8 @@ internal unsafe struct BpfSample
     public const uint FlagUserReadFailed = 0x2;
     public const uint FlagKernelMode = 0x4;
     public const uint FlagUserImplausible = 0x8;
+    public const uint FlagUserComplete = 0x10;
+    public const uint FlagUserTables = 0x20;
 
     /// <summary>Bytes before <see cref="Frames"/>: the smallest valid record.</summary>
     public const int HeaderBytes = 48;
@@ -72,5 +74,14 @@ internal enum BpfStat
     UserTruncated = 5,
     UserReadFailed = 6,
     UserImplausible = 7,
-    Count = 8,
+    UnwindNoProcess = 8,
+    UnwindNoTable = 9,
+    UnwindPcNotCovered = 10,
+    UnwindReadFault = 11,
+    UnwindDepthLimit = 12,
+    UnwindComplete = 13,
+    UnwindTableFrames = 14,
+    UnwindFramePointerFrames = 15,
+    UnwindSignalFrames = 16,
+    Count = 17,
 }

@@ -39,6 +39,9 @@ internal sealed unsafe class CpuSampler : IDisposable
     /// <summary>Set when the memlock limit could not be raised (harmless on Linux 5.11+, which charges BPF memory to the cgroup).</summary>
     public string? MemlockWarning { get; private set; }
 
+    /// <summary>The unwinder's maps (tables, process mappings, walk mode).</summary>
+    public Unwinding.UnwindMaps Unwind { get; private set; } = null!;
+
     /// <summary>The ring buffer size in bytes.</summary>
     public int RingBufferBytes { get; private set; }
 
@@ -75,6 +78,15 @@ internal sealed unsafe class CpuSampler : IDisposable
                 throw Errno.Exception($"sizing the ring buffer to {bytes} bytes", -rc);
             }
 
+            foreach (var (name, entries) in new[] { ("parca_unwind_rows", Math.Max(options.UnwindMaxRows, 1)), ("parca_unwind_tables", Math.Max(options.UnwindMaxTables, 1)), ("parca_processes", Math.Max(options.UnwindMaxProcesses, 1)) })
+            {
+                rc = Libbpf.MapSetMaxEntries(RequireMap(obj, name), entries);
+                if (rc < 0)
+                {
+                    throw Errno.Exception($"sizing BPF map {name} to {entries} entries", -rc);
+                }
+            }
+
             rc = Libbpf.ObjectLoad(obj);
             if (rc < 0)
             {
@@ -87,6 +99,15 @@ internal sealed unsafe class CpuSampler : IDisposable
                 RingBufferBytes = bytes,
                 MemlockWarning = memlockProblem,
             };
+            sampler.Unwind = new Unwinding.UnwindMaps(
+                Libbpf.MapFd(RequireMap(obj, "parca_unwind_rows")),
+                Libbpf.MapFd(RequireMap(obj, "parca_unwind_tables")),
+                Libbpf.MapFd(RequireMap(obj, "parca_processes")),
+                Libbpf.MapFd(RequireMap(obj, "parca_config")),
+                Math.Max(options.UnwindMaxRows, 1),
+                Math.Max(options.UnwindMaxTables, 1),
+                Math.Max(options.UnwindMaxProcesses, 1));
+            sampler.Unwind.SetMode(options.UnwindTables, options.UnwindMixed);
             sampler._sinkHandle = GCHandle.Alloc(sink);
             var ring = Libbpf.RingBufferNew(Libbpf.MapFd(samples), &OnRecord, GCHandle.ToIntPtr(sampler._sinkHandle), 0);
             if (ring == 0)

@@ -16,6 +16,21 @@ internal sealed class CpuSamplerOptions
 
     public bool VerboseLogging { get; init; }
 
+    /// <summary>Walk user stacks with unwind tables (frame pointers where a pc has none); false = frame pointers only.</summary>
+    public bool UnwindTables { get; init; } = true;
+
+    /// <summary>Frame-pointer steps inside a table walk where a pc has no table (JIT code).</summary>
+    public bool UnwindMixed { get; init; } = true;
+
+    /// <summary>Rows of the BPF unwind rows array (12 bytes each).</summary>
+    public uint UnwindMaxRows { get; init; } = 1 << 21;
+
+    /// <summary>Tables (distinct executables) loaded at once.</summary>
+    public uint UnwindMaxTables { get; init; } = 4096;
+
+    /// <summary>Processes whose mappings the unwinder holds at once (about 4 KB each, allocated on use).</summary>
+    public uint UnwindMaxProcesses { get; init; } = 8192;
+
     /// <summary>
     /// Ring buffer size for <paramref name="frequency"/> on <paramref name="cpus"/> CPUs: a second of samples at the
     /// largest record size (records are usually far smaller), ≥ 256 KiB, power of two.

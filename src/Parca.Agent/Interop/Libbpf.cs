@@ -46,6 +46,16 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Lib, EntryPoint = "bpf_map_lookup_elem", SetLastError = true)]
     public static partial int MapLookupElem(int fd, void* key, void* value);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_map_update_elem", SetLastError = true)]
+    public static partial int MapUpdateElem(int fd, void* key, void* value, ulong flags);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_delete_elem", SetLastError = true)]
+    public static partial int MapDeleteElem(int fd, void* key);
+
+    /// <summary>Writes <paramref name="count"/> key/value pairs in one syscall (arrays: since Linux 5.6). Returns 0 or a negative errno.</summary>
+    [LibraryImport(Lib, EntryPoint = "bpf_map_update_batch", SetLastError = true)]
+    public static partial int MapUpdateBatch(int fd, void* keys, void* values, uint* count, nint options);
+
     [LibraryImport(Lib, EntryPoint = "libbpf_num_possible_cpus")]
     public static partial int NumPossibleCpus();
 

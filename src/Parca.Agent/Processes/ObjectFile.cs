@@ -40,6 +40,9 @@ internal sealed class ObjectFile : IDisposable
 
     public string? Compiler { get; }
 
+    /// <summary>The open file (null when not ELF): the unwind table builder reads .eh_frame through it.</summary>
+    internal SafeFileHandle? Handle => _handle;
+
     /// <summary>Reads the function table on first use (see <see cref="DebugSymbolLoader"/>); an unreadable file yields an empty table.</summary>
     public SymbolTable Symbols
     {

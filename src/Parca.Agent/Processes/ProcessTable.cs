@@ -154,7 +154,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
         var cgroup = ProcFs.ReadCgroup(_files, pid);
         var status = _files.ReadProcText(pid, "status", _files.Limits.SmallProcFileMaxBytes);
         var (nsPid, uids) = status is null ? (pid, []) : ProcFs.ParseStatus(status, pid);
-        return new ProcessInfo
+        var info = new ProcessInfo
         {
             Pid = pid,
             StartTime = stat.Value.StartTime,
@@ -169,7 +169,12 @@ internal sealed partial class ProcessTable : IAsyncDisposable
             Uids = uids,
             Mappings = mappings,
         };
+        Captured?.Invoke(info);
+        return info;
     }
+
+    /// <summary>Called on the capture task with every newly captured process (the unwinder loads its tables here).</summary>
+    public Action<ProcessInfo>? Captured { get; set; }
 
     public async ValueTask DisposeAsync()
     {

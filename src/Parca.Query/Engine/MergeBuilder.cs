@@ -97,20 +97,20 @@ internal sealed class MergeBuilder
                 continue;
             }
 
-            total += v;
+            total = Checked.Add(total, v);
             if (keep is not null && !keep[i])
             {
-                filtered += v;
+                filtered += v; // at most total in magnitude: no separate check
             }
         }
 
         if (isBase)
         {
-            _result.BaseTotal += total;
+            _result.BaseTotal = Checked.Add(_result.BaseTotal, total);
         }
         else
         {
-            _result.Total += total;
+            _result.Total = Checked.Add(_result.Total, total);
             _result.Filtered += filtered;
         }
 

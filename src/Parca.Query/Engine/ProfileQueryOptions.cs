@@ -16,6 +16,12 @@ public sealed class ProfileQueryOptions
 
     public string? SandwichByFunction { get; init; }
 
+    /// <summary>Most label groups a group-by may produce (each holds one value per stack node); more is refused.</summary>
+    public int MaxGroups { get; init; } = int.MaxValue;
+
+    /// <summary>The caller's cancellation (the client's deadline or disconnect): the scan stops when it fires.</summary>
+    public CancellationToken CancellationToken { get; init; }
+
     public static readonly string[] KnownGroupBy = ["function_name", "function_file_name", "location_address", "mapping_file", "timestamp"];
 
     /// <summary>Label names grouped by (<c>labels.x</c> → <c>x</c>).</summary>

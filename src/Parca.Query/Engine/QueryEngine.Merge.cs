@@ -109,14 +109,14 @@ public sealed partial class QueryEngine
             }
 
             var view = p.View();
-            var series = SeriesMatcher.Match(view, selector);
+            var series = SeriesMatcher.Match(view, selector, options.CancellationToken);
             if (series.Count == 0)
             {
                 continue;
             }
 
             var state = builder.Begin(view);
-            var acc = new GroupAccumulators(view.Tree.Count);
+            var acc = new GroupAccumulators(view.Tree.Count, options.MaxGroups);
             try
             {
                 var anySampleLabels = false;
@@ -142,6 +142,8 @@ public sealed partial class QueryEngine
                         {
                             continue;
                         }
+
+                        options.CancellationToken.ThrowIfCancellationRequested();
 
                         profiles++;
                         anySampleLabels |= row.HasSampleLabels;
@@ -240,7 +242,7 @@ public sealed partial class QueryEngine
     }
 
     /// <summary>One dense node-value array per label group, pooled.</summary>
-    private sealed class GroupAccumulators(int nodes)
+    private sealed class GroupAccumulators(int nodes, int maxGroups)
     {
         private readonly Dictionary<LabelSet, long[]> _groups = [];
         private long[]? _ungrouped;
@@ -270,6 +272,13 @@ public sealed partial class QueryEngine
 
             if (!_groups.TryGetValue(group, out var values))
             {
+                if (_groups.Count >= maxGroups)
+                {
+                    // Each group is a value per stack node: an unbounded group-by is an unbounded allocation.
+                    throw new QueryException(QueryErrorKind.ResourceExhausted,
+                        $"group_by produces more than {maxGroups} groups (the limit, --query-max-groups); group by fewer or less distinct labels");
+                }
+
                 values = Rent();
                 _groups.Add(group, values);
             }

@@ -15,9 +15,14 @@ public sealed partial class QueryEngine
     /// holds one timestamp else the step, value_per_second = value / duration). Non-delta types: one series per label set,
     /// per bucket the first timestamp's value; <paramref name="sumBy"/> ignored. Inclusive time range.
     /// </summary>
-    public IReadOnlyList<MetricsSeries> QueryRange(string query, long startNanos, long endNanos, long stepNanos, IReadOnlyList<string>? sumBy)
+    public IReadOnlyList<MetricsSeries> QueryRange(string query, long startNanos, long endNanos, long stepNanos, IReadOnlyList<string>? sumBy) =>
+        QueryRange(query, startNanos, endNanos, stepNanos, sumBy, int.MaxValue, default);
+
+    /// <summary>QueryRange with a bound on the series it returns and the caller's cancellation.</summary>
+    public IReadOnlyList<MetricsSeries> QueryRange(string query, long startNanos, long endNanos, long stepNanos, IReadOnlyList<string>? sumBy, int maxGroups, CancellationToken cancellationToken)
     {
         var selector = ParseSelector(query);
+        ValidateSumBy(sumBy);
         if (endNanos < startNanos)
         {
             throw new QueryException(QueryErrorKind.InvalidArgument, "start must be before or equal to end");
@@ -42,6 +47,7 @@ public sealed partial class QueryEngine
         var groupLabels = new List<LabelSet>();
         var groupBuckets = new List<RangeBucket[]>();
         var scan = new RangeScan(startNanos, endNanos, stepNanos, firstBucket, convert, delta);
+        bool[]? carried = null;
         foreach (var p in _store.Partitions)
         {
             if (p.MaxTimeNanos < startNanos || p.MinTimeNanos > endNanos)
@@ -50,13 +56,25 @@ public sealed partial class QueryEngine
             }
 
             var view = p.View();
-            foreach (var s in SeriesMatcher.Match(view, selector))
+            foreach (var s in SeriesMatcher.Match(view, selector, cancellationToken))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var series = view.Series.GetSeries(s);
+                if (names is not null)
+                {
+                    NoteCarried(series.Labels, names, carried ??= new bool[names.Count]);
+                }
+
                 var key = names is null ? series.Labels : Project(series.Labels, names);
                 if (!groupIds.TryGetValue(key, out var g))
                 {
                     g = groupLabels.Count;
+                    if (g >= maxGroups)
+                    {
+                        throw new QueryException(QueryErrorKind.ResourceExhausted,
+                            $"the query produces more than {maxGroups} series (the limit, --query-max-groups); narrow the selector or sum_by fewer labels");
+                    }
+
                     if ((g + 1) * bucketCount > MaxRangePoints)
                     {
                         throw new QueryException(QueryErrorKind.InvalidArgument,
@@ -97,6 +115,13 @@ public sealed partial class QueryEngine
             throw new QueryException(QueryErrorKind.NotFound, "No data found for the query, try a different query or time range or no data has been written to be queried yet.");
         }
 
+        if (carried is not null && Array.IndexOf(carried, false) is var missing and >= 0)
+        {
+            // Summing by a label no selected series has gives one group without it: almost always a typo.
+            throw new QueryException(QueryErrorKind.InvalidArgument,
+                $"sum_by label '{names![missing]}' is not a label of any selected series");
+        }
+
         result.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         var sorted = new MetricsSeries[result.Count];
         for (var i = 0; i < sorted.Length; i++)
@@ -105,6 +130,43 @@ public sealed partial class QueryEngine
         }
 
         return sorted;
+    }
+
+    private static void ValidateSumBy(IReadOnlyList<string>? sumBy)
+    {
+        foreach (var name in sumBy ?? [])
+        {
+            if (!IsLabelName(name))
+            {
+                throw new QueryException(QueryErrorKind.InvalidArgument, $"sum_by: '{name}' is not a valid label name (must match [a-zA-Z_][a-zA-Z0-9_]*)");
+            }
+        }
+    }
+
+    private static bool IsLabelName(string name)
+    {
+        if (name.Length == 0 || !(char.IsAsciiLetter(name[0]) || name[0] == '_'))
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void NoteCarried(LabelSet labels, IReadOnlyList<string> names, bool[] carried)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            carried[i] |= labels.Get(names[i]) is not null;
+        }
     }
 
     /// <summary>The step QueryRange uses: the requested one, or (start, end) split into 300 steps when unset.</summary>
@@ -165,7 +227,7 @@ public sealed partial class QueryEngine
                     hi = lo + step - 1;
                 }
 
-                var value = convert && row.Period != 0 ? row.Total * row.Period : row.Total;
+                var value = convert && row.Period != 0 ? Checked.Multiply(row.Total, row.Period) : row.Total;
                 ref var b = ref buckets[index];
                 if (b.Count == 0)
                 {
@@ -175,13 +237,13 @@ public sealed partial class QueryEngine
                 }
                 else if (delta)
                 {
-                    b.A += value;
+                    b.A = Checked.Add(b.A, value);
                     b.B = Math.Min(b.B, row.DurationNanos);
                     b.MultipleTimes |= t != b.FirstTime;
                 }
                 else if (t == b.FirstTime)
                 {
-                    b.A += value;
+                    b.A = Checked.Add(b.A, value);
                 }
                 else if (t < b.FirstTime)
                 {

@@ -43,10 +43,10 @@ public sealed partial class QueryEngine
     /// Label names with a value. With <paramref name="profileType"/> set, only series of that type matching all
     /// <paramref name="match"/> matchers (each like <c>job="x"</c>); without it, <paramref name="match"/> is ignored (Parca).
     /// </summary>
-    public IReadOnlyList<string> Labels(IReadOnlyList<string>? match, string? profileType, long startNanos = 0, long endNanos = 0)
+    public IReadOnlyList<string> Labels(IReadOnlyList<string>? match, string? profileType, long startNanos = 0, long endNanos = 0, CancellationToken cancellationToken = default)
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var (view, seriesId) in MatchSeriesForMetadata(match, profileType, startNanos, endNanos))
+        foreach (var (view, seriesId) in MatchSeriesForMetadata(match, profileType, startNanos, endNanos, cancellationToken))
         {
             foreach (var l in view.Series.GetSeries(seriesId).Labels.Labels)
             {
@@ -76,7 +76,7 @@ public sealed partial class QueryEngine
         return [.. values];
     }
 
-    private IEnumerable<(PartitionView View, int Series)> MatchSeriesForMetadata(IReadOnlyList<string>? match, string? profileType, long start, long end)
+    private IEnumerable<(PartitionView View, int Series)> MatchSeriesForMetadata(IReadOnlyList<string>? match, string? profileType, long start, long end, CancellationToken cancellationToken = default)
     {
         var filter = start != 0 && end != 0;
         Selector? selector = null;
@@ -91,7 +91,7 @@ public sealed partial class QueryEngine
             var view = p.View();
             if (selector is not null)
             {
-                foreach (var s in SeriesMatcher.Match(view, selector))
+                foreach (var s in SeriesMatcher.Match(view, selector, cancellationToken))
                 {
                     if (HasRow(view, [s], filter, start, end))
                     {

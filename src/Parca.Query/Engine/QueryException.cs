@@ -5,6 +5,9 @@ public enum QueryErrorKind
 {
     InvalidArgument,
     NotFound,
+
+    /// <summary>A query limit (groups, points) was reached; the message names it.</summary>
+    ResourceExhausted,
 }
 
 /// <summary>A query that cannot be answered, with what was wrong.</summary>

@@ -6,8 +6,9 @@ namespace Parca.Query.Engine;
 /// <summary>Finds a selector's series in a partition through the inverted index.</summary>
 internal static class SeriesMatcher
 {
-    public static List<int> Match(PartitionView view, Selector selector)
+    public static List<int> Match(PartitionView view, Selector selector, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var result = new List<int>();
         var candidates = view.Series.SeriesOfType(selector.Type);
         if (candidates.IsEmpty)
@@ -33,8 +34,16 @@ internal static class SeriesMatcher
         }
 
         var ids = narrowed ?? candidates.ToArray();
-        foreach (var id in ids)
+        for (var i = 0; i < ids.Length; i++)
         {
+            // Regex matchers cost time linear in the value; checking the token every 256 series keeps a cancelled
+            // or timed-out query from scanning on through a large index.
+            if ((i & 255) == 255)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var id = ids[i];
             var s = view.Series.GetSeries(id);
             if (s.Type == selector.Type && selector.Matches(s.Labels))
             {

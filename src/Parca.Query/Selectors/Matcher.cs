@@ -12,8 +12,11 @@ public enum MatchOp
 }
 
 /// <summary>
-/// A label matcher. Parca semantics: <c>=""</c> means the label is absent, <c>!=""</c> that it is present, and regexes
-/// are not anchored (Parca hands them to Go's regexp unanchored, so <c>=~"parc"</c> matches <c>parca</c>).
+/// A label matcher. Parca semantics: <c>=""</c> means the label is absent, <c>!=""</c> that it is present. Regexes
+/// are anchored at both ends as Prometheus does (<c>=~"parc"</c> does not match <c>parca</c>; write <c>=~"parc.*"</c>)
+/// and run on .NET's non-backtracking engine, so a match costs time linear in the value whatever the pattern: a
+/// crafted pattern such as <c>(a|aa)+$</c> cannot burn CPU (Parca hands patterns to Go's RE2-style regexp, which is
+/// linear too). Constructs that need backtracking (backreferences, lookarounds, atomic groups) are refused.
 /// </summary>
 public sealed class Matcher
 {
@@ -26,9 +29,12 @@ public sealed class Matcher
         Value = value;
         if (op is MatchOp.Regex or MatchOp.NotRegex)
         {
-            _regex = new Regex(value, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            _regex = new Regex("^(?s:" + value + @")\z", Options);
         }
     }
+
+    /// <summary>The regex options of every matcher (linear time, no culture).</summary>
+    internal const RegexOptions Options = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
 
     public string Name { get; }
     public MatchOp Op { get; }

@@ -133,6 +133,12 @@ internal ref struct SelectorParser
                     _pos = valueStart;
                     Fail($"invalid regular expression for label '{name}': {e.Message}");
                 }
+                catch (NotSupportedException e)
+                {
+                    // Backreferences, lookarounds and the like: they need a backtracking engine, which is not used.
+                    _pos = valueStart;
+                    Fail($"unsupported regular expression for label '{name}': {e.Message}");
+                }
             }
 
             SkipSpace();

@@ -9,6 +9,7 @@ public sealed partial class ConfigLoader
     [
         "job_name", "params", "scrape_interval", "scrape_timeout", "scheme", "normalized_addresses", "profiling_config",
         "relabel_configs", "static_configs", "file_sd_configs", "basic_auth", "authorization", "tls_config", "follow_redirects",
+        "body_size_limit", "sample_limit",
     ];
 
     private ScrapeConfig? ReadScrapeConfig(YamlNode node, string path)
@@ -50,6 +51,18 @@ public sealed partial class ConfigLoader
                     break;
                 case "follow_redirects":
                     job.FollowRedirects = Bool(value, p);
+                    break;
+                case "body_size_limit":
+                    job.BodySizeLimit = ByteSize(value, p);
+                    break;
+                case "sample_limit":
+                    var limit = Int(value, p);
+                    if (limit is < 0 or > int.MaxValue)
+                    {
+                        Problem(value, p, $"must be between 0 (no limit) and {int.MaxValue}, got {limit}");
+                    }
+
+                    job.SampleLimit = (int)Math.Clamp(limit, 0, int.MaxValue);
                     break;
                 case "profiling_config":
                     ReadProfilingConfig(value, p, job.ProfilingConfig);

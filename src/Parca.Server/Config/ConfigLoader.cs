@@ -279,6 +279,30 @@ public sealed partial class ConfigLoader
         return 0;
     }
 
+    /// <summary>Prometheus' byte sizes: a number with B, KB, MB, GB or TB (powers of 1024, as Prometheus reads them); 0 = none.</summary>
+    private long ByteSize(YamlNode node, string path)
+    {
+        var text = Str(node, path).Trim();
+        var units = new (string Suffix, long Factor)[] { ("TB", 1L << 40), ("GB", 1L << 30), ("MB", 1L << 20), ("KB", 1L << 10), ("B", 1) };
+        foreach (var (suffix, factor) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase) &&
+                long.TryParse(text.AsSpan(0, text.Length - suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var number) &&
+                number <= long.MaxValue / factor)
+            {
+                return number * factor;
+            }
+        }
+
+        if (text == "0")
+        {
+            return 0;
+        }
+
+        Problem(node, path, $"not a valid size: \"{text}\" (use e.g. 0, 512KB, 10MB, 1GB)");
+        return 0;
+    }
+
     private TimeSpan Duration(YamlNode node, string path)
     {
         var text = Str(node, path);

@@ -54,6 +54,12 @@ public sealed class ScrapeConfig
 
     public bool FollowRedirects { get; set; } = true;
 
+    /// <summary>Largest scraped body in bytes (Prometheus' body_size_limit); 0 means --grpc-max-message-size.</summary>
+    public long BodySizeLimit { get; set; }
+
+    /// <summary>Most samples in one scraped profile (Prometheus' sample_limit); 0 means no limit of its own.</summary>
+    public int SampleLimit { get; set; }
+
     /// <summary>The validated relabel_configs, compiled by the shared Parca.Relabel library.</summary>
     public Parca.Relabel.Relabeler Relabeler { get; set; } = Parca.Relabel.Relabeler.Empty;
 

@@ -85,8 +85,12 @@ public sealed class RequestMetrics : IDisposable
         return route;
     }
 
-    /// <summary>A bounded label: the endpoint's route pattern, the gRPC method path, or "other" (static files, 404s).</summary>
-    private static string Route(HttpContext context)
+    /// <summary>
+    /// A bounded label: the endpoint's route pattern, the gRPC method path, or "other" (static files, 404s). A gRPC
+    /// path counts only when the call was not answered UNIMPLEMENTED, and at most <see cref="MaxGrpcMethods"/> paths
+    /// are kept, so made-up method names cannot grow the metric's label set.
+    /// </summary>
+    private string Route(HttpContext context)
     {
         if (context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } pattern })
         {
@@ -97,10 +101,35 @@ public sealed class RequestMetrics : IDisposable
         if (contentType is not null && contentType.StartsWith("application/grpc", StringComparison.Ordinal) && context.Request.Path.Value is { } path
             && path.Count(c => c == '/') == 2 && path.Length < 200)
         {
-            return path;
+            if (GrpcStatus(context) == "12")
+            {
+                return "unknown_grpc_method";
+            }
+
+            if (_grpcMethods.TryGetValue(path, out var known))
+            {
+                return known;
+            }
+
+            return _grpcMethods.Count < MaxGrpcMethods ? _grpcMethods.GetOrAdd(path, path) : "other";
         }
 
         return "other";
+    }
+
+    private const int MaxGrpcMethods = 128;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _grpcMethods = new(StringComparer.Ordinal);
+
+    /// <summary>The grpc-status of the answer, from the trailers or (trailers-only answers) the headers.</summary>
+    private static string? GrpcStatus(HttpContext context)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseTrailersFeature>()?.Trailers is { } trailers &&
+            trailers.TryGetValue("grpc-status", out var fromTrailers))
+        {
+            return fromTrailers.ToString();
+        }
+
+        return context.Response.Headers.TryGetValue("grpc-status", out var fromHeaders) ? fromHeaders.ToString() : null;
     }
 
     public void Dispose() => _meter.Dispose();

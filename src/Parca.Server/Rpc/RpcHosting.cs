@@ -9,7 +9,7 @@ namespace Parca.Server.Rpc;
 
 /// <summary>
 /// The server's RPC wiring in one place: one Kestrel port for HTTP/1.1 and h2c (preface detection), the gRPC /
-/// gRPC-Web / Connect dispatcher, CORS per --cors-allowed-origins, REST routes under [--path-prefix]/api.
+/// gRPC-Web / Connect dispatcher, REST routes under [--path-prefix]/api.
 /// Service implementations register with <c>services.AddRpcService&lt;T&gt;()</c>.
 /// </summary>
 internal static class RpcHosting
@@ -44,7 +44,7 @@ internal static class RpcHosting
         {
             rpc.MaxMessageSize = options.MaxMessageSize;
             rpc.PathPrefix = options.PathPrefix;
-            rpc.CorsAllowedOrigins = options.CorsAllowedOrigins;
+            // CORS is Security.TransportHygiene's (ASP.NET middleware ahead of any RPC library), not the dispatcher's.
         });
 
     /// <summary>RPC first (it needs no routing), then routing for everything else.</summary>

@@ -5,10 +5,10 @@ namespace Parca.Server.Scrape;
 internal static partial class ScrapeLog
 {
     [LoggerMessage(100, LogLevel.Warning, "scrape failed: job={Job} profile={Profile} url={Url} err={Error}")]
-    public static partial void ScrapeFailed(ILogger logger, string job, string profile, Uri url, string error);
+    public static partial void ScrapeFailed(ILogger logger, string job, string profile, string url, string error);
 
     [LoggerMessage(101, LogLevel.Information, "scrape target is healthy again: job={Job} profile={Profile} url={Url}")]
-    public static partial void ScrapeRecovered(ILogger logger, string job, string profile, Uri url);
+    public static partial void ScrapeRecovered(ILogger logger, string job, string profile, string url);
 
     [LoggerMessage(102, LogLevel.Information, "scrape job synced: job={Job} active={Active} dropped={Dropped}")]
     public static partial void JobSynced(ILogger logger, string job, int active, int dropped);
@@ -23,5 +23,5 @@ internal static partial class ScrapeLog
     public static partial void NoStorage(ILogger logger);
 
     [LoggerMessage(106, LogLevel.Error, "scrape loop crashed: job={Job} profile={Profile} url={Url}")]
-    public static partial void LoopCrashed(ILogger logger, Exception exception, string job, string profile, Uri url);
+    public static partial void LoopCrashed(ILogger logger, Exception exception, string job, string profile, string url);
 }

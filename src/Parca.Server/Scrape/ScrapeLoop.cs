@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
@@ -24,7 +23,7 @@ internal sealed class ScrapeLoop : IAsyncDisposable
     private readonly KeyValuePair<string, object?>[] _tags;
     private Task _run = Task.CompletedTask;
 
-    public ScrapeLoop(ScrapeTarget target, ScrapeConfig job, HttpClient client, IProfileWriter writer, ScrapeMetrics metrics, ILogger logger, int maxBytes)
+    public ScrapeLoop(ScrapeTarget target, ScrapeConfig job, HttpClient client, IProfileWriter writer, ScrapeMetrics metrics, ILogger logger, int maxBytes, Services.IngestLimits? limits = null)
     {
         _target = target;
         _job = job;
@@ -32,10 +31,20 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         _writer = writer;
         _metrics = metrics;
         _logger = logger;
-        _maxBytes = maxBytes;
-        _readOptions = PprofReadOptions.ParcaCompatible with
+        // body_size_limit bounds what is read from the target; the inflated profile has the same budget as one write
+        // request, and is reserved from the server-wide in-flight budget that gRPC and /ingest share.
+        _maxBytes = job.BodySizeLimit > 0 ? (int)Math.Min(job.BodySizeLimit, Array.MaxLength - 1) : maxBytes;
+        var baseOptions = limits?.ReadOptions ?? PprofReadOptions.ParcaCompatible with
         {
             Limits = PprofLimits.Default with { MaxCompressedBytes = maxBytes, MaxDecompressedBytes = maxBytes },
+        };
+        _readOptions = baseOptions with
+        {
+            Limits = baseOptions.Limits with
+            {
+                MaxCompressedBytes = _maxBytes,
+                MaxSamples = job.SampleLimit > 0 ? Math.Min(job.SampleLimit, baseOptions.Limits.MaxSamples) : baseOptions.Limits.MaxSamples,
+            },
         };
         _tags = [new("job", job.JobName), new("profile", target.ProfileName)];
     }
@@ -61,7 +70,7 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         }
         catch (Exception e)
         {
-            ScrapeLog.LoopCrashed(_logger, e, _job.JobName, _target.ProfileName, _target.Url);
+            ScrapeLog.LoopCrashed(_logger, e, _job.JobName, _target.ProfileName, _target.DisplayUrl);
         }
     }
 
@@ -73,7 +82,7 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         using var activity = Tracing.ScrapeSource.StartActivity("scrape");
         activity?.SetTag("job", _job.JobName);
         activity?.SetTag("profile", _target.ProfileName);
-        activity?.SetTag("url.full", _target.Url.OriginalString);
+        activity?.SetTag("url.full", _target.DisplayUrl);
         string? error = null;
         string reason = "";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -131,8 +140,10 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         {
             if (body is not null)
             {
-                ArrayPool<byte>.Shared.Return(body);
+                PprofBuffers.Return(body);
             }
+
+            _flat.ReleaseBudget(); // the profile was written (or refused): its bytes no longer count as in flight
         }
 
         var elapsed = clock.Elapsed;
@@ -143,11 +154,11 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         {
             activity?.SetStatus(ActivityStatusCode.Error, error);
             _metrics.Failures.Add(1, [_tags[0], _tags[1], new("reason", reason)]);
-            ScrapeLog.ScrapeFailed(_logger, _job.JobName, _target.ProfileName, _target.Url, error);
+            ScrapeLog.ScrapeFailed(_logger, _job.JobName, _target.ProfileName, _target.DisplayUrl, error);
         }
         else if (wasBad)
         {
-            ScrapeLog.ScrapeRecovered(_logger, _job.JobName, _target.ProfileName, _target.Url);
+            ScrapeLog.ScrapeRecovered(_logger, _job.JobName, _target.ProfileName, _target.DisplayUrl);
         }
     }
 
@@ -165,6 +176,10 @@ internal sealed class ScrapeLoop : IAsyncDisposable
             {
                 payload = filtered;
             }
+        }
+        catch (PprofException e) when (e.IsLimit)
+        {
+            return ("limit", "refused pprof: " + Services.IngestLimits.Describe(e).Replace("(" + ServerLimits.Flag(nameof(ServerLimits.MaxProfileSamples)) + ")", "(sample_limit or " + ServerLimits.Flag(nameof(ServerLimits.MaxProfileSamples)) + ")", StringComparison.Ordinal).Replace("(--grpc-max-message-size)", "(body_size_limit)", StringComparison.Ordinal));
         }
         catch (PprofException e)
         {
@@ -194,10 +209,10 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         var declared = response.Content.Headers.ContentLength;
         if (declared > _maxBytes)
         {
-            throw new IOException($"response of {declared} bytes exceeds the {_maxBytes} byte limit");
+            throw new IOException($"response of {declared} bytes exceeds the body_size_limit of {_maxBytes} bytes");
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)(declared ?? 64 * 1024) + 1);
+        var buffer = PprofBuffers.Rent((int)(declared ?? 64 * 1024) + 1);
         var length = 0;
         try
         {
@@ -208,12 +223,12 @@ internal sealed class ScrapeLoop : IAsyncDisposable
                 {
                     if (length >= _maxBytes)
                     {
-                        throw new IOException($"response exceeds the {_maxBytes} byte limit");
+                        throw new IOException($"response exceeds the body_size_limit of {_maxBytes} bytes");
                     }
 
-                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(_maxBytes + 1, buffer.Length * 2));
+                    var bigger = PprofBuffers.Rent((int)Math.Min(_maxBytes + 1L, buffer.Length * 2L));
                     buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    PprofBuffers.Return(buffer);
                     buffer = bigger;
                 }
 
@@ -228,7 +243,7 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PprofBuffers.Return(buffer);
             throw;
         }
     }

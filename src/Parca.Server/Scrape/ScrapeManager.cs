@@ -22,6 +22,11 @@ public sealed class ScrapeManager : IAsyncDisposable
     {
     }
 
+    internal ScrapeManager(IProfileWriter writer, ScrapeMetrics metrics, ILogger<ScrapeManager> logger, Services.IngestLimits limits)
+        : this(new ScrapeDependencies(writer, metrics, logger, TimeProvider.System, limits.MaxMessageSize, limits))
+    {
+    }
+
     /// <summary>The jobs currently running, by name.</summary>
     public IReadOnlyCollection<string> Jobs => Volatile.Read(ref _pools).Keys;
 

@@ -94,7 +94,7 @@ internal sealed class ScrapePool : IAsyncDisposable
                 }
                 else
                 {
-                    var loop = new ScrapeLoop(target, Config, _client, _deps.Writer, _deps.Metrics, _deps.Logger, _deps.MaxProfileBytes);
+                    var loop = new ScrapeLoop(target, Config, _client, _deps.Writer, _deps.Metrics, _deps.Logger, _deps.MaxProfileBytes, _deps.Limits);
                     next[target.Hash] = loop;
                     loop.Start(_deps.Time);
                 }
@@ -155,4 +155,5 @@ internal sealed record ScrapeDependencies(
     ScrapeMetrics Metrics,
     ILogger Logger,
     TimeProvider Time,
-    int MaxProfileBytes);
+    int MaxProfileBytes,
+    Services.IngestLimits? Limits = null);

@@ -31,7 +31,7 @@ internal sealed class ScrapeService(ScrapeManager manager) : IRpcService
                         DiscoveredLabels = LabelSetOf(target.DiscoveredLabels),
                         Labels = LabelSetOf(target.Labels, skipReserved: true),
                         LastError = lastError,
-                        Url = target.Url.OriginalString,
+                        Url = target.DisplayUrl,
                         Health = health switch
                         {
                             TargetHealth.Good => Target.Types.Health.Good,

@@ -31,6 +31,7 @@ public sealed class ScrapeTarget
         ProfileName = profileName;
         Profile = profile;
         Url = url;
+        DisplayUrl = Security.UrlRedaction.Redact(url);
         Labels = labels;
         DiscoveredLabels = discoveredLabels;
         Hash = hash;
@@ -43,6 +44,9 @@ public sealed class ScrapeTarget
     internal PprofProfilingConfig Profile { get; }
 
     public Uri Url { get; }
+
+    /// <summary>The URL with credentials redacted: what logs, traces and the targets API show.</summary>
+    public string DisplayUrl { get; }
 
     /// <summary>The labels every profile of this target is stored with, sorted, <c>__name__</c> included.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Labels { get; }

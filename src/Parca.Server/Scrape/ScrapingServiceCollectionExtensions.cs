@@ -38,7 +38,7 @@ public static class ScrapingServiceCollectionExtensions
             sp.GetRequiredService<IProfileWriter>(),
             sp.GetRequiredService<ScrapeMetrics>(),
             sp.GetRequiredService<ILogger<ScrapeManager>>(),
-            options.MaxMessageSize));
+            sp.GetService<Services.IngestLimits>() ?? new Services.IngestLimits(options.Limits, options.MaxMessageSize)));
         services.TryAddSingleton<ConfigReloader>();
         services.AddRpcService<ScrapeService>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ConfigReloader>());

@@ -19,8 +19,10 @@ internal sealed record WriteSample(ReadOnlyMemory<byte> RawProfile, IReadOnlyLis
 /// series is validated and decoded first and only then stored, so a client that retries a rejected request never
 /// duplicates the series that were fine (agents retry whole requests).
 /// </summary>
-internal sealed partial class ProfileWriter(ProfileStore store)
+internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? ingestLimits = null)
 {
+    private readonly IngestLimits _limits = ingestLimits ?? IngestLimits.Default;
+
     [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
     private static partial Regex LabelName();
 
@@ -34,6 +36,14 @@ internal sealed partial class ProfileWriter(ProfileStore store)
         var decoders = new List<FlatProfile>();
         var retentionCutoff = store.RetentionCutoffNanos;
         var futureCutoff = store.FutureCutoffNanos;
+        if (series.Count > _limits.Limits.MaxSeriesPerRequest)
+        {
+            throw new IngestError($"{series.Count} series in one request, more than the limit of {_limits.Limits.MaxSeriesPerRequest} ({ServerLimits.Flag(nameof(ServerLimits.MaxSeriesPerRequest))})", isLimit: true);
+        }
+
+        // What the request may still inflate: the budget is for the request as a whole, so many small bombs in one
+        // request cost no more than one large one.
+        var remaining = _limits.RequestDecompressedBytes;
         try
         {
             for (var s = 0; s < series.Count; s++)
@@ -45,15 +55,19 @@ internal sealed partial class ProfileWriter(ProfileStore store)
                     // One decoder per profile of the request: the ingest profiles borrow their buffers until stored.
                     var flat = RentDecoder();
                     decoders.Add(flat);
+                    var options = remaining == _limits.RequestDecompressedBytes
+                        ? _limits.ReadOptions
+                        : _limits.ReadOptions with { Limits = _limits.ReadOptions.Limits with { MaxDecompressedBytes = remaining } };
                     try
                     {
-                        PprofDecoder.Decode(samples[k].RawProfile.Span, flat, PprofReadOptions.ParcaCompatible);
+                        PprofDecoder.Decode(samples[k].RawProfile.Span, flat, options);
                     }
                     catch (PprofException e)
                     {
-                        throw new IngestError($"series[{s}].samples[{k}].raw_profile: {e.Message}", e.IsLimit);
+                        throw new IngestError($"series[{s}].samples[{k}].raw_profile: {IngestLimits.Describe(e)}", e.IsLimit);
                     }
 
+                    remaining -= flat.Data.Length;
                     var exec = samples[k].ExecutableInfos;
                     if (exec is { Count: > 0 } && exec.Count != flat.Mappings.Length)
                     {
@@ -131,9 +145,9 @@ internal sealed partial class ProfileWriter(ProfileStore store)
     }
 
     // Decoders keep their grown tables and pooled buffer between requests, so steady-state decoding does not allocate.
-    // At most 64 are kept, and none that just held an unusually large profile (its buffers go back to the ArrayPool).
+    // At most 64 are kept, and none that just held a profile over 1 MiB (such buffers are not pooled at all).
     private const int MaxPooledDecoders = 64;
-    private const int MaxPooledDecoderBytes = 8 << 20;
+    private const int MaxPooledDecoderBytes = 1 << 20;
     private static readonly ConcurrentBag<FlatProfile> s_decoders = [];
     private static int s_pooledDecoders;
 
@@ -150,6 +164,7 @@ internal sealed partial class ProfileWriter(ProfileStore store)
 
     private static void ReturnDecoder(FlatProfile flat)
     {
+        flat.ReleaseBudget();
         if (flat.Data.Length > MaxPooledDecoderBytes)
         {
             flat.Dispose();
@@ -182,13 +197,31 @@ internal sealed partial class ProfileWriter(ProfileStore store)
         return s.Length > 0;
     }
 
-    private static (string Name, LabelSet Labels) ValidateLabels(IReadOnlyList<KeyValuePair<string, string>> labels, string where)
+    private (string Name, LabelSet Labels) ValidateLabels(IReadOnlyList<KeyValuePair<string, string>> labels, string where)
     {
+        var limits = _limits.Limits;
+        if (labels.Count > limits.MaxLabelNamesPerSeries)
+        {
+            throw new IngestError($"{where}.labels: {labels.Count} labels, more than the limit of {limits.MaxLabelNamesPerSeries} ({ServerLimits.Flag(nameof(ServerLimits.MaxLabelNamesPerSeries))})", isLimit: true);
+        }
+
         string? name = null;
         var set = new List<Label>(labels.Count);
+        // Name → index in set: duplicates are found in linear time (a list scan per label was quadratic).
+        var seen = new Dictionary<string, int>(labels.Count, StringComparer.Ordinal);
         for (var i = 0; i < labels.Count; i++)
         {
             var (key, value) = labels[i];
+            if (key.Length > limits.MaxLabelNameLength)
+            {
+                throw new IngestError($"{where}.labels[{i}]: label name of {key.Length} characters, longer than the limit of {limits.MaxLabelNameLength} ({ServerLimits.Flag(nameof(ServerLimits.MaxLabelNameLength))})", isLimit: true);
+            }
+
+            if (value.Length > limits.MaxLabelValueLength)
+            {
+                throw new IngestError($"{where}.labels[{i}]: value of label '{key}' has {value.Length} characters, longer than the limit of {limits.MaxLabelValueLength} ({ServerLimits.Flag(nameof(ServerLimits.MaxLabelValueLength))})", isLimit: true);
+            }
+
             if (key == "__name__")
             {
                 if (name is not null && name != value)
@@ -210,8 +243,7 @@ internal sealed partial class ProfileWriter(ProfileStore store)
                 throw new IngestError($"{where}.labels[{i}]: invalid label name '{key}' (must match [a-zA-Z_][a-zA-Z0-9_]*)");
             }
 
-            var existing = set.FindIndex(l => l.Name == key);
-            if (existing >= 0)
+            if (seen.TryGetValue(key, out var existing))
             {
                 if (set[existing].Value != value)
                 {
@@ -221,6 +253,7 @@ internal sealed partial class ProfileWriter(ProfileStore store)
                 continue; // identical duplicates are deduplicated
             }
 
+            seen.Add(key, set.Count);
             set.Add(new Label(key, value));
         }
 

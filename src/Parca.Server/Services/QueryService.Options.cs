@@ -11,7 +11,7 @@ namespace Parca.Server.Services;
 internal sealed partial class QueryService
 {
     /// <summary>Filters (deprecated forms converted as Parca does), group-by, invert and sandwich.</summary>
-    internal static ProfileQueryOptions ToOptions(QueryRequest request)
+    internal static ProfileQueryOptions ToOptions(QueryRequest request, int maxGroups = int.MaxValue, CancellationToken cancellationToken = default)
     {
 #pragma warning disable CS0612 // deprecated filter forms are still accepted and converted, as Parca does
         var filters = new List<ProfileFilter>();
@@ -52,6 +52,8 @@ internal sealed partial class QueryService
             GroupBy = request.GroupBy is null ? [] : [.. request.GroupBy.Fields],
             InvertCallStack = request.HasInvertCallStack && request.InvertCallStack,
             SandwichByFunction = request.HasSandwichByFunction ? request.SandwichByFunction : null,
+            MaxGroups = maxGroups,
+            CancellationToken = cancellationToken,
         };
     }
 

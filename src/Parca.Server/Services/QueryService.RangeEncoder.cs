@@ -20,8 +20,8 @@ namespace Parca.Server.Services;
 internal sealed partial class QueryService
 {
     /// <summary>QueryRange answered with its encoded response (binary callers get the bytes; JSON callers the message).</summary>
-    internal static EncodedMessage<QueryRangeResponse> QueryRangeEncoded(QueryEngine engine, QueryRangeRequest request) =>
-        EncodeQueryRange(RunQueryRange(engine, request));
+    internal static EncodedMessage<QueryRangeResponse> QueryRangeEncoded(QueryEngine engine, QueryRangeRequest request, int maxGroups = int.MaxValue, CancellationToken cancellationToken = default) =>
+        EncodeQueryRange(RunQueryRange(engine, request, maxGroups, cancellationToken));
 
     internal static EncodedMessage<QueryRangeResponse> EncodeQueryRange(IReadOnlyList<EngineSeries> result)
     {

@@ -16,7 +16,7 @@ namespace Parca.Server.Services;
 /// parca.query.v1alpha1.QueryService over <see cref="QueryEngine"/>. Bad requests are INVALID_ARGUMENT with what was
 /// wrong; empty results NOT_FOUND (as Parca). ShareProfile needs pprof.me and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed partial class QueryService(QueryEngine engine) : IRpcService
+internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
@@ -35,8 +35,14 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
 
     internal static long Nanos(Timestamp? t) => t is null ? 0 : (t.Seconds * 1_000_000_000L) + t.Nanos;
 
-    private static RpcException ToRpc(QueryException e) =>
-        new(e.Kind == QueryErrorKind.NotFound ? StatusCode.NotFound : StatusCode.InvalidArgument, e.Message);
+    private static RpcException ToRpc(QueryException e) => new(
+        e.Kind switch
+        {
+            QueryErrorKind.NotFound => StatusCode.NotFound,
+            QueryErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+            _ => StatusCode.InvalidArgument,
+        },
+        e.Message);
 
     private ValueTask<ProfileTypesResponse> ProfileTypes(ProfileTypesRequest request, RpcCallContext context)
     {
@@ -62,7 +68,7 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
         try
         {
             var response = new LabelsResponse();
-            response.LabelNames.AddRange(engine.Labels([.. request.Match], request.HasProfileType ? request.ProfileType : null, Nanos(request.Start), Nanos(request.End)));
+            response.LabelNames.AddRange(engine.Labels([.. request.Match], request.HasProfileType ? request.ProfileType : null, Nanos(request.Start), Nanos(request.End), context.CancellationToken));
             return ValueTask.FromResult(response);
         }
         catch (QueryException e)
@@ -94,12 +100,12 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
         ValueTask.FromResult(new HasProfileDataResponse { HasData = engine.HasProfileData() });
 
     private ValueTask<EncodedMessage<QueryRangeResponse>> QueryRangeEncoded(QueryRangeRequest request, RpcCallContext context) =>
-        ValueTask.FromResult(QueryRangeEncoded(engine, request));
+        ValueTask.FromResult(QueryRangeEncoded(engine, request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken));
 
     /// <summary>The QueryRange handler's work (validation, engine, response message); benchmarks call it directly.</summary>
-    internal static QueryRangeResponse QueryRange(QueryEngine engine, QueryRangeRequest request)
+    internal static QueryRangeResponse QueryRange(QueryEngine engine, QueryRangeRequest request, int maxGroups = int.MaxValue, CancellationToken cancellationToken = default)
     {
-        var result = RunQueryRange(engine, request);
+        var result = RunQueryRange(engine, request, maxGroups, cancellationToken);
         // Delta series put every point at its step's start: one Timestamp message per step, shared by all series
         // (messages are only serialized, never mutated), halves the objects of a large response.
         var shared = result[0].TimestampIsStepStart && result[0].BucketCount <= 1 << 20 ? new Timestamp?[result[0].BucketCount] : null;
@@ -144,7 +150,7 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
     }
 
     /// <summary>QueryRange's validation and engine call, shared by the message and the encoded response.</summary>
-    private static IReadOnlyList<Query.Engine.MetricsSeries> RunQueryRange(QueryEngine engine, QueryRangeRequest request)
+    private static IReadOnlyList<Query.Engine.MetricsSeries> RunQueryRange(QueryEngine engine, QueryRangeRequest request, int maxGroups, CancellationToken cancellationToken)
     {
         if (request.Query.Length == 0)
         {
@@ -160,7 +166,7 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
         try
         {
             var (start, end) = (Nanos(request.Start), Nanos(request.End));
-            return engine.QueryRange(request.Query, start, end, step, [.. request.SumBy]);
+            return engine.QueryRange(request.Query, start, end, step, [.. request.SumBy], maxGroups, cancellationToken);
         }
         catch (QueryException e)
         {
@@ -221,7 +227,7 @@ internal sealed partial class QueryService(QueryEngine engine) : IRpcService
     {
         try
         {
-            var options = ToOptions(request);
+            var options = ToOptions(request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken);
             var result = request.Mode switch
             {
                 QueryRequest.Types.Mode.Merge => request.OptionsCase == QueryRequest.OptionsOneofCase.Merge

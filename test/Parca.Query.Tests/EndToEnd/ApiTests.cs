@@ -239,16 +239,27 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task Plain_http_ingest_accepts_curl_style_posts()
     {
         using var http = new HttpClient { BaseAddress = _server.BaseAddress };
-        var ok = await http.PostAsync("ingest?name=process_cpu&job=curl", new ByteArrayContent(PprofBuilder.Cpu(10 * S, ("main;work", 3))));
+        static ByteArrayContent Body(byte[] bytes)
+        {
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = new("application/octet-stream");
+            return content;
+        }
+
+        var ok = await http.PostAsync("ingest?name=process_cpu&job=curl", Body(PprofBuilder.Cpu(10 * S, ("main;work", 3))));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         Assert.Equal("{\"samples\":2}\n", await ok.Content.ReadAsStringAsync());
 
-        var missing = await http.PostAsync("ingest?job=curl", new ByteArrayContent(PprofBuilder.Cpu(10 * S, ("main", 1))));
+        var missing = await http.PostAsync("ingest?job=curl", Body(PprofBuilder.Cpu(10 * S, ("main", 1))));
         Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
         Assert.Contains("missing query parameter 'name'", await missing.Content.ReadAsStringAsync());
 
-        var garbage = await http.PostAsync("ingest?name=x", new ByteArrayContent([0x1f, 0x8b, 0, 0]));
+        var garbage = await http.PostAsync("ingest?name=x", Body([0x1f, 0x8b, 0, 0]));
         Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+
+        // Without a content type (as a web page's no-cors fetch can send it) the post is refused before reading.
+        var simple = await http.PostAsync("ingest?name=process_cpu&job=page", new ByteArrayContent(PprofBuilder.Cpu(10 * S, ("main", 1))));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, simple.StatusCode);
 
         var values = await _channel.UnaryAsync(ParcaApi.QueryService.Values, new ValuesRequest { LabelName = "job" });
         Assert.Equal(["curl"], values.LabelValues);

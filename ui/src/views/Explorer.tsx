@@ -179,7 +179,7 @@ function EmptyState() {
       - targets: ['127.0.0.1:6060']`}</pre></li>
         <li><b>Run the agent</b> on a host to profile every process with eBPF: <pre>{`parca-agent --remote-store-address=${location.host} --remote-store-insecure`}</pre></li>
         <li><b>Push a pprof file</b> you already have (any <code>profile.pb.gz</code>, e.g. from Go's <code>/debug/pprof/profile</code>):
-          <pre>{`curl --data-binary @cpu.pb.gz '${origin}/ingest?name=process_cpu&job=my-app'`}</pre>
+          <pre>{`curl -H 'Content-Type: application/octet-stream' --data-binary @cpu.pb.gz '${origin}/ingest?name=process_cpu&job=my-app'`}</pre>
           or through Parca's gRPC API (<code>ProfileStoreService/WriteRaw</code>, what <code>parca-push</code> and older agents use).</li>
       </ol>
       <p class="hint">This page refreshes its list when you press <kbd>r</kbd>.</p>
