@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Parca.Agent.Shipping.Arrow;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Client;
@@ -15,6 +16,8 @@ internal sealed class AgentFleet
 {
     private readonly ByteString[][] _payloads;
     private readonly Dictionary<ByteString, int> _samplesOf = [];
+    private ByteString[][]? _arrow;
+    private int[][]? _arrowSamples;
 
     public AgentFleet(Workload workload, int agents, int cores, long startNanos)
     {
@@ -30,6 +33,49 @@ internal sealed class AgentFleet
         }
     }
 
+    /// <summary>
+    /// Switches the fleet to Parca's v2 Arrow protocol (WriteArrow, LZ4 as parca-agent sends it) with the same
+    /// samples: the request of window w holds the same series and profiles as WriteRaw's, one row per pprof sample.
+    /// Records are built up front for 32 windows and then repeat (so pods change once, at window 30).
+    /// </summary>
+    public void UseArrow(int seriesPerRequest)
+    {
+        const int windows = 32;
+        _arrow = new ByteString[_payloads.Length][];
+        _arrowSamples = new int[_payloads.Length][];
+        for (var a = 0; a < _payloads.Length; a++)
+        {
+            _arrow[a] = new ByteString[windows];
+            _arrowSamples[a] = new int[windows];
+            for (var window = 0; window < windows; window++)
+            {
+                var rows = new List<ArrowSample>();
+                for (var s = 0; s < seriesPerRequest; s++)
+                {
+                    var labels = new Dictionary<string, string?> { ["node"] = $"node-{a}", ["comm"] = $"proc-{s}", ["pod"] = $"pod-{a}-{s}-{window / 30}" };
+                    rows.AddRange(ArrowRows(_payloads[a][(window + s) % _payloads[a].Length], labels));
+                }
+
+                _arrow[a][window] = ByteString.CopyFrom(V2RecordWriter.Write([rows], lz4: true));
+                _arrowSamples[a][window] = rows.Count;
+            }
+        }
+    }
+
+    private static IEnumerable<ArrowSample> ArrowRows(ByteString pprof, Dictionary<string, string?> labels)
+    {
+        var p = Parca.Pprof.PprofDecoder.DecodeProfile(pprof.Span);
+        var locations = p.Locations.ToDictionary(l => l.Id);
+        var functions = p.Functions.ToDictionary(f => f.Id);
+        var mapping = p.Mappings[0];
+        foreach (var s in p.Samples)
+        {
+            var frames = s.LocationIds.Select(id => locations[id]).Select(l => new Frame(l.Address, "native", mapping.Filename, mapping.BuildId,
+                [.. l.Lines.Select(line => new FrameLine(functions[line.FunctionId].Name, functions[line.FunctionId].Filename, (ulong)line.LineNumber))])).ToArray();
+            yield return new ArrowSample(frames, s.Values[0], labels, p.TimeNanos) { Duration = (ulong)p.DurationNanos, Period = p.Period };
+        }
+    }
+
     /// <summary>Runs every agent against <paramref name="address"/> until cancelled; <paramref name="onWritten"/> gets each accepted request's sample count.</summary>
     public Task RunAsync(string address, int seriesPerRequest, Action<int> onWritten, CancellationToken cancellationToken) =>
         Task.WhenAll(Enumerable.Range(0, _payloads.Length).Select(a => Task.Run(async () =>
@@ -37,6 +83,14 @@ internal sealed class AgentFleet
             using var channel = RpcChannel.Create(address, new RpcChannelOptions());
             for (var window = 0; !cancellationToken.IsCancellationRequested; window++)
             {
+                if (_arrow is not null)
+                {
+                    var w = window % _arrow[a].Length;
+                    await channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest { IpcBuffer = _arrow[a][w] });
+                    onWritten(_arrowSamples![a][w]);
+                    continue;
+                }
+
                 var request = new WriteRawRequest();
                 var samples = 0;
                 for (var s = 0; s < seriesPerRequest; s++)

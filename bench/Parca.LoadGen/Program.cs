@@ -14,7 +14,8 @@ using LabelSet = Parca.Storage.LabelSet;
 
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
 //   ingest  [agents=16] [seconds=20] [cores=8] [series-per-request=10]   N agents push WriteRaw over gRPC (h2c) to an in-process server
-//   ingest-process [same arguments]                                     the same against the Release `parca` started as its own process: its CPU alone
+//   ingest-process [same arguments] [raw|arrow]                         the same against the Release `parca` started as its own process: its CPU alone;
+//                                                                       arrow: the same samples as v2 records through WriteArrow (LZ4)
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   reports [runs=5]                                                    report times, bytes and allocations for a large.cpu-sized and a 1M-node profile
@@ -29,7 +30,7 @@ switch (mode)
         await Ingest(Arg(1, 16), Arg(2, 20), Arg(3, 8), Arg(4, 10));
         break;
     case "ingest-process":
-        return await IngestProcess(Arg(1, 16), Arg(2, 20), Arg(3, 8), Arg(4, 10));
+        return await IngestProcess(Arg(1, 16), Arg(2, 20), Arg(3, 8), Arg(4, 10), args.Length > 5 && args[5] == "arrow");
     case "storage":
         await StorageRun(Arg(1, 100), Arg(2, 24), Arg(3, 100));
         break;
@@ -106,7 +107,7 @@ static async Task Ingest(int agents, int seconds, int cores, int seriesPerReques
 // The server as users run it (the Release `parca`, its own process, no self-scrape), so the server's CPU is measured
 // apart from the load generator's: stored samples per server CPU-second × cores is what the machine sustains when
 // the agents are elsewhere, as they are in production.
-static async Task<int> IngestProcess(int agents, int seconds, int cores, int seriesPerRequest)
+static async Task<int> IngestProcess(int agents, int seconds, int cores, int seriesPerRequest, bool arrow)
 {
     var root = AppContext.BaseDirectory;
     while (!File.Exists(Path.Combine(root, "Parca.slnx")))
@@ -123,6 +124,11 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
     }
 
     var fleet = new AgentFleet(new Workload(), agents, cores, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000);
+    if (arrow)
+    {
+        fleet.UseArrow(seriesPerRequest);
+    }
+
     var dir = Directory.CreateTempSubdirectory("parca-ingest-");
     var config = Path.Combine(dir.FullName, "parca.yaml");
     File.WriteAllText(config, $"object_storage:\n  bucket:\n    type: FILESYSTEM\n    config:\n      directory: {Path.Combine(dir.FullName, "data")}\nscrape_configs: []\n");
@@ -194,7 +200,7 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
         var serverCpu = (server.TotalProcessorTime - serverCpu0).TotalSeconds;
         var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu0).TotalSeconds;
         var elapsed = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"ingest-process: {agents} agents x {seriesPerRequest} series/request to parca pid {server.Id}; measured {seconds} s after {warmup} s warm-up");
+        Console.WriteLine($"ingest-process ({(arrow ? "WriteArrow v2, LZ4" : "WriteRaw")}): {agents} agents x {seriesPerRequest} series/request to parca pid {server.Id}; measured {seconds} s after {warmup} s warm-up");
         Console.WriteLine($"  {requests * seriesPerRequest:N0} profiles, {samples:N0} stored samples in {elapsed:F1} s => {samples / elapsed:N0} samples/s wall clock (load generator on the same 2 cores)");
         Console.WriteLine($"  server CPU {serverCpu:F1} s ({serverCpu / elapsed:F2} cores), load generator CPU {ownCpu:F1} s ({ownCpu / elapsed:F2} cores)");
         Console.WriteLine($"  => {samples / serverCpu:N0} samples per server CPU-second, {samples / serverCpu * Environment.ProcessorCount:N0} samples/s on {Environment.ProcessorCount} cores with the agents elsewhere");

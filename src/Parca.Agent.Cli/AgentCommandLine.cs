@@ -39,6 +39,7 @@ internal static class AgentCommandLine
     private static readonly Option<bool> s_insecureSkipVerify = Flag("--remote-store-insecure-skip-verify", "Skip TLS certificate verification.");
     private static readonly Option<string> s_batchWriteInterval = Text("--remote-store-batch-write-interval", "Interval between batch remote client writes.", "10s");
     private static readonly Option<bool> s_rpcLogging = Flag("--remote-store-rpc-logging-enable", "Enable gRPC logging.");
+    private static readonly Option<bool> s_useV2Schema = Number("--remote-store-use-v2-schema", "Send profiles as Parca's v2 Arrow records (WriteArrow, LZ4) instead of pprof (WriteRaw), as Parca Agent does by default; --remote-store-use-v2-schema=false for servers that only take WriteRaw.", true);
     private static readonly Option<string> s_rpcUnaryTimeout = Text("--remote-store-rpc-unary-timeout", "Maximum timeout window for unary gRPC requests including retries.", "5m");
     private static readonly Option<string> s_debuginfoDirectories = Text("--debuginfo-directories", "Ordered list of local directories to search for debuginfo files (comma-separated; empty disables).", "/usr/lib/debug");
     private static readonly Option<string> s_debuginfoTempDir = Text("--debuginfo-temp-dir", "The local directory path to store the interim debuginfo files.", "/tmp");
@@ -143,7 +144,7 @@ internal static class AgentCommandLine
         s_blockProfileRate, s_profilingDuration, s_frequency, s_pollInterval, s_processingInterval, s_workerCount,
         s_externalLabels, s_containerSocket, s_metadataDisableCaching, s_localStoreDirectory, s_remoteStoreAddress,
         s_bearerToken, s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_batchWriteInterval, s_rpcLogging,
-        s_rpcUnaryTimeout, s_debuginfoDirectories, s_debuginfoTempDir, s_debuginfoStrip, s_debuginfoCompress,
+        s_rpcUnaryTimeout, s_useV2Schema, s_debuginfoDirectories, s_debuginfoTempDir, s_debuginfoStrip, s_debuginfoCompress,
         s_debuginfoUploadDisable, s_debuginfoUploadMaxParallel, s_debuginfoUploadTimeout, s_debuginfoUploadCacheDuration,
         s_debuginfoDisableCaching, s_symbolizerJitDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
         s_objectFilePoolEvictionPolicy, s_objectFilePoolSize, s_dwarfUnwindingDisable, s_dwarfUnwindingMixed,
@@ -175,6 +176,7 @@ internal static class AgentCommandLine
         RemoteStoreBearerToken = r.GetValue(s_bearerToken) ?? Environment.GetEnvironmentVariable("PARCA_BEARER_TOKEN"),
         RemoteStoreBearerTokenFile = r.GetValue(s_bearerTokenFile),
         RemoteStoreInsecure = r.GetValue(s_insecure),
+        RemoteStoreUseV2Schema = r.GetValue(s_useV2Schema),
         RemoteStoreInsecureSkipVerify = r.GetValue(s_insecureSkipVerify),
         RemoteStoreBatchWriteInterval = Duration(r, s_batchWriteInterval, problems),
         RemoteStoreRpcLoggingEnable = r.GetValue(s_rpcLogging),

@@ -85,7 +85,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 options.RemoteStoreBatchWriteInterval,
                 options.RemoteStoreRpcUnaryTimeout,
                 options.RemoteStoreBufferCapacity,
-                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.remote"));
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.remote"))
+            {
+                UseV2Schema = options.RemoteStoreUseV2Schema,
+            };
             _stores.Add(_remote);
             Metrics.Shipping = () => _remote.Stats;
         }

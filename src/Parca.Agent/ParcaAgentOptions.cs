@@ -57,6 +57,9 @@ public sealed class ParcaAgentOptions
 
     public bool RemoteStoreRpcLoggingEnable { get; set; }
 
+    /// <summary>Ship v2 Arrow records through WriteArrow (Parca Agent's default) rather than pprof through WriteRaw.</summary>
+    public bool RemoteStoreUseV2Schema { get; set; } = true;
+
     public TimeSpan RemoteStoreRpcUnaryTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Profiles kept for the remote store while it is unreachable; beyond that the oldest are dropped (counted on /metrics).</summary>

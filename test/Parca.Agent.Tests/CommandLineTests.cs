@@ -44,6 +44,20 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Remote_store_sends_v2_arrow_by_default_and_WriteRaw_when_asked()
+    {
+        Assert.True(new ParcaAgentOptions().RemoteStoreUseV2Schema);
+        var root = new System.CommandLine.RootCommand();
+        foreach (var option in AgentCommandLine.AllOptions())
+        {
+            root.Options.Add(option);
+        }
+
+        Assert.True(AgentCommandLine.Bind(root.Parse([]), []).RemoteStoreUseV2Schema);
+        Assert.False(AgentCommandLine.Bind(root.Parse(["--remote-store-use-v2-schema=false"]), []).RemoteStoreUseV2Schema);
+    }
+
+    [Fact]
     public async Task Invalid_flags_are_all_reported_together_with_exit_code_2()
     {
         var (code, _, stderr) = await RunCli("--profiling-cpu-sampling-frequency=0", "--profiling-duration=soon", "--log-format=xml", "--http-address=nowhere");

@@ -31,6 +31,7 @@ public sealed class RemoteStoreTests
                 o.RemoteStoreInsecure = true;
                 o.RemoteStoreBearerTokenFile = tokenFile;
                 o.RemoteStoreBatchWriteInterval = TimeSpan.FromSeconds(1);
+                o.RemoteStoreUseV2Schema = false; // the grpcio receiver takes WriteRaw
             });
             using var tracee = Tracees.Start(path, "3");
             RawProfileSeries? chain = null;

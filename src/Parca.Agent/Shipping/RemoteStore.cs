@@ -9,7 +9,8 @@ using Parca.Rpc.Client;
 namespace Parca.Agent.Shipping;
 
 /// <summary>
-/// Ships profiles to a Parca store with <c>ProfileStoreService.WriteRaw</c>, batched: profiles wait in a bounded
+/// Ships profiles to a Parca store, as v2 Arrow records with <c>WriteArrow</c> (the default, as Parca Agent) or as
+/// pprof with <c>ProfileStoreService.WriteRaw</c>, batched: profiles wait in a bounded
 /// buffer (when full the oldest is dropped and counted) and every --remote-store-batch-write-interval all of them go
 /// in one request, series with the same label set merged. A failed batch goes back to the front of the buffer and
 /// the next attempt waits with exponential back-off (1 s doubling, capped at the interval), as Parca Agent does.
@@ -160,7 +161,16 @@ internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
 
         try
         {
-            await _channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, BuildRequest(batch), new CallOptions { Timeout = _timeout, CancellationToken = cancellationToken }).ConfigureAwait(false);
+            var call = new CallOptions { Timeout = _timeout, CancellationToken = cancellationToken };
+            if (UseV2Schema)
+            {
+                await _channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, BuildArrowRequest(batch), call).ConfigureAwait(false);
+            }
+            else
+            {
+                await _channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, BuildRequest(batch), call).ConfigureAwait(false);
+            }
+
             Interlocked.Add(ref _sent, batch.Count);
             return true;
         }
@@ -190,6 +200,6 @@ internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "WriteRaw of {Series} profiles failed, will retry with back-off: {Error}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Write of {Series} profiles failed, will retry with back-off: {Error}")]
     private static partial void LogWriteFailed(ILogger logger, int series, string error);
 }

@@ -1,31 +1,25 @@
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Server;
+using Parca.Server.Ingest.Arrow;
 using StorageExecutableInfo = Parca.Storage.Ingest.ExecutableInfo;
 
 namespace Parca.Server.Services;
 
 /// <summary>
-/// parca.profilestore.v1alpha1.ProfileStoreService: WriteRaw with Parca's rules (see <see cref="ProfileWriter"/>).
-/// Write and WriteArrow (the Apache Arrow protocols of Parca Agent v0.32 and later) are not implemented yet: they
-/// answer UNIMPLEMENTED with a message that says so, which is what such an agent logs.
+/// parca.profilestore.v1alpha1.ProfileStoreService: WriteRaw with Parca's rules (see <see cref="ProfileWriter"/>),
+/// and the Apache Arrow protocols of Parca Agent v0.32 and later: WriteArrow (v2 records) and the v1 Write exchange (see <see cref="ArrowIngest"/>, <see cref="V1Exchange"/>).
 /// </summary>
-internal sealed class ProfileStoreService(ProfileWriter writer, AgentRegistry agents) : IRpcService
+internal sealed partial class ProfileStoreService(ProfileWriter writer, ArrowIngest arrow, AgentRegistry agents) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
         // WriteRaw keeps no raw_profile memory after it returns (ProfileWriter.Write decodes synchronously), so the
         // requests' pprof bytes can alias the received frame instead of being copied (BorrowingParsers).
         builder.MapUnary(ParcaApi.ProfileStore.WriteRaw, WriteRaw, BorrowingParsers.WriteRawRequest);
-        builder.MapUnary(ParcaApi.ProfileStore.WriteArrow, (WriteArrowRequest _, RpcCallContext _) =>
-            throw new RpcException(StatusCode.Unimplemented, "WriteArrow is not supported yet: " + ArrowNotSupported));
-        builder.MapDuplexStreaming(ParcaApi.ProfileStore.Write, (IAsyncEnumerable<WriteRequest> _, IRpcStreamWriter<WriteResponse> _, RpcCallContext _) =>
-            throw new RpcException(StatusCode.Unimplemented, "Write is not supported yet: " + ArrowNotSupported));
+        builder.MapUnary(ParcaApi.ProfileStore.WriteArrow, WriteArrow);
+        builder.MapDuplexStreaming(ParcaApi.ProfileStore.Write, Write);
     }
-
-    private const string ArrowNotSupported =
-        "this server ingests pprof through WriteRaw (parca-agent up to v0.31, this project's parca-agent, scraping); " +
-        "the Arrow write protocol of parca-agent v0.32 and later is not implemented";
 
     private ValueTask<WriteRawResponse> WriteRaw(WriteRawRequest request, RpcCallContext context)
     {

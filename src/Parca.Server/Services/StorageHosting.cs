@@ -27,6 +27,7 @@ internal static class StorageHosting
         services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
         services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
+        services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<ProfileStore>(), options.MaxMessageSize));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System, options.Limits.MaxAgents));
         // Scraped profiles go to storage, unless the caller registered its own writer (tests capture them).
         var writer = services.LastOrDefault(d => d.ServiceType == typeof(Scrape.IProfileWriter));

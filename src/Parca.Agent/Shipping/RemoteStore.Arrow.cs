@@ -1,0 +1,61 @@
+using Google.Protobuf;
+using Parca.Agent.Profiling;
+using Parca.Agent.Shipping.Arrow;
+using Parca.Pprof;
+using Parca.Protocol.Profilestore.V1Alpha1;
+
+namespace Parca.Agent.Shipping;
+
+/// <summary>The v2 Arrow form of a batch (WriteArrow): one row per pprof sample and sample type.</summary>
+internal sealed partial class RemoteStore
+{
+    /// <summary>Sends v2 records through WriteArrow (default) instead of pprof through WriteRaw.</summary>
+    public bool UseV2Schema { get; init; }
+
+    /// <summary>
+    /// Builds the WriteArrow request for a batch. The profile's name is the producer; its labels are the row's labels;
+    /// frames keep address, mapping file and build id, and lines where the agent symbolized them. WriteRaw's
+    /// executable info has no place in v2 (Parca Agent does not send it either).
+    /// </summary>
+    internal static WriteArrowRequest BuildArrowRequest(IEnumerable<ProfileSeries> batch)
+    {
+        var rows = new List<ArrowSample>();
+        foreach (var s in batch)
+        {
+            var p = PprofDecoder.DecodeProfile(s.PprofGzip);
+            var labels = s.Labels.ToDictionary(kv => kv.Key, kv => (string?)kv.Value, StringComparer.Ordinal);
+            var mappings = p.Mappings.ToDictionary(m => m.Id);
+            var functions = p.Functions.ToDictionary(f => f.Id);
+            var frames = new Dictionary<ulong, Frame>();
+            foreach (var l in p.Locations)
+            {
+                var m = mappings.GetValueOrDefault(l.MappingId);
+                var type = m is not null && m.Filename.StartsWith("[kernel", StringComparison.Ordinal) ? "kernel" : "native";
+                frames[l.Id] = new Frame(l.Address, type, m?.Filename, string.IsNullOrEmpty(m?.BuildId) ? null : m.BuildId,
+                    [.. l.Lines.Select(line => functions.TryGetValue(line.FunctionId, out var f)
+                        ? new FrameLine(f.Name.Length > 0 ? f.Name : f.SystemName, f.Filename.Length > 0 ? f.Filename : null, (ulong)Math.Max(0, line.LineNumber), (ulong)Math.Max(0, f.StartLine))
+                        : new FrameLine("", null, (ulong)Math.Max(0, line.LineNumber)))]);
+            }
+
+            for (var t = 0; t < p.SampleTypes.Count; t++)
+            {
+                foreach (var sample in p.Samples)
+                {
+                    rows.Add(new ArrowSample([.. sample.LocationIds.Select(id => frames[id])], sample.Values[t], labels, p.TimeNanos)
+                    {
+                        Producer = ProfileName,
+                        SampleType = p.SampleTypes[t].Type,
+                        SampleUnit = p.SampleTypes[t].Unit,
+                        PeriodType = p.PeriodType?.Type ?? "",
+                        PeriodUnit = p.PeriodType?.Unit ?? "",
+                        Period = p.Period,
+                        Duration = (ulong)Math.Max(0, p.DurationNanos),
+                        Temporality = p.DurationNanos != 0 ? "delta" : null,
+                    });
+                }
+            }
+        }
+
+        return new WriteArrowRequest { IpcBuffer = ByteString.CopyFrom(V2RecordWriter.Write([rows], lz4: true)) };
+    }
+}
