@@ -15,6 +15,19 @@ namespace Parca.Rpc;
 /// </summary>
 public static class ParcaApi
 {
+    /// <summary>(service, method) of every idempotent method above: clients retry these on UNAVAILABLE.</summary>
+    public static IReadOnlyList<(string Service, string Method)> IdempotentMethods { get; } =
+    [
+        (Agents.Service, "Agents"),
+        (QueryService.Service, "QueryRange"), (QueryService.Service, "Query"), (QueryService.Service, "Series"),
+        (QueryService.Service, "ProfileTypes"), (QueryService.Service, "Labels"), (QueryService.Service, "Values"),
+        (QueryService.Service, "HasProfileData"),
+        (Debuginfo.Service, "ShouldInitiateUpload"),
+        (Scrape.Service, "Targets"),
+        (ShareService.Service, "Query"), (ShareService.Service, "ProfileTypes"),
+        (Health.Service, "Check"),
+    ];
+
     public static class ProfileStore
     {
         public const string Service = "parca.profilestore.v1alpha1.ProfileStoreService";

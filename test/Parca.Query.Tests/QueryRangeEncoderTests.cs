@@ -1,8 +1,8 @@
+using QueryService = Parca.Server.Services.QueryService;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
-using Parca.Server.Services;
 using Parca.Storage;
 using Parca.Storage.Ingest;
 using static Parca.Query.Tests.Fixtures;

@@ -1,3 +1,4 @@
+using QueryService = Parca.Server.Services.QueryService;
 using BenchmarkDotNet.Attributes;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
