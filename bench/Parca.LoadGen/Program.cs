@@ -17,6 +17,8 @@ using LabelSet = Parca.Storage.LabelSet;
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
+//   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
+//   startup [blocks=1000]                                               start-up time of a store with that many block files
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
 switch (mode)
@@ -38,8 +40,14 @@ switch (mode)
     case "range":
         await RangeRun(Arg(1, 100), Arg(2, 24), Arg(3, 20));
         break;
+    case "replay":
+        DurabilityRuns.Replay(Arg(1, 512));
+        break;
+    case "startup":
+        await DurabilityRuns.Startup(Arg(1, 1000));
+        break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|gocompare|phases [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|gocompare|phases|replay|startup [...]");
         return 2;
 }
 
@@ -101,7 +109,8 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
         root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Parca.slnx not found");
     }
 
-    var dll = Path.Combine(root, "src/Parca.Server.Cli/bin/Release/net10.0/parca.dll");
+    // PARCA_DLL runs another build (e.g. the previous version, for a before/after comparison in one sitting).
+    var dll = Environment.GetEnvironmentVariable("PARCA_DLL") ?? Path.Combine(root, "src/Parca.Server.Cli/bin/Release/net10.0/parca.dll");
     if (!File.Exists(dll))
     {
         Console.Error.WriteLine($"build the server first (make build): {dll} is missing");
@@ -449,7 +458,7 @@ static void Phases()
         Parca.Storage.Wal.WalRecordCodec.Encode(walRecord, "process_cpu", walLabels, ip);
     });
     Console.WriteLine($"  (write-ahead log record: {walRecord.Length:N0} bytes)");
-    Measure("write-ahead log: CRC-32C of the record", _ => Parca.Storage.Internal.Crc32C.Compute(walRecord.Written));
+    Measure("write-ahead log: CRC-32C of the record", _ => Parca.Storage.Wal.WalChecksum.Compute(walRecord.Written));
     var prepared = Parca.Storage.Symbols.SymbolDb.Prepare(ip);
     var hp = new Parca.Storage.Head.HeadPartition();
     var seq = 0;

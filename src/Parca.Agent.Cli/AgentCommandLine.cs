@@ -40,7 +40,7 @@ internal static class AgentCommandLine
     private static readonly Option<string> s_batchWriteInterval = Text("--remote-store-batch-write-interval", "Interval between batch remote client writes.", "10s");
     private static readonly Option<bool> s_rpcLogging = Flag("--remote-store-rpc-logging-enable", "Enable gRPC logging.");
     private static readonly Option<string> s_rpcUnaryTimeout = Text("--remote-store-rpc-unary-timeout", "Maximum timeout window for unary gRPC requests including retries.", "5m");
-    private static readonly Option<string> s_debuginfoDirectories = Text("--debuginfo-directories", "Ordered list of local directories to search for debuginfo files.", "/usr/lib/debug");
+    private static readonly Option<string> s_debuginfoDirectories = Text("--debuginfo-directories", "Ordered list of local directories to search for debuginfo files (comma-separated; empty disables).", "/usr/lib/debug");
     private static readonly Option<string> s_debuginfoTempDir = Text("--debuginfo-temp-dir", "The local directory path to store the interim debuginfo files.", "/tmp");
     private static readonly Option<bool> s_debuginfoStrip = Number("--debuginfo-strip", "Only upload information needed for symbolization.", true);
     private static readonly Option<bool> s_debuginfoCompress = Flag("--debuginfo-compress", "Compress debuginfo files' DWARF sections before uploading.");
@@ -76,7 +76,6 @@ internal static class AgentCommandLine
         (s_containerSocket, "container names from the runtime socket are not implemented; container ids come from cgroups"),
         (s_metadataDisableCaching, "metadata is cached per process start; ignored"),
         (s_rpcLogging, "per-call gRPC logging is not implemented; failures are logged"),
-        (s_debuginfoDirectories, "debuginfo upload is not implemented yet"),
         (s_debuginfoTempDir, "debuginfo upload is not implemented yet"),
         (s_debuginfoStrip, "debuginfo upload is not implemented yet"),
         (s_debuginfoCompress, "debuginfo upload is not implemented yet"),
@@ -182,6 +181,7 @@ internal static class AgentCommandLine
         SymbolizerDemangleMode = r.GetValue(s_demangleMode)!,
         ObjectFilePoolEvictionPolicy = r.GetValue(s_objectFilePoolEvictionPolicy)!,
         ObjectFilePoolSize = r.GetValue(s_objectFilePoolSize),
+        DebuginfoDirectories = [.. r.GetValue(s_debuginfoDirectories)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
         BpfVerboseLogging = r.GetValue(s_bpfVerboseLogging) || r.GetValue(s_verboseBpfLogging),
         BpfEventsBufferSize = r.GetValue(s_bpfEventsBufferSize),
     };

@@ -26,7 +26,15 @@ public sealed class AgentMetrics
 
     internal Func<int>? KernelSymbolLoads { get; set; }
 
+    internal Func<(long DebugFiles, long Skipped)>? Debuginfo { get; set; }
+
     internal Func<(long Buffered, long Dropped, long Sent, long Failed)>? Shipping { get; set; }
+
+    internal Func<Processes.FileRefusal, long>? FilesRefused { get; set; }
+
+    internal Func<long>? FileLogLinesSuppressed { get; set; }
+
+    internal Func<(long TimedOut, long Failed, int Unfinished, long MetadataTimeouts)>? ProcessJobs { get; set; }
 
     public long ProfilesWritten => Interlocked.Read(ref _profilesWritten);
 
@@ -64,6 +72,10 @@ public sealed class AgentMetrics
         Gauge(sb, "parca_agent_object_file_symbol_bytes", "Bytes of symbol tables kept loaded (bounded to 8 MiB, most recently used files first).", ObjectFileSymbolBytes?.Invoke() ?? 0);
         Counter(sb, "parca_agent_object_file_evictions_total", "Object files evicted from the bounded pool.", (ulong)(ObjectFileEvictions?.Invoke() ?? 0));
         Counter(sb, "parca_agent_kernel_symbol_loads_total", "Times /proc/kallsyms was (re)loaded.", (ulong)(KernelSymbolLoads?.Invoke() ?? 0));
+        var debuginfo = Debuginfo?.Invoke() ?? (0, 0);
+        Counter(sb, "parca_agent_debuginfo_files_loaded_total", "Symbol tables read from a separate debug file (build id or .gnu_debuglink under --debuginfo-directories).", (ulong)debuginfo.DebugFiles);
+        Counter(sb, "parca_agent_debuginfo_skipped_total", "Debug sources skipped as corrupt, truncated or mismatched (.gopclntab, .gnu_debugdata, .gnu_debuglink, debug files); each is logged once naming the file.", (ulong)debuginfo.Skipped);
+        RenderProcessFiles(sb);
         var gc = GC.GetGCMemoryInfo();
         Gauge(sb, "parca_agent_managed_heap_bytes", "Managed heap size after the last GC.", gc.HeapSizeBytes);
         Gauge(sb, "parca_agent_managed_committed_bytes", "Memory committed by the GC.", gc.TotalCommittedBytes);
@@ -76,6 +88,28 @@ public sealed class AgentMetrics
         }
 
         return sb.ToString();
+    }
+
+    private void RenderProcessFiles(StringBuilder sb)
+    {
+        sb.Append("# HELP parca_agent_process_files_refused_total Files read on behalf of a process (perf maps, ELF files, /proc files) that were refused, by reason.\n# TYPE parca_agent_process_files_refused_total counter\n");
+        foreach (var reason in Enum.GetValues<Processes.FileRefusal>())
+        {
+            if (reason is Processes.FileRefusal.None or Processes.FileRefusal.Missing)
+            {
+                continue;
+            }
+
+            var name = Processes.ProcessFiles.ReasonLabel(reason);
+            sb.Append(CultureInfo.InvariantCulture, $"parca_agent_process_files_refused_total{{reason=\"{name}\"}} {FilesRefused?.Invoke(reason) ?? 0}\n");
+        }
+
+        Counter(sb, "parca_agent_process_file_log_lines_suppressed_total", "Refusal log lines left out by the rate limit (the refusals are still counted).", (ulong)(FileLogLinesSuppressed?.Invoke() ?? 0));
+        var jobs = ProcessJobs?.Invoke() ?? default;
+        Counter(sb, "parca_agent_process_jobs_timed_out_total", "Per-process file jobs a window stopped waiting for (that process's frames stayed unsymbolized).", (ulong)jobs.TimedOut);
+        Counter(sb, "parca_agent_process_jobs_failed_total", "Per-process file jobs that failed.", (ulong)jobs.Failed);
+        Gauge(sb, "parca_agent_process_jobs_unfinished", "Per-process file jobs still running after the last window stopped waiting.", jobs.Unfinished);
+        Counter(sb, "parca_agent_process_metadata_timeouts_total", "Processes whose /proc metadata was not read in time for their window.", (ulong)jobs.MetadataTimeouts);
     }
 
     private static void Counter(StringBuilder sb, string name, string help, ulong value) =>

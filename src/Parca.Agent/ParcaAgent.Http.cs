@@ -19,7 +19,7 @@ public sealed partial class ParcaAgent
     {
         const string text = "text/plain; charset=utf-8";
         const string html = "text/html; charset=utf-8";
-        app.MapGet("/healthy", (RequestDelegate)(c => Write(c, 200, text, "ok\n")));
+        app.MapGet("/healthy", (RequestDelegate)(c => _ready && _watchdog.Stall() is { } stall ? Write(c, 503, text, stall + "\n") : Write(c, 200, text, "ok\n")));
         app.MapGet("/ready", (RequestDelegate)(c => _ready ? Write(c, 200, text, "ok\n") : Write(c, 503, text, "not ready: the BPF sampler is not running\n")));
         app.MapGet("/metrics", (RequestDelegate)(c => Write(c, 200, "text/plain; version=0.0.4; charset=utf-8", Metrics.Render())));
         app.MapGet("/", (RequestDelegate)(c => Write(c, 200, html, StatusPage())));

@@ -22,6 +22,7 @@ public sealed partial class ParcaAgent
             sampler.Consume();
             if (stopping || windowClock.Elapsed >= Options.ProfilingDuration)
             {
+                _watchdog.WindowClosed();
                 var (stacks, names) = aggregator.Swap();
                 var duration = windowClock.Elapsed;
                 windowClock.Restart();
@@ -49,6 +50,7 @@ public sealed partial class ParcaAgent
     {
         await foreach (var window in _closedWindows.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            _watchdog.ProcessingStarted();
             try
             {
                 var profiles = await _windows.ProcessAsync(window.Stacks, window.ThreadNames, window.Start, window.Duration).ConfigureAwait(false);
@@ -81,6 +83,7 @@ public sealed partial class ParcaAgent
             }
             finally
             {
+                _watchdog.ProcessingFinished();
                 _aggregator!.Return(window.Stacks, window.ThreadNames);
             }
         }

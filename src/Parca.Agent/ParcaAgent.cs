@@ -33,6 +33,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private readonly ProcessTable _processes;
     private readonly Symbolizer _symbolizer;
     private readonly WindowProcessor _windows;
+    private readonly WindowWatchdog _watchdog;
     private readonly LatestProfiles _latest = new();
     private readonly List<IProfileStore> _stores = [];
     private readonly Channel<Window> _closedWindows = Channel.CreateBounded<Window>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
@@ -50,9 +51,14 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Options = options;
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent");
         _labels = new LabelSetBuilder(options.Node, options.MetadataExternalLabels, relabeler, ParcaVersion.Version);
-        _processes = new ProcessTable(options.ProcRoot, new ObjectFileCache(options.ObjectFilePoolSize), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.processes"));
-        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable, options.ProcRoot);
-        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency);
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var debugSymbols = new DebugSymbolLoader(options.DebuginfoDirectories, loggers.CreateLogger("parca.agent.symbols"));
+        var files = new ProcessFiles(options.ProcRoot, options.ProcessFileLimits, loggers.CreateLogger("parca.agent.files"));
+        _processes = new ProcessTable(files, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
+        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable);
+        var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"));
+        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs);
+        _watchdog = new WindowWatchdog(options.ProfilingDuration, TimeProvider.System);
         _stores.Add(_latest);
         if (!string.IsNullOrEmpty(options.LocalStoreDirectory))
         {
@@ -89,6 +95,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Metrics.ObjectFileSymbolBytes = () => _processes.Objects.SymbolBytes;
         Metrics.ObjectFileEvictions = () => _processes.Objects.Evictions;
         Metrics.KernelSymbolLoads = () => _symbolizer.Kernel.Loads;
+        Metrics.Debuginfo = () => (debugSymbols.DebugFilesLoaded, debugSymbols.Skipped);
+        Metrics.FilesRefused = files.Refused;
+        Metrics.FileLogLinesSuppressed = () => files.LogLinesSuppressed;
+        Metrics.ProcessJobs = () => (jobs.TimedOut, jobs.Failed, jobs.Unfinished, _windows.MetadataTimeouts);
     }
 
     public ParcaAgentOptions Options { get; }
@@ -184,6 +194,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
         Metrics.BpfStats = _sampler.ReadStats;
         _ = Interop.Libc.MallocTrim(0);
+        _watchdog.Started();
         _processing = Task.Run(ProcessWindowsAsync, CancellationToken.None);
         _samplingThread = new Thread(SamplingLoop) { IsBackground = true, Name = "parca-agent sampling" };
         _samplingThread.Start();

@@ -67,6 +67,9 @@ public sealed class ParcaAgentOptions
     /// <summary>Not a Parca Agent flag (the server has it): how C++/Rust names are demangled in the agent.</summary>
     public string SymbolizerDemangleMode { get; set; } = "simple";
 
+    /// <summary>Ordered host directories searched for separate debug files by build id and .gnu_debuglink.</summary>
+    public List<string> DebuginfoDirectories { get; set; } = ["/usr/lib/debug"];
+
     public string ObjectFilePoolEvictionPolicy { get; set; } = "lru";
 
     public int ObjectFilePoolSize { get; set; } = 100;
@@ -75,6 +78,9 @@ public sealed class ParcaAgentOptions
 
     /// <summary>Ring buffer size in pages; 0 (our default) sizes it for about one second of samples at the frequency.</summary>
     public int BpfEventsBufferSize { get; set; }
+
+    /// <summary>Caps, budgets and waits for the files read on behalf of processes (docs/agent.md; tests lower them).</summary>
+    internal Processes.ProcessFileLimits ProcessFileLimits { get; set; } = new();
 
     /// <summary>Where /proc is (tests can point it elsewhere).</summary>
     internal string ProcRoot { get; set; } = "/proc";
@@ -112,6 +118,14 @@ public sealed class ParcaAgentOptions
         if (ObjectFilePoolSize < 0)
         {
             problems.Add("--object-file-pool-size: must be >= 0 (0 = no limit)");
+        }
+
+        foreach (var dir in DebuginfoDirectories)
+        {
+            if (!dir.StartsWith('/'))
+            {
+                problems.Add($"--debuginfo-directories: '{dir}' must be an absolute path");
+            }
         }
 
         if (ObjectFilePoolEvictionPolicy is not ("lru" or "lfu"))

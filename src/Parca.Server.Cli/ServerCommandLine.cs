@@ -32,6 +32,9 @@ internal static class ServerCommandLine
     private static readonly Option<bool> s_storageEnableWal = Flag("--storage-enable-wal", "Enables write ahead log for profile storage.");
     private static readonly Option<int> s_storageRowGroupSize = Number("--storage-row-group-size", "Number of rows in each row group during compaction and persistence. Setting to <= 0 results in a single row group per file.", s_defaults.StorageRowGroupSize);
     private static readonly Option<string> s_storageRetention = Text("--storage-retention", "How long profiles are kept before their blocks are deleted (0 keeps them forever).", "7d");
+    private static readonly Option<long> s_storageHeadMemoryLimit = Number("--storage-head-memory-limit", "Bytes the head and the heads waiting for compaction may hold before ingest is refused (0: 4 x --storage-active-memory, at least 256MiB).", s_defaults.StorageHeadMemoryLimit);
+    private static readonly Option<string> s_storageMaxFutureSkew = Text("--storage-max-future-skew", "How far ahead of the server's clock a profile's time may be; later ones are refused (0 accepts any).", "10m");
+    private static readonly Option<string> s_storageWalLeftover = Text("--storage-wal-leftover", "Write-ahead log segments found at start-up while --storage-enable-wal is off: refuse (to start), replay (into blocks, then delete them) or discard.", s_defaults.StorageWalLeftover);
     private static readonly Option<string> s_symbolizerDemangleMode = Text("--symbolizer-demangle-mode", "Mode to demangle C++ symbols. Default mode is simplified: no parameters, no templates, no return type", s_defaults.SymbolizerDemangleMode);
     private static readonly Option<int> s_symbolizerNumberOfTries = Number("--symbolizer-number-of-tries", "Number of tries to attempt to symbolize an unsybolized location", s_defaults.SymbolizerNumberOfTries);
     private static readonly Option<string> s_debuginfoCacheDir = Text("--debuginfo-cache-dir", "Path to directory where debuginfo is cached.", s_defaults.DebuginfoCacheDir);
@@ -83,6 +86,12 @@ internal static class ServerCommandLine
                 await Console.Error.WriteLineAsync($"parca: {e.Message}");
                 return 1;
             }
+            catch (Parca.Storage.StorageStartupException e)
+            {
+                // The storage path needs an operator's decision (e.g. log segments with the log off): say which.
+                await Console.Error.WriteLineAsync($"parca: {e.Message}");
+                return 1;
+            }
 
             return 0;
         });
@@ -92,6 +101,7 @@ internal static class ServerCommandLine
         s_configPath, s_mode, s_httpAddress, s_port, s_logLevel, s_logFormat, s_corsAllowedOrigins, s_otlpAddress, s_version,
         s_pathPrefix, s_mutexProfileFraction, s_blockProfileRate, s_enablePersistence, s_storageGranuleSize,
         s_storageActiveMemory, s_storagePath, s_storageEnableWal, s_storageRowGroupSize, s_storageRetention,
+        s_storageHeadMemoryLimit, s_storageMaxFutureSkew, s_storageWalLeftover,
         s_symbolizerDemangleMode, s_symbolizerNumberOfTries, s_debuginfoCacheDir, s_debuginfoUploadMaxSize,
         s_debuginfoUploadMaxDuration, s_debuginfoUploadsSignedUrl, s_debuginfodUpstreamServers,
         s_debuginfodHttpRequestTimeout, s_metastore, s_profileShareServer, s_storeAddress, s_bearerToken,
@@ -120,6 +130,9 @@ internal static class ServerCommandLine
             StorageEnableWal = r.GetValue(s_storageEnableWal),
             StorageRowGroupSize = r.GetValue(s_storageRowGroupSize),
             StorageRetention = Duration(r, s_storageRetention, problems),
+            StorageHeadMemoryLimit = r.GetValue(s_storageHeadMemoryLimit),
+            StorageMaxFutureSkew = Duration(r, s_storageMaxFutureSkew, problems),
+            StorageWalLeftover = r.GetValue(s_storageWalLeftover)!,
             SymbolizerDemangleMode = r.GetValue(s_symbolizerDemangleMode)!,
             SymbolizerNumberOfTries = r.GetValue(s_symbolizerNumberOfTries),
             DebuginfoCacheDir = r.GetValue(s_debuginfoCacheDir)!,

@@ -24,6 +24,17 @@ public sealed class ParcaServerOptions
     public bool StorageEnableWal { get; set; }
     public int StorageRowGroupSize { get; set; } = 8192;
     public TimeSpan StorageRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>--storage-head-memory-limit: bytes of head plus heads waiting for compaction before ingest is refused (0: 4 × active memory, at least 256 MiB).</summary>
+    public long StorageHeadMemoryLimit { get; set; }
+
+    /// <summary>--storage-max-future-skew: how far ahead of the server's clock a profile's time may be (0: no limit).</summary>
+    public TimeSpan StorageMaxFutureSkew { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>--storage-wal-leftover: what to do with log segments found while the log is off (refuse, replay, discard).</summary>
+    public string StorageWalLeftover { get; set; } = "refuse";
+
+    public static readonly string[] KnownWalLeftovers = ["refuse", "replay", "discard"];
     public string SymbolizerDemangleMode { get; set; } = "simple";
     public int SymbolizerNumberOfTries { get; set; } = 3;
     public string DebuginfoCacheDir { get; set; } = "/tmp";
@@ -97,6 +108,25 @@ public sealed class ParcaServerOptions
         if (StorageRetention < TimeSpan.Zero)
         {
             problems.Add("--storage-retention: must not be negative (0 keeps data forever)");
+        }
+
+        if (StorageHeadMemoryLimit < 0)
+        {
+            problems.Add("--storage-head-memory-limit: must not be negative (0 picks 4 × --storage-active-memory)");
+        }
+        else if (StorageHeadMemoryLimit > 0 && StorageHeadMemoryLimit < StorageActiveMemory)
+        {
+            problems.Add("--storage-head-memory-limit: must be at least --storage-active-memory (the head alone grows to that)");
+        }
+
+        if (StorageMaxFutureSkew < TimeSpan.Zero)
+        {
+            problems.Add("--storage-max-future-skew: must not be negative (0 accepts any future time)");
+        }
+
+        if (!KnownWalLeftovers.Contains(StorageWalLeftover))
+        {
+            problems.Add($"--storage-wal-leftover: '{StorageWalLeftover}' is not one of {string.Join(", ", KnownWalLeftovers)}");
         }
 
         if (Mode is "scraper-only" or "forwarder" && string.IsNullOrEmpty(StoreAddress))

@@ -12,4 +12,8 @@ internal static partial class ServerLog
 
     [LoggerMessage(3, LogLevel.Information, "storage: replayed {Profiles} profiles from the write-ahead log")]
     public static partial void WalReplayed(ILogger logger, int profiles);
+
+    /// <summary>A storage event while running (disk full and back, failed compactions, what shutdown could not write).</summary>
+    [LoggerMessage(4, LogLevel.Warning, "{Event}")]
+    public static partial void StorageEvent(ILogger logger, string @event);
 }

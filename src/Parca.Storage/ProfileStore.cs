@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parca.Storage.Blocks;
 using Parca.Storage.Head;
 using Parca.Storage.Ingest;
@@ -10,34 +9,39 @@ namespace Parca.Storage;
 /// <summary>
 /// The profile store: one mutable head plus immutable blocks, each a time partition with its own symbols, stacks
 /// and series. Appends go to the head (serialized by the head's lock); queries read <see cref="Partitions"/>, an
-/// immutable array swapped atomically, so they never wait for writers or compaction.
+/// immutable array swapped atomically, so they never wait for writers or compaction. Split by concern:
+/// ProfileStore.Compaction.cs (sealing, background compaction with retries), ProfileStore.Startup.cs (loading
+/// blocks and the log, quarantine), ProfileStore.Retention.cs.
 /// </summary>
-public sealed class ProfileStore : IDisposable
+public sealed partial class ProfileStore : IDisposable
 {
+    private const int MaxKeptRecordBytes = 4 << 20;
+    [ThreadStatic]
+    private static ByteWriter? s_walRecord;
+
     private readonly StorageOptions _options;
     private readonly Lock _rotateLock = new();
-    private readonly SemaphoreSlim _compactGate = new(1, 1);
     private readonly List<string> _loadErrors = [];
     private readonly ITimer? _retentionTimer;
     private readonly WriteAheadLog? _wal;
     private readonly Lock _walLock = new();
-    private const int MaxKeptRecordBytes = 4 << 20;
-    [ThreadStatic]
-    private static ByteWriter? s_walRecord;
-    private HeadPartition _head = new();
+    private readonly StorageMetrics _metrics;
+    private HeadPartition _head;
     private Partition[] _partitions;
-    private Task _pendingCompaction = Task.CompletedTask;
     private long _ingestedSamples;
-    private int _blockSequence;
+    private int _diskFull;
     private bool _disposed;
 
     public ProfileStore(StorageOptions? options = null)
     {
         _options = options ?? new StorageOptions();
+        _metrics = new StorageMetrics(this, _options.Meters);
+        _head = NewHead(0);
         var blocks = new List<Partition>();
         if (_options.Path is not null)
         {
-            blocks.AddRange(LoadBlocks(BlockDirectory!));
+            Directory.CreateDirectory(_options.Path);
+            blocks.AddRange(LoadBlocks(EnsureDirectory("blocks")));
         }
 
         blocks.Sort((a, b) => a.MinTimeNanos.CompareTo(b.MinTimeNanos));
@@ -48,7 +52,11 @@ public sealed class ProfileStore : IDisposable
                 throw new ArgumentException("the write-ahead log needs a storage path (enable persistence)", nameof(options));
             }
 
-            _wal = OpenWal(System.IO.Path.Combine(_options.Path, "wal"), blocks);
+            _wal = OpenWal(EnsureDirectory("wal"), blocks);
+        }
+        else if (_options.Path is not null)
+        {
+            HandleLeftoverWal(blocks);
         }
 
         blocks.Add(_head);
@@ -58,15 +66,27 @@ public sealed class ProfileStore : IDisposable
         {
             _retentionTimer = _options.Time.CreateTimer(_ => ApplyRetention(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         }
+
+        _compactor = Task.Run(CompactLoopAsync);
+        if (_replayedHeadToFlush)
+        {
+            Rotate(_head); // replay-then-disable: the replayed profiles go to a block, then the segments go
+        }
     }
 
     /// <summary>Immutable snapshot of all partitions (blocks oldest first, then sealed heads, then the head).</summary>
     public IReadOnlyList<Partition> Partitions => Volatile.Read(ref _partitions);
 
-    /// <summary>Problems found while opening block files (corrupt files are skipped, not fatal).</summary>
+    /// <summary>Problems found while opening block files and log segments (bad files are quarantined, not fatal).</summary>
     public IReadOnlyList<string> LoadErrors => _loadErrors;
 
     public long IngestedSamples => Interlocked.Read(ref _ingestedSamples);
+
+    /// <summary>True while the last write to the storage path failed for lack of space (cleared by the next good write).</summary>
+    public bool DiskFull => Volatile.Read(ref _diskFull) != 0;
+
+    /// <summary>Profiles replayed from the write-ahead log at start-up.</summary>
+    public int ReplayedProfiles { get; private set; }
 
     private string? BlockDirectory => _options.Path is null ? null : System.IO.Path.Combine(_options.Path, "blocks");
 
@@ -80,15 +100,19 @@ public sealed class ProfileStore : IDisposable
     /// <see cref="Append(string, LabelSet, IngestProfile)"/>, logging <paramref name="source"/> (the bytes the profile
     /// was decoded from) instead of the decoded profile when the write-ahead log is on and
     /// <see cref="StorageOptions.WalSourceDecoder"/> can decode it again (the server passes the pprof it received).
+    /// Throws <see cref="StorageWriteException"/> when the log cannot be written (nothing is stored then) and
+    /// <see cref="StorageBusyException"/> when compaction is so far behind that the head reached its memory limit.
     /// </summary>
     public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> source)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckMemoryLimit();
         ByteWriter? record = null;
         if (_wal is not null)
         {
             record = s_walRecord ??= new ByteWriter(64 * 1024);
             record.Clear();
+            record.Skip(WriteAheadLog.HeaderBytes); // room for the frame, so a record is one write
             if (!source.IsEmpty && _options.WalSourceDecoder is not null)
             {
                 WalRecordCodec.EncodeSource(record, name, labels, profile, source);
@@ -118,7 +142,7 @@ public sealed class ProfileStore : IDisposable
                     lock (_walLock)
                     {
                         head = _head;
-                        _wal!.Append(record.Written);
+                        WriteLog(record.WrittenMutable);
                         n = head.Append(name, labels, prepared);
                         if (n < 0)
                         {
@@ -138,8 +162,7 @@ public sealed class ProfileStore : IDisposable
                 }
 
                 Interlocked.Add(ref _ingestedSamples, n);
-                if (head.EstimatedBytes >= _options.ActiveMemoryBytes ||
-                    head.MaxTimeNanos - head.MinTimeNanos >= _options.BlockDuration.Ticks * 100)
+                if (head.EstimatedBytes >= _options.ActiveMemoryBytes || _options.Time.GetUtcNow() - head.OpenedAt >= _options.BlockDuration)
                 {
                     Rotate(head);
                 }
@@ -153,222 +176,47 @@ public sealed class ProfileStore : IDisposable
         }
     }
 
-    /// <summary>Compacts the current head into a block now and waits for it (and for earlier compactions).</summary>
-    public Task FlushAsync()
+    private void WriteLog(Span<byte> frame)
     {
-        Rotate(Volatile.Read(ref _head));
-        return Volatile.Read(ref _pendingCompaction);
+        try
+        {
+            _wal!.AppendFramed(frame);
+        }
+        catch (StorageWriteException e)
+        {
+            StorageFailed(e, "write-ahead log append");
+            throw;
+        }
+
+        StorageWritable();
     }
 
-    private void Rotate(HeadPartition head)
+    /// <summary>Records a failed write to the storage path: metric, and one log line when the disk becomes full.</summary>
+    private void StorageFailed(StorageWriteException e, string what)
     {
-        lock (_rotateLock)
+        _metrics.WriteFailed(e.DiskFull);
+        if (e.DiskFull)
         {
-            if (!ReferenceEquals(_head, head) || head.IsEmpty)
+            if (Interlocked.Exchange(ref _diskFull, 1) == 0)
             {
-                return;
+                _options.Log?.Invoke($"storage: disk full on {_options.Path} ({what}); ingest is refused until space returns, reads keep working");
             }
-
-            HeadPartition next;
-            if (_wal is null)
-            {
-                head.Seal();
-                next = new HeadPartition();
-                Volatile.Write(ref _head, next);
-            }
-            else
-            {
-                // Appends read the head under this lock: they never see the sealed one.
-                lock (_walLock)
-                {
-                    head.Seal();
-                    next = new HeadPartition { WalSequence = _wal.StartSegment() };
-                    Volatile.Write(ref _head, next);
-                }
-            }
-
-            Volatile.Write(ref _partitions, [.. _partitions, next]);
-            var previous = _pendingCompaction;
-            _pendingCompaction = Task.Run(async () =>
-            {
-                await previous.ConfigureAwait(false);
-                Compact(head);
-            });
+        }
+        else
+        {
+            _options.Log?.Invoke($"storage: {what} failed on {_options.Path}: {e.InnerException?.Message}");
         }
     }
 
-    private void Compact(HeadPartition head)
+    /// <summary>A write succeeded: if the disk was full, say that it recovered.</summary>
+    private void StorageWritable()
     {
-        // With the log on, the id names the last segment the block covers: the block file's atomic rename is then
-        // also the record that those segments are no longer needed (see OpenWal).
-        var id = head.WalSequence > 0
-            ? $"{head.MinTimeNanos:x16}-w{head.WalSequence:x8}-{Interlocked.Increment(ref _blockSequence):x4}-{Guid.NewGuid():N}"[..48]
-            : $"{head.MinTimeNanos:x16}-{Environment.ProcessId:x}-{Interlocked.Increment(ref _blockSequence):x4}-{Guid.NewGuid():N}"[..48];
-        var block = BlockBuilder.Build(head.View(), id);
-        if (BlockDirectory is not null)
+        if (Volatile.Read(ref _diskFull) != 0 && Interlocked.Exchange(ref _diskFull, 0) != 0)
         {
-            block.FilePath = BlockWriter.WriteFile(block, BlockDirectory);
-            _wal?.DeleteThrough(head.WalSequence);
-        }
-
-        lock (_rotateLock)
-        {
-            var list = new List<Partition>(_partitions.Length);
-            foreach (var p in _partitions)
-            {
-                list.Add(ReferenceEquals(p, head) ? block : p);
-            }
-
-            Volatile.Write(ref _partitions, [.. list]);
-        }
-
-        ApplyRetention();
-    }
-
-    /// <summary>How long profiles are kept (zero: forever).</summary>
-    public TimeSpan Retention => _options.Retention;
-
-    /// <summary>
-    /// Profiles older than this (Unix nanoseconds) fall outside the retention and would be deleted with the first block
-    /// they land in; <see cref="long.MinValue"/> when retention is off.
-    /// </summary>
-    public long RetentionCutoffNanos => _options.Retention <= TimeSpan.Zero
-        ? long.MinValue
-        : (_options.Time.GetUtcNow() - _options.Retention).ToUnixTimeMilliseconds() * 1_000_000;
-
-    /// <summary>Deletes blocks whose newest profile is older than the retention; returns how many were deleted.</summary>
-    public int ApplyRetention()
-    {
-        if (_options.Retention <= TimeSpan.Zero)
-        {
-            return 0;
-        }
-
-        var cutoff = RetentionCutoffNanos;
-        List<BlockPartition> expired = [];
-        lock (_rotateLock)
-        {
-            var keep = new List<Partition>(_partitions.Length);
-            foreach (var p in _partitions)
-            {
-                if (p is BlockPartition b && b.MaxTimeNanos < cutoff)
-                {
-                    expired.Add(b);
-                }
-                else
-                {
-                    keep.Add(p);
-                }
-            }
-
-            if (expired.Count == 0)
-            {
-                return 0;
-            }
-
-            Volatile.Write(ref _partitions, [.. keep]);
-        }
-
-        foreach (var b in expired)
-        {
-            if (b.FilePath is not null)
-            {
-                File.Delete(b.FilePath);
-            }
-        }
-
-        return expired.Count;
-    }
-
-    private IEnumerable<Partition> LoadBlocks(string dir)
-    {
-        if (!Directory.Exists(dir))
-        {
-            yield break;
-        }
-
-        foreach (var tmp in Directory.EnumerateFiles(dir, "*" + BlockFormat.Extension + ".tmp"))
-        {
-            File.Delete(tmp);
-        }
-
-        foreach (var file in Directory.EnumerateFiles(dir, "*" + BlockFormat.Extension))
-        {
-            BlockPartition? block = null;
-            try
-            {
-                block = BlockReader.ReadFile(file);
-            }
-            catch (InvalidDataException e)
-            {
-                _loadErrors.Add(e.Message);
-            }
-
-            if (block is not null)
-            {
-                yield return block;
-            }
+            _options.Log?.Invoke($"storage: space is back on {_options.Path}; ingest resumed");
+            SignalCompactor(); // waiting compactions need not wait for their back-off
         }
     }
-
-    /// <summary>
-    /// Opens the log: segments covered by a block on disk (its id names the last one) are deleted, the others are
-    /// replayed into the head, and the head gets a new segment. The replayed segments stay until that head is on disk.
-    /// </summary>
-    private WriteAheadLog OpenWal(string directory, List<Partition> blocks)
-    {
-        long persisted = 0;
-        foreach (var b in blocks)
-        {
-            if (b is BlockPartition block && WalSequenceOf(block.Id) is { } covered)
-            {
-                persisted = Math.Max(persisted, covered);
-            }
-        }
-
-        var wal = new WriteAheadLog(directory, _options.Time); // a new segment, numbered after every existing one
-        var head = new HeadPartition { WalSequence = wal.CurrentSequence };
-        foreach (var (sequence, path) in WriteAheadLog.Segments(directory))
-        {
-            if (sequence >= wal.CurrentSequence)
-            {
-                continue;
-            }
-
-            if (sequence <= persisted)
-            {
-                File.Delete(path);
-                continue;
-            }
-
-            foreach (var bytes in WriteAheadLog.ReadSegment(path, _loadErrors.Add))
-            {
-                try
-                {
-                    var (name, labels, profile) = WalRecordCodec.Decode(bytes, _options.WalSourceDecoder);
-                    head.Append(name, labels, profile);
-                    ReplayedProfiles++;
-                }
-                catch (InvalidDataException e)
-                {
-                    _loadErrors.Add($"{path}: skipped a record: {e.Message}");
-                }
-            }
-        }
-
-        _head = head;
-        return wal;
-    }
-
-    /// <summary>The last log segment a block covers, from ids of the form "&lt;16 hex&gt;-w&lt;8 hex&gt;-..."; null for others.</summary>
-    internal static long? WalSequenceOf(string blockId) =>
-        blockId.Length >= 26 && blockId[16] == '-' && blockId[17] == 'w'
-            && long.TryParse(blockId.AsSpan(18, 8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var sequence)
-            ? sequence
-            : null;
-
-    /// <summary>Profiles replayed from the write-ahead log at start-up.</summary>
-    public int ReplayedProfiles { get; private set; }
 
     /// <summary>Statistics for metrics and benchmarks.</summary>
     public StoreStats Stats()
@@ -394,6 +242,8 @@ public sealed class ProfileStore : IDisposable
             }
         }
 
+        s.PendingCompactions = PendingCompactions;
+        s.CompactionFailures = CompactionFailures;
         return s;
     }
 
@@ -404,19 +254,11 @@ public sealed class ProfileStore : IDisposable
             return;
         }
 
-        _retentionTimer?.Dispose();
-        if (_options.FlushOnDispose && _options.Path is not null)
-        {
-            FlushAsync().GetAwaiter().GetResult();
-        }
-        else
-        {
-            Volatile.Read(ref _pendingCompaction).GetAwaiter().GetResult();
-        }
-
-        _wal?.Dispose();
         _disposed = true;
-        _compactGate.Dispose();
+        _retentionTimer?.Dispose();
+        StopCompactor(flush: _options.FlushOnDispose && _options.Path is not null);
+        _wal?.Dispose();
+        _metrics.Dispose();
     }
 }
 
@@ -430,4 +272,6 @@ public sealed class StoreStats
     public long BlockSamples { get; set; }
     public long BlockSampleBytes { get; set; }
     public long BlockFileBytes { get; set; }
+    public int PendingCompactions { get; set; }
+    public long CompactionFailures { get; set; }
 }

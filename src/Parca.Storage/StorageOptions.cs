@@ -9,11 +9,30 @@ public sealed class StorageOptions
     /// <summary>Bound of the mutable head in bytes (--storage-active-memory); when reached the head is compacted.</summary>
     public long ActiveMemoryBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>
+    /// Bound of the head plus the sealed heads still waiting for compaction (--storage-head-memory-limit); zero means
+    /// four times <see cref="ActiveMemoryBytes"/>, at least 256 MiB. Past it ingest is refused (<see cref="StorageBusyException"/>)
+    /// instead of memory growing while compaction cannot make progress.
+    /// </summary>
+    public long HeadMemoryLimitBytes { get; set; }
+
     /// <summary>Blocks whose newest profile is older than this are deleted (--storage-retention); zero keeps everything.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>Largest time span of one head/block; a head spanning more is compacted.</summary>
+    /// <summary>
+    /// How far ahead of the server's clock a profile's time may be (--storage-max-future-skew); later ones are
+    /// refused. Zero accepts any future time.
+    /// </summary>
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// A head is sealed and compacted after being open this long (server clock); a block spans at most twice this
+    /// in profile time (profiles further apart go to separate blocks, so one odd timestamp cannot pin a block).
+    /// </summary>
     public TimeSpan BlockDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>First wait before a failed compaction is retried; doubled per failure up to one minute.</summary>
+    public TimeSpan CompactionRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Compact the head into a block on dispose so a restart finds the data (graceful shutdown).</summary>
     public bool FlushOnDispose { get; set; } = true;
@@ -24,6 +43,9 @@ public sealed class StorageOptions
     /// </summary>
     public bool WalEnabled { get; set; }
 
+    /// <summary>What to do with log segments found at start-up while the log is off (--storage-wal-leftover).</summary>
+    public WalLeftoverPolicy WalLeftover { get; set; } = WalLeftoverPolicy.Refuse;
+
     /// <summary>
     /// Turns the source bytes given to <see cref="ProfileStore.Append(string, LabelSet, Ingest.IngestProfile, ReadOnlySpan{byte})"/>
     /// (with the profile's executable infos) back into the profile, at replay. The server logs the pprof bytes it
@@ -32,5 +54,29 @@ public sealed class StorageOptions
     /// </summary>
     public Func<ReadOnlyMemory<byte>, IReadOnlyList<Ingest.ExecutableInfo>?, Ingest.IngestProfile>? WalSourceDecoder { get; set; }
 
+    /// <summary>
+    /// Receives one line per storage event an operator must know about while running (disk full and recovered,
+    /// a failed compaction, what a shutdown could not write). Start-up problems are in <see cref="ProfileStore.LoadErrors"/>.
+    /// </summary>
+    public Action<string>? Log { get; set; }
+
     public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Where the store's instruments are created (the server's, so /metrics exports them); null: a meter of its own.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? Meters { get; set; }
+
+    internal long EffectiveHeadMemoryLimit => HeadMemoryLimitBytes > 0 ? HeadMemoryLimitBytes : Math.Max(ActiveMemoryBytes * 4, 256L << 20);
+}
+
+/// <summary>Log segments present at start-up with the log disabled.</summary>
+public enum WalLeftoverPolicy
+{
+    /// <summary>Refuse to start, saying why and what the choices are.</summary>
+    Refuse,
+
+    /// <summary>Replay them into a block, then delete them (and run without the log).</summary>
+    Replay,
+
+    /// <summary>Delete them (their profiles are lost; the log line says how many segments).</summary>
+    Discard,
 }

@@ -55,6 +55,26 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Debuginfo_directories_is_a_comma_list_of_absolute_paths_with_usr_lib_debug_by_default()
+    {
+        Assert.Equal(["/usr/lib/debug"], new ParcaAgentOptions().DebuginfoDirectories);
+        var root = new System.CommandLine.RootCommand();
+        foreach (var option in AgentCommandLine.AllOptions())
+        {
+            root.Options.Add(option);
+        }
+
+        var options = AgentCommandLine.Bind(root.Parse(["--debuginfo-directories=/usr/lib/debug, /opt/debug"]), []);
+        Assert.Equal(["/usr/lib/debug", "/opt/debug"], options.DebuginfoDirectories);
+        Assert.Empty(AgentCommandLine.Bind(root.Parse(["--debuginfo-directories", ""]), []).DebuginfoDirectories);
+
+        var (code, _, stderr) = await RunCli("--debuginfo-directories=/usr/lib/debug,debug");
+        Assert.Equal(2, code);
+        Assert.Contains("--debuginfo-directories: 'debug' must be an absolute path", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning: --debuginfo-directories", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Invalid_relabel_config_is_reported_with_the_rule_index()
     {
         var config = Path.GetTempFileName();

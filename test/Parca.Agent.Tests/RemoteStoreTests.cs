@@ -22,11 +22,14 @@ public sealed class RemoteStoreTests
         try
         {
             var path = Tracees.Build("chain");
+            // The token comes from a file (--remote-store-bearer-token-file: not visible in ps), trailing newline trimmed.
+            var tokenFile = Path.Combine(dir, "token");
+            File.WriteAllText(tokenFile, "s3cret\n");
             await using var agent = await AgentHarness.StartAsync(windowSeconds: 1, configure: o =>
             {
                 o.RemoteStoreAddress = $"127.0.0.1:{port}";
                 o.RemoteStoreInsecure = true;
-                o.RemoteStoreBearerToken = "s3cret";
+                o.RemoteStoreBearerTokenFile = tokenFile;
                 o.RemoteStoreBatchWriteInterval = TimeSpan.FromSeconds(1);
             });
             using var tracee = Tracees.Start(path, "3");

@@ -18,7 +18,7 @@ namespace Parca.Server.Tests;
 /// </summary>
 public sealed class WriteAheadLogCrashTests
 {
-    private static string ParcaDll => Path.Combine(AppContext.BaseDirectory, "parca.dll");
+    internal static string ParcaDll => Path.Combine(AppContext.BaseDirectory, "parca.dll");
 
     [Fact]
     public async Task A_killed_server_replays_every_acknowledged_profile()
@@ -76,7 +76,9 @@ public sealed class WriteAheadLogCrashTests
         }
     }
 
-    private static RawProfileSeries Series(string file, params (string Name, string Value)[] labels)
+    internal static RawProfileSeries Series(string file, params (string Name, string Value)[] labels) => Series(file, DateTimeOffset.UtcNow, labels);
+
+    internal static RawProfileSeries Series(string file, DateTimeOffset time, params (string Name, string Value)[] labels)
     {
         var series = new RawProfileSeries { Labels = new LabelSet() };
         foreach (var (name, value) in labels)
@@ -86,13 +88,13 @@ public sealed class WriteAheadLogCrashTests
 
         // Stamped now, so both land in one head that is still open (not yet a block) when the server is killed.
         var profile = Parca.Pprof.PprofDecoder.DecodeProfile(File.ReadAllBytes(Path.Combine(RepoPaths.Root, file)));
-        profile.TimeNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        profile.TimeNanos = time.ToUnixTimeMilliseconds() * 1_000_000;
         series.Samples.Add(new RawSample { RawProfile = ByteString.CopyFrom(Parca.Pprof.PprofEncoder.Encode(profile)) });
         return series;
     }
 
     /// <summary>The TOP report of every profile type, merged over all time, in the order ProfileTypes lists them.</summary>
-    private static async Task<List<(string Type, Top Top)>> ReportsAsync(RpcChannel channel)
+    internal static async Task<List<(string Type, Top Top)>> ReportsAsync(RpcChannel channel)
     {
         var types = await channel.UnaryAsync(ParcaApi.QueryService.ProfileTypes, new ProfileTypesRequest());
         var reports = new List<(string, Top)>();
@@ -111,7 +113,7 @@ public sealed class WriteAheadLogCrashTests
         return reports;
     }
 
-    private static async Task<(Process Process, StringBuilder Output)> StartAsync(string[] args, int port)
+    internal static async Task<(Process Process, StringBuilder Output)> StartAsync(string[] args, int port)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(ParcaDll);
@@ -153,7 +155,7 @@ public sealed class WriteAheadLogCrashTests
         throw new InvalidOperationException($"parca did not become healthy:\n{output}");
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -45,4 +45,25 @@ internal static class Tools
         Run("clang", $"-O1 -Wl,--build-id=sha1 -o {output} {c}");
         return output;
     }
+
+    /// <summary>Runs a bash script (set -eu) in <paramref name="directory"/>; returns its standard output.</summary>
+    public static string Bash(string directory, string script)
+    {
+        var file = Path.Combine(directory, "script-" + Guid.NewGuid().ToString("N") + ".sh");
+        File.WriteAllText(file, "cd '" + directory + "'\n" + script);
+        return Run("bash", "-euo pipefail " + file);
+    }
+
+    /// <summary>A fresh directory for one test's files.</summary>
+    public static string TempDirectory(string name)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "parca-symbols-tests-" + Environment.ProcessId, name);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
 }

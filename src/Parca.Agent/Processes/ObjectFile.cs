@@ -12,14 +12,23 @@ internal sealed class ObjectFile : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly SafeFileHandle? _handle;
+    private readonly DebugSymbolLoader _loader;
+    private readonly string _root;
+    private readonly long _maxSymbolBytes;
     private SymbolTable? _symbols;
+    private bool _loadedOnce;
 
-    public ObjectFile(string path, SafeFileHandle? handle, ElfFile? elf, string? compiler)
+    /// <param name="root">The mapping process's root (/proc/PID/root), where .gnu_debuglink targets next to the file are looked up.</param>
+    /// <param name="maxSymbolBytes">Symbol sections larger than this are not read (a hostile file cannot make the agent allocate without bound).</param>
+    public ObjectFile(string path, SafeFileHandle? handle, ElfFile? elf, string? compiler, DebugSymbolLoader? loader = null, string root = "/", long maxSymbolBytes = long.MaxValue)
     {
+        _maxSymbolBytes = maxSymbolBytes;
         Path = path;
         _handle = handle;
         Elf = elf;
         Compiler = compiler;
+        _loader = loader ?? DebugSymbolLoader.Disabled;
+        _root = root;
     }
 
     public string Path { get; }
@@ -31,7 +40,7 @@ internal sealed class ObjectFile : IDisposable
 
     public string? Compiler { get; }
 
-    /// <summary>Reads .symtab/.dynsym on first use; an unreadable file yields an empty table.</summary>
+    /// <summary>Reads the function table on first use (see <see cref="DebugSymbolLoader"/>); an unreadable file yields an empty table.</summary>
     public SymbolTable Symbols
     {
         get
@@ -45,7 +54,10 @@ internal sealed class ObjectFile : IDisposable
 
                 try
                 {
-                    _symbols = Elf is not null && _handle is { IsClosed: false } ? Elf.ReadSymbols(_handle, Path) : SymbolTable.Empty;
+                    _symbols = Elf is not null && _handle is { IsClosed: false } && SymbolSectionBytes(Elf) <= _maxSymbolBytes
+                        ? _loader.Load(Elf, _handle, Path, _root, !_loadedOnce)
+                        : SymbolTable.Empty;
+                    _loadedOnce = true;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ObjectDisposedException or OutOfMemoryException)
                 {
@@ -57,36 +69,77 @@ internal sealed class ObjectFile : IDisposable
         }
     }
 
-    /// <summary>Memory held by the loaded symbol table (0 when not loaded).</summary>
-    public long SymbolBytes
+    /// <summary>
+    /// Non-blocking: the loaded symbols, or null while they are not loaded (or another thread is loading them, e.g.
+    /// a background job stuck on a slow file system): the window path must never wait for a file.
+    /// </summary>
+    public SymbolTable? TryGetLoadedSymbols()
     {
-        get
+        if (!_lock.TryEnter())
         {
-            lock (_lock)
-            {
-                return _symbols?.ApproximateBytes ?? 0;
-            }
+            return null;
+        }
+
+        try
+        {
+            return _symbols;
+        }
+        finally
+        {
+            _lock.Exit();
         }
     }
 
-    /// <summary>Forgets the loaded symbols (they are read again from the still-open file when next needed).</summary>
+    /// <summary>Bytes the largest symbol table and its string table would take (what <see cref="ElfFile.ReadSymbols"/> loads).</summary>
+    private static long SymbolSectionBytes(ElfFile elf)
+    {
+        long largest = 0;
+        foreach (var s in elf.Sections)
+        {
+            if (s.Type is 2 or 11 && s.Link < elf.Sections.Count)
+            {
+                largest = Math.Max(largest, (long)Math.Min(s.Size, long.MaxValue / 4) + (long)Math.Min(elf.Sections[(int)s.Link].Size, long.MaxValue / 4));
+            }
+        }
+
+        return largest;
+    }
+
+    /// <summary>Memory held by the loaded symbol table (0 when not loaded, or while a load is in progress).</summary>
+    public long SymbolBytes => TryGetLoadedSymbols()?.ApproximateBytes ?? 0;
+
+    /// <summary>Forgets the loaded symbols (they are read again from the still-open file when next needed); skipped while a load is in progress.</summary>
     public void ReleaseSymbols()
     {
-        lock (_lock)
+        if (!_lock.TryEnter())
+        {
+            return;
+        }
+
+        try
         {
             if (_handle is { IsClosed: false })
             {
                 _symbols = null;
             }
         }
+        finally
+        {
+            _lock.Exit();
+        }
     }
 
+    /// <summary>
+    /// Closes the file without waiting for a load in progress (the pool evicts under its own lock, and a load may be
+    /// stuck on a slow file system): SafeHandle reference counting defers the close until that read returns.
+    /// </summary>
     public void Dispose()
     {
-        lock (_lock)
+        _handle?.Dispose();
+        if (_lock.TryEnter())
         {
             _symbols ??= SymbolTable.Empty;
-            _handle?.Dispose();
+            _lock.Exit();
         }
     }
 }

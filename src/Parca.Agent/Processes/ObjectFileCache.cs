@@ -14,7 +14,15 @@ internal sealed class ObjectFileCache
     private readonly Dictionary<string, LinkedListNode<(string Key, ObjectFile File)>> _index = [];
     private readonly LinkedList<(string Key, ObjectFile File)> _lru = new();
 
-    public ObjectFileCache(int capacity) => _capacity = capacity;
+    private readonly DebugSymbolLoader _symbols;
+
+    public ObjectFileCache(int capacity, DebugSymbolLoader? symbols = null)
+    {
+        _capacity = capacity;
+        _symbols = symbols ?? DebugSymbolLoader.Disabled;
+    }
+
+    public DebugSymbolLoader SymbolLoader => _symbols;
 
     public int Count
     {
@@ -29,8 +37,18 @@ internal sealed class ObjectFileCache
 
     public long Evictions { get; private set; }
 
+    /// <summary>The object file of <paramref name="mapping"/> when it is already open; never touches the file system (the window path).</summary>
+    public ObjectFile? TryGetCached(MemoryMapping mapping)
+    {
+        var key = $"{mapping.Device}:{mapping.Inode}:{mapping.Path}";
+        lock (_lock)
+        {
+            return _index.TryGetValue(key, out var node) ? node.Value.File : null;
+        }
+    }
+
     /// <summary>The object file of <paramref name="mapping"/> in process <paramref name="pid"/>, or null when it cannot be read.</summary>
-    public ObjectFile? Get(int pid, MemoryMapping mapping, string procRoot = "/proc")
+    public ObjectFile? Get(int pid, MemoryMapping mapping, ProcessFiles files)
     {
         var key = $"{mapping.Device}:{mapping.Inode}:{mapping.Path}";
         lock (_lock)
@@ -43,7 +61,7 @@ internal sealed class ObjectFileCache
             }
         }
 
-        var file = Open(pid, mapping, procRoot);
+        var file = Open(pid, mapping, files, _symbols);
         if (file is null)
         {
             return null;
@@ -111,45 +129,32 @@ internal sealed class ObjectFileCache
     /// <summary>Bytes of symbol tables kept after the last <see cref="TrimSymbols"/>.</summary>
     public long SymbolBytes { get; private set; }
 
-    private static ObjectFile? Open(int pid, MemoryMapping mapping, string procRoot)
+    private static ObjectFile? Open(int pid, MemoryMapping mapping, ProcessFiles files, DebugSymbolLoader symbols)
     {
-        string[] candidates =
-        [
-            $"{procRoot}/{pid}/map_files/{mapping.Start:x}-{mapping.End:x}",
-            $"{procRoot}/{pid}/root{mapping.Path}",
-            mapping.Path,
-        ];
-        Span<byte> magic = stackalloc byte[4];
-        foreach (var path in candidates)
+        var handle = files.OpenMappedFile(pid, mapping);
+        if (handle is null)
         {
-            try
-            {
-                var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                if (RandomAccess.Read(handle, magic, 0) < 4 || !magic.SequenceEqual("\u007fELF"u8))
-                {
-                    // Not ELF (e.g. .NET assemblies mapped executable): identity only, no exception on the hot start-up path.
-                    handle.Dispose();
-                    return new ObjectFile(mapping.Path, null, null, null);
-                }
-
-                try
-                {
-                    var elf = ElfFile.Read(handle, mapping.Path);
-                    return new ObjectFile(mapping.Path, handle, elf, ReadCompiler(elf, handle));
-                }
-                catch (InvalidDataException)
-                {
-                    handle.Dispose();
-                    return new ObjectFile(mapping.Path, null, null, null);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Gone or not reachable this way: try the next path.
-            }
+            return null;
         }
 
-        return null;
+        Span<byte> magic = stackalloc byte[4];
+        try
+        {
+            if (RandomAccess.Read(handle, magic, 0) < 4 || !magic.SequenceEqual("\u007fELF"u8))
+            {
+                // Not ELF (e.g. .NET assemblies mapped executable): identity only, no exception on the hot start-up path.
+                handle.Dispose();
+                return new ObjectFile(mapping.Path, null, null, null);
+            }
+
+            var elf = ElfFile.Read(handle, mapping.Path);
+            return new ObjectFile(mapping.Path, handle, elf, ReadCompiler(elf, handle), symbols, $"{files.ProcRoot}/{pid}/root", files.Limits.ElfSymbolsMaxBytes);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or OverflowException)
+        {
+            handle.Dispose();
+            return new ObjectFile(mapping.Path, null, null, null);
+        }
     }
 
     /// <summary>The first producer in .comment ("GCC: (Debian 12.2.0-14) 12.2.0", "Debian clang version 14.0.6").</summary>

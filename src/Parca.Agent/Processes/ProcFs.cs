@@ -6,7 +6,7 @@ namespace Parca.Agent.Processes;
 /// <summary>Reads the /proc files the agent needs; every reader returns null when the process is gone.</summary>
 internal static partial class ProcFs
 {
-    /// <summary>Reads a /proc file; null when the process exited (ENOENT/ESRCH) or the file cannot be read.</summary>
+    /// <summary>Reads one of the agent's own /proc files (not a process's: those go through <see cref="ProcessFiles"/>); null when the process exited (ENOENT/ESRCH) or the file cannot be read.</summary>
     public static string? TryRead(string path)
     {
         try
@@ -19,18 +19,16 @@ internal static partial class ProcFs
         }
     }
 
-    /// <summary>comm, ppid and start time from /proc/PID/stat (comm may contain spaces and parentheses: split at the last ')').</summary>
-    public static (string Comm, int Ppid, ulong StartTime)? ReadStat(string procRoot, int pid)
-    {
-        var stat = TryRead($"{procRoot}/{pid}/stat");
-        if (stat is null)
-        {
-            return null;
-        }
+    /// <summary>comm, ppid and start time from /proc/PID/stat.</summary>
+    public static (string Comm, int Ppid, ulong StartTime)? ReadStat(ProcessFiles files, int pid) =>
+        files.ReadProcText(pid, "stat", files.Limits.SmallProcFileMaxBytes) is { } stat ? ParseStat(stat) : null;
 
+    /// <summary>Parses /proc/PID/stat (comm may contain spaces and parentheses: split at the last ')'); null when malformed.</summary>
+    public static (string Comm, int Ppid, ulong StartTime)? ParseStat(string stat)
+    {
         var open = stat.IndexOf('(', StringComparison.Ordinal);
         var close = stat.LastIndexOf(')');
-        if (open < 0 || close < open)
+        if (open < 0 || close < open || close + 2 > stat.Length)
         {
             return null;
         }
@@ -38,28 +36,71 @@ internal static partial class ProcFs
         var comm = stat[(open + 1)..close];
         var rest = stat[(close + 2)..].Split(' ');
         // rest[0] = state (field 3), so field N is rest[N - 3].
-        if (rest.Length < 20)
+        if (rest.Length < 20
+            || !int.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid)
+            || !ulong.TryParse(rest[19], NumberStyles.None, CultureInfo.InvariantCulture, out var start))
         {
             return null;
         }
 
-        var ppid = int.Parse(rest[1], CultureInfo.InvariantCulture);
-        var start = ulong.Parse(rest[19], CultureInfo.InvariantCulture);
         return (comm, ppid, start);
     }
 
-    public static string ReadCmdline(string procRoot, int pid) =>
-        (TryRead($"{procRoot}/{pid}/cmdline") ?? "").TrimEnd('\0').Replace('\0', ' ');
-
-    public static string ReadCgroup(string procRoot, int pid)
+    /// <summary>The innermost namespace PID (last NSpid field) and the real, effective, saved and filesystem uids from /proc/PID/status.</summary>
+    public static (int NamespacePid, uint[] Uids) ParseStatus(string status, int pid)
     {
-        var text = TryRead($"{procRoot}/{pid}/cgroup");
+        var nsPid = pid;
+        uint[] uids = [];
+        foreach (var raw in status.Split('\n'))
+        {
+            var line = raw.AsSpan();
+            if (line.StartsWith("NSpid:"))
+            {
+                var fields = line[6..].Trim().ToString().Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 0 && int.TryParse(fields[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
+                {
+                    nsPid = n;
+                }
+            }
+            else if (line.StartsWith("Uid:"))
+            {
+                var fields = line[4..].Trim().ToString().Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+                var parsed = new List<uint>(4);
+                foreach (var f in fields)
+                {
+                    if (uint.TryParse(f, NumberStyles.None, CultureInfo.InvariantCulture, out var uid))
+                    {
+                        parsed.Add(uid);
+                    }
+                }
+
+                uids = [.. parsed];
+            }
+        }
+
+        return (nsPid, uids);
+    }
+
+    public static string ReadCmdline(ProcessFiles files, int pid) =>
+        (files.ReadProcText(pid, "cmdline", files.Limits.SmallProcFileMaxBytes) ?? "").TrimEnd('\0').Replace('\0', ' ');
+
+    public static string ReadCgroup(ProcessFiles files, int pid) =>
+        ParseCgroup(files.ReadProcText(pid, "cgroup", files.Limits.SmallProcFileMaxBytes));
+
+    /// <summary>The main cgroup path of /proc/PID/cgroup text: the v2 "0::" line, else the first line's path.</summary>
+    public static string ParseCgroup(string? text)
+    {
         if (string.IsNullOrEmpty(text))
         {
             return "";
         }
 
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0)
+        {
+            return ""; // found by the property test: a file of only newlines
+        }
+
         var v2 = lines.FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal));
         var line = v2 ?? lines[0];
         var colon = line.IndexOf(':', line.IndexOf(':', StringComparison.Ordinal) + 1);

@@ -25,6 +25,9 @@ internal sealed class ProcessInfo
 
     public int NamespacePid { get; init; }
 
+    /// <summary>Real, effective, saved and filesystem uid (/proc/PID/status): a perf map must be owned by one of them or root.</summary>
+    public uint[] Uids { get; init; } = [];
+
     /// <summary>Executable mappings sorted by start; refreshed at window end while the process lives.</summary>
     public List<MemoryMapping> Mappings { get; set; } = [];
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Parca.Symbols.Jit;
 
 namespace Parca.Agent.Processes;
 
@@ -12,7 +11,7 @@ namespace Parca.Agent.Processes;
 /// </summary>
 internal sealed partial class ProcessTable : IAsyncDisposable
 {
-    private readonly string _procRoot;
+    private readonly ProcessFiles _files;
     private readonly ObjectFileCache _objects;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, Entry> _entries = new();
@@ -20,15 +19,17 @@ internal sealed partial class ProcessTable : IAsyncDisposable
     private readonly Task _worker;
     private long _window;
 
-    public ProcessTable(string procRoot, ObjectFileCache objects, ILogger logger)
+    public ProcessTable(ProcessFiles files, ObjectFileCache objects, ILogger logger)
     {
-        _procRoot = procRoot;
+        _files = files;
         _objects = objects;
         _logger = logger;
         _worker = Task.Run(WorkAsync);
     }
 
     public ObjectFileCache Objects => _objects;
+
+    public ProcessFiles Files => _files;
 
     public int Count => _entries.Count;
 
@@ -79,8 +80,8 @@ internal sealed partial class ProcessTable : IAsyncDisposable
             return;
         }
 
-        var stat = ProcFs.ReadStat(_procRoot, info.Pid);
-        var maps = stat is { } s && s.StartTime == info.StartTime ? ProcFs.TryRead($"{_procRoot}/{info.Pid}/maps") : null;
+        var stat = ProcFs.ReadStat(_files, info.Pid);
+        var maps = stat is { } s && s.StartTime == info.StartTime ? _files.ReadProcText(info.Pid, "maps", _files.Limits.MapsMaxBytes) : null;
         if (maps is null)
         {
             info.Exited = true;
@@ -106,7 +107,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
                 if (known is null || known.Exited)
                 {
                     // Nothing readable or exited: a new sample with this PID after exit means a new process.
-                    var stat = ProcFs.ReadStat(_procRoot, pid);
+                    var stat = ProcFs.ReadStat(_files, pid);
                     if (stat is null || known is not null && stat.Value.StartTime == known.StartTime)
                     {
                         continue;
@@ -114,7 +115,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
                 }
                 else
                 {
-                    var stat = ProcFs.ReadStat(_procRoot, pid);
+                    var stat = ProcFs.ReadStat(_files, pid);
                     if (stat is null || stat.Value.StartTime == known.StartTime)
                     {
                         continue;
@@ -122,15 +123,16 @@ internal sealed partial class ProcessTable : IAsyncDisposable
                 }
             }
 
-            var entry = new Entry(Task.FromResult(Capture(pid))) { LastWindow = _window };
+            // On the thread pool: a process whose /proc files are slow to read (mmap lock held) delays only itself.
+            var entry = new Entry(Task.Run(() => Capture(pid))) { LastWindow = _window };
             _entries[pid] = entry;
         }
     }
 
     private ProcessInfo? Capture(int pid)
     {
-        var stat = ProcFs.ReadStat(_procRoot, pid);
-        var maps = ProcFs.TryRead($"{_procRoot}/{pid}/maps");
+        var stat = ProcFs.ReadStat(_files, pid);
+        var maps = _files.ReadProcText(pid, "maps", _files.Limits.MapsMaxBytes);
         if (stat is null || maps is null)
         {
             Missed++;
@@ -139,29 +141,32 @@ internal sealed partial class ProcessTable : IAsyncDisposable
         }
 
         var mappings = MemoryMapping.ParseExecutable(maps);
-        var exePath = ProcFs.ReadExecutablePath(_procRoot, pid);
+        var exePath = ProcFs.ReadExecutablePath(_files.ProcRoot, pid);
         ObjectFile? exe = null;
         var exeMapping = mappings.FirstOrDefault(m => m.Path == exePath && m.Kind == MappingKind.File);
         if (exeMapping is not null)
         {
-            exe = _objects.Get(pid, exeMapping, _procRoot);
+            exe = _objects.Get(pid, exeMapping, _files);
         }
 
         // Other mapped files are opened when a frame needs them (window end): through map_files while the process
         // lives, else by path, which covers everything but files private to an exited container.
-        var cgroup = ProcFs.ReadCgroup(_procRoot, pid);
+        var cgroup = ProcFs.ReadCgroup(_files, pid);
+        var status = _files.ReadProcText(pid, "status", _files.Limits.SmallProcFileMaxBytes);
+        var (nsPid, uids) = status is null ? (pid, []) : ProcFs.ParseStatus(status, pid);
         return new ProcessInfo
         {
             Pid = pid,
             StartTime = stat.Value.StartTime,
-            Comm = (ProcFs.TryRead($"{_procRoot}/{pid}/comm") ?? stat.Value.Comm).TrimEnd('\n'),
+            Comm = (_files.ReadProcText(pid, "comm", _files.Limits.SmallProcFileMaxBytes) ?? stat.Value.Comm).TrimEnd('\n'),
             Ppid = stat.Value.Ppid,
-            Cmdline = ProcFs.ReadCmdline(_procRoot, pid),
+            Cmdline = ProcFs.ReadCmdline(_files, pid),
             Cgroup = cgroup,
             Container = ProcFs.ContainerFromCgroup(cgroup),
             ExecutablePath = exePath,
             Executable = exe,
-            NamespacePid = PerfMap.NamespacePid(pid, _procRoot),
+            NamespacePid = nsPid,
+            Uids = uids,
             Mappings = mappings,
         };
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Parca.Agent.Processes;
 using Parca.Symbols.Demangling;
 using Parca.Symbols.Elf;
@@ -11,24 +12,26 @@ namespace Parca.Agent.Profiling;
 /// JIT frames (anonymous or memfd:doublemapper memory, or no mapping at all) through the process's perf map.
 /// Return addresses (every frame but the leaf) are looked up at address - 1 so a call at a function's end
 /// resolves to the caller; the profile keeps the raw address and the build id for server-side symbolization.
+/// Lookups never touch a file: perf maps and ELF symbols are loaded beforehand by <see cref="ProcessJobs"/>, off
+/// the window path, and what is not loaded in time stays unnamed for that window.
 /// </summary>
 internal sealed class Symbolizer
 {
     private readonly KernelSymbols _kernel;
     private readonly DemangleMode _demangle;
     private readonly bool _jitEnabled;
-    private readonly string _procRoot;
-    private readonly Dictionary<int, SymbolTable?> _perfMaps = [];
+    private readonly ConcurrentDictionary<int, SymbolTable?> _perfMaps = [];
 
-    public Symbolizer(KernelSymbols kernel, DemangleMode demangle, bool jitEnabled, string procRoot = "/proc")
+    public Symbolizer(KernelSymbols kernel, DemangleMode demangle, bool jitEnabled)
     {
         _kernel = kernel;
         _demangle = demangle;
         _jitEnabled = jitEnabled;
-        _procRoot = procRoot;
     }
 
     public KernelSymbols Kernel => _kernel;
+
+    public bool JitEnabled => _jitEnabled;
 
     /// <summary>Forgets the perf maps read in the last window (JIT code changes).</summary>
     public void NewWindow()
@@ -37,16 +40,20 @@ internal sealed class Symbolizer
         _kernel.ReloadIfChanged();
     }
 
+    /// <summary>Reads the process's perf map (blocking: called from the process's background job).</summary>
+    public void LoadPerfMap(ProcessFiles files, ProcessInfo process) =>
+        _perfMaps[process.Pid] = files.ReadPerfMap(process, PerfMap.Parse);
+
     public string? KernelFrame(ulong address, bool leaf) => _kernel.Lookup(leaf ? address : address - 1);
 
     /// <summary>The function name of a user frame, or null when unknown.</summary>
-    public string? UserFrame(ProcessInfo? process, int pid, MemoryMapping? mapping, ObjectFile? file, ulong address, bool leaf)
+    public string? UserFrame(int pid, MemoryMapping? mapping, ObjectFile? file, ulong address, bool leaf)
     {
         var lookup = leaf ? address : address - 1;
         if (mapping is { Kind: MappingKind.File } && file?.Elf is { } elf)
         {
             var fileOffset = lookup - mapping.Start + mapping.Offset;
-            if (elf.TryFileOffsetToAddress(fileOffset, out var vaddr) && file.Symbols.TryLookup(vaddr, out var name, out _))
+            if (elf.TryFileOffsetToAddress(fileOffset, out var vaddr) && file.TryGetLoadedSymbols() is { } symbols && symbols.TryLookup(vaddr, out var name, out _))
             {
                 return Demangler.Demangle(name, _demangle);
             }
@@ -54,28 +61,12 @@ internal sealed class Symbolizer
             return null;
         }
 
-        if (_jitEnabled && mapping is null or { Kind: MappingKind.Jit })
+        if (_jitEnabled && mapping is null or { Kind: MappingKind.Jit }
+            && _perfMaps.TryGetValue(pid, out var map) && map is not null && map.TryLookup(lookup, out var jitName, out _))
         {
-            var map = PerfMapFor(pid, process);
-            if (map is not null && map.TryLookup(lookup, out var name, out _))
-            {
-                return name;
-            }
+            return jitName;
         }
 
         return null;
-    }
-
-    private SymbolTable? PerfMapFor(int pid, ProcessInfo? process)
-    {
-        if (_perfMaps.TryGetValue(pid, out var cached))
-        {
-            return cached;
-        }
-
-        var nsPid = process?.NamespacePid ?? pid;
-        var map = PerfMap.TryLoad(PerfMap.PathFor(pid, nsPid, _procRoot)) ?? PerfMap.TryLoad($"/tmp/perf-{pid}.map");
-        _perfMaps[pid] = map;
-        return map;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Parca.Agent.Labels;
 using Parca.Agent.Pprof;
 using Parca.Agent.Processes;
@@ -20,45 +21,76 @@ internal sealed class WindowProcessor
     private readonly LabelSetBuilder _labels;
     private readonly long _periodNanos;
 
-    public WindowProcessor(ProcessTable processes, Symbolizer symbolizer, LabelSetBuilder labels, int frequency)
+    private readonly ProcessJobs _jobs;
+
+    public WindowProcessor(ProcessTable processes, Symbolizer symbolizer, LabelSetBuilder labels, int frequency, ProcessJobs jobs)
     {
         _processes = processes;
         _symbolizer = symbolizer;
         _labels = labels;
         _periodNanos = 1_000_000_000L / frequency;
+        _jobs = jobs;
     }
 
     /// <summary>Samples a relabel rule dropped, since start.</summary>
     public long DroppedByRelabel { get; private set; }
 
+    /// <summary>Processes whose metadata was not read in time for their window, since start.</summary>
+    public long MetadataTimeouts { get; private set; }
+
     public async Task<List<ProfileSeries>> ProcessAsync(StackTable stacks, Dictionary<int, string> threadNames, DateTimeOffset start, TimeSpan duration)
     {
         _symbolizer.NewWindow();
-        var pids = new HashSet<int>();
+        // Everything that reads a process's files (metadata, maps, ELF symbols, perf map) happens in background
+        // tasks; the window waits for them until this deadline and then builds the profiles with what it has.
+        var deadline = Stopwatch.GetTimestamp() + (long)(_processes.Files.Limits.WindowWait.TotalSeconds * Stopwatch.Frequency);
+        var frames = new Dictionary<int, HashSet<ulong>>();
         for (var i = 0; i < stacks.Count; i++)
         {
-            pids.Add(stacks.Entries[i].Pid);
-        }
-
-        var infos = new Dictionary<int, ProcessInfo?>();
-        foreach (var pid in pids)
-        {
-            infos[pid] = await _processes.GetAsync(pid).ConfigureAwait(false);
-        }
-
-        // /proc/PID/maps is re-read only for a process with a user frame outside its known executable mappings
-        // (dlopen, new JIT code): re-reading and parsing every process's maps every window was the largest
-        // per-window cost. At most once per process per window.
-        var refreshed = new HashSet<int>();
-        foreach (ref readonly var e in stacks.Entries)
-        {
-            if (infos[e.Pid] is { Exited: false } info && !refreshed.Contains(e.Pid) && !AllMapped(info, stacks.UserFrames(e)))
+            ref readonly var e = ref stacks.Entries[i];
+            if (!frames.TryGetValue(e.Pid, out var set))
             {
-                _processes.RefreshMappings(info);
-                refreshed.Add(e.Pid);
+                set = [];
+                frames[e.Pid] = set;
+            }
+
+            foreach (var address in stacks.UserFrames(e))
+            {
+                set.Add(address);
             }
         }
 
+        var pending = new List<(int Pid, Task<ProcessInfo?> Info)>(frames.Count);
+        foreach (var pid in frames.Keys)
+        {
+            pending.Add((pid, _processes.GetAsync(pid)));
+        }
+
+        var infos = new Dictionary<int, ProcessInfo?>();
+        foreach (var (pid, info) in pending)
+        {
+            try
+            {
+                var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                infos[pid] = await info.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                infos[pid] = null; // captured in the background; serves the next window
+                MetadataTimeouts++;
+            }
+        }
+
+        var work = new Dictionary<int, (string, Action)>();
+        foreach (var (pid, addresses) in frames)
+        {
+            if (infos[pid] is { } info && addresses.Count > 0)
+            {
+                work[pid] = (info.Comm, () => Prepare(info, addresses));
+            }
+        }
+
+        await _jobs.RunAsync(work, deadline).ConfigureAwait(false);
         _processes.EndWindow(infos.Keys);
         var groupOf = new Dictionary<(int, int, int), Group?>();
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
@@ -125,7 +157,42 @@ internal sealed class WindowProcessor
         return result;
     }
 
-    private static bool AllMapped(ProcessInfo info, ReadOnlySpan<ulong> user)
+    /// <summary>
+    /// One process's file work for this window, on a background task: /proc/PID/maps is re-read only for a process
+    /// with a user frame outside its known executable mappings (dlopen, new JIT code), then the ELF files with
+    /// frames are opened and their symbols loaded, and the perf map read when a frame is in JIT memory.
+    /// </summary>
+    private void Prepare(ProcessInfo info, HashSet<ulong> addresses)
+    {
+        if (!info.Exited && !AllMapped(info, addresses))
+        {
+            _processes.RefreshMappings(info);
+        }
+
+        var mappings = info.Mappings;
+        var needPerfMap = false;
+        MemoryMapping? last = null;
+        foreach (var address in addresses)
+        {
+            var mapping = MemoryMapping.Find(mappings, address);
+            if (mapping is null or { Kind: MappingKind.Jit })
+            {
+                needPerfMap = true;
+            }
+            else if (mapping.Kind == MappingKind.File && !ReferenceEquals(mapping, last))
+            {
+                last = mapping;
+                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files)?.Symbols;
+            }
+        }
+
+        if (needPerfMap && _symbolizer.JitEnabled)
+        {
+            _symbolizer.LoadPerfMap(_processes.Files, info);
+        }
+    }
+
+    private static bool AllMapped(ProcessInfo info, HashSet<ulong> user)
     {
         foreach (var address in user)
         {
@@ -170,7 +237,7 @@ internal sealed class WindowProcessor
         ObjectFile? file = null;
         if (mapping is not null)
         {
-            file = mapping.Kind == MappingKind.File ? _processes.Objects.Get(pid, mapping) : null;
+            file = mapping.Kind == MappingKind.File ? _processes.Objects.TryGetCached(mapping) : null;
             if (!g.Mappings.TryGetValue((pid, mapping.Start), out mappingId))
             {
                 var name = mapping.Kind == MappingKind.Jit && mapping.Path.Length == 0 ? "[anon]" : mapping.Path;
@@ -180,7 +247,7 @@ internal sealed class WindowProcessor
             }
         }
 
-        var function = _symbolizer.UserFrame(process, pid, mapping, file, address, leaf);
+        var function = _symbolizer.UserFrame(pid, mapping, file, address, leaf);
         var functionId = function is null ? 0 : g.Builder.Function(function, mapping?.Path ?? "");
         id = g.Builder.AddLocation(mappingId, address, functionId);
         g.Locations[(pid, address)] = id;

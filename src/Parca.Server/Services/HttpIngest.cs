@@ -48,7 +48,12 @@ internal static class HttpIngest
         }
         catch (IngestError e)
         {
-            return Results.Text(e.Message + "\n", statusCode: e.IsLimit ? 413 : 400);
+            return Results.Text(e.Message + "\n", statusCode: e.Kind switch
+            {
+                IngestErrorKind.DiskFull => 507,
+                IngestErrorKind.Busy or IngestErrorKind.Unavailable => 503,
+                _ => e.IsLimit ? 413 : 400,
+            });
         }
     }
 }

@@ -74,7 +74,12 @@ internal sealed class ProfileStoreService(ProfileWriter writer, AgentRegistry ag
         catch (IngestError e)
         {
             agents.Record(node, context.Peer?.Address.ToString(), started, DateTime.UtcNow - started, e.Message);
-            throw new RpcException(e.IsLimit ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument, e.Message);
+            throw new RpcException(e.Kind switch
+            {
+                IngestErrorKind.DiskFull or IngestErrorKind.Busy => StatusCode.ResourceExhausted,
+                IngestErrorKind.Unavailable => StatusCode.Unavailable,
+                _ => e.IsLimit ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument,
+            }, e.Message);
         }
 
         return ValueTask.FromResult(new WriteRawResponse());

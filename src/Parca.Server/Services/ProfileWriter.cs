@@ -33,6 +33,7 @@ internal sealed partial class ProfileWriter(ProfileStore store)
         var prepared = new List<(string Name, LabelSet Labels, IngestProfile Profile, ReadOnlyMemory<byte> Source)>();
         var decoders = new List<FlatProfile>();
         var retentionCutoff = store.RetentionCutoffNanos;
+        var futureCutoff = store.FutureCutoffNanos;
         try
         {
             for (var s = 0; s < series.Count; s++)
@@ -66,15 +67,33 @@ internal sealed partial class ProfileWriter(ProfileStore store)
                         throw new IngestError($"series[{s}].samples[{k}].raw_profile: time_nanos {DateTimeOffset.FromUnixTimeMilliseconds(flat.TimeNanos / 1_000_000):yyyy-MM-ddTHH:mm:ssZ} is older than the storage retention ({GoDuration.Format(store.Retention)}); start parca with --storage-retention=0 to keep old profiles");
                     }
 
+                    if (flat.TimeNanos > futureCutoff)
+                    {
+                        // Clock skew: stored, it would sit in a block far ahead of every other and outlive retention.
+                        throw new IngestError($"series[{s}].samples[{k}].raw_profile: time_nanos {FormatTime(flat.TimeNanos)} is more than {GoDuration.Format(store.MaxFutureSkew)} ahead of the server's clock ({DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}); check the sender's clock, or raise --storage-max-future-skew");
+                    }
+
                     prepared.Add((name, labels, PprofIngest.ToIngest(flat, exec), samples[k].RawProfile));
                 }
             }
 
             long stored = 0;
-            foreach (var (name, labels, profile, source) in prepared)
+            try
             {
-                // With the write-ahead log on, the store logs the pprof as received (see DecodeLogged).
-                stored += store.Append(name, labels, profile, source.Span);
+                foreach (var (name, labels, profile, source) in prepared)
+                {
+                    // With the write-ahead log on, the store logs the pprof as received (see DecodeLogged).
+                    stored += store.Append(name, labels, profile, source.Span);
+                }
+            }
+            catch (StorageWriteException e)
+            {
+                // Nothing of the failed profile was kept (the store cuts a failed log write back); the message names no path.
+                throw new IngestError(e.Message, e.DiskFull ? IngestErrorKind.DiskFull : IngestErrorKind.Unavailable);
+            }
+            catch (StorageBusyException e)
+            {
+                throw new IngestError(e.Message, IngestErrorKind.Busy);
             }
 
             return stored;
@@ -87,6 +106,11 @@ internal sealed partial class ProfileWriter(ProfileStore store)
             }
         }
     }
+
+    private static string FormatTime(long nanos) =>
+        nanos / 1_000_000 is var ms && ms is >= -62_135_596_800_000 and <= 253_402_300_799_999
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)
+            : nanos.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ns";
 
     /// <summary>
     /// The store's <see cref="StorageOptions.WalSourceDecoder"/>: decodes a logged pprof again, as ingest did, at replay.

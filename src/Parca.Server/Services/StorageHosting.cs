@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Parca.Query.Engine;
 using Parca.Rpc.Server;
 using Parca.Storage;
@@ -14,7 +15,14 @@ internal static class StorageHosting
 {
     public static void AddServices(IServiceCollection services, ParcaServerOptions options)
     {
-        services.AddSingleton(_ => new ProfileStore(StorageOptionsFrom(options)));
+        services.AddSingleton(sp =>
+        {
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Storage");
+            var storage = StorageOptionsFrom(options);
+            storage.Log = line => ServerLog.StorageEvent(log, line);
+            storage.Meters = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>();
+            return new ProfileStore(storage);
+        });
         services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>()));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System));
@@ -45,6 +53,14 @@ internal static class StorageHosting
         ActiveMemoryBytes = options.StorageActiveMemory,
         Retention = options.StorageRetention,
         WalEnabled = options.EnablePersistence && options.StorageEnableWal,
+        HeadMemoryLimitBytes = options.StorageHeadMemoryLimit,
+        MaxFutureSkew = options.StorageMaxFutureSkew,
+        WalLeftover = options.StorageWalLeftover switch
+        {
+            "replay" => WalLeftoverPolicy.Replay,
+            "discard" => WalLeftoverPolicy.Discard,
+            _ => WalLeftoverPolicy.Refuse,
+        },
         WalSourceDecoder = ProfileWriter.DecodeLogged,
     };
 

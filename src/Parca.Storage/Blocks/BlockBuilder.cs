@@ -9,13 +9,29 @@ namespace Parca.Storage.Blocks;
 /// <summary>Compacts a sealed head (its view) into an immutable <see cref="BlockPartition"/>.</summary>
 internal static class BlockBuilder
 {
-    public static BlockPartition Build(PartitionView view, string id)
+    public static BlockPartition Build(PartitionView view, string id) => Build(view, id, long.MinValue, long.MaxValue);
+
+    /// <summary>
+    /// A block of the profiles whose time is in [<paramref name="minTime"/>, <paramref name="maxTime"/>] (a head
+    /// holding far-apart times becomes several blocks). Symbols and stacks are copied whole: ids stay as they are.
+    /// </summary>
+    public static BlockPartition Build(PartitionView view, string id, long minTime, long maxTime)
     {
         var rows = view.Rows;
-        var order = new int[rows.Length];
-        for (var i = 0; i < order.Length; i++)
+        var selected = 0;
+        foreach (var r in rows)
         {
-            order[i] = i;
+            selected += r.TimeNanos >= minTime && r.TimeNanos <= maxTime ? 1 : 0;
+        }
+
+        var order = new int[selected];
+        selected = 0;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (rows[i].TimeNanos >= minTime && rows[i].TimeNanos <= maxTime)
+            {
+                order[selected++] = i;
+            }
         }
 
         var rowArray = view.RowArray;
@@ -33,7 +49,7 @@ internal static class BlockBuilder
         }
 
         var samples = new ByteWriter(1 << 16);
-        var newRows = new ProfileRow[rows.Length];
+        var newRows = new ProfileRow[order.Length];
         var max = 0;
         foreach (var r in rows)
         {

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using Parca.Storage.Internal;
@@ -16,7 +17,21 @@ internal static class BlockReader
 {
     public static BlockPartition ReadFile(string path)
     {
-        var block = Decode(File.ReadAllBytes(path), path);
+        // Exactly the size stat reports, never "to the end": a device node reads as its (zero) size, not forever.
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var length = RandomAccess.GetLength(handle);
+        if (length > int.MaxValue - 64)
+        {
+            throw new InvalidDataException($"{path}: {length} bytes is larger than a block file can be");
+        }
+
+        var bytes = new byte[length];
+        if (RandomAccess.Read(handle, bytes, 0) != length)
+        {
+            throw new InvalidDataException($"{path}: the file shrank while it was read");
+        }
+
+        var block = Decode(bytes, path);
         block.FilePath = path;
         return block;
     }
@@ -39,13 +54,13 @@ internal static class BlockReader
         var count = (int)BinaryPrimitives.ReadUInt32LittleEndian(footer[8..]);
         var tableCrc = BinaryPrimitives.ReadUInt32LittleEndian(footer[12..]);
         var tableLength = (long)count * TableEntrySize;
-        if (tableOffset < 12 || tableOffset + tableLength != file.Length - FooterSize)
+        if (tableOffset < 12 || tableOffset > file.Length || tableOffset + tableLength != file.Length - FooterSize)
         {
             throw new InvalidDataException($"{name}: section table out of range");
         }
 
         var table = file.AsSpan((int)tableOffset, (int)tableLength);
-        if (Crc32C.Compute(table) != tableCrc)
+        if (Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, table) != tableCrc)
         {
             throw new InvalidDataException($"{name}: section table checksum mismatch");
         }
@@ -56,17 +71,23 @@ internal static class BlockReader
         {
             var id = (Section)t.U32();
             var codec = t.U32();
-            var offset = (long)t.U64();
-            var stored = (long)t.U64();
-            var raw = (long)t.U64();
+            var offset = t.U64();
+            var stored = t.U64();
+            var raw = t.U64();
             var crc = t.U32();
-            if (offset < 12 || offset + stored > tableOffset || raw > int.MaxValue)
+            // Unsigned, and each checked on its own first: forged lengths cannot overflow into a valid-looking range.
+            if (offset < 12 || offset > (ulong)tableOffset || stored > (ulong)tableOffset - offset || raw > int.MaxValue)
             {
-                throw new InvalidDataException($"{name}: section {id} out of range");
+                throw new InvalidDataException($"{name}: section {id} out of range (offset {offset}, length {stored}, section data ends at {tableOffset})");
+            }
+
+            if (codec == CodecRaw && raw != stored)
+            {
+                throw new InvalidDataException($"{name}: section {id} is stored raw but records {raw} bytes for {stored}");
             }
 
             var bytes = file.AsSpan((int)offset, (int)stored);
-            if (Crc32C.Compute(bytes) != crc)
+            if (Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, bytes) != crc)
             {
                 throw new InvalidDataException($"{name}: section {id} checksum mismatch (corrupt file)");
             }
@@ -93,12 +114,37 @@ internal static class BlockReader
         return new BlockPartition(blockId, series, rows, tree, symbols, labels, Need(Section.Samples));
     }
 
+    /// <summary>
+    /// Decompresses into a buffer that grows with what actually comes out (never more than the recorded length), so
+    /// a forged length with a valid checksum costs no more memory than the data behind it.
+    /// </summary>
     private static byte[] Decompress(ReadOnlySpan<byte> src, int rawLength, string name, Section id)
     {
-        var dest = new byte[rawLength];
-        if (!BrotliDecoder.TryDecompress(src, dest, out var written) || written != rawLength)
+        var dest = new byte[(int)Math.Min(rawLength, Math.Max(64L * 1024, src.Length * 8L))];
+        using var decoder = new BrotliDecoder();
+        var read = 0;
+        var written = 0;
+        while (true)
         {
-            throw new InvalidDataException($"{name}: section {id} does not decompress to its recorded length");
+            var status = decoder.Decompress(src[read..], dest.AsSpan(written), out var consumed, out var produced);
+            read += consumed;
+            written += produced;
+            if (status == System.Buffers.OperationStatus.Done)
+            {
+                break;
+            }
+
+            if (status != System.Buffers.OperationStatus.DestinationTooSmall || dest.Length == rawLength)
+            {
+                throw new InvalidDataException($"{name}: section {id} does not decompress to its recorded length {rawLength}");
+            }
+
+            Array.Resize(ref dest, (int)Math.Min(rawLength, dest.Length * 2L));
+        }
+
+        if (written != rawLength)
+        {
+            throw new InvalidDataException($"{name}: section {id} decompresses to {written} bytes, not its recorded {rawLength}");
         }
 
         return dest;
@@ -107,14 +153,14 @@ internal static class BlockReader
     private static SymbolsView ReadSymbols(byte[] stringsBytes, byte[] mappingsBytes, byte[] functionsBytes, byte[] locationsBytes)
     {
         var r = new ByteReader(stringsBytes);
-        var strings = new string[r.Int()];
+        var strings = new string[r.Count()];
         for (var i = 0; i < strings.Length; i++)
         {
             strings[i] = r.String();
         }
 
         r = new ByteReader(mappingsBytes);
-        var mappings = new MappingSym[r.Int()];
+        var mappings = new MappingSym[r.Count()];
         for (var i = 0; i < mappings.Length; i++)
         {
             var start = r.UVarint();
@@ -122,14 +168,14 @@ internal static class BlockReader
         }
 
         r = new ByteReader(functionsBytes);
-        var functions = new FunctionSym[r.Int()];
+        var functions = new FunctionSym[r.Count()];
         for (var i = 0; i < functions.Length; i++)
         {
             functions[i] = new FunctionSym(r.Int(), r.Int(), r.Int(), r.Varint());
         }
 
         r = new ByteReader(locationsBytes);
-        var locations = new LocationSym[r.Int()];
+        var locations = new LocationSym[r.Count()];
         var lines = new List<LineSym>(locations.Length);
         for (var i = 0; i < locations.Length; i++)
         {
@@ -153,6 +199,11 @@ internal static class BlockReader
     {
         var r = new ByteReader(bytes);
         var n = r.Int();
+        if (n < 1 || n - 1 > bytes.Length)
+        {
+            throw new InvalidDataException($"stack node count {n} does not fit the section");
+        }
+
         var parents = new int[n];
         var locations = new int[n];
         parents[0] = -1;
@@ -172,12 +223,12 @@ internal static class BlockReader
     private static SeriesIndex ReadSeries(byte[] bytes)
     {
         var r = new ByteReader(bytes);
-        var n = r.Int();
+        var n = r.Count();
         var index = new SeriesIndex();
         for (var s = 0; s < n; s++)
         {
             var type = new ProfileType(r.String(), r.String(), r.String(), r.String(), r.String(), r.UVarint() != 0);
-            var count = r.Int();
+            var count = r.Count();
             var labels = new Label[count];
             for (var i = 0; i < count; i++)
             {
@@ -194,6 +245,11 @@ internal static class BlockReader
     {
         var r = new ByteReader(bytes);
         var sets = r.Int();
+        if (sets < 1 || sets - 1 > bytes.Length)
+        {
+            throw new InvalidDataException($"sample label set count {sets} does not fit the section");
+        }
+
         var offsets = new int[sets + 1];
         var labels = new List<SampleLabelSym>();
         for (var s = 1; s < sets; s++)
@@ -213,7 +269,7 @@ internal static class BlockReader
     private static ProfileRow[] ReadRows(byte[] bytes, SeriesIndex series)
     {
         var r = new ByteReader(bytes);
-        var rows = new ProfileRow[r.Int()];
+        var rows = new ProfileRow[r.Count()];
         var prevSeries = 0;
         long prevTime = 0, prevOffset = 0;
         for (var i = 0; i < rows.Length; i++)

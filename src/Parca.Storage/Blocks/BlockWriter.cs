@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.IO.Compression;
 using Parca.Storage.Internal;
 using static Parca.Storage.Blocks.BlockFormat;
@@ -189,14 +190,14 @@ internal static class BlockWriter
             table.U64((ulong)offset);
             table.U64((ulong)stored.Length);
             table.U64((ulong)rawLength);
-            table.U32(Crc32C.Compute(stored));
+            table.U32(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, stored));
         }
 
         var tableOffset = file.Length;
         file.Bytes(table.Written);
         file.U64((ulong)tableOffset);
         file.U32((uint)sections.Count);
-        file.U32(Crc32C.Compute(table.Written));
+        file.U32(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, table.Written));
         file.Bytes(TailMagic);
         return file.ToArray();
     }
@@ -208,13 +209,22 @@ internal static class BlockWriter
         var bytes = Encode(block);
         var path = Path.Combine(directory, block.Id + Extension);
         var tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                fs.Write(bytes);
+                fs.Flush(flushToDisk: true);
+            }
+
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            File.Delete(tmp); // a full disk leaves no partial file behind (and gets its space back)
+            throw new StorageWriteException(e);
         }
 
-        File.Move(tmp, path, overwrite: true);
         return path;
     }
 }

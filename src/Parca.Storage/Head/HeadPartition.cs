@@ -29,10 +29,28 @@ internal sealed partial class HeadPartition : Partition
     private bool _sealed;
 
     /// <summary>
-    /// With the write-ahead log on: the last log segment holding this head's appends (earlier segments belong to it
-    /// or to older heads); the segments up to it can go once this head's block is on disk. Zero without a log.
+    /// With the write-ahead log on: the first log segment holding this head's appends (replayed segments included);
+    /// segments <see cref="WalFirstSequence"/> to <see cref="WalSequence"/> can go once this head's blocks are on
+    /// disk. Zero without a log.
     /// </summary>
-    public long WalSequence { get; init; }
+    public long WalFirstSequence { get; init; }
+
+    /// <summary>The last log segment holding this head's appends (set when the head is sealed).</summary>
+    public long WalSequence { get; set; }
+
+    /// <summary>When the head was opened (server clock): it is sealed after <see cref="StorageOptions.BlockDuration"/>.</summary>
+    public DateTimeOffset OpenedAt { get; init; }
+
+    /// <summary>Completed once this sealed head is in blocks (FlushAsync waits for it).</summary>
+    internal TaskCompletionSource Compacted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Failed compaction attempts so far, and when the next one is due.</summary>
+    internal int CompactionFailures { get; set; }
+
+    internal DateTimeOffset RetryAt { get; set; }
+
+    /// <summary>Leftover log segments replayed into this head with the log off: deleted once its blocks are written.</summary>
+    internal List<string>? LeftoverSegments { get; set; }
 
     public HeadPartition()
     {

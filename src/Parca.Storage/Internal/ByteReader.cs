@@ -67,6 +67,21 @@ internal ref struct ByteReader
 
     public int Int() => checked((int)UVarint());
 
+    /// <summary>
+    /// An element count: each element takes at least one more byte, so a count beyond the bytes left is corrupt
+    /// (checked before the caller allocates an array of that size).
+    /// </summary>
+    public int Count()
+    {
+        var n = UVarint();
+        if (n > (ulong)(_data.Length - _pos))
+        {
+            ThrowCorrupt();
+        }
+
+        return (int)n;
+    }
+
     public uint U32()
     {
         if (_pos + 4 > _data.Length)

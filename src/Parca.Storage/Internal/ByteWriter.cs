@@ -15,7 +15,17 @@ internal sealed class ByteWriter
 
     public ReadOnlySpan<byte> Written => _buf.AsSpan(0, _pos);
 
+    /// <summary>The bytes written so far, writable (e.g. to fill a header reserved with <see cref="Skip"/>).</summary>
+    public Span<byte> WrittenMutable => _buf.AsSpan(0, _pos);
+
     public void Clear() => _pos = 0;
+
+    /// <summary>Reserves <paramref name="count"/> bytes (left as they are) to be filled in later.</summary>
+    public void Skip(int count)
+    {
+        Ensure(count);
+        _pos += count;
+    }
 
     private void Ensure(int more)
     {

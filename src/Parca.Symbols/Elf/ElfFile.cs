@@ -17,6 +17,12 @@ public sealed class ElfFile
     private const uint ShtDynsym = 11;
     private const uint NtGnuBuildId = 3;
 
+    /// <summary>Symbol and string tables larger than this are refused (libxul's .symtab is ~40 MiB; a corrupt size must not allocate gigabytes).</summary>
+    internal const long MaxTableBytes = 256L << 20;
+
+    internal const uint SymtabKind = ShtSymtab;
+    internal const uint DynsymKind = ShtDynsym;
+
     private ElfFile(ushort type, ushort machine, ProgramHeader[] programHeaders, SectionHeader[] sections)
     {
         Type = type;
@@ -51,10 +57,15 @@ public sealed class ElfFile
     }
 
     /// <summary>Parses an open file; throws <see cref="InvalidDataException"/> naming the problem for non-ELF64-LE input.</summary>
-    public static ElfFile Read(SafeFileHandle handle, string nameForErrors)
+    public static ElfFile Read(SafeFileHandle handle, string nameForErrors) => Read(new FileElfSource(handle), nameForErrors);
+
+    /// <summary>Parses an ELF image held in memory (the decompressed MiniDebugInfo of .gnu_debugdata).</summary>
+    internal static ElfFile Read(byte[] image, string nameForErrors) => Read(new MemoryElfSource(image), nameForErrors);
+
+    internal static ElfFile Read(ElfSource handle, string nameForErrors)
     {
         Span<byte> h = stackalloc byte[64];
-        if (RandomAccess.Read(handle, h, 0) < 64 || h[0] != 0x7f || h[1] != (byte)'E' || h[2] != (byte)'L' || h[3] != (byte)'F')
+        if (handle.Read(h, 0) < 64 || h[0] != 0x7f || h[1] != (byte)'E' || h[2] != (byte)'L' || h[3] != (byte)'F')
         {
             throw new InvalidDataException($"{nameForErrors}: not an ELF file (bad magic)");
         }
@@ -73,7 +84,7 @@ public sealed class ElfFile
         var shentsize = BinaryPrimitives.ReadUInt16LittleEndian(h[58..]);
         var shnum = BinaryPrimitives.ReadUInt16LittleEndian(h[60..]);
         var shstrndx = BinaryPrimitives.ReadUInt16LittleEndian(h[62..]);
-        var length = RandomAccess.GetLength(handle);
+        var length = handle.Length;
 
         var phs = new ProgramHeader[phoff > 0 && phentsize >= 56 ? phnum : 0];
         if (phs.Length > 0)
@@ -127,17 +138,54 @@ public sealed class ElfFile
     /// <summary>Function symbols from .symtab, or from .dynsym when the file is stripped.</summary>
     public SymbolTable ReadSymbols(SafeFileHandle handle, string nameForErrors)
     {
-        var length = RandomAccess.GetLength(handle);
-        var table = Sections.FirstOrDefault(s => s.Type == ShtSymtab) ?? Sections.FirstOrDefault(s => s.Type == ShtDynsym);
+        var builder = new SymbolTableBuilder();
+        if (!AddSymbols(new FileElfSource(handle), nameForErrors, ShtSymtab, builder))
+        {
+            AddSymbols(new FileElfSource(handle), nameForErrors, ShtDynsym, builder);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>True when the file has a .symtab (its own full symbol table).</summary>
+    public bool HasSymtab => Sections.Any(s => s.Type == ShtSymtab && s.Size > 0);
+
+    /// <summary>Adds the FUNC symbols of .symtab (<paramref name="kind"/> 2) or .dynsym (11) to <paramref name="builder"/>; false when there is no such table.</summary>
+    internal bool AddSymbols(ElfSource source, string nameForErrors, uint kind, SymbolTableBuilder builder)
+    {
+        var table = Sections.FirstOrDefault(s => s.Type == kind);
         if (table is null || table.Link >= Sections.Count || table.Size == 0)
         {
-            return SymbolTable.Empty;
+            return false;
         }
 
         var strings = Sections[(int)table.Link];
-        var symbols = ReadRange(handle, (long)table.Offset, checked((int)table.Size), length, nameForErrors, table.Name);
-        var strtab = ReadRange(handle, (long)strings.Offset, checked((int)strings.Size), length, nameForErrors, strings.Name);
-        return SymbolTable.FromElf(symbols, strtab);
+        if (table.Size > MaxTableBytes || strings.Size > MaxTableBytes)
+        {
+            throw new InvalidDataException($"{nameForErrors}: {table.Name} ({table.Size} bytes) or {strings.Name} ({strings.Size} bytes) exceeds the {MaxTableBytes >> 20} MiB limit");
+        }
+
+        var symbols = ReadRange(source, (long)table.Offset, (int)table.Size, source.Length, nameForErrors, table.Name);
+        var strtab = ReadRange(source, (long)strings.Offset, (int)strings.Size, source.Length, nameForErrors, strings.Name);
+        builder.AddElf(symbols, strtab);
+        return true;
+    }
+
+    /// <summary>The bytes of the first section named <paramref name="name"/> (null when absent or NOBITS), at most <paramref name="maxBytes"/>.</summary>
+    internal byte[]? ReadSection(ElfSource source, string nameForErrors, string name, long maxBytes)
+    {
+        var section = Sections.FirstOrDefault(s => s.Name == name);
+        if (section is null || section.Type == 8 || section.Size == 0)
+        {
+            return null;
+        }
+
+        if (section.Size > (ulong)maxBytes)
+        {
+            throw new InvalidDataException($"{nameForErrors}: {name} ({section.Size} bytes) exceeds the {maxBytes} byte limit");
+        }
+
+        return ReadRange(source, (long)section.Offset, (int)section.Size, source.Length, nameForErrors, name);
     }
 
     /// <summary>Translates a file offset inside an executable PT_LOAD segment to the ELF virtual address (for symbol lookup).</summary>
@@ -156,7 +204,7 @@ public sealed class ElfFile
         return false;
     }
 
-    private string? FindBuildId(SafeFileHandle handle, long length, string name)
+    private string? FindBuildId(ElfSource handle, long length, string name)
     {
         foreach (var s in Sections)
         {
@@ -212,9 +260,9 @@ public sealed class ElfFile
         return null;
     }
 
-    private static byte[] ReadRange(SafeFileHandle handle, long offset, int count, long fileLength, string name, string what)
+    private static byte[] ReadRange(ElfSource handle, long offset, int count, long fileLength, string name, string what)
     {
-        if (offset < 0 || count < 0 || offset + count > fileLength)
+        if (offset < 0 || count < 0 || offset > fileLength - count)
         {
             throw new InvalidDataException($"{name}: {what} at offset {offset} (+{count}) lies outside the file ({fileLength} bytes)");
         }
@@ -223,7 +271,7 @@ public sealed class ElfFile
         var read = 0;
         while (read < count)
         {
-            var n = RandomAccess.Read(handle, buffer.AsSpan(read), offset + read);
+            var n = handle.Read(buffer.AsSpan(read), offset + read);
             if (n <= 0)
             {
                 throw new InvalidDataException($"{name}: short read of {what}");

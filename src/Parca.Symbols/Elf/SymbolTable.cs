@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace Parca.Symbols.Elf;
@@ -14,12 +13,20 @@ public sealed class SymbolTable
     private readonly int[] _nameOffsets;
     private readonly byte[] _strings;
 
-    private SymbolTable(ulong[] starts, ulong[] sizes, int[] nameOffsets, byte[] strings)
+    // Names decoded on first lookup and kept, so a hot frame costs a binary search and no allocation.
+    private readonly string?[] _names;
+
+    // ELF tables: "dladdr@@GLIBC_2.34" (how newer toolchains spell versioned names in .symtab) is shown as "dladdr".
+    private readonly bool _stripVersions;
+
+    internal SymbolTable(ulong[] starts, ulong[] sizes, int[] nameOffsets, byte[] strings, bool stripVersions = false)
     {
+        _stripVersions = stripVersions;
         _starts = starts;
         _sizes = sizes;
         _nameOffsets = nameOffsets;
         _strings = strings;
+        _names = new string?[starts.Length];
     }
 
     public static SymbolTable Empty { get; } = new([], [], [], []);
@@ -27,29 +34,14 @@ public sealed class SymbolTable
     public int Count => _starts.Length;
 
     /// <summary>Approximate memory held (address, size and name-offset arrays plus the string bytes), for caches with a byte budget.</summary>
-    public long ApproximateBytes => (_starts.Length * 20L) + _strings.Length;
+    public long ApproximateBytes => (_starts.Length * 28L) + _strings.Length;
 
     /// <summary>Builds from raw Elf64_Sym entries (24 bytes each) and their string table; keeps FUNC and IFUNC symbols with an address.</summary>
     internal static SymbolTable FromElf(ReadOnlySpan<byte> symbols, byte[] strtab)
     {
-        var count = symbols.Length / 24;
-        var entries = new List<(ulong Start, ulong Size, int Name)>(count);
-        for (var i = 0; i < count; i++)
-        {
-            var e = symbols.Slice(i * 24, 24);
-            var name = BinaryPrimitives.ReadUInt32LittleEndian(e);
-            var info = e[4];
-            var shndx = BinaryPrimitives.ReadUInt16LittleEndian(e[6..]);
-            var value = BinaryPrimitives.ReadUInt64LittleEndian(e[8..]);
-            var size = BinaryPrimitives.ReadUInt64LittleEndian(e[16..]);
-            var kind = info & 0xf;
-            if ((kind == 2 || kind == 10) && shndx != 0 && value != 0 && name < strtab.Length)
-            {
-                entries.Add((value, size, (int)name));
-            }
-        }
-
-        return Build(entries, strtab);
+        var builder = new SymbolTableBuilder();
+        builder.AddElf(symbols, strtab);
+        return builder.Build();
     }
 
     /// <summary>Builds from (start, size, name) triples, e.g. a perf map or kallsyms.</summary>
@@ -95,15 +87,10 @@ public sealed class SymbolTable
     /// <summary>The symbol covering <paramref name="address"/>: its name and start; a zero-size symbol covers up to the next one.</summary>
     public bool TryLookup(ulong address, out string name, out ulong start)
     {
-        var i = Array.BinarySearch(_starts, address);
-        if (i < 0)
+        var i = IndexOf(address);
+        if (i >= 0)
         {
-            i = ~i - 1;
-        }
-
-        if (i >= 0 && (_sizes[i] == 0 || address < _starts[i] + _sizes[i]))
-        {
-            name = NameAt(i);
+            name = _names[i] ??= DecodeName(i);
             start = _starts[i];
             return true;
         }
@@ -113,10 +100,24 @@ public sealed class SymbolTable
         return false;
     }
 
-    private string NameAt(int i)
+    /// <summary>The index of the symbol covering <paramref name="address"/>, or -1.</summary>
+    internal int IndexOf(ulong address)
+    {
+        var i = Array.BinarySearch(_starts, address);
+        if (i < 0)
+        {
+            i = ~i - 1;
+        }
+
+        return i >= 0 && (_sizes[i] == 0 || address - _starts[i] < _sizes[i]) ? i : -1;
+    }
+
+    private string DecodeName(int i)
     {
         var span = _strings.AsSpan(_nameOffsets[i]);
         var end = span.IndexOf((byte)0);
-        return Encoding.UTF8.GetString(end < 0 ? span : span[..end]);
+        span = end < 0 ? span : span[..end];
+        var at = _stripVersions ? span.IndexOf((byte)'@') : -1;
+        return Encoding.UTF8.GetString(at > 0 ? span[..at] : span);
     }
 }

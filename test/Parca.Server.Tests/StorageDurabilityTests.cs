@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Parca.Protocol.Profilestore.V1Alpha1;
+using Parca.Rpc;
+using Parca.Rpc.Client;
+using static Parca.Server.Tests.WriteAheadLogCrashTests;
+
+namespace Parca.Server.Tests;
+
+/// <summary>
+/// The real <c>parca</c> executable on a real full disk (an 8 MiB tmpfs as --storage-path; needs root, as CI runs):
+/// WriteRaw answers RESOURCE_EXHAUSTED "disk full on the storage path" without naming the path, recovers by itself
+/// when space returns, says so in the log and in /metrics, and a kill -9 afterwards loses nothing acknowledged.
+/// Also: a profile hours ahead of the server's clock is refused with the reason, and log segments left with the
+/// log disabled stop the start-up until the operator picks what to do.
+/// </summary>
+public sealed class StorageDurabilityTests
+{
+    private const string Profile1 = "../shared/testdata/pprof/parca/profile1.pb.gz";
+
+    private static string[] Args(string dir, int port, params string[] more)
+    {
+        var config = Path.Combine(dir, "parca.yaml");
+        File.WriteAllText(config, "object_storage:\n  bucket:\n    type: \"FILESYSTEM\"\n    config:\n      directory: \"/tmp\"\nscrape_configs: []\n");
+        return [$"--config-path={config}", $"--http-address=127.0.0.1:{port}", "--enable-persistence", $"--storage-path={Path.Combine(dir, "data")}", .. more];
+    }
+
+    private static WriteRawRequest Request(string job, DateTimeOffset? time = null)
+    {
+        var request = new WriteRawRequest();
+        request.Series.Add(Series(Profile1, time ?? DateTimeOffset.UtcNow, ("__name__", "process_cpu"), ("job", job)));
+        return request;
+    }
+
+    [Fact]
+    public async Task A_full_disk_is_refused_with_resource_exhausted_and_ingest_recovers_by_itself()
+    {
+        using var disk = new Storage.Tests.SmallDisk();
+        var port = FreePort();
+        var args = Args(disk.Path, port, "--storage-enable-wal");
+        var server = await StartAsync(args, port);
+        try
+        {
+            using var channel = RpcChannel.Create($"http://127.0.0.1:{port}");
+            await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request("before"));
+
+            disk.Fill();
+            var full = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request("refused")));
+            Assert.Equal(StatusCode.ResourceExhausted, full.Status);
+            Assert.Equal("disk full on the storage path", full.Detail);
+            Assert.DoesNotContain(disk.Path, full.Detail, StringComparison.Ordinal);
+            using (var http = new HttpClient())
+            {
+                var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+                Assert.Matches(@"(?m)^parca_storage_disk_full(\{[^}]*\})? 1$", metrics);
+                Assert.Contains("parca_storage_write_failures_total{reason=\"disk_full\"}", metrics, StringComparison.Ordinal);
+            }
+
+            // Reads keep working while the disk is full.
+            Assert.Contains(await ReportsAsync(channel), r => r.Top.List.Count > 0);
+
+            disk.Free();
+            await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request("after"));
+
+            var skewed = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request("ahead", DateTimeOffset.UtcNow.AddHours(3))));
+            Assert.Equal(StatusCode.InvalidArgument, skewed.Status);
+            Assert.Matches(@"time_nanos \S+ is more than 10m\S* ahead of the server.s clock", skewed.Detail);
+            Assert.Contains("--storage-max-future-skew", skewed.Detail, StringComparison.Ordinal);
+        }
+        finally
+        {
+            server.Process.Kill(); // SIGKILL: only the log has the two acknowledged profiles
+            await server.Process.WaitForExitAsync();
+        }
+
+        var output = server.Output.ToString();
+        Assert.Contains("disk full on", output, StringComparison.Ordinal);
+        Assert.Contains("space is back", output, StringComparison.Ordinal);
+
+        var second = await StartAsync(args, port);
+        try
+        {
+            Assert.Contains("replayed 2 profiles from the write-ahead log", second.Output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            second.Process.Kill();
+            await second.Process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Log_segments_with_the_log_disabled_stop_the_start_until_the_operator_chooses()
+    {
+        var dir = Directory.CreateTempSubdirectory("parca-leftover-").FullName;
+        try
+        {
+            var port = FreePort();
+            var first = await StartAsync(Args(dir, port, "--storage-enable-wal"), port);
+            try
+            {
+                using var channel = RpcChannel.Create($"http://127.0.0.1:{port}");
+                await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request("logged"));
+            }
+            finally
+            {
+                first.Process.Kill();
+                await first.Process.WaitForExitAsync();
+            }
+
+            var refused = await RunToExitAsync(Args(dir, port));
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("write-ahead log segment(s) not yet in blocks, but the log is disabled", refused.Output, StringComparison.Ordinal);
+            Assert.Contains("--storage-wal-leftover=replay", refused.Output, StringComparison.Ordinal);
+
+            var replayed = await StartAsync(Args(dir, port, "--storage-wal-leftover=replay"), port);
+            try
+            {
+                using var channel = RpcChannel.Create($"http://127.0.0.1:{port}");
+                Assert.Contains(await ReportsAsync(channel), r => r.Top.List.Count > 0);
+            }
+            finally
+            {
+                replayed.Process.Kill();
+                await replayed.Process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunToExitAsync(string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(ParcaDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
