@@ -1,5 +1,5 @@
-using Parca.Protocol.Debuginfo.V1Alpha1;
 using Grpc.Health.V1;
+using Parca.Protocol.Debuginfo.V1Alpha1;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Protocol.Scrape.V1Alpha1;

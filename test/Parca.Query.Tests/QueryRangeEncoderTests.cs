@@ -1,10 +1,10 @@
-using QueryService = Parca.Server.Services.QueryService;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
 using Parca.Storage;
 using Parca.Storage.Ingest;
+using QueryService = Parca.Server.Services.QueryService;
 using static Parca.Query.Tests.Fixtures;
 
 namespace Parca.Query.Tests;

@@ -1,5 +1,5 @@
-using Parca.Protocol.Debuginfo.V1Alpha1;
 using Grpc.Health.V1;
+using Parca.Protocol.Debuginfo.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Rpc.Client;
 using Parca.Rpc.Tests.Protos;

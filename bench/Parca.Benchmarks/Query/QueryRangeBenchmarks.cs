@@ -1,4 +1,3 @@
-using QueryService = Parca.Server.Services.QueryService;
 using BenchmarkDotNet.Attributes;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -7,6 +6,7 @@ using Parca.Query.Engine;
 using Parca.Server.Services;
 using Parca.Storage;
 using Parca.Storage.Ingest;
+using QueryService = Parca.Server.Services.QueryService;
 
 namespace Parca.Benchmarks.Query;
 

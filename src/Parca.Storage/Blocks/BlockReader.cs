@@ -1,6 +1,6 @@
-using System.IO.Hashing;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 using Parca.Storage.Internal;
 using Parca.Storage.Series;
 using Parca.Storage.Stacks;

@@ -1,5 +1,5 @@
-using System.IO.Hashing;
 using System.IO.Compression;
+using System.IO.Hashing;
 using Parca.Storage.Internal;
 using static Parca.Storage.Blocks.BlockFormat;
 
