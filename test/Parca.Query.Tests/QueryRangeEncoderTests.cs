@@ -4,8 +4,8 @@ using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
 using Parca.Storage;
 using Parca.Storage.Ingest;
-using QueryService = Parca.Server.Services.QueryService;
 using static Parca.Query.Tests.Fixtures;
+using QueryService = Parca.Server.Services.QueryService;
 
 namespace Parca.Query.Tests;
 
