@@ -469,7 +469,7 @@ static void Phases()
         Parca.Storage.Wal.WalRecordCodec.Encode(walRecord, "process_cpu", walLabels, ip);
     });
     Console.WriteLine($"  (write-ahead log record: {walRecord.Length:N0} bytes)");
-    Measure("write-ahead log: CRC-32C of the record", _ => Parca.Storage.Internal.Crc32C.Compute(walRecord.Written));
+    Measure("write-ahead log: CRC-32C of the record", _ => Parca.Storage.Wal.WalChecksum.Compute(walRecord.Written));
     var prepared = Parca.Storage.Symbols.SymbolDb.Prepare(ip);
     var hp = new Parca.Storage.Head.HeadPartition();
     var seq = 0;

@@ -1,5 +1,5 @@
+using Grpc.Health.V1;
 using Parca.Protocol.Debuginfo.V1Alpha1;
-using Parca.Protocol.Health.V1;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Protocol.Scrape.V1Alpha1;
@@ -15,6 +15,19 @@ namespace Parca.Rpc;
 /// </summary>
 public static class ParcaApi
 {
+    /// <summary>(service, method) of every idempotent method above: clients retry these on UNAVAILABLE.</summary>
+    public static IReadOnlyList<(string Service, string Method)> IdempotentMethods { get; } =
+    [
+        (Agents.Service, "Agents"),
+        (QueryService.Service, "QueryRange"), (QueryService.Service, "Query"), (QueryService.Service, "Series"),
+        (QueryService.Service, "ProfileTypes"), (QueryService.Service, "Labels"), (QueryService.Service, "Values"),
+        (QueryService.Service, "HasProfileData"),
+        (Debuginfo.Service, "ShouldInitiateUpload"),
+        (Scrape.Service, "Targets"),
+        (ShareService.Service, "Query"), (ShareService.Service, "ProfileTypes"),
+        (Health.Service, "Check"),
+    ];
+
     public static class ProfileStore
     {
         public const string Service = "parca.profilestore.v1alpha1.ProfileStoreService";
@@ -120,11 +133,11 @@ public static class ParcaApi
         public const string ServiceV1 = "grpc.reflection.v1.ServerReflection";
         public const string ServiceV1Alpha = "grpc.reflection.v1alpha.ServerReflection";
 
-        public static readonly RpcMethod<Protocol.Reflection.V1.ServerReflectionRequest, Protocol.Reflection.V1.ServerReflectionResponse> InfoV1 =
+        public static readonly RpcMethod<Grpc.Reflection.V1.ServerReflectionRequest, Grpc.Reflection.V1.ServerReflectionResponse> InfoV1 =
             new(ServiceV1, "ServerReflectionInfo", MethodType.DuplexStreaming);
 
         /// <summary>Same messages as v1 (reflection/v1alpha/reflection.proto declares it with them).</summary>
-        public static readonly RpcMethod<Protocol.Reflection.V1.ServerReflectionRequest, Protocol.Reflection.V1.ServerReflectionResponse> InfoV1Alpha =
+        public static readonly RpcMethod<Grpc.Reflection.V1.ServerReflectionRequest, Grpc.Reflection.V1.ServerReflectionResponse> InfoV1Alpha =
             new(ServiceV1Alpha, "ServerReflectionInfo", MethodType.DuplexStreaming);
     }
 
@@ -144,8 +157,8 @@ public static class ParcaApi
         Protocol.Metastore.V1Alpha1.MetastoreReflection.Descriptor,
         Protocol.Pprof.ProfileReflection.Descriptor,
         HealthReflection.Descriptor,
-        Protocol.Reflection.V1.ReflectionReflection.Descriptor,
-        Protocol.Reflection.V1Alpha.ReflectionReflection.Descriptor,
+        Grpc.Reflection.V1.ReflectionReflection.Descriptor,
+        Grpc.Reflection.V1Alpha.ReflectionReflection.Descriptor,
     ];
 
     public static class Health

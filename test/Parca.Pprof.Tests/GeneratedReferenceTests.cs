@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using Google.Protobuf;
-using Pb = Parca.Protocol.Pprof;
+using PprofPb = Parca.Protocol.Pprof;
 
 namespace Parca.Pprof.Tests;
 
@@ -25,7 +25,7 @@ public sealed class GeneratedReferenceTests
     public void Flat_profile_matches_the_generated_parser_field_by_field(string file)
     {
         var raw = Inflate(TestFiles.Read(file));
-        var reference = Pb.Profile.Parser.ParseFrom(raw);
+        var reference = PprofPb.Profile.Parser.ParseFrom(raw);
         using var flat = PprofDecoder.Decode(raw);
 
         Assert.Equal(reference.StringTable, Enumerable.Range(0, flat.StringCount).Select(flat.GetString));
@@ -66,8 +66,8 @@ public sealed class GeneratedReferenceTests
     public void Generated_parser_reads_our_encoding_with_the_same_content(string file)
     {
         var model = PprofDecoder.DecodeProfile(TestFiles.Read(file));
-        var ours = Pb.Profile.Parser.ParseFrom(PprofEncoder.Encode(model, compress: false));
-        var original = Pb.Profile.Parser.ParseFrom(Inflate(TestFiles.Read(file)));
+        var ours = PprofPb.Profile.Parser.ParseFrom(PprofEncoder.Encode(model, compress: false));
+        var original = PprofPb.Profile.Parser.ParseFrom(Inflate(TestFiles.Read(file)));
 
         // String indices may differ (our table is in first-use order), so compare with strings resolved.
         Assert.Equal(Resolve(original), Resolve(ours));
@@ -105,7 +105,7 @@ public sealed class GeneratedReferenceTests
         p.Samples.Add(s);
 
         var bytes = PprofEncoder.Encode(p);
-        var g = Pb.Profile.Parser.ParseFrom(Inflate(bytes));
+        var g = PprofPb.Profile.Parser.ParseFrom(Inflate(bytes));
         string S(long i) => g.StringTable[(int)i];
 
         Assert.Equal("", g.StringTable[0]);
@@ -129,7 +129,7 @@ public sealed class GeneratedReferenceTests
         Assert.Equal(ProfileDump.Text(p), ProfileDump.Text(PprofDecoder.DecodeProfile(bytes)));
     }
 
-    private static string Resolve(Pb.Profile p)
+    private static string Resolve(PprofPb.Profile p)
     {
         string S(long i) => p.StringTable[(int)i];
         var copy = p.Clone();

@@ -7,7 +7,8 @@ namespace Parca.Rpc.Tests;
 
 /// <summary>
 /// Malformed and hostile input at the transport level: each gets a precise status (or a closed connection) and the
-/// server keeps serving — every test ends with a normal call on a fresh channel.
+/// server keeps serving — every test ends with a normal call on a fresh channel. The gRPC transport is
+/// Grpc.AspNetCore's: the statuses and messages asserted here are the ones it sends.
 /// </summary>
 [Collection(RpcServerCollection.Name)]
 public sealed class BadInputTests(RpcServerFixture server)
@@ -19,7 +20,7 @@ public sealed class BadInputTests(RpcServerFixture server)
     {
         var (status, message) = await RawAsync(Frame(0, 100, new byte[10]));
         Assert.Equal(StatusCode.Internal, status);
-        Assert.Equal("truncated gRPC message: frame declares 100 bytes but the stream ended after 10", message);
+        Assert.Equal("Incomplete message.", message);
         await AssertStillServingAsync();
     }
 
@@ -28,7 +29,7 @@ public sealed class BadInputTests(RpcServerFixture server)
     {
         var (status, message) = await RawAsync([0, 0, 0]);
         Assert.Equal(StatusCode.Internal, status);
-        Assert.Contains("ended after 3 of the 5 header bytes", message, StringComparison.Ordinal);
+        Assert.Equal("Incomplete message.", message);
         await AssertStillServingAsync();
     }
 
@@ -37,16 +38,16 @@ public sealed class BadInputTests(RpcServerFixture server)
     {
         var (status, message) = await RawAsync(Frame(1, 2, [0x0a, 0x00]));
         Assert.Equal(StatusCode.Internal, status);
-        Assert.Contains("compressed flag", message, StringComparison.Ordinal);
+        Assert.StartsWith("Request did not include grpc-encoding value with compressed message", message, StringComparison.Ordinal);
         await AssertStillServingAsync();
     }
 
     [Fact]
-    public async Task UnknownFlagByte_IsInternal()
+    public async Task UnknownFlagByte_IsUnknown_NamingTheFlag()
     {
         var (status, message) = await RawAsync(Frame(2, 0, []));
-        Assert.Equal(StatusCode.Internal, status);
-        Assert.Equal("invalid gRPC frame flags 0x02 (expected 0 or 1)", message);
+        Assert.Equal(StatusCode.Unknown, status);
+        Assert.Contains("compressed flag", message, StringComparison.OrdinalIgnoreCase);
         await AssertStillServingAsync();
     }
 
@@ -55,7 +56,7 @@ public sealed class BadInputTests(RpcServerFixture server)
     {
         var (status, message) = await RawAsync(Frame(0, 1 << 30, []));
         Assert.Equal(StatusCode.ResourceExhausted, status);
-        Assert.Equal($"received message larger than max (1073741824 vs. {RpcServerFixture.MaxMessageSize})", message);
+        Assert.Equal("Received message exceeds the maximum configured message size.", message);
         await AssertStillServingAsync();
     }
 
@@ -69,33 +70,34 @@ public sealed class BadInputTests(RpcServerFixture server)
     }
 
     [Fact]
-    public async Task CorruptGzip_IsInternal()
+    public async Task CorruptGzip_IsUnknown_SayingWhy()
     {
         var (status, message) = await RawAsync(Frame(1, 4, [1, 2, 3, 4]), ("grpc-encoding", "gzip"));
-        Assert.Equal(StatusCode.Internal, status);
-        Assert.StartsWith("message is not valid gzip", message, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unknown, status);
+        Assert.Contains("InvalidDataException", message, StringComparison.Ordinal);
         await AssertStillServingAsync();
     }
 
     [Fact]
     public async Task UnsupportedEncoding_IsUnimplemented()
     {
-        var (status, message) = await RawAsync(Frame(0, 0, []), ("grpc-encoding", "snappy"));
+        // Only a compressed message needs its encoding; an uncompressed one is served whatever the header says.
+        var (status, message) = await RawAsync(Frame(1, 2, [0x0a, 0x00]), ("grpc-encoding", "snappy"));
         Assert.Equal(StatusCode.Unimplemented, status);
-        Assert.Equal("grpc-encoding 'snappy' is not supported (supported: identity,gzip)", message);
+        Assert.StartsWith("Unsupported grpc-encoding value 'snappy'", message, StringComparison.Ordinal);
         await AssertStillServingAsync();
     }
 
     [Fact]
-    public async Task EmptyUnaryRequest_IsInternal_MalformedTimeout_IsInternal()
+    public async Task EmptyUnaryRequest_IsInternal_MalformedTimeoutIsIgnored()
     {
         var (status, message) = await RawAsync([]);
         Assert.Equal(StatusCode.Internal, status);
-        Assert.Equal("request stream ended without a message (a unary call needs exactly one)", message);
+        Assert.Equal("Incomplete message.", message);
 
-        (status, message) = await RawAsync(Frame(0, 0, []), ("grpc-timeout", "soon"));
-        Assert.Equal(StatusCode.Internal, status);
-        Assert.Equal("malformed grpc-timeout header 'soon'", message);
+        // Grpc.AspNetCore logs a malformed grpc-timeout and serves the call without a deadline.
+        (status, _) = await RawAsync(Frame(0, 0, []), ("grpc-timeout", "soon"));
+        Assert.Equal(StatusCode.OK, status);
         await AssertStillServingAsync();
     }
 
@@ -111,11 +113,21 @@ public sealed class BadInputTests(RpcServerFixture server)
         };
         request.Headers.TryAddWithoutValidation("grpc-timeout", "300m");
         request.Headers.TE.ParseAdd("trailers");
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        await response.Content.ReadAsByteArrayAsync();
+        // The server answers DEADLINE_EXCEEDED and resets the stream whose body never ended: the client sees the
+        // status, or the reset (as a cancelled send) when it comes before the response is read. Either way the call
+        // ends, which only the server can make happen: the request body never does.
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            await response.Content.ReadAsByteArrayAsync();
+            var (status, _) = Status(response);
+            Assert.Equal(StatusCode.DeadlineExceeded, status);
+        }
+        catch (Exception ex) when (ex is TaskCanceledException or HttpRequestException)
+        {
+            // The reset.
+        }
 
-        var (status, _) = Status(response);
-        Assert.Equal(StatusCode.DeadlineExceeded, status);
         await AssertStillServingAsync();
     }
 

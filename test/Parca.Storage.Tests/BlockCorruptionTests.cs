@@ -130,7 +130,7 @@ public sealed class BlockCorruptionTests : IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(entry + 8 + field), value);
         var footer = bytes.Length - BlockFormat.FooterSize;
         var table = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(footer));
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(footer + 12), Internal.Crc32C.Compute(bytes.AsSpan(table, footer - table)));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(footer + 12), System.IO.Hashing.Crc32.HashToUInt32(System.IO.Hashing.Crc32ParameterSet.Crc32C, bytes.AsSpan(table, footer - table)));
         File.WriteAllBytes(victim, bytes);
         AssertOnlyGoodServed(victim, reason);
     }

@@ -3,9 +3,9 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
-using Parca.Server.Services;
 using Parca.Storage;
 using Parca.Storage.Ingest;
+using QueryService = Parca.Server.Services.QueryService;
 
 namespace Parca.Benchmarks.Query;
 

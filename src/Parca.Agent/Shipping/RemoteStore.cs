@@ -1,9 +1,10 @@
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Parca.Agent.Labels;
 using Parca.Agent.Profiling;
 using Parca.Protocol.Profilestore.V1Alpha1;
-using Parca.Rpc;
 using Parca.Rpc.Client;
 
 namespace Parca.Agent.Shipping;
@@ -20,7 +21,8 @@ internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
     /// <summary>The __name__ of the agent's CPU profiles (Parca Agent's): queries select parca_agent_cpu:samples:count:cpu:nanoseconds:delta.</summary>
     public const string ProfileName = "parca_agent_cpu";
 
-    private readonly RpcChannel _channel;
+    private readonly GrpcChannel _channel;
+    private readonly ProfileStoreService.ProfileStoreServiceClient _client;
     private readonly TimeSpan _interval;
     private readonly TimeSpan _timeout;
     private readonly int _capacity;
@@ -35,7 +37,8 @@ internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
 
     public RemoteStore(string address, RpcChannelOptions channelOptions, TimeSpan interval, TimeSpan timeout, int capacity, ILogger logger)
     {
-        _channel = RpcChannel.Create(address, channelOptions);
+        _channel = GrpcChannels.Create(address, channelOptions);
+        _client = new ProfileStoreService.ProfileStoreServiceClient(_channel);
         _interval = interval;
         _timeout = timeout;
         _capacity = capacity;
@@ -161,20 +164,20 @@ internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
 
         try
         {
-            var call = new CallOptions { Timeout = _timeout, CancellationToken = cancellationToken };
+            var deadline = DateTime.UtcNow + _timeout;
             if (UseV2Schema)
             {
-                await _channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, BuildArrowRequest(batch), call).ConfigureAwait(false);
+                await _client.WriteArrowAsync(BuildArrowRequest(batch), deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await _channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, BuildRequest(batch), call).ConfigureAwait(false);
+                await _client.WriteRawAsync(BuildRequest(batch), deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
 
             Interlocked.Add(ref _sent, batch.Count);
             return true;
         }
-        catch (Exception e) when (e is RpcException or OperationCanceledException or HttpRequestException)
+        catch (Exception e) when (e is RpcException or OperationCanceledException)
         {
             Interlocked.Increment(ref _failed);
             LogWriteFailed(_logger, batch.Count, e.Message);

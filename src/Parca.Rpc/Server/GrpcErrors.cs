@@ -17,7 +17,7 @@ internal static class GrpcErrors
             RpcProtocol.GrpcWebText => "application/grpc-web-text+proto",
             _ => "application/grpc",
         };
-        response.Headers["grpc-accept-encoding"] = GrpcServerCall.AcceptEncoding;
+        response.Headers["grpc-accept-encoding"] = "identity,gzip";
         response.Headers["grpc-status"] = ((int)error.Status).ToString(CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = PercentEncoding.Encode(error.Detail);
         return Task.CompletedTask;

@@ -5,14 +5,18 @@ using Microsoft.Extensions.Logging;
 namespace Parca.Rpc.Server;
 
 /// <summary>
-/// Middleware that recognises RPC requests by content type and path and hands them to their method:
-/// <c>application/grpc*</c> (native gRPC, any HTTP version the transport gives), <c>application/grpc-web*</c>,
-/// and Connect unary (<c>application/json</c>, <c>application/proto</c>). Paths are <c>/pkg.Service/Method</c>,
-/// optionally under <c>--path-prefix</c> and/or <c>/api</c> (where Parca's UI sends gRPC-Web). Everything else
-/// goes to the next middleware.
+/// Middleware in front of Grpc.AspNetCore. gRPC and gRPC-Web requests (<c>application/grpc*</c>) may arrive under
+/// <c>--path-prefix</c> and/or <c>/api</c> (where Parca's UI sends gRPC-Web): their path is rewritten to
+/// <c>/pkg.Service/Method</c>, where Grpc.AspNetCore's endpoints are; unknown methods are answered UNIMPLEMENTED
+/// here, naming what is unknown. Connect unary (<c>application/json</c>, <c>application/proto</c>) is served here
+/// (no library does Connect in .NET). Everything else goes to the next middleware.
 /// </summary>
 internal sealed class RpcDispatcher
 {
+    /// <summary>Services served by library implementations (Grpc.AspNetCore.HealthChecks, Grpc.Reflection).</summary>
+    internal static readonly string[] LibraryServices =
+        [ParcaApi.Health.Service, ParcaApi.Reflection.ServiceV1, ParcaApi.Reflection.ServiceV1Alpha];
+
     private readonly RpcServiceRegistry _registry;
     private readonly RpcServerOptions _options;
     private readonly ILogger _logger;
@@ -56,20 +60,48 @@ internal sealed class RpcDispatcher
         }
 
         var path = MethodPath(request.Path.Value);
-        if (!_registry.TryGet(path, out var method))
+        if (protocol != RpcProtocol.Connect)
         {
-            return protocol == RpcProtocol.Connect ? next(http) : UnimplementedAsync(http, protocol, path);
+            if (_registry.TryGet(path, out var grpcMethod))
+            {
+                request.Path = grpcMethod.PathString;
+                return next(http);
+            }
+
+            if (IsLibraryService(path))
+            {
+                request.Path = new PathString(path.ToString());
+                return next(http);
+            }
+
+            return UnimplementedAsync(http, protocol, path);
         }
 
-        // Message sizes are bounded by MaxMessageSize per message; a stream as a whole is not (debuginfo uploads).
+        if (!_registry.TryGet(path, out var method))
+        {
+            return next(http);
+        }
+
+        // A Connect body is bounded by MaxMessageSize in the handler.
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
             bodySize.MaxRequestBodySize = null;
         }
 
-        return protocol == RpcProtocol.Connect
-            ? method.HandleConnectAsync(http, json, _options, _logger)
-            : method.HandleGrpcAsync(http, protocol, _options, _logger);
+        return method.HandleConnectAsync(http, json, _options, _logger);
+    }
+
+    private static bool IsLibraryService(ReadOnlySpan<char> path)
+    {
+        foreach (var service in LibraryServices)
+        {
+            if (path.Length > service.Length + 2 && path[0] == '/' && path[1..].StartsWith(service, StringComparison.Ordinal) && path[service.Length + 1] == '/')
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Strips <c>--path-prefix</c> and <c>/api</c> from the request path.</summary>
@@ -103,7 +135,7 @@ internal sealed class RpcDispatcher
         else
         {
             var service = trimmed[..slash];
-            detail = _registry.HasService(service)
+            detail = _registry.HasService(service) || LibraryServices.Contains(service.ToString())
                 ? $"unknown method {trimmed[(slash + 1)..]} for service {service}"
                 : $"unknown service {service}";
         }

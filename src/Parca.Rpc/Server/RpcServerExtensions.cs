@@ -1,7 +1,9 @@
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Parca.Rpc.Server;
@@ -11,7 +13,10 @@ public static class RpcServerExtensions
 {
     internal const string CorsPolicy = "parca-rpc";
 
-    /// <summary>Adds the RPC dispatcher, the health and reflection services and the CORS policy.</summary>
+    /// <summary>
+    /// Adds Grpc.AspNetCore (with every registered method bound to it), gRPC health and reflection, the Connect
+    /// dispatcher and the CORS policy.
+    /// </summary>
     public static IServiceCollection AddParcaRpc(this IServiceCollection services, Action<RpcServerOptions>? configure = null)
     {
         var options = new RpcServerOptions();
@@ -19,8 +24,38 @@ public static class RpcServerExtensions
         services.AddSingleton(options);
         services.AddSingleton<RpcServiceRegistry>();
         services.AddSingleton<RpcDispatcher>();
-        services.AddSingleton<IRpcService, HealthService>();
-        services.AddSingleton<IRpcService, ReflectionService>();
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxMessageSize;
+            grpc.MaxSendMessageSize = options.MaxMessageSize;
+            // Unknown services are answered by RpcDispatcher, with the messages this server has always sent.
+            grpc.IgnoreUnknownServices = true;
+            // Transport errors (a corrupt frame or gzip body) then say what was wrong, not only "exception was
+            // thrown by handler"; handler exceptions never get here (ServerMethod turns them into a status first).
+            grpc.EnableDetailedErrors = true;
+            grpc.ResponseCompressionAlgorithm = "gzip";
+            grpc.ResponseCompressionLevel = System.IO.Compression.CompressionLevel.Fastest;
+        });
+        services.AddSingleton<GrpcEndpoints>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<GrpcEndpoints>, GrpcEndpointsMethodProvider>());
+
+        // grpc.health.v1: SERVING for the server ("") and for every registered service, NOT_FOUND otherwise
+        // (what grpc_health_probe and Kubernetes' gRPC probes expect).
+        // One always-healthy check: a server that answers is serving (as before); real checks can be added here.
+        services.AddHealthChecks().AddCheck("rpc", static () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        services.AddGrpcHealthChecks();
+        services.AddOptions<Grpc.AspNetCore.HealthChecks.GrpcHealthChecksOptions>().Configure<RpcServiceRegistry>((health, registry) =>
+        {
+            foreach (var service in registry.Services)
+            {
+                health.Services.Map(service, _ => true);
+            }
+        });
+
+        // Reflection over the .proto files compiled into Parca.Protocol (not only the services of this process'
+        // types): grpcurl and reflection clients see every service the registry serves.
+        services.AddSingleton(sp => new ReflectionV1(ReflectedServices(sp.GetRequiredService<RpcServiceRegistry>())));
+        services.AddSingleton(sp => new ReflectionV1Alpha(ReflectedServices(sp.GetRequiredService<RpcServiceRegistry>())));
         if (options.CorsAllowedOrigins.Count > 0)
         {
             var any = options.CorsAllowedOrigins.Contains("*");
@@ -51,18 +86,46 @@ public static class RpcServerExtensions
         return services;
     }
 
-    /// <summary>CORS (when origins are configured) and the gRPC / gRPC-Web / Connect dispatcher. Put it early.</summary>
-    public static IApplicationBuilder UseParcaRpc(this IApplicationBuilder app)
+    /// <summary>
+    /// CORS (when origins are configured), the dispatcher (Connect; gRPC paths under --path-prefix and /api), gRPC-Web,
+    /// and the gRPC endpoints at the root. Put it early, before routing.
+    /// </summary>
+    public static WebApplication UseParcaRpc(this WebApplication app)
     {
-        var options = app.ApplicationServices.GetRequiredService<RpcServerOptions>();
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<RpcServerOptions>();
         if (options.CorsAllowedOrigins.Count > 0)
         {
             app.UseCors(CorsPolicy);
         }
 
-        var dispatcher = app.ApplicationServices.GetRequiredService<RpcDispatcher>();
+        var dispatcher = app.Services.GetRequiredService<RpcDispatcher>();
         app.Use(next => http => dispatcher.InvokeAsync(http, next));
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+        app.MapGrpcService<GrpcEndpoints>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcService<ReflectionV1>();
+        app.MapGrpcService<ReflectionV1Alpha>();
         return app;
+    }
+
+    /// <summary>The registered services, health and reflection, as descriptors from the compiled .proto files.</summary>
+    private static List<Google.Protobuf.Reflection.ServiceDescriptor> ReflectedServices(RpcServiceRegistry registry)
+    {
+        var wanted = registry.Services.Concat(RpcDispatcher.LibraryServices).ToHashSet(StringComparer.Ordinal);
+        var found = new List<Google.Protobuf.Reflection.ServiceDescriptor>();
+        foreach (var file in ParcaApi.Files)
+        {
+            foreach (var service in file.Services)
+            {
+                if (wanted.Contains(service.FullName))
+                {
+                    found.Add(service);
+                }
+            }
+        }
+
+        return found;
     }
 
     /// <summary>

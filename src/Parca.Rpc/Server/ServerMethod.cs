@@ -1,4 +1,5 @@
 using Google.Protobuf.Reflection;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -14,6 +15,7 @@ internal abstract class ServerMethod
         Type = type;
         RestRoute = restRoute;
         Path = "/" + service + "/" + name;
+        PathString = new PathString(Path);
     }
 
     public string Service { get; }
@@ -21,6 +23,8 @@ internal abstract class ServerMethod
     public string Name { get; }
 
     public string Path { get; }
+
+    public PathString PathString { get; }
 
     public MethodType Type { get; }
 
@@ -30,8 +34,8 @@ internal abstract class ServerMethod
 
     public abstract MessageDescriptor ResponseDescriptor { get; }
 
-    /// <summary>Native gRPC and gRPC-Web (binary and text).</summary>
-    public abstract Task HandleGrpcAsync(HttpContext http, RpcProtocol protocol, RpcServerOptions options, ILogger logger);
+    /// <summary>Native gRPC and gRPC-Web (binary and text): served by Grpc.AspNetCore, bound here.</summary>
+    public abstract void BindGrpc(ServiceMethodProviderContext<GrpcEndpoints> context, ILogger logger);
 
     /// <summary>Connect unary, JSON or binary protobuf.</summary>
     public abstract Task HandleConnectAsync(HttpContext http, bool json, RpcServerOptions options, ILogger logger);

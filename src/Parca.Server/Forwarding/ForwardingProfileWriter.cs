@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Parca.Protocol.Profilestore.V1Alpha1;
-using Parca.Rpc;
 using Parca.Rpc.Client;
 using Parca.Server.Observability;
 using Parca.Server.Scrape;
@@ -34,7 +35,8 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_flushBackoff = TimeSpan.FromMilliseconds(500);
 
-    private readonly RpcChannel _channel;
+    private readonly GrpcChannel _channel;
+    private readonly ProfileStoreService.ProfileStoreServiceClient _client;
     private readonly IReadOnlyList<KeyValuePair<string, string>> _externalLabels;
     private readonly ILogger<ForwardingProfileWriter> _logger;
     private readonly ForwarderOptions _options;
@@ -61,7 +63,7 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
         _options = options;
         _externalLabels = options.ExternalLabels;
         _maxBatchBytes = Math.Min(MaxBatchBytes, options.MaxMessageSize);
-        _channel = RpcChannel.Create(options.StoreAddress, new RpcChannelOptions
+        _channel = GrpcChannels.Create(options.StoreAddress, new RpcChannelOptions
         {
             Insecure = options.Insecure,
             InsecureSkipVerify = options.InsecureSkipVerify,
@@ -69,6 +71,7 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
             MaxMessageSize = options.MaxMessageSize,
             Handler = options.Handler,
         });
+        _client = new ProfileStoreService.ProfileStoreServiceClient(_channel);
         _meter = meters.Create(ParcaMeters.Scrape);
         _sent = _meter.CreateCounter<long>("parca_forward_profiles_sent_total", null, "Profiles forwarded to --store-address.");
         _dropped = _meter.CreateCounter<long>("parca_forward_dropped_total", null, "Profiles dropped because the forward queue was full or the store was still unreachable at shutdown.");
@@ -252,21 +255,21 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
         {
             try
             {
-                await _channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, request, new CallOptions { Timeout = TimeSpan.FromSeconds(30), CancellationToken = _stop.Token });
+                await _client.WriteRawAsync(request, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: _stop.Token);
                 _sent.Add(batch.Count);
                 return;
             }
-            catch (RpcException e) when (IsRefusal(e.Status) && !_stop.IsCancellationRequested)
+            catch (RpcException e) when (IsRefusal(e.StatusCode) && !_stop.IsCancellationRequested)
             {
                 if (batch.Count == 1)
                 {
                     _rejected.Add(1);
-                    ForwardLog.Rejected(_logger, e.Status, e.Message, LabelText(batch[0]));
+                    ForwardLog.Rejected(_logger, e.StatusCode, e.Status.Detail, LabelText(batch[0]));
                     return;
                 }
 
                 // Which profile was refused is unknown: send each alone so the valid ones still arrive.
-                ForwardLog.Splitting(_logger, batch.Count, e.Status, e.Message);
+                ForwardLog.Splitting(_logger, batch.Count, e.StatusCode, e.Status.Detail);
                 foreach (var series in batch)
                 {
                     await SendAsync([series]);

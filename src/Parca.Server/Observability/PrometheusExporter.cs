@@ -7,8 +7,9 @@ namespace Parca.Server.Observability;
 
 /// <summary>
 /// Collects <c>System.Diagnostics.Metrics</c> instruments and renders them in the Prometheus text exposition format
-/// (version 0.0.4) for <c>/metrics</c>. Hand-written: prometheus-net cannot be restored here and OpenTelemetry's
-/// Prometheus exporter is not available as a stable package; the format is small.
+/// (version 0.0.4) for <c>/metrics</c>. Hand-written when no exporter package restored here; now prometheus-net 8.2.1
+/// is served (its MeterAdapter exports System.Diagnostics.Metrics) while OpenTelemetry's Prometheus exporter is only a
+/// beta (1.20.1-beta.1). Replacing this with prometheus-net is open work of issue 15; the format is small.
 /// Exports the meters of this server's <see cref="IMeterFactory"/> whose names start with <see cref="ParcaMeters.Prefix"/>
 /// (so two servers in one test process do not mix) and the runtime's <see cref="ParcaMeters.Runtime"/> meter.
 /// </summary>

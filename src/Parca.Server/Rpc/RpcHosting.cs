@@ -8,8 +8,9 @@ using Parca.Rpc.Server;
 namespace Parca.Server.Rpc;
 
 /// <summary>
-/// The server's RPC wiring in one place: one Kestrel port for HTTP/1.1 and h2c (preface detection), the gRPC /
-/// gRPC-Web / Connect dispatcher, REST routes under [--path-prefix]/api.
+/// The server's RPC wiring in one place: one Kestrel port for HTTP/1.1 and h2c (preface detection), gRPC and
+/// gRPC-Web on Grpc.AspNetCore, the Connect dispatcher, REST routes under [--path-prefix]/api (CORS is
+/// Security.TransportHygiene's middleware, ahead of all of them).
 /// Service implementations register with <c>services.AddRpcService&lt;T&gt;()</c>.
 /// </summary>
 internal static class RpcHosting
@@ -47,7 +48,7 @@ internal static class RpcHosting
             // CORS is Security.TransportHygiene's (ASP.NET middleware ahead of any RPC library), not the dispatcher's.
         });
 
-    /// <summary>RPC first (it needs no routing), then routing for everything else.</summary>
+    /// <summary>RPC first (Connect and the gRPC path rewrite need no routing), then routing for everything else.</summary>
     public static void UseMiddleware(WebApplication app)
     {
         app.UseParcaRpc();

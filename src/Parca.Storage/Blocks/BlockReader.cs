@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 using Parca.Storage.Internal;
 using Parca.Storage.Series;
 using Parca.Storage.Stacks;
@@ -59,7 +60,7 @@ internal static class BlockReader
         }
 
         var table = file.AsSpan((int)tableOffset, (int)tableLength);
-        if (Crc32C.Compute(table) != tableCrc)
+        if (Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, table) != tableCrc)
         {
             throw new InvalidDataException($"{name}: section table checksum mismatch");
         }
@@ -86,7 +87,7 @@ internal static class BlockReader
             }
 
             var bytes = file.AsSpan((int)offset, (int)stored);
-            if (Crc32C.Compute(bytes) != crc)
+            if (Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, bytes) != crc)
             {
                 throw new InvalidDataException($"{name}: section {id} checksum mismatch (corrupt file)");
             }

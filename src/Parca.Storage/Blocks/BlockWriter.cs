@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 using Parca.Storage.Internal;
 using static Parca.Storage.Blocks.BlockFormat;
 
@@ -189,14 +190,14 @@ internal static class BlockWriter
             table.U64((ulong)offset);
             table.U64((ulong)stored.Length);
             table.U64((ulong)rawLength);
-            table.U32(Crc32C.Compute(stored));
+            table.U32(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, stored));
         }
 
         var tableOffset = file.Length;
         file.Bytes(table.Written);
         file.U64((ulong)tableOffset);
         file.U32((uint)sections.Count);
-        file.U32(Crc32C.Compute(table.Written));
+        file.U32(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, table.Written));
         file.Bytes(TailMagic);
         return file.ToArray();
     }

@@ -1,18 +1,19 @@
 using System.Buffers;
+using System.IO.Hashing;
 using System.Numerics;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace Parca.Storage.Internal;
 
 /// <summary>
-/// A fast 128-bit content hash (two independent 64-bit lanes, 8 bytes per multiply-rotate round, a multiply-xorshift
-/// finish) for symbol deduplication. Strings are hashed as UTF-8 so a profile decoded from pprof (UTF-8 spans, never turned into .NET
+/// A 128-bit content hash for symbol deduplication: System.IO.Hashing's XxHash128 for byte strings, and a cheap
+/// xxHash-style round per lane to combine already-hashed parts (a stack of 30 locations is 30 rounds, where hashing
+/// the parts' bytes again would cost a full XXH3 call each). Strings are hashed as UTF-8 so a profile decoded from pprof (UTF-8 spans, never turned into .NET
 /// strings) and one built from .NET strings hash alike. Lane <see cref="Hash128.Key"/> finds a known location,
 /// lane <see cref="Hash128.Check"/> verifies it: a wrong hit needs both lanes to collide (odds about n²/2¹²⁸ for n
 /// locations), and the lanes are seeded per process, so inputs cannot be crafted offline to collide.
-/// Not cryptographic. Written by hand: System.IO.Hashing (xxHash) is not obtainable here.
+/// Not cryptographic. The seeds are per process, so these hashes are never stored (blocks keep the content itself).
 /// </summary>
 internal static class ContentHash
 {
@@ -21,39 +22,15 @@ internal static class ContentHash
     private const ulong K3 = 0x165667B19E3779F9UL;
     private const ulong K4 = 0xD6E8FEB86659FD93UL;
 
+    private static readonly long s_seed = (long)RandomSeed();
     private static readonly ulong s_seedA = RandomSeed();
     private static readonly ulong s_seedB = RandomSeed();
 
-    /// <summary>Hash of UTF-8 bytes.</summary>
+    /// <summary>Hash of UTF-8 bytes: XXH3-128, seeded per process.</summary>
     public static Hash128 Of(ReadOnlySpan<byte> bytes)
     {
-        var a = s_seedA ^ K2 ^ (ulong)bytes.Length;
-        var b = s_seedB ^ K4 ^ (ulong)bytes.Length;
-        var words = MemoryMarshal.Cast<byte, ulong>(bytes);
-        foreach (var w in words)
-        {
-            // xxHash-style rounds: the dependency chain through a/b is add-rotate-multiply.
-            a = BitOperations.RotateLeft(a + (w * K2), 31) * K1;
-            b = BitOperations.RotateLeft(b + (w * K4), 27) * K3;
-        }
-
-        var rest = bytes.Length & 7;
-        ulong last = 0;
-        if (rest != 0 && bytes.Length >= 8)
-        {
-            // The last 8 bytes, overlapping the last full word (the length is mixed in, so no ambiguity).
-            last = MemoryMarshal.Read<ulong>(bytes[^8..]);
-        }
-        else
-        {
-            var tail = bytes[(words.Length * 8)..];
-            for (var i = 0; i < tail.Length; i++)
-            {
-                last |= (ulong)tail[i] << (8 * i);
-            }
-        }
-
-        return new Hash128(MixA(a ^ (last * K1)), MixB(b ^ (last * K3)));
+        var h = XxHash128.HashToUInt128(bytes, s_seed);
+        return new Hash128((ulong)h, (ulong)(h >> 64));
     }
 
     /// <summary>Hash of a .NET string's UTF-8 encoding (equal to <see cref="Of(ReadOnlySpan{byte})"/> of those bytes).</summary>
@@ -86,18 +63,6 @@ internal static class ContentHash
         new(BitOperations.RotateLeft(h.Key + (v * K2), 31) * K1, BitOperations.RotateLeft(h.Check + (v * K4), 27) * K3);
 
     public static Hash128 Combine(ulong a, ulong b) => Combine(Combine(new Hash128(s_seedA, s_seedB), a), b);
-
-    private static ulong MixA(ulong h)
-    {
-        h = BitOperations.RotateLeft(h, 31) * K2;
-        return h ^ (h >> 29);
-    }
-
-    private static ulong MixB(ulong h)
-    {
-        h = BitOperations.RotateLeft(h, 27) * K4;
-        return h ^ (h >> 31);
-    }
 
     private static ulong RandomSeed()
     {
