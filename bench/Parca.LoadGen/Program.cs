@@ -11,6 +11,7 @@ using Parca.Server;
 using Parca.Server.Services;
 using Parca.Storage;
 using LabelSet = Parca.Storage.LabelSet;
+using QueryService = Parca.Server.Services.QueryService;
 
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
 //   ingest  [agents=16] [seconds=20] [cores=8] [series-per-request=10]   N agents push WriteRaw over gRPC (h2c) to an in-process server
@@ -580,7 +581,7 @@ static async Task ReportsRun(int runs)
     }
 
     using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'), new RpcChannelOptions { MaxMessageSize = 256 * 1024 * 1024 });
-    var handler = new QueryService(new QueryEngine(store), new Parca.Query.Reports.ReportLimits(1L << 32, 256 * 1024 * 1024));
+    var handler = new QueryService(new QueryEngine(store), new ParcaServerOptions(), new Parca.Query.Reports.ReportLimits(1L << 32, 256 * 1024 * 1024));
     var engine = new QueryEngine(store);
     foreach (var (name, _, job) in sizes)
     {

@@ -223,14 +223,15 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         return set;
     }
 
-    private ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context) => ValueTask.FromResult(Execute(request));
+    private ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context) =>
+        ValueTask.FromResult(Execute(request, context.CancellationToken));
 
     /// <summary>The Query handler's work (validation, engine, report); benchmarks call it directly.</summary>
-    internal QueryResponse Execute(QueryRequest request)
+    internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default)
     {
         try
         {
-            var options = ToOptions(request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken);
+            var options = ToOptions(request, serverOptions.Limits.QueryMaxGroups, cancellationToken);
             var result = request.Mode switch
             {
                 QueryRequest.Types.Mode.Merge => request.OptionsCase == QueryRequest.OptionsOneofCase.Merge
