@@ -12,12 +12,12 @@ namespace Parca.Server.Tests.Arrow;
 /// </summary>
 public sealed class ArrowBadInputTests
 {
-    private static readonly long Now = WriteArrowTests.Now;
+    private static readonly long s_now = WriteArrowTests.Now;
 
     private static ArrowSample[] Rows() =>
     [
-        TestRows.Of("main;bad", 1, Now, ("comm", "bad")),
-        TestRows.Of("main;bad;worse", 2, Now, ("comm", "bad")),
+        TestRows.Of("main;bad", 1, s_now, ("comm", "bad")),
+        TestRows.Of("main;bad;worse", 2, s_now, ("comm", "bad")),
     ];
 
     private static byte[] Edited(ArrowSample[] rows, RecordEdit edit) => V2RecordWriter.Write([rows], editSchema: edit.Apply, editColumns: edit.Columns);
@@ -74,7 +74,7 @@ public sealed class ArrowBadInputTests
             new WriteStep("badIndex", "WriteArrow", [Edited(Replace(1, new Field("stacktrace", Parca.Agent.Shipping.Arrow.V2RecordWriterTypes.StackType, true), BadIndex))]),
             new WriteStep("bomb", "WriteArrow", [bomb]),
             new WriteStep("v1OverWriteArrow", "WriteArrow", [V1RecordWriter.SampleRecord(Rows())]),
-            new WriteStep("extraColumn", "WriteArrow", [Edited([TestRows.Of("main;good", 9, Now, ("comm", "good"))], new RecordEdit(
+            new WriteStep("extraColumn", "WriteArrow", [Edited([TestRows.Of("main;good", 9, s_now, ("comm", "good"))], new RecordEdit(
                 Fields: f => { f.Add(new Field("extra_column", Int64Type.Default, false)); return f; },
                 Columns: c => { c.Add(new Int64Array.Builder().Append(42).Build()); return c; }))]));
 

@@ -10,17 +10,17 @@ namespace Parca.Server.Tests.Arrow;
 /// </summary>
 public sealed class FlechetteTests
 {
-    private static readonly long Now = WriteArrowTests.Now;
+    private static readonly long s_now = WriteArrowTests.Now;
 
     [Fact]
     public async Task Flechette_reads_our_v2_record_with_overlapping_stacks_and_nulls()
     {
         var rows = new[]
         {
-            TestRows.Of("main;work;leaf", 3, Now, ("comm", "app")),
-            TestRows.Of("main;work", 2, Now + 1_000, ("comm", "app")),
-            new ArrowSample(null, 7, new Dictionary<string, string?> { ["comm"] = null }, Now + 2_000),
-            new ArrowSample([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123")], 4, new Dictionary<string, string?> { ["comm"] = "app" }, Now + 3_000) with { Duration = 0, Temporality = null },
+            TestRows.Of("main;work;leaf", 3, s_now, ("comm", "app")),
+            TestRows.Of("main;work", 2, s_now + 1_000, ("comm", "app")),
+            new ArrowSample(null, 7, new Dictionary<string, string?> { ["comm"] = null }, s_now + 2_000),
+            new ArrowSample([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123")], 4, new Dictionary<string, string?> { ["comm"] = "app" }, s_now + 3_000) with { Duration = 0, Temporality = null },
         };
         var file = Path.GetTempFileName();
         try
@@ -75,10 +75,10 @@ public sealed class FlechetteTests
         object Fn(string name, long address) => new { address, mapping_file = "/bin/app", build_id = "f1ec", functions = new[] { name } };
         var spec = new[]
         {
-            Sample([Fn("leaf", 3), Fn("work", 2), Fn("main", 1)], 3, "1", Now),
-            Sample([Fn("work", 2), Fn("main", 1)], 2, "1", Now + 1_000),
-            Sample([Fn("leaf", 3), Fn("work", 2), Fn("main", 1)], 5, "2", Now + 2_000),
-            Sample([new { address = 0x4010L, mapping_file = "/usr/lib/libc.so.6", build_id = "abc123", functions = Array.Empty<string>() }, Fn("main", 1)], 4, "1", Now + 3_000),
+            Sample([Fn("leaf", 3), Fn("work", 2), Fn("main", 1)], 3, "1", s_now),
+            Sample([Fn("work", 2), Fn("main", 1)], 2, "1", s_now + 1_000),
+            Sample([Fn("leaf", 3), Fn("work", 2), Fn("main", 1)], 5, "2", s_now + 2_000),
+            Sample([new { address = 0x4010L, mapping_file = "/usr/lib/libc.so.6", build_id = "abc123", functions = Array.Empty<string>() }, Fn("main", 1)], 4, "1", s_now + 3_000),
         };
         var dir = Directory.CreateTempSubdirectory("parca-flechette-");
         try

@@ -13,37 +13,37 @@ namespace Parca.Server.Tests.Arrow;
 /// </summary>
 internal static class V1RecordWriter
 {
-    private static readonly RunEndEncodedType FunctionFileType = Ree(BinaryDict);
-    private static readonly RunEndEncodedType FrameTypeType = Ree(BinaryDict);
-    private static readonly RunEndEncodedType StartType = Ree(UInt64Type.Default);
-    private static readonly RunEndEncodedType LimitType = Ree(UInt64Type.Default);
-    private static readonly RunEndEncodedType OffsetType = Ree(UInt64Type.Default);
-    private static readonly RunEndEncodedType FileType = Ree(BinaryDict);
-    private static readonly RunEndEncodedType BuildIdType = Ree(BinaryDict);
+    private static readonly RunEndEncodedType s_functionFileType = Ree(BinaryDict);
+    private static readonly RunEndEncodedType s_frameTypeType = Ree(BinaryDict);
+    private static readonly RunEndEncodedType s_startType = Ree(UInt64Type.Default);
+    private static readonly RunEndEncodedType s_limitType = Ree(UInt64Type.Default);
+    private static readonly RunEndEncodedType s_offsetType = Ree(UInt64Type.Default);
+    private static readonly RunEndEncodedType s_fileType = Ree(BinaryDict);
+    private static readonly RunEndEncodedType s_buildIdType = Ree(BinaryDict);
 
-    private static readonly StructType LineType = new([
+    private static readonly StructType s_lineType = new([
         new Field("line", Int64Type.Default, true),
         new Field("column", UInt64Type.Default, true),
         new Field("function_name", BinaryDict, true),
         new Field("function_system_name", BinaryDict, true),
-        new Field("function_filename", FunctionFileType, true),
+        new Field("function_filename", s_functionFileType, true),
         new Field("function_start_line", Int64Type.Default, true)]);
 
-    private static readonly ListType LinesType = new(LineType);
+    private static readonly ListType s_linesType = new(s_lineType);
 
-    private static readonly StructType LocationType = new([
+    private static readonly StructType s_locationType = new([
         new Field("address", UInt64Type.Default, true),
-        new Field("frame_type", FrameTypeType, true),
-        new Field("mapping_start", StartType, true),
-        new Field("mapping_limit", LimitType, true),
-        new Field("mapping_offset", OffsetType, true),
-        new Field("mapping_file", FileType, true),
-        new Field("mapping_build_id", BuildIdType, true),
-        new Field("lines", LinesType, true)]);
+        new Field("frame_type", s_frameTypeType, true),
+        new Field("mapping_start", s_startType, true),
+        new Field("mapping_limit", s_limitType, true),
+        new Field("mapping_offset", s_offsetType, true),
+        new Field("mapping_file", s_fileType, true),
+        new Field("mapping_build_id", s_buildIdType, true),
+        new Field("lines", s_linesType, true)]);
 
-    private static readonly ListType LocationsType = new(LocationType);
+    private static readonly ListType s_locationsType = new(s_locationType);
 
-    private static readonly KeyValuePair<string, string>[] V1 = [new("parca_write_schema_version", "v1")];
+    private static readonly KeyValuePair<string, string>[] s_v1 = [new("parca_write_schema_version", "v1")];
 
     public static string StackKey(ArrowSample s) => string.Join(",", (s.Stack ?? []).Select(f => f.Key));
 
@@ -79,7 +79,7 @@ internal static class V1RecordWriter
         Add("period", Ree(Int64Type.Default), t => RunEnd(rows.Select(s => s.Period).ToList(), r => new Int64Array.Builder().AppendRange(r).Build(), t));
         Add("duration", Ree(Int64Type.Default), t => RunEnd(rows.Select(s => (long)s.Duration).ToList(), r => new Int64Array.Builder().AppendRange(r).Build(), t));
         Add("timestamp", Ree(Int64Type.Default), t => RunEnd(rows.Select(s => s.TimeNanos).ToList(), r => new Int64Array.Builder().AppendRange(r).Build(), t));
-        return Serialize(new Schema(fields, V1), columns, rows.Count);
+        return Serialize(new Schema(fields, s_v1), columns, rows.Count);
     }
 
     private static List<string> Unique(List<string> values) => values.Distinct().ToList();
@@ -102,25 +102,25 @@ internal static class V1RecordWriter
             lineOffsets.Add(lineOffsets[^1] + f.Lines.Length);
         }
 
-        var lineStruct = new StructArray(LineType, lines.Count,
+        var lineStruct = new StructArray(s_lineType, lines.Count,
         [
             new Int64Array.Builder().AppendRange(lines.Select(l => (long)l.Number)).Build(),
             new UInt64Array.Builder().AppendRange(lines.Select(_ => 0UL)).Build(),
             DictOf(lines.Select(l => (string?)l.Function).ToList(), BinaryDict),
             DictOf(lines.Select(l => (string?)l.Function).ToList(), BinaryDict),
-            RunEnd(lines.Select(l => l.File).ToList(), r => DictOf(r, BinaryDict), FunctionFileType),
+            RunEnd(lines.Select(l => l.File).ToList(), r => DictOf(r, BinaryDict), s_functionFileType),
             new Int64Array.Builder().AppendRange(lines.Select(l => (long)l.StartLine)).Build(),
         ], ArrowBuffer.Empty);
-        var locStruct = new StructArray(LocationType, frames.Count,
+        var locStruct = new StructArray(s_locationType, frames.Count,
         [
             new UInt64Array.Builder().AppendRange(frames.Select(f => f.Address)).Build(),
-            RunEnd(frames.Select(f => f.FrameType).ToList(), r => DictOf(r, BinaryDict), FrameTypeType),
-            RunEnd(frames.Select(_ => 0UL).ToList(), r => new UInt64Array.Builder().AppendRange(r).Build(), StartType),
-            RunEnd(frames.Select(_ => 0UL).ToList(), r => new UInt64Array.Builder().AppendRange(r).Build(), LimitType),
-            RunEnd(frames.Select(_ => 0UL).ToList(), r => new UInt64Array.Builder().AppendRange(r).Build(), OffsetType),
-            RunEnd(frames.Select(f => f.MappingFile).ToList(), r => DictOf(r, BinaryDict), FileType),
-            RunEnd(frames.Select(f => f.BuildId).ToList(), r => DictOf(r, BinaryDict), BuildIdType),
-            new ListArray(LinesType, frames.Count, Buffer(lineOffsets), lineStruct, ArrowBuffer.Empty),
+            RunEnd(frames.Select(f => f.FrameType).ToList(), r => DictOf(r, BinaryDict), s_frameTypeType),
+            RunEnd(frames.Select(_ => 0UL).ToList(), r => new UInt64Array.Builder().AppendRange(r).Build(), s_startType),
+            RunEnd(frames.Select(_ => 0UL).ToList(), r => new UInt64Array.Builder().AppendRange(r).Build(), s_limitType),
+            RunEnd(frames.Select(_ => 0UL).ToList(), r => new UInt64Array.Builder().AppendRange(r).Build(), s_offsetType),
+            RunEnd(frames.Select(f => f.MappingFile).ToList(), r => DictOf(r, BinaryDict), s_fileType),
+            RunEnd(frames.Select(f => f.BuildId).ToList(), r => DictOf(r, BinaryDict), s_buildIdType),
+            new ListArray(s_linesType, frames.Count, Buffer(lineOffsets), lineStruct, ArrowBuffer.Empty),
         ], ArrowBuffer.Empty);
         var stackOffsets = new List<int> { 0 };
         foreach (var s in stacks)
@@ -131,12 +131,12 @@ internal static class V1RecordWriter
         var schema = new Schema([
             new Field("stacktrace_id", BinaryType.Default, true),
             new Field("is_complete", BooleanType.Default, true),
-            new Field("locations", LocationsType, true)], V1);
+            new Field("locations", s_locationsType, true)], s_v1);
         return Serialize(schema,
         [
             Binaries(requested.Select(h => (byte[]?)Convert.FromHexString(h))),
             new BooleanArray.Builder().AppendRange(requested.Select(_ => true)).Build(),
-            new ListArray(LocationsType, stacks.Count, Buffer(stackOffsets), locStruct, ArrowBuffer.Empty),
+            new ListArray(s_locationsType, stacks.Count, Buffer(stackOffsets), locStruct, ArrowBuffer.Empty),
         ], stacks.Count);
     }
 

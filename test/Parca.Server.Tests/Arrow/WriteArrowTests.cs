@@ -38,7 +38,7 @@ public sealed class WriteArrowTests
     /// <summary>CPU samples are counts; the query API reports them in the period's unit (count × period), as Parca.</summary>
     internal const long CpuPeriod = 52_631_578;
 
-    private static readonly Dictionary<string, long> ExpectedCpu = new()
+    private static readonly Dictionary<string, long> s_expectedCpu = new()
     {
         ["main;work;leaf"] = 8 * CpuPeriod,
         ["main;work"] = 2 * CpuPeriod,
@@ -65,7 +65,7 @@ public sealed class WriteArrowTests
             await ArrowPeers.ProfileTypesAsync(server));
         foreach (var job in new[] { "plain", "lz4" })
         {
-            Assert.Equal(ExpectedCpu, await ArrowPeers.StacksAsync(server, $"parca_agent:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}"));
+            Assert.Equal(s_expectedCpu, await ArrowPeers.StacksAsync(server, $"parca_agent:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}"));
             Assert.Equal(new Dictionary<string, long> { ["main;work;leaf"] = 5 * CpuPeriod }, await ArrowPeers.StacksAsync(server, $"parca_agent:samples:count:cpu:nanoseconds:delta{{job=\"{job}\",pid=\"2\"}}"));
             Assert.Equal(new Dictionary<string, long> { ["main;sleep"] = 1_000_000 }, await ArrowPeers.StacksAsync(server, $"parca_agent:wallclock:nanoseconds:samples:count:delta{{job=\"{job}\"}}"));
             Assert.Equal(new Dictionary<string, long> { ["main;alloc"] = 4096 }, await ArrowPeers.StacksAsync(server, $"memory:inuse_space:bytes:space:bytes{{job=\"{job}\",comm=\"app\"}}"));

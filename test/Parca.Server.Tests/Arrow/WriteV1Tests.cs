@@ -9,16 +9,16 @@ namespace Parca.Server.Tests.Arrow;
 /// </summary>
 public sealed class WriteV1Tests
 {
-    private static readonly long Now = WriteArrowTests.Now;
+    private static readonly long s_now = WriteArrowTests.Now;
 
     private static ArrowSample[] Rows() =>
     [
-        TestRows.Of("main;work;leaf", 3, Now, ("comm", "app"), ("pid", "1")),
-        TestRows.Of("main;work", 2, Now + 1_000, ("comm", "app"), ("pid", "1")),
-        TestRows.Of("main;work;leaf", 5, Now + 2_000, ("comm", "app"), ("pid", "2")),
+        TestRows.Of("main;work;leaf", 3, s_now, ("comm", "app"), ("pid", "1")),
+        TestRows.Of("main;work", 2, s_now + 1_000, ("comm", "app"), ("pid", "1")),
+        TestRows.Of("main;work;leaf", 5, s_now + 2_000, ("comm", "app"), ("pid", "2")),
         new([new Frame(0x4010, "native", "/usr/lib/libc.so.6", "abc123"), TestRows.Symbolized("main", 0x11)], 4,
-            new Dictionary<string, string?> { ["comm"] = "app", ["pid"] = "1", ["thread"] = null }, Now + 3_000),
-        TestRows.Of("main;alloc", 4096, Now + 4_000, ("comm", "app"), ("pid", "1")) with
+            new Dictionary<string, string?> { ["comm"] = "app", ["pid"] = "1", ["thread"] = null }, s_now + 3_000),
+        TestRows.Of("main;alloc", 4096, s_now + 4_000, ("comm", "app"), ("pid", "1")) with
         {
             Producer = "memory", SampleType = "inuse_space", SampleUnit = "bytes", PeriodType = "space", PeriodUnit = "bytes",
             Period = 524288, Duration = 0, Temporality = null,

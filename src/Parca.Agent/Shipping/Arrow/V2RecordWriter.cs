@@ -37,7 +37,7 @@ internal static class V2RecordWriter
         new Field("lines", LinesType, true)]);
 
     private static DictionaryType LocationDict => V2RecordWriterTypes.LocationDict;
-    private static readonly ListViewType StackType = V2RecordWriterTypes.StackType;
+    private static readonly ListViewType s_stackType = V2RecordWriterTypes.StackType;
 
     /// <param name="overlap">Look for each new stack inside the ones already written (tests; slow on large records).</param>
     /// <param name="editSchema">Changes the schema before it is written (tests that need malformed records).</param>
@@ -70,7 +70,7 @@ internal static class V2RecordWriter
         var timestampType = new TimestampType(TimeUnit.Nanosecond, "UTC");
         var schema = new Schema([
             new Field("labels", labelsType, false),
-            new Field("stacktrace", StackType, true),
+            new Field("stacktrace", s_stackType, true),
             new Field("stacktrace_id", new GuidType(), false),
             new Field("value", Int64Type.Default, false),
             new Field("producer", strings, false),
@@ -193,7 +193,7 @@ internal static class V2RecordWriter
 
         var dict = new DictionaryArray(LocationDict, Indices(indices), locations);
         var validity = Validity(valid, out var nulls);
-        return new ListViewArray(StackType, rows.Count, Buffer(offsets), Buffer(sizes), dict, validity, nulls);
+        return new ListViewArray(s_stackType, rows.Count, Buffer(offsets), Buffer(sizes), dict, validity, nulls);
     }
 
     private static int Find(List<int> haystack, int[] needle)
