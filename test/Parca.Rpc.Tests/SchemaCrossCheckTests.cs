@@ -10,6 +10,9 @@ namespace Parca.Rpc.Tests;
 /// </summary>
 public sealed class SchemaCrossCheckTests
 {
+    /// <summary>Fields we add to Parca's messages start at this number (e.g. FlamegraphArrow's trim report, 100–103).</summary>
+    private const int OurExtensionFieldsFrom = 100;
+
     private static readonly FileDescriptor[] s_files =
     [
         Parca.Protocol.Profilestore.V1Alpha1.ProfilestoreReflection.Descriptor,
@@ -69,6 +72,11 @@ public sealed class SchemaCrossCheckTests
             {
                 if (!theirs.Remove(field.FieldNumber, out var t))
                 {
+                    if (field.FieldNumber >= OurExtensionFieldsFrom)
+                    {
+                        continue; // our additions (architecture decision 1: new fields with new numbers, never changed ones)
+                    }
+
                     problems.Add($"{type.Name}.{field.Name} = {field.FieldNumber}: not in Parca's schema");
                     continue;
                 }

@@ -72,7 +72,7 @@ public sealed class TracingTests(GoTargetFixture go) : IClassFixture<GoTargetFix
             using var channel = RpcChannel.Create(test.Server.BaseAddress.GetLeftPart(UriPartial.Authority), new RpcChannelOptions { Insecure = true });
             await channel.UnaryAsync(ParcaApi.QueryService.ProfileTypes, new ProfileTypesRequest());
             var refused = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest()));
-            Assert.Equal(Parca.Rpc.StatusCode.Unimplemented, refused.Status);
+            Assert.Equal(Parca.Rpc.StatusCode.InvalidArgument, refused.Status); // an empty Arrow stream
 
             // Spans are exported in batches (every 5 s) and at shutdown: wait for both calls' spans.
             const string ProfileTypes = "parca.query.v1alpha1.QueryService/ProfileTypes";
@@ -102,7 +102,7 @@ public sealed class TracingTests(GoTargetFixture go) : IClassFixture<GoTargetFix
             Assert.Equal("200", ok.Attributes["http.response.status_code"]);
 
             var failed = Assert.Single(receiver.Spans, s => s.Span.Name == WriteArrow);
-            Assert.Equal("12", failed.Attributes["rpc.grpc.status_code"]); // UNIMPLEMENTED
+            Assert.Equal("3", failed.Attributes["rpc.grpc.status_code"]); // INVALID_ARGUMENT
             Assert.Equal(Otlp.StatusCode.Error, failed.Span.Status.Code);
             Assert.Contains("WriteArrow is not supported", failed.Span.Status.Message, StringComparison.Ordinal);
         }

@@ -84,9 +84,10 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Unimplemented_rpcs_say_so_and_writeraw_keeps_working()
+    public async Task Series_is_unimplemented_bad_arrow_records_are_invalid_and_writeraw_keeps_working()
     {
-        // What Parca Agent v0.32+ sends: Write (bidi, Arrow v1) and WriteArrow (unary, Arrow v2).
+        // What Parca Agent v0.32+ sends: Write (bidi, Arrow v1) and WriteArrow (unary, Arrow v2); bytes that are no
+        // Arrow IPC stream are refused with INVALID_ARGUMENT naming the field, and the server keeps serving.
         await using (var call = _channel.DuplexStreaming(ParcaApi.ProfileStore.Write))
         {
             var write = await Assert.ThrowsAsync<RpcException>(async () =>
@@ -97,17 +98,16 @@ public sealed class ApiTests : IAsyncLifetime
                 {
                 }
             });
-            Assert.Equal(StatusCode.Unimplemented, write.Status);
-            Assert.Contains("Write is not supported yet", write.Message);
-            Assert.Contains("parca-agent v0.32 and later", write.Message);
+            Assert.Equal(StatusCode.InvalidArgument, write.Status);
+            Assert.StartsWith("record", write.Message, StringComparison.Ordinal);
         }
 
         var series = await Assert.ThrowsAsync<RpcException>(() => _channel.UnaryAsync(ParcaApi.QueryService.Series, new SeriesRequest()));
         Assert.Equal(StatusCode.Unimplemented, series.Status); // as Parca answers it
 
         var arrow = await Assert.ThrowsAsync<RpcException>(() => _channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest()));
-        Assert.Equal(StatusCode.Unimplemented, arrow.Status);
-        Assert.Contains("WriteRaw", arrow.Message);
+        Assert.Equal(StatusCode.InvalidArgument, arrow.Status);
+        Assert.Contains("empty (an Arrow IPC stream was expected)", arrow.Message, StringComparison.Ordinal);
 
         await Write(Series(PprofBuilder.Cpu(20 * S, ("main", 2)), ("__name__", "process_cpu"), ("job", "after-arrow")));
         var values = await _channel.UnaryAsync(ParcaApi.QueryService.Values, new ValuesRequest { LabelName = "job" });
