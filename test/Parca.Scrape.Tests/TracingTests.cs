@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
 
 using Parca.Rpc;
@@ -71,15 +70,15 @@ public sealed class TracingTests(GoTargetFixture go) : IClassFixture<GoTargetFix
         {
             using var channel = RpcChannel.Create(test.Server.BaseAddress.GetLeftPart(UriPartial.Authority), new RpcChannelOptions { Insecure = true });
             await channel.UnaryAsync(ParcaApi.QueryService.ProfileTypes, new ProfileTypesRequest());
-            var refused = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest()));
-            Assert.Equal(Parca.Rpc.StatusCode.InvalidArgument, refused.Status); // an empty Arrow stream
+            var refused = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(ParcaApi.QueryService.Series, new SeriesRequest()));
+            Assert.Equal(Parca.Rpc.StatusCode.Unimplemented, refused.Status); // as Parca answers Series
 
             // Spans are exported in batches (every 5 s) and at shutdown: wait for both calls' spans.
             const string ProfileTypes = "parca.query.v1alpha1.QueryService/ProfileTypes";
-            const string WriteArrow = "parca.profilestore.v1alpha1.ProfileStoreService/WriteArrow";
+            const string Series = "parca.query.v1alpha1.QueryService/Series";
             using (var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
             {
-                while (!(receiver.Spans.Any(s => s.Span.Name == ProfileTypes) && receiver.Spans.Any(s => s.Span.Name == WriteArrow)))
+                while (!(receiver.Spans.Any(s => s.Span.Name == ProfileTypes) && receiver.Spans.Any(s => s.Span.Name == Series)))
                 {
                     await Task.Delay(100, cts.Token);
                 }
@@ -101,10 +100,10 @@ public sealed class TracingTests(GoTargetFixture go) : IClassFixture<GoTargetFix
             Assert.Equal("/" + ProfileTypes, ok.Attributes["url.path"]);
             Assert.Equal("200", ok.Attributes["http.response.status_code"]);
 
-            var failed = Assert.Single(receiver.Spans, s => s.Span.Name == WriteArrow);
-            Assert.Equal("3", failed.Attributes["rpc.grpc.status_code"]); // INVALID_ARGUMENT
+            var failed = Assert.Single(receiver.Spans, s => s.Span.Name == Series);
+            Assert.Equal("12", failed.Attributes["rpc.grpc.status_code"]); // UNIMPLEMENTED
             Assert.Equal(Otlp.StatusCode.Error, failed.Span.Status.Code);
-            Assert.Contains("WriteArrow is not supported", failed.Span.Status.Message, StringComparison.Ordinal);
+            Assert.Contains("Series is not implemented", failed.Span.Status.Message, StringComparison.Ordinal);
         }
         finally
         {

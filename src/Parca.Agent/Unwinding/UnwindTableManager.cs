@@ -283,7 +283,7 @@ internal sealed partial class UnwindTableManager
     [LoggerMessage(Level = LogLevel.Warning, Message = "unwind table of {Path} not built ({Error}): its code is walked with frame pointers")]
     private static partial void LogParseFailed(ILogger logger, string path, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "unwind table of {Path} ({Rows} rows) not loaded: {Used} of {Capacity} rows in use (--dwarf-unwinding-max-rows); its code is walked with frame pointers")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "unwind table of {Path} ({Rows} rows) not loaded: {Used} of {Capacity} rows in use (--dwarf-unwinding-max-rows); its code is walked with frame pointers")]
     private static partial void LogTableNotLoaded(ILogger logger, string path, int rows, long used, long capacity);
 
     private sealed class Table(string key, uint id, uint firstRow, uint rowCount)
