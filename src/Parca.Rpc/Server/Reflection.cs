@@ -36,14 +36,8 @@ internal sealed class ReflectionV1(IEnumerable<ServiceDescriptor> services) : Re
 
         if (response.ErrorResponse is { ErrorCode: (int)StatusCode.NotFound } error)
         {
-            error.ErrorMessage = request.MessageRequestCase switch
-            {
-                V1.ServerReflectionRequest.MessageRequestOneofCase.FileByFilename => $"file not found: {request.FileByFilename}",
-                V1.ServerReflectionRequest.MessageRequestOneofCase.FileContainingSymbol => $"symbol not found: {request.FileContainingSymbol}",
-                V1.ServerReflectionRequest.MessageRequestOneofCase.FileContainingExtension => $"extension not found: {request.FileContainingExtension.ContainingType} {request.FileContainingExtension.ExtensionNumber}",
-                V1.ServerReflectionRequest.MessageRequestOneofCase.AllExtensionNumbersOfType => $"type not found: {request.AllExtensionNumbersOfType}",
-                _ => error.ErrorMessage,
-            };
+            error.ErrorMessage = ReflectionAnswers.NotFound(request.MessageRequestCase.ToString(), request.FileByFilename, request.FileContainingSymbol,
+                request.FileContainingExtension?.ContainingType, request.FileContainingExtension?.ExtensionNumber ?? 0, request.AllExtensionNumbersOfType) ?? error.ErrorMessage;
         }
     }
 }
@@ -72,14 +66,8 @@ internal sealed class ReflectionV1Alpha(IEnumerable<ServiceDescriptor> services)
 
         if (response.ErrorResponse is { ErrorCode: (int)StatusCode.NotFound } error)
         {
-            error.ErrorMessage = request.MessageRequestCase switch
-            {
-                V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.FileByFilename => $"file not found: {request.FileByFilename}",
-                V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.FileContainingSymbol => $"symbol not found: {request.FileContainingSymbol}",
-                V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.FileContainingExtension => $"extension not found: {request.FileContainingExtension.ContainingType} {request.FileContainingExtension.ExtensionNumber}",
-                V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.AllExtensionNumbersOfType => $"type not found: {request.AllExtensionNumbersOfType}",
-                _ => error.ErrorMessage,
-            };
+            error.ErrorMessage = ReflectionAnswers.NotFound(request.MessageRequestCase.ToString(), request.FileByFilename, request.FileContainingSymbol,
+                request.FileContainingExtension?.ContainingType, request.FileContainingExtension?.ExtensionNumber ?? 0, request.AllExtensionNumbersOfType) ?? error.ErrorMessage;
         }
     }
 }
@@ -87,6 +75,16 @@ internal sealed class ReflectionV1Alpha(IEnumerable<ServiceDescriptor> services)
 /// <summary>Shared by both versions.</summary>
 internal static class ReflectionAnswers
 {
+    /// <summary>A "not found" message naming what was asked for (the oneof case names are the same in v1 and v1alpha).</summary>
+    public static string? NotFound(string requestCase, string file, string symbol, string? extendedType, int extensionNumber, string type) => requestCase switch
+    {
+        "FileByFilename" => $"file not found: {file}",
+        "FileContainingSymbol" => $"symbol not found: {symbol}",
+        "FileContainingExtension" => $"extension not found: {extendedType} {extensionNumber}",
+        "AllExtensionNumbersOfType" => $"type not found: {type}",
+        _ => null,
+    };
+
     /// <summary>
     /// The requested file (first) always, its dependencies once per stream: a client keeps what it received, and
     /// query.proto alone pulls in five files. The library hands out each file's one SerializedData instance.
