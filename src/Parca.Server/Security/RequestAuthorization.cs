@@ -6,7 +6,7 @@ namespace Parca.Server.Security;
 /// <summary>
 /// Bearer tokens for writes and for reads (<c>--auth-write-token-file</c>, <c>--auth-read-token-file</c>), as
 /// ASP.NET middleware ahead of the RPC dispatcher, so gRPC, gRPC-Web, Connect and the REST routes are guarded alike
-/// whatever library serves them. Writes are the profile store, debuginfo and telemetry services, <c>POST /ingest</c>
+/// whatever library serves them. Writes are the profile store, debuginfo and telemetry services, OTLP profiles <c>Export</c> (gRPC and <c>/v1development/profiles</c>), <c>POST /ingest</c>
 /// and their REST routes; reads are every other API call, <c>/metrics</c> and <c>/debug/pprof</c>. The web UI's
 /// static files, <c>/healthz</c>, <c>/ready</c> and the gRPC health service stay open (they hold no data).
 /// Off unless a token file is given.
@@ -18,6 +18,7 @@ internal static class RequestAuthorization
         "/parca.profilestore.v1alpha1.ProfileStoreService/", "/parca.debuginfo.v1alpha1.DebuginfoService/",
         "/parca.telemetry.v1alpha1.TelemetryService/", "/ingest", "/api/profiles/writeraw", "/api/profiles/writearrow",
         "/api/shouldinitiateupload", "/api/initiateupload", "/api/markuploadfinished", "/api/telemetry/",
+        "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/", "/v1development/profiles",
     ];
 
     private static readonly string[] s_readPrefixes = ["/parca.", "/api/", "/metrics", "/debug/pprof", "/grpc.reflection."];

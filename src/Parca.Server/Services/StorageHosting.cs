@@ -27,7 +27,9 @@ internal static class StorageHosting
         services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
         services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
-        services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<ProfileStore>(), options.MaxMessageSize));
+        services.AddSingleton(sp => new Ingest.ProfileCommit(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
+        services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<Ingest.ProfileCommit>(), options.MaxMessageSize));
+        services.AddSingleton(sp => new Ingest.Otlp.OtlpIngest(sp.GetRequiredService<Ingest.ProfileCommit>()));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System, options.Limits.MaxAgents));
         // Scraped profiles go to storage, unless the caller registered its own writer (tests capture them).
         var writer = services.LastOrDefault(d => d.ServiceType == typeof(Scrape.IProfileWriter));
@@ -41,6 +43,7 @@ internal static class StorageHosting
             services.AddSingleton<Scrape.IProfileWriter, StorageProfileWriter>();
         }
         services.AddRpcService<ProfileStoreService>();
+        services.AddRpcService<OtlpProfilesService>();
         services.AddRpcService<AgentsService>();
         services.AddRpcService<QueryService>();
     }
@@ -67,5 +70,9 @@ internal static class StorageHosting
         WalSourceDecoder = ProfileWriter.DecodeLogged,
     };
 
-    public static void MapEndpoints(IEndpointRouteBuilder root) => HttpIngest.Map(root);
+    public static void MapEndpoints(IEndpointRouteBuilder root)
+    {
+        HttpIngest.Map(root);
+        OtlpHttp.Map(root);
+    }
 }

@@ -1,7 +1,7 @@
 using Parca.Storage;
 using Parca.Storage.Ingest;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Server.Ingest;
 
 /// <summary>
 /// Gathers the rows of Arrow write records into profiles: one per profile type (name = producer; sample and period
@@ -22,15 +22,26 @@ internal sealed class ProfileGroups(SymbolTable symbols, long bucketNanos)
 
     public bool TryFind(long[] key, out Group group) => _groups.TryGetValue(key, out group!);
 
-    public Group Add(long[] key, string name, IngestValueType sampleType, IngestValueType periodType, long period, long duration, LabelSet labels)
+    /// <param name="origin">Where the group's first row is (e.g. "ipc_buffer: record batch 0 row 5"): named by the
+    /// errors of the shared ingest step (<see cref="ProfileCommit"/>).</param>
+    public Group Add(long[] key, string name, IngestValueType sampleType, IngestValueType periodType, long period, long duration, LabelSet labels, string origin)
     {
-        var g = new Group(name, sampleType, periodType, period, duration, labels);
+        var g = new Group(name, sampleType, periodType, period, duration, labels, origin);
         _groups.Add((long[])key.Clone(), g);
         _ordered.Add(g);
         return g;
     }
 
     public void Sampled(int n) => SampleCount += n;
+
+    /// <summary>Where the rows being read now come from (e.g. "ipc_buffer: record batch 2"), for error messages.</summary>
+    public string Source { get; set; } = "";
+
+    /// <summary>The symbol tables every group of the request shares.</summary>
+    public SymbolTable Symbols => symbols;
+
+    /// <summary>The groups in the order their first rows arrived.</summary>
+    public IReadOnlyList<Group> Ordered => _ordered;
 
     /// <summary>The profiles, in the order their first rows arrived; all share the request's symbol tables.</summary>
     public List<(string Name, LabelSet Labels, IngestProfile Profile)> Build()
@@ -58,8 +69,10 @@ internal sealed class ProfileGroups(SymbolTable symbols, long bucketNanos)
         return result;
     }
 
-    internal sealed class Group(string name, IngestValueType sampleType, IngestValueType periodType, long period, long duration, LabelSet labels)
+    internal sealed class Group(string name, IngestValueType sampleType, IngestValueType periodType, long period, long duration, LabelSet labels, string origin)
     {
+        public string Origin { get; } = origin;
+
         public string Name { get; } = name;
         public IngestValueType SampleType { get; } = sampleType;
         public IngestValueType PeriodType { get; } = periodType;

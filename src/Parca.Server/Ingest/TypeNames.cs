@@ -1,6 +1,6 @@
 using Parca.Server.Services;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Server.Ingest;
 
 /// <summary>The rules a profile type part and a label name follow (the same as WriteRaw's).</summary>
 internal static class TypeNames

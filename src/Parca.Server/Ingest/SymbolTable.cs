@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Parca.Storage.Ingest;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Server.Ingest;
 
 /// <summary>
 /// The symbol tables one Arrow request builds (strings, mappings, functions, locations, lines), shared by all the
@@ -63,6 +63,12 @@ internal sealed class SymbolTable
     }
 
     public int LineCount => _lines.Count;
+
+    public int StringCount => _strings.Count;
+
+    public int FunctionCount => _functions.Count;
+
+    public int LocationCount => _locations.Count;
 
     public void Line(int function, long line) => _lines.Add(new IngestLine(function, line));
 
