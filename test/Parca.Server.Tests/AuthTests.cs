@@ -76,6 +76,21 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Otlp_export_needs_the_write_token_over_http_and_grpc()
+    {
+        string[] post = ["-H", "Content-Type: application/x-protobuf", "--data-binary", "", Http + "/v1development/profiles"];
+        Assert.Equal(401, (await Curl.RunAsync(post)).Status);
+        Assert.Equal(401, (await Curl.RunAsync(["-H", "Authorization: Bearer r-token", .. post])).Status);
+        // With the token the request reaches the handler, which refuses the empty export as bad input.
+        Assert.Equal(400, (await Curl.RunAsync(["-H", "Authorization: Bearer w-token", .. post])).Status);
+
+        var request = new OpenTelemetry.Proto.Collector.Profiles.V1Development.ExportProfilesServiceRequest();
+        using var noToken = RpcChannel.Create(Http);
+        var e = await Assert.ThrowsAsync<RpcException>(() => noToken.UnaryAsync(ParcaApi.OtlpProfiles.Export, request));
+        Assert.Equal(StatusCode.Unauthenticated, e.Status);
+    }
+
+    [Fact]
     public async Task Reads_need_the_read_token_on_rest_connect_metrics_and_grpc()
     {
         var rest = await Curl.RunAsync(Http + "/api/profiles/types");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Parca.Agent.Labels;
 using Parca.Agent.Pprof;
 using Parca.Agent.Processes;
+using Parca.Agent.Shipping.Arrow;
 
 namespace Parca.Agent.Profiling;
 
@@ -151,7 +152,10 @@ internal sealed class WindowProcessor
         foreach (var g in groups.Values)
         {
             g.Flush();
-            result.Add(new ProfileSeries(g.Labels, g.Builder.ToGzip(), [.. g.Pids], g.Builder.TotalCount, start, duration, g.Executables));
+            result.Add(new ProfileSeries(g.Labels, g.Builder.ToGzip(), [.. g.Pids], g.Builder.TotalCount, start, duration, g.Executables)
+            {
+                Stacks = g.Aggregated(_periodNanos),
+            });
         }
 
         return result;
@@ -222,6 +226,7 @@ internal sealed class WindowProcessor
         var function = name is null ? 0 : g.Builder.Function(name, "[kernel.kallsyms]");
         id = g.Builder.AddLocation(g.KernelMapping, address, function);
         g.Locations[(-1, address)] = id;
+        g.Frames.Add(new Frame(address, "kernel", "[kernel.kallsyms]", null, name is null ? [] : [new FrameLine(name, "[kernel.kallsyms]")]));
         return id;
     }
 
@@ -251,6 +256,10 @@ internal sealed class WindowProcessor
         var functionId = function is null ? 0 : g.Builder.Function(function, mapping?.Path ?? "");
         id = g.Builder.AddLocation(mappingId, address, functionId);
         g.Locations[(pid, address)] = id;
+        var mappingFile = mapping is null ? null : mapping.Kind == MappingKind.Jit && mapping.Path.Length == 0 ? "[anon]" : mapping.Path;
+        var buildId = string.IsNullOrEmpty(file?.BuildId) ? null : file.BuildId;
+        g.Frames.Add(new Frame(address, "native", mappingFile, buildId,
+            function is null ? [] : [new FrameLine(function, string.IsNullOrEmpty(mapping?.Path) ? null : mapping.Path)]));
         return id;
     }
 
@@ -290,6 +299,27 @@ internal sealed class WindowProcessor
         public ulong KernelMapping { get; set; }
 
         public List<ExecutableSegment> Executables { get; } = [];
+
+        /// <summary>The Arrow frame of each pprof location (index = location id − 1): built once per location.</summary>
+        public List<Frame> Frames { get; } = [];
+
+        /// <summary>The window's samples as frames, for the v2 Arrow writer (no pprof decode per flush).</summary>
+        public AggregatedStacks Aggregated(long periodNanos)
+        {
+            var samples = new List<(Frame[], long)>(_samples.Count);
+            foreach (var (locations, count) in _samples)
+            {
+                var stack = new Frame[locations.Length];
+                for (var i = 0; i < stack.Length; i++)
+                {
+                    stack[i] = Frames[(int)locations[i] - 1];
+                }
+
+                samples.Add((stack, count));
+            }
+
+            return new AggregatedStacks(periodNanos, samples);
+        }
 
         /// <summary>Merges samples whose location lists are equal (they differed only by thread or CPU).</summary>
         public void Add(List<ulong> locations, long count)

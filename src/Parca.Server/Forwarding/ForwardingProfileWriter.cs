@@ -28,7 +28,7 @@ namespace Parca.Server.Forwarding;
 /// </para>
 /// <para>Delivery is at least once: a batch whose response is lost after the store took it is sent again.</para>
 /// </summary>
-public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
+public sealed partial class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
 {
     private const int MaxBatchBytes = 8 * 1024 * 1024;
     private static readonly TimeSpan s_initialBackoff = TimeSpan.FromMilliseconds(200);
