@@ -57,6 +57,11 @@ internal static class OtlpLabels
         }
 
         var name = Sanitize(key);
+        if (name.Length == 0)
+        {
+            return; // an attribute without a key names no label
+        }
+
         if (overwrite || !labels.ContainsKey(name))
         {
             labels[name] = v;
