@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Security;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
 
@@ -49,10 +48,7 @@ public static class GrpcChannels
             EnableMultipleHttp2Connections = options.EnableMultipleHttp2Connections,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         };
-        if (options.InsecureSkipVerify)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = static (_, _, _, _) => true };
-        }
+        ClientTls.Configure(handler, options);
 
         return handler;
     }

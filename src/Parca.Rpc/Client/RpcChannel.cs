@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Parca.Rpc.Wire;
@@ -235,13 +234,7 @@ public sealed partial class RpcChannel : IDisposable
             UseCookies = false,
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };
-        if (options.InsecureSkipVerify)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = static (_, _, _, _) => true,
-            };
-        }
+        ClientTls.Configure(handler, options);
 
         return handler;
     }
