@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Parca.Server.Tests;
+namespace Parca.Tests.Shared;
 
 /// <summary>
 /// Real certificates made by the openssl command line in a temporary directory: a CA, server certificates for
