@@ -81,7 +81,12 @@ internal sealed class AgentFleet
     public Task RunAsync(string address, int seriesPerRequest, Action<int> onWritten, CancellationToken cancellationToken) =>
         Task.WhenAll(Enumerable.Range(0, _payloads.Length).Select(a => Task.Run(async () =>
         {
-            using var channel = RpcChannel.Create(address, new RpcChannelOptions());
+            // LOADGEN_TLS_CA: trust this CA (the server runs with --http-tls-*); LOADGEN_TOKEN: send a bearer token.
+            using var channel = RpcChannel.Create(address, new RpcChannelOptions
+            {
+                TlsCaFile = Environment.GetEnvironmentVariable("LOADGEN_TLS_CA"),
+                BearerToken = Environment.GetEnvironmentVariable("LOADGEN_TOKEN"),
+            });
             for (var window = 0; !cancellationToken.IsCancellationRequested; window++)
             {
                 if (_arrow is not null)

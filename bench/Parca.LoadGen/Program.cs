@@ -154,14 +154,16 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
     _ = server.StandardError.ReadToEndAsync();
     try
     {
-        var address = $"http://127.0.0.1:{port}";
-        using (var probe = new HttpClient())
+        var tls = Environment.GetEnvironmentVariable("LOADGEN_TLS_CA") is not null;
+        var address = $"{(tls ? "https" : "http")}://127.0.0.1:{port}";
+        // The readiness probe only waits for the port (/healthz is open under auth; the certificate is the agents' concern).
+        using (var probe = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = static (_, _, _, _) => true }))
         {
             for (var i = 0; ; i++)
             {
                 try
                 {
-                    (await probe.GetAsync(address + "/metrics")).EnsureSuccessStatusCode();
+                    (await probe.GetAsync(address + "/healthz")).EnsureSuccessStatusCode();
                     break;
                 }
                 catch (HttpRequestException) when (i < 300)

@@ -37,6 +37,9 @@ internal static class AgentCommandLine
     private static readonly Option<string?> s_bearerTokenFile = OptionalText("--remote-store-bearer-token-file", "File to read bearer token from to authenticate with store.");
     private static readonly Option<bool> s_insecure = Flag("--remote-store-insecure", "Send gRPC requests via plaintext instead of TLS.");
     private static readonly Option<bool> s_insecureSkipVerify = Flag("--remote-store-insecure-skip-verify", "Skip TLS certificate verification.");
+    private static readonly Option<string?> s_tlsCaFile = OptionalText("--remote-store-tls-ca-file", "PEM CA bundle trusted for --remote-store-address instead of the system's (not a Parca Agent flag).");
+    private static readonly Option<string?> s_tlsCertFile = OptionalText("--remote-store-tls-cert-file", "PEM client certificate presented to the store (mTLS); needs --remote-store-tls-key-file (not a Parca Agent flag).");
+    private static readonly Option<string?> s_tlsKeyFile = OptionalText("--remote-store-tls-key-file", "PEM private key of --remote-store-tls-cert-file.");
     private static readonly Option<string> s_batchWriteInterval = Text("--remote-store-batch-write-interval", "Interval between batch remote client writes.", "10s");
     private static readonly Option<bool> s_rpcLogging = Flag("--remote-store-rpc-logging-enable", "Enable gRPC logging.");
     private static readonly Option<bool> s_useV2Schema = Number("--remote-store-use-v2-schema", "Send profiles as Parca's v2 Arrow records (WriteArrow, LZ4) instead of pprof (WriteRaw), as Parca Agent does by default; --remote-store-use-v2-schema=false for servers that only take WriteRaw.", true);
@@ -143,7 +146,7 @@ internal static class AgentCommandLine
         s_logLevel, s_logFormat, s_httpAddress, s_version, s_node, s_configPath, s_memlockRlimit, s_mutexProfileFraction,
         s_blockProfileRate, s_profilingDuration, s_frequency, s_pollInterval, s_processingInterval, s_workerCount,
         s_externalLabels, s_containerSocket, s_metadataDisableCaching, s_localStoreDirectory, s_remoteStoreAddress,
-        s_bearerToken, s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_batchWriteInterval, s_rpcLogging,
+        s_bearerToken, s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_tlsCaFile, s_tlsCertFile, s_tlsKeyFile, s_batchWriteInterval, s_rpcLogging,
         s_rpcUnaryTimeout, s_useV2Schema, s_debuginfoDirectories, s_debuginfoTempDir, s_debuginfoStrip, s_debuginfoCompress,
         s_debuginfoUploadDisable, s_debuginfoUploadMaxParallel, s_debuginfoUploadTimeout, s_debuginfoUploadCacheDuration,
         s_debuginfoDisableCaching, s_symbolizerJitDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
@@ -178,6 +181,9 @@ internal static class AgentCommandLine
         RemoteStoreInsecure = r.GetValue(s_insecure),
         RemoteStoreUseV2Schema = r.GetValue(s_useV2Schema),
         RemoteStoreInsecureSkipVerify = r.GetValue(s_insecureSkipVerify),
+        RemoteStoreTlsCaFile = r.GetValue(s_tlsCaFile),
+        RemoteStoreTlsCertFile = r.GetValue(s_tlsCertFile),
+        RemoteStoreTlsKeyFile = r.GetValue(s_tlsKeyFile),
         RemoteStoreBatchWriteInterval = Duration(r, s_batchWriteInterval, problems),
         RemoteStoreRpcLoggingEnable = r.GetValue(s_rpcLogging),
         RemoteStoreRpcUnaryTimeout = Duration(r, s_rpcUnaryTimeout, problems),

@@ -80,6 +80,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 {
                     Insecure = options.RemoteStoreInsecure,
                     InsecureSkipVerify = options.RemoteStoreInsecureSkipVerify,
+                    TlsCaFile = options.RemoteStoreTlsCaFile,
+                    TlsCertFile = options.RemoteStoreTlsCertFile,
+                    TlsKeyFile = options.RemoteStoreTlsKeyFile,
                     BearerToken = token,
                 },
                 options.RemoteStoreBatchWriteInterval,

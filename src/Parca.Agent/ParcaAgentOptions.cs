@@ -53,6 +53,14 @@ public sealed class ParcaAgentOptions
 
     public bool RemoteStoreInsecureSkipVerify { get; set; }
 
+    /// <summary>--remote-store-tls-ca-file: CA bundle trusted for the store instead of the system's.</summary>
+    public string? RemoteStoreTlsCaFile { get; set; }
+
+    /// <summary>--remote-store-tls-cert-file / --remote-store-tls-key-file: client certificate for stores that verify clients.</summary>
+    public string? RemoteStoreTlsCertFile { get; set; }
+
+    public string? RemoteStoreTlsKeyFile { get; set; }
+
     public TimeSpan RemoteStoreBatchWriteInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     public bool RemoteStoreRpcLoggingEnable { get; set; }
@@ -198,6 +206,19 @@ public sealed class ParcaAgentOptions
         if (RemoteStoreBearerTokenFile is not null && !File.Exists(RemoteStoreBearerTokenFile))
         {
             problems.Add($"--remote-store-bearer-token-file={RemoteStoreBearerTokenFile}: file not found");
+        }
+
+        if ((RemoteStoreTlsCertFile is null) != (RemoteStoreTlsKeyFile is null))
+        {
+            problems.Add("--remote-store-tls-cert-file and --remote-store-tls-key-file: give both");
+        }
+
+        foreach (var (flag, file) in new[] { ("--remote-store-tls-ca-file", RemoteStoreTlsCaFile), ("--remote-store-tls-cert-file", RemoteStoreTlsCertFile), ("--remote-store-tls-key-file", RemoteStoreTlsKeyFile) })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                problems.Add($"{flag}={file}: file not found");
+            }
         }
 
         if (RemoteStoreBearerToken is not null && RemoteStoreBearerTokenFile is not null)

@@ -108,6 +108,7 @@ internal static partial class ServerCommandLine
         s_debuginfodHttpRequestTimeout, s_metastore, s_profileShareServer, s_storeAddress, s_bearerToken,
         s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_externalLabel, s_experimentalArrow, s_grpcMaxMessageSize, s_queryMemoryBudget,
         .. LimitOptions(),
+        .. TlsOptions(),
     ];
 
     internal static ParcaServerOptions Bind(ParseResult r, List<string> problems)
@@ -159,6 +160,7 @@ internal static partial class ServerCommandLine
             Limits = BindLimits(r),
             QueryMemoryBudget = r.GetValue(s_queryMemoryBudget),
         };
+        BindTls(r, options);
         return options;
     }
 }

@@ -47,7 +47,7 @@ public sealed partial class ProfileStore
     }
 
     private HeadPartition NewHead(long walSequence) =>
-        new() { WalFirstSequence = walSequence, WalSequence = walSequence, OpenedAt = _options.Time.GetUtcNow() };
+        new() { WalFirstSequence = walSequence, WalSequence = walSequence, OpenedAt = _options.Time.GetUtcNow(), MaxSeries = _options.MaxActiveSeries };
 
     /// <summary>Refuses an append once the head and the heads waiting for compaction hold the configured bound.</summary>
     private void CheckMemoryLimit()

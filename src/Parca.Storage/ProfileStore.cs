@@ -142,6 +142,7 @@ public sealed partial class ProfileStore : IDisposable
                     lock (_walLock)
                     {
                         head = _head;
+                        head.CheckSeriesLimit(name, labels, profile); // before the log: a refused profile leaves no record
                         WriteLog(record.WrittenMutable);
                         n = head.Append(name, labels, prepared);
                         if (n < 0)
@@ -170,11 +171,19 @@ public sealed partial class ProfileStore : IDisposable
                 return n;
             }
         }
+        catch (SeriesLimitException)
+        {
+            _metrics.SeriesRefused();
+            throw;
+        }
         finally
         {
             prepared.Release();
         }
     }
+
+    /// <summary>Series in the open head (what --ingest-max-active-series bounds).</summary>
+    public int ActiveSeries => Volatile.Read(ref _head).SeriesCount;
 
     private void WriteLog(Span<byte> frame)
     {

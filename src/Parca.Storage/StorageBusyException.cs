@@ -5,7 +5,7 @@ namespace Parca.Storage;
 /// <see cref="StorageOptions.HeadMemoryLimitBytes"/>: memory stays bounded while compaction cannot make progress.
 /// The message goes to clients (no paths).
 /// </summary>
-public sealed class StorageBusyException : Exception
+public class StorageBusyException : Exception
 {
     public StorageBusyException(string message)
         : base(message)

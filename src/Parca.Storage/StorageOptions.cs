@@ -16,6 +16,9 @@ public sealed class StorageOptions
     /// </summary>
     public long HeadMemoryLimitBytes { get; set; }
 
+    /// <summary>Most series the head holds (--ingest-max-active-series); appends creating more are refused. 0: no limit.</summary>
+    public int MaxActiveSeries { get; set; }
+
     /// <summary>Blocks whose newest profile is older than this are deleted (--storage-retention); zero keeps everything.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 

@@ -115,6 +115,31 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Grpc_js_and_grpc_web_clients_get_unauthenticated_and_pass_with_their_token()
+    {
+        var file = Path.Combine(_dir.FullName, "cpu.pb.gz");
+        await File.WriteAllBytesAsync(file, s_profile);
+        var address = $"127.0.0.1:{_server.BaseAddress.Port}";
+        const string Read = "missing or wrong bearer token: this read needs a token from the server's --auth-read-token-file";
+        const string Write = "missing or wrong bearer token: this write needs a token from the server's --auth-write-token-file";
+
+        var anonymous = await NodeClients.RunAsync(new { address, web = Http + "/api", write = new { file, labels = 2 } });
+        Assert.Equal("error 16 " + Read, anonymous.GetProperty("grpcProfileTypes").GetString());
+        Assert.Equal("error 16 " + Write, anonymous.GetProperty("grpcWrite").GetString());
+        Assert.Equal("error UNAUTHENTICATED " + Read, anonymous.GetProperty("webProfileTypes").GetString());
+        Assert.Equal("error UNAUTHENTICATED " + Write, anonymous.GetProperty("webWrite").GetString());
+
+        var writer = await NodeClients.RunAsync(new { address, web = Http + "/api", token = "w-token", write = new { file, labels = 2 } });
+        Assert.Equal("error 16 " + Read, writer.GetProperty("grpcProfileTypes").GetString()); // the write token grants no reads
+        Assert.Equal("ok", writer.GetProperty("grpcWrite").GetString());
+        Assert.Equal("ok", writer.GetProperty("webWrite").GetString());
+
+        var reader = await NodeClients.RunAsync(new { address, web = Http + "/api", token = "r-token" });
+        Assert.Equal("ok process_cpu", reader.GetProperty("grpcProfileTypes").GetString());
+        Assert.Equal("ok process_cpu", reader.GetProperty("webProfileTypes").GetString());
+    }
+
+    [Fact]
     public async Task A_rotated_token_file_applies_without_a_restart()
     {
         Assert.Equal(200, (await Curl.RunAsync("-H", "Authorization: Bearer r-token", Http + "/api/profiles/types")).Status);

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Security;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
 
@@ -52,10 +51,7 @@ public static class GrpcChannels
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };
-        if (options.InsecureSkipVerify)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = static (_, _, _, _) => true };
-        }
+        ClientTls.Configure(handler, options);
 
         return handler;
     }

@@ -62,6 +62,13 @@ public sealed partial class ConfigLoader
             _problems.Add($"{_source}: {e.Message}");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner gives up this way on some malformed input (found by ConfigProperties: a NUL byte
+            // ahead of a flow sequence); it is still the file's fault, not the server's.
+            _problems.Add($"{_source}: not valid YAML (the parser stopped on malformed input)");
+            return null;
+        }
 
         var config = new ParcaConfig();
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })

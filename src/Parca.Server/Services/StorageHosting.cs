@@ -24,7 +24,14 @@ internal static class StorageHosting
             storage.Meters = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>();
             return new ProfileStore(storage);
         });
-        services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
+        services.AddSingleton(sp =>
+        {
+            var engine = new QueryEngine(sp.GetRequiredService<ProfileStore>());
+            // How far queries got: with parca_query_cancelled_total it shows a cancelled query stopped scanning.
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()?.Create(new System.Diagnostics.Metrics.MeterOptions(Observability.ParcaMeters.Query))
+                .CreateObservableCounter("parca_query_series_examined_total", () => engine.SeriesExamined, null, "Series tested against query selectors (counted in steps of 256).");
+            return engine;
+        });
         services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
         services.AddSingleton(sp => new Ingest.ProfileCommit(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
@@ -60,6 +67,7 @@ internal static class StorageHosting
         Retention = options.StorageRetention,
         WalEnabled = options.EnablePersistence && options.StorageEnableWal,
         HeadMemoryLimitBytes = options.StorageHeadMemoryLimit,
+        MaxActiveSeries = options.Limits.MaxActiveSeries,
         MaxFutureSkew = options.StorageMaxFutureSkew,
         WalLeftover = options.StorageWalLeftover switch
         {
