@@ -43,6 +43,7 @@ internal static class StorageHosting
         services.AddRpcService<ProfileStoreService>();
         services.AddRpcService<AgentsService>();
         services.AddRpcService<QueryService>();
+        Debuginfo.DebuginfoHosting.AddServices(services, options);
     }
 
     /// <summary>
