@@ -54,7 +54,7 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
         Assert.True(should.ShouldInitiateUpload, should.Reason);
         var initiated = await Channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = hash, Size = content.Length, Type = DebuginfoType.Executable, BuildIdType = BuildIDType.Gnu });
         var uploadId = initiated.UploadInstructions.UploadId;
-        var call = Channel.ClientStreaming(ParcaApi.Debuginfo.Upload);
+        using var call = Channel.ClientStreaming(ParcaApi.Debuginfo.Upload);
         await call.WriteAsync(new UploadRequest { Info = new UploadInfo { BuildId = buildId, UploadId = uploadId, Type = DebuginfoType.Executable } });
         for (var at = 0; at < content.Length; at += 64 << 10)
         {
