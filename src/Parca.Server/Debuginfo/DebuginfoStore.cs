@@ -1,8 +1,8 @@
 using Google.Protobuf.WellKnownTypes;
 using Parca.Protocol.Debuginfo.V1Alpha1;
 using Parca.Rpc;
-using State = Parca.Protocol.Debuginfo.V1Alpha1.DebuginfoUpload.Types.State;
 using Source = Parca.Protocol.Debuginfo.V1Alpha1.Debuginfo.Types.Source;
+using State = Parca.Protocol.Debuginfo.V1Alpha1.DebuginfoUpload.Types.State;
 
 namespace Parca.Server.Debuginfo;
 

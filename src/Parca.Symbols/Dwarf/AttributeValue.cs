@@ -71,7 +71,9 @@ internal static class Forms
             case FormRefSig8: c.Skip(8); return new(ValueKind.Unresolvable, 0);
             case FormRefSup4: c.Skip(4); return new(ValueKind.Unresolvable, 0);
             case FormRefSup8: c.Skip(8); return new(ValueKind.Unresolvable, 0);
-            case FormStrpSup: case FormGnuStrpAlt: case FormGnuRefAlt:
+            case FormStrpSup:
+            case FormGnuStrpAlt:
+            case FormGnuRefAlt:
                 c.Skip((ulong)unit.OffsetSize);
                 return new(ValueKind.Unresolvable, 0);
             case FormExprloc: case FormBlock: c.Skip(c.Uleb()); return default;
