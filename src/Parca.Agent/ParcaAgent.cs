@@ -39,6 +39,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private readonly Channel<Window> _closedWindows = Channel.CreateBounded<Window>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private RemoteStore? _remote;
+    private Debuginfo.DebuginfoUploader? _uploader;
     private SampleAggregator? _aggregator;
     private CpuSampler? _sampler;
     private Unwinding.UnwindTableManager? _unwinder;
@@ -94,6 +95,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             };
             _stores.Add(_remote);
             Metrics.Shipping = () => _remote.Stats;
+            if (!options.DebuginfoUploadDisable)
+            {
+                _uploader = Debuginfo.DebuginfoUploaderFactory.Create(options, token, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.debuginfo"));
+                _windows.NativeFileSeen = (pid, file) => Debuginfo.DebuginfoUploaderFactory.Enqueue(_uploader, options.ProcRoot, pid, file);
+            }
         }
 
         Metrics.SamplesDroppedByRelabel = () => _windows.DroppedByRelabel;
@@ -256,6 +262,12 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
         _sampler?.Dispose();
         _sampler = null;
+        if (_uploader is not null)
+        {
+            await _uploader.DisposeAsync().ConfigureAwait(false);
+            _uploader = null;
+        }
+
         if (_remote is not null)
         {
             // Sends what is still buffered, once, before the process goes away.

@@ -81,6 +81,16 @@ public sealed class ParcaAgentOptions
     /// <summary>Ordered host directories searched for separate debug files by build id and .gnu_debuglink.</summary>
     public List<string> DebuginfoDirectories { get; set; } = ["/usr/lib/debug"];
 
+    /// <summary>The --debuginfo-* upload flags (see Debuginfo.DebuginfoUploader).</summary>
+    public string DebuginfoTempDir { get; set; } = "/tmp";
+    public bool DebuginfoStrip { get; set; } = true;
+    public bool DebuginfoCompress { get; set; }
+    public bool DebuginfoUploadDisable { get; set; }
+    public int DebuginfoUploadMaxParallel { get; set; } = 25;
+    public TimeSpan DebuginfoUploadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan DebuginfoUploadCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
+    public bool DebuginfoDisableCaching { get; set; }
+
     public string ObjectFilePoolEvictionPolicy { get; set; } = "lru";
 
     public int ObjectFilePoolSize { get; set; } = 100;

@@ -33,6 +33,9 @@ internal sealed class WindowProcessor
         _jobs = jobs;
     }
 
+    /// <summary>Called once per new mapping of a native file with a build id (the debuginfo uploader queues it).</summary>
+    public Action<int, ObjectFile>? NativeFileSeen { get; set; }
+
     /// <summary>Samples a relabel rule dropped, since start.</summary>
     public long DroppedByRelabel { get; private set; }
 
@@ -249,6 +252,10 @@ internal sealed class WindowProcessor
                 mappingId = g.Builder.AddMapping(mapping.Start, mapping.End, mapping.Offset, name, file?.BuildId, hasFunctions: true);
                 g.Mappings[(pid, mapping.Start)] = mappingId;
                 g.Executables.Add(Segment(file));
+                if (file is { BuildId: not null } && mapping.Kind == MappingKind.File)
+                {
+                    NativeFileSeen?.Invoke(pid, file);
+                }
             }
         }
 

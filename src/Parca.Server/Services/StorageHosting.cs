@@ -53,6 +53,7 @@ internal static class StorageHosting
         services.AddRpcService<OtlpProfilesService>();
         services.AddRpcService<AgentsService>();
         services.AddRpcService<QueryService>();
+        Debuginfo.DebuginfoHosting.AddServices(services, options);
     }
 
     /// <summary>
