@@ -14,6 +14,9 @@ public sealed partial class QueryEngine
 
     public QueryEngine(ProfileStore store) => _store = store;
 
+    /// <summary>The store queried (its object storage state becomes warnings on answers).</summary>
+    public ProfileStore Store => _store;
+
     /// <summary>Distinct profile types; with both bounds non-zero, only those with a profile strictly inside (start, end).</summary>
     public IReadOnlyList<ProfileType> ProfileTypes(long startNanos = 0, long endNanos = 0)
     {

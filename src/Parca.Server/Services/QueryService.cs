@@ -100,7 +100,31 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         ValueTask.FromResult(new HasProfileDataResponse { HasData = engine.HasProfileData() });
 
     private ValueTask<EncodedMessage<QueryRangeResponse>> QueryRangeEncoded(QueryRangeRequest request, RpcCallContext context) =>
-        ValueTask.FromResult(QueryRangeEncoded(engine, request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken));
+        ValueTask.FromResult(WithBucketState(context, () => QueryRangeEncoded(engine, request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken)));
+
+    /// <summary>
+    /// Object storage in answers: a query over local data while the bucket is unreachable answers with a
+    /// <c>parca-warning</c> response header saying so; a cold block that cannot be read mid-query is UNAVAILABLE.
+    /// </summary>
+    private T WithBucketState<T>(RpcCallContext context, Func<T> run)
+    {
+        T result;
+        try
+        {
+            result = run();
+        }
+        catch (Parca.Storage.Buckets.BucketException e)
+        {
+            throw new RpcException(StatusCode.Unavailable, "object storage unreachable while reading a block: " + e.Message);
+        }
+
+        if (engine.Store.BucketWarning is { } warning)
+        {
+            context.AddResponseHeader("parca-warning", warning);
+        }
+
+        return result;
+    }
 
     /// <summary>The QueryRange handler's work (validation, engine, response message); benchmarks call it directly.</summary>
     internal static QueryRangeResponse QueryRange(QueryEngine engine, QueryRangeRequest request, int maxGroups = int.MaxValue, CancellationToken cancellationToken = default)
@@ -224,7 +248,7 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
     }
 
     private ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context) =>
-        ValueTask.FromResult(Execute(request, context.CancellationToken));
+        ValueTask.FromResult(WithBucketState(context, () => Execute(request, context.CancellationToken)));
 
     /// <summary>The Query handler's work (validation, engine, report); benchmarks call it directly.</summary>
     internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default)
