@@ -259,6 +259,14 @@ public sealed partial class ProfileStore
         if (Interlocked.Exchange(ref _bucketDown, 0) != 0)
         {
             _options.Log?.Invoke($"storage: object storage reachable again ({_options.Bucket!.Description}); waiting uploads resume");
+            lock (_rotateLock)
+            {
+                foreach (var head in _sealed)
+                {
+                    head.RetryAt = default; // retry now, not at the end of a back-off that grew during the outage
+                }
+            }
+
             SignalCompactor();
         }
     }
