@@ -152,7 +152,6 @@ public sealed partial class ProfileStore
     /// </summary>
     private BucketBlockMeta UploadBlocks(HeadPartition head, BlockPartition[] blocks)
     {
-        var bucket = _options.Bucket!;
         var id = $"{_ingesterId}/{head.WalFirstSequence:x8}{head.WalSequence:x8}-{Guid.NewGuid().ToString("N")[..8]}";
         var meta = new BucketBlockMeta { Id = id, Inputs = [id] };
         if (head.WalSequence > 0)
@@ -165,40 +164,14 @@ public sealed partial class ProfileStore
             _uploading.Add(id); // the sync loop must not load our own block back as a remote one
         }
 
-        var uploaded = 0;
-        long bytes = 0;
+        long bytes;
         try
         {
-            for (var i = 0; i < blocks.Length; i++)
-            {
-                var file = BlockWriter.Encode(blocks[i]);
-                meta.Parts.Add(PartOf(blocks[i], file));
-                bucket.PutAsync(BucketBlockMeta.PartKey(id, i), file).GetAwaiter().GetResult();
-                uploaded++;
-                bytes += file.Length;
-            }
-
-            meta.MinTimeNanos = meta.Parts.Min(p => p.MinTimeNanos);
-            meta.MaxTimeNanos = meta.Parts.Max(p => p.MaxTimeNanos);
-            var json = meta.Serialize();
-            bucket.PutAsync(BucketBlockMeta.MetaKey(id), json).GetAwaiter().GetResult();
-            bytes += json.Length;
+            bytes = PutBucketBlockAsync(meta, blocks, CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (BucketException e)
         {
             BucketFailed(e);
-            for (var i = 0; i < uploaded; i++)
-            {
-                try
-                {
-                    bucket.DeleteAsync(BucketBlockMeta.PartKey(id, i)).GetAwaiter().GetResult();
-                }
-                catch (BucketException)
-                {
-                    // Unreachable still: the part has no meta, so it is never read; the compactor removes it later.
-                }
-            }
-
             lock (_rotateLock)
             {
                 _uploading.Remove(id);
@@ -223,6 +196,50 @@ public sealed partial class ProfileStore
         _uploading.Remove(meta.Id);
         _bucketMetas[meta.Id] = meta;
         _freshUploads.Add(meta.Id); // a listing taken before the upload must not remove it
+    }
+
+    /// <summary>
+    /// Puts a block's parts, then its meta (which makes it visible); returns the bytes put. On failure the parts
+    /// already put are deleted if the bucket lets us (without a meta nobody reads them anyway).
+    /// </summary>
+    private async Task<long> PutBucketBlockAsync(BucketBlockMeta meta, BlockPartition[] blocks, CancellationToken stop)
+    {
+        var bucket = _options.Bucket!;
+        var uploaded = 0;
+        long bytes = 0;
+        try
+        {
+            for (var i = 0; i < blocks.Length; i++)
+            {
+                var file = BlockWriter.Encode(blocks[i]);
+                meta.Parts.Add(PartOf(blocks[i], file));
+                await bucket.PutAsync(BucketBlockMeta.PartKey(meta.Id, i), file, stop).ConfigureAwait(false);
+                uploaded++;
+                bytes += file.Length;
+            }
+
+            meta.MinTimeNanos = meta.Parts.Min(p => p.MinTimeNanos);
+            meta.MaxTimeNanos = meta.Parts.Max(p => p.MaxTimeNanos);
+            var json = meta.Serialize();
+            await bucket.PutAsync(BucketBlockMeta.MetaKey(meta.Id), json, stop).ConfigureAwait(false);
+            return bytes + json.Length;
+        }
+        catch (BucketException)
+        {
+            for (var i = 0; i < uploaded; i++)
+            {
+                try
+                {
+                    await bucket.DeleteAsync(BucketBlockMeta.PartKey(meta.Id, i), CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (BucketException)
+                {
+                    // Unreachable still: the part has no meta, so it is never read.
+                }
+            }
+
+            throw;
+        }
     }
 
     private static BucketPart PartOf(BlockPartition block, byte[] file)

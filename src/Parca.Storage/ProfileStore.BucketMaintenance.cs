@@ -72,5 +72,59 @@ public sealed partial class ProfileStore
         _options.Log?.Invoke($"storage: deleted block {meta.Id} from object storage ({reason})");
     }
 
-    private Task CompactBucketAsync(CancellationToken stop) => Task.CompletedTask;
+    /// <summary>Most blocks merged in one pass (bounds the memory of a pass; the rest wait for the next sync).</summary>
+    private const int MaxCompactionInputs = 32;
+
+    /// <summary>
+    /// Merges small blocks: visible level-0 blocks no newer than two block durations, grouped by a window of twelve
+    /// block durations (a day at the default 2 h), two or more per window, become one level-1 block holding their
+    /// inputs and sources. It is uploaded like any block (parts, then the meta); readers switch to it at their next
+    /// sync and the next pass of the lease holder deletes the inputs.
+    /// </summary>
+    private async Task CompactBucketAsync(CancellationToken stop)
+    {
+        var window = _options.BlockDuration.Ticks * 100 * 12;
+        var recent = (_options.Time.GetUtcNow() - (2 * _options.BlockDuration)).ToUnixTimeMilliseconds() * 1_000_000;
+        List<BucketBlockMeta> group;
+        lock (_rotateLock)
+        {
+            var visible = VisibleBlocks();
+            group = _bucketMetas.Values
+                .Where(m => m.Level == 0 && visible.Contains(m.Id) && m.MaxTimeNanos < recent && !_freshUploads.Contains(m.Id))
+                .GroupBy(m => m.MinTimeNanos / window)
+                .Where(g => g.Count() >= 2)
+                .Select(g => g.OrderBy(m => m.MinTimeNanos).Take(MaxCompactionInputs).ToList())
+                .FirstOrDefault() ?? [];
+        }
+
+        if (group.Count < 2)
+        {
+            return;
+        }
+
+        var views = new List<PartitionView>();
+        foreach (var meta in group)
+        {
+            for (var i = 0; i < meta.Parts.Count; i++)
+            {
+                var part = new RemoteBlockPartition(meta.Id, i, meta.Parts[i], _options.Bucket!, _blockCache!, m => throw new BucketException(m));
+                var view = part.View();
+                _ = view.Tree; // fetch the details now: a failure aborts the pass before anything is written
+                views.Add(view);
+            }
+        }
+
+        var id = $"compacted/{group[0].MinTimeNanos:x16}-{Guid.NewGuid().ToString("N")[..8]}";
+        var merged = BlockMerge.Merge(views, id);
+        var result = new BucketBlockMeta
+        {
+            Id = id,
+            Level = group.Max(m => m.Level) + 1,
+            Inputs = [.. group.SelectMany(m => m.Inputs).Distinct()],
+            Sources = [.. group.SelectMany(m => m.Sources)],
+        };
+        await PutBucketBlockAsync(result, [merged], stop).ConfigureAwait(false);
+        _bucketMetrics!.Compacted();
+        _options.Log?.Invoke($"storage: compacted {group.Count} blocks in object storage into {id} ({merged.SampleCount} samples)");
+    }
 }

@@ -97,6 +97,35 @@ public sealed class BucketStoreTests : IDisposable
         Assert.True(again.Partitions.Where(p => p is not RemoteBlockPartition).All(p => p.View().RowCount == 0));
     }
 
+    [Fact]
+    public async Task The_lease_holder_merges_blocks_in_the_bucket_and_readers_count_them_once()
+    {
+        var options = Ingest("a");
+        options.BlockDuration = TimeSpan.FromSeconds(1);
+        using (var ingest = new ProfileStore(options))
+        {
+            ingest.Append(Cpu, s_job, CpuProfile(1_000, ("main;work", 3)));
+            await ingest.FlushAsync();
+            ingest.Append(Cpu, s_job, CpuProfile(2_000, ("main;work", 5), ("main;idle", 4)));
+            await ingest.FlushAsync();
+            var metas = Path.Combine(Sub("bucket"), "blocks");
+            for (var i = 0; i < 300 && !(Directory.GetFiles(metas, "meta.json", SearchOption.AllDirectories) is [var only] && only.Contains("compacted", StringComparison.Ordinal)); i++)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.True(ingest.HoldsCompactorLease);
+        }
+
+        var meta = Assert.Single(Directory.GetFiles(Path.Combine(Sub("bucket"), "blocks"), "meta.json", SearchOption.AllDirectories));
+        Assert.Contains("compacted", meta, StringComparison.Ordinal);
+        using var query = new ProfileStore(Query());
+        var remote = Assert.Single(query.Partitions.OfType<RemoteBlockPartition>());
+        var view = remote.View();
+        Assert.Equal(4, view.RowCount);
+        Assert.Equal(new Dictionary<string, long> { ["main;work"] = 8, ["main;idle"] = 4 }, ReadStacks(view, 0));
+    }
+
     private static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
