@@ -76,7 +76,7 @@ public sealed class ParcaServer : IAsyncDisposable
         configureServices?.Invoke(builder.Services);
 
         // --mode=scraper-only/forwarder runs no storage: the scraper forwards to --store-address.
-        var withStorage = storageApi && options.Mode == "all";
+        var withStorage = storageApi && options.Mode is "all" or "query";
         if (withStorage)
         {
             StorageHosting.AddServices(builder.Services, options);

@@ -52,6 +52,15 @@ public sealed class ParcaServerOptions
     /// <summary>--storage-wal-leftover: what to do with log segments found while the log is off (refuse, replay, discard).</summary>
     public string StorageWalLeftover { get; set; } = "refuse";
 
+    /// <summary>--storage-block-duration: a head is cut into a block (and uploaded) after being open this long.</summary>
+    public TimeSpan StorageBlockDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>--object-storage-sync-interval: how often the bucket is listed for new blocks.</summary>
+    public TimeSpan ObjectStorageSyncInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>--object-storage-cache-size: bytes of decoded cold-block sections kept in memory.</summary>
+    public long ObjectStorageCacheSize { get; set; } = 512L << 20;
+
     public static readonly string[] KnownWalLeftovers = ["refuse", "replay", "discard"];
     public string SymbolizerDemangleMode { get; set; } = "simple";
     public int SymbolizerNumberOfTries { get; set; } = 3;
@@ -88,7 +97,7 @@ public sealed class ParcaServerOptions
     /// <summary>Working memory one query's report may take (merged tree, frame graph, encoded result).</summary>
     public long QueryMemoryBudget { get; set; } = 1L << 30;
 
-    public static readonly string[] KnownModes = ["all", "scraper-only", "forwarder"];
+    public static readonly string[] KnownModes = ["all", "scraper-only", "forwarder", "query"];
     public static readonly string[] KnownLogLevels = ["debug", "info", "warn", "error"];
     public static readonly string[] KnownLogFormats = ["logfmt", "json"];
     public static readonly string[] KnownDemangleModes = ["simple", "full", "none", "templates"];
@@ -164,6 +173,21 @@ public sealed class ParcaServerOptions
         if (Mode is "scraper-only" or "forwarder" && string.IsNullOrEmpty(StoreAddress))
         {
             problems.Add($"--store-address: required with --mode={Mode}");
+        }
+
+        if (StorageBlockDuration <= TimeSpan.Zero)
+        {
+            problems.Add("--storage-block-duration: must be positive");
+        }
+
+        if (ObjectStorageSyncInterval <= TimeSpan.Zero)
+        {
+            problems.Add("--object-storage-sync-interval: must be positive");
+        }
+
+        if (ObjectStorageCacheSize < 0)
+        {
+            problems.Add("--object-storage-cache-size: must not be negative");
         }
 
         if (BearerToken is not null && BearerTokenFile is not null)

@@ -119,10 +119,11 @@ public sealed partial class ProfileStore
     /// Opens the log: segments covered by blocks on disk are deleted, the others are replayed into the head, and the
     /// head gets a new segment. The replayed segments stay until that head is on disk.
     /// </summary>
-    private WriteAheadLog OpenWal(string directory, List<Partition> blocks)
+    private WriteAheadLog OpenWal(string directory, List<Partition> blocks, Func<long, bool>? inBucket)
     {
         var segments = UsableSegments(directory);
-        var covered = CoveredSegments(blocks, segments);
+        var onDisk = CoveredSegments(blocks, segments);
+        var covered = inBucket is null ? onDisk : s => onDisk(s) || inBucket(s);
         var replay = new List<(long Sequence, string Path)>();
         foreach (var segment in segments)
         {

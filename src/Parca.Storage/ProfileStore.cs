@@ -44,6 +44,12 @@ public sealed partial class ProfileStore : IDisposable
             blocks.AddRange(LoadBlocks(EnsureDirectory("blocks")));
         }
 
+        Func<long, bool>? inBucket = null;
+        if (_options.Bucket is not null)
+        {
+            blocks.AddRange(OpenBucket(out inBucket));
+        }
+
         blocks.Sort((a, b) => a.MinTimeNanos.CompareTo(b.MinTimeNanos));
         if (_options.WalEnabled)
         {
@@ -52,7 +58,7 @@ public sealed partial class ProfileStore : IDisposable
                 throw new ArgumentException("the write-ahead log needs a storage path (enable persistence)", nameof(options));
             }
 
-            _wal = OpenWal(EnsureDirectory("wal"), blocks);
+            _wal = OpenWal(EnsureDirectory("wal"), blocks, inBucket);
         }
         else if (_options.Path is not null)
         {
@@ -68,6 +74,11 @@ public sealed partial class ProfileStore : IDisposable
         }
 
         _compactor = Task.Run(CompactLoopAsync);
+        if (_options.Bucket is not null)
+        {
+            _bucketLoop = Task.Run(BucketLoopAsync);
+        }
+
         if (_replayedHeadToFlush)
         {
             Rotate(_head); // replay-then-disable: the replayed profiles go to a block, then the segments go
@@ -106,6 +117,11 @@ public sealed partial class ProfileStore : IDisposable
     public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> source)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_options.QueryOnly)
+        {
+            throw new StorageBusyException("this server runs --mode=query: it answers queries from object storage and stores nothing; send profiles to an ingest server (--mode=all)", unavailable: true);
+        }
+
         CheckMemoryLimit();
         ByteWriter? record = null;
         if (_wal is not null)

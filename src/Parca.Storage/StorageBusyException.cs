@@ -12,6 +12,12 @@ public class StorageBusyException : Exception
     {
     }
 
+    /// <summary>A refusal whose cause is outside this server (the bucket is unreachable): gRPC UNAVAILABLE, not RESOURCE_EXHAUSTED.</summary>
+    public StorageBusyException(string message, bool unavailable)
+        : base(message) => Unavailable = unavailable;
+
+    public bool Unavailable { get; }
+
     public StorageBusyException()
     {
     }

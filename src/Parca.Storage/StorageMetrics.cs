@@ -29,6 +29,8 @@ internal sealed class StorageMetrics : IDisposable
         _meter.CreateObservableGauge("parca_storage_pending_compactions", () => store.PendingCompactions, null, "Sealed heads waiting to be written as blocks.");
     }
 
+    internal Meter Meter => _meter;
+
     public void WriteFailed(bool diskFull) => _writeFailures.Add(1, new KeyValuePair<string, object?>("reason", diskFull ? "disk_full" : "io"));
 
     public void CompactionFailed() => _compactionFailures.Add(1);

@@ -18,6 +18,9 @@ public sealed partial class QueryEngine
     /// <summary>Series tested against selectors by all queries so far (exported as parca_query_series_examined_total).</summary>
     public long SeriesExamined => Interlocked.Read(ref _seriesExamined);
 
+    /// <summary>The store queried (its object storage state becomes warnings on answers).</summary>
+    public ProfileStore Store => _store;
+
     /// <summary>Distinct profile types; with both bounds non-zero, only those with a profile strictly inside (start, end).</summary>
     public IReadOnlyList<ProfileType> ProfileTypes(long startNanos = 0, long endNanos = 0)
     {

@@ -104,7 +104,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
             }
             catch (StorageBusyException e)
             {
-                throw new IngestError(e.Message, IngestErrorKind.Busy);
+                throw new IngestError(e.Message, e.Unavailable ? IngestErrorKind.Unavailable : IngestErrorKind.Busy);
             }
 
             return stored;

@@ -100,7 +100,31 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         ValueTask.FromResult(new HasProfileDataResponse { HasData = engine.HasProfileData() });
 
     private ValueTask<EncodedMessage<QueryRangeResponse>> QueryRangeEncoded(QueryRangeRequest request, RpcCallContext context) =>
-        ValueTask.FromResult(QueryRangeEncoded(engine, request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken));
+        ValueTask.FromResult(WithBucketState(context, () => QueryRangeEncoded(engine, request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken)));
+
+    /// <summary>
+    /// Object storage in answers: a query over local data while the bucket is unreachable answers with a
+    /// <c>parca-warning</c> response header saying so; a cold block that cannot be read mid-query is UNAVAILABLE.
+    /// </summary>
+    private T WithBucketState<T>(RpcCallContext context, Func<T> run)
+    {
+        T result;
+        try
+        {
+            result = run();
+        }
+        catch (Parca.Storage.Buckets.BucketException e)
+        {
+            throw new RpcException(StatusCode.Unavailable, "object storage unreachable while reading a block: " + e.Message);
+        }
+
+        if (engine.Store.BucketWarning is { } warning)
+        {
+            context.AddResponseHeader("parca-warning", warning);
+        }
+
+        return result;
+    }
 
     /// <summary>The QueryRange handler's work (validation, engine, response message); benchmarks call it directly.</summary>
     internal static QueryRangeResponse QueryRange(QueryEngine engine, QueryRangeRequest request, int maxGroups = int.MaxValue, CancellationToken cancellationToken = default)
@@ -225,7 +249,7 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
 
     private async ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
     {
-        var result = Merge(request, context.CancellationToken);
+        var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
         if (symbolizer is not null)
         {
             await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);

@@ -22,6 +22,14 @@ internal static class StorageHosting
             var storage = StorageOptionsFrom(options);
             storage.Log = line => ServerLog.StorageEvent(log, line);
             storage.Meters = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>();
+            storage.Bucket = ObjectStorage.Open(options, line => ServerLog.StorageEvent(log, line));
+            storage.QueryOnly = options.Mode == "query";
+            if (storage.QueryOnly)
+            {
+                storage.Path = null; // nothing of its own to keep: every block comes from the bucket
+                storage.WalEnabled = false;
+            }
+
             return new ProfileStore(storage);
         });
         services.AddSingleton(sp =>
@@ -77,6 +85,9 @@ internal static class StorageHosting
             _ => WalLeftoverPolicy.Refuse,
         },
         WalSourceDecoder = ProfileWriter.DecodeLogged,
+        BlockDuration = options.StorageBlockDuration,
+        BucketSyncInterval = options.ObjectStorageSyncInterval,
+        BucketCacheBytes = options.ObjectStorageCacheSize,
     };
 
     public static void MapEndpoints(IEndpointRouteBuilder root)
