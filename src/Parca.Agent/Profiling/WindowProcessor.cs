@@ -23,6 +23,9 @@ internal sealed class WindowProcessor
 
     private readonly ProcessJobs _jobs;
 
+    /// <summary>Turns on .NET processes' perf maps before their JIT frames are named (null: --dotnet-perf-map-disable).</summary>
+    public Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet { get; init; }
+
     public WindowProcessor(ProcessTable processes, Symbolizer symbolizer, LabelSetBuilder labels, int frequency, ProcessJobs jobs)
     {
         _processes = processes;
@@ -184,6 +187,11 @@ internal sealed class WindowProcessor
                 last = mapping;
                 _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files)?.Symbols;
             }
+        }
+
+        if (_symbolizer.JitEnabled)
+        {
+            Dotnet?.Prepare(info);
         }
 
         if (needPerfMap && _symbolizer.JitEnabled)

@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging;
+
+namespace Parca.Agent.Tests.Runtimes;
+
+/// <summary>
+/// .NET processes started with no profiling environment: the agent turns their perf map on through the diagnostics
+/// socket, walks their stacks with the default unwinder (unwind tables + frame pointers through JIT code) and the
+/// whole managed chain comes back named from a real parca, down to the host's native entry.
+/// </summary>
+[Collection(KernelCollection.Name)]
+public sealed class DotnetRuntimeTests
+{
+    /// <summary>The tracee's chain, leaf first, as the agent names it (namespace, type, generic arguments, parameters; tiers merged).</summary>
+    internal static readonly string[] Chain =
+    [
+        "Tracee.Chain.Leaf::Burn(uint64)",
+        "Tracee.Chain.Inner::Level3(uint64)",
+        "Tracee.Chain.Middle`1[System.Int64]::Level2(uint64)",
+        "Tracee.Chain.Outer::Level1(uint64)",
+        "Tracee.Chain.Program::Main(string[])",
+    ];
+
+    /// <summary>Below Main: the runtime's call-in path and the host, down to libc's call of main.</summary>
+    internal static readonly string[] Below = ["coreclr_execute_assembly", "corehost_main", "hostfxr_main_startupinfo", "__libc_start_call_main"];
+
+    [Fact]
+    public async Task App_started_after_the_agent_without_environment_has_the_whole_chain_named_down_to_main()
+    {
+        var dll = DotnetTracees.Build("dotnetchain");
+        await using var run = await ServerReadback.StartAsync("dotnet");
+        using var tracee = DotnetTracees.Start(dll, "8");
+        var from = await WaitForPerfMapAsync(run, tracee.Id);
+        await tracee.WaitForExitAsync();
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+        AssertChain(traces, file);
+        AssertNoWarnings(run.Agent, tracee.Id);
+    }
+
+    [Fact]
+    public async Task App_started_before_the_agent_without_environment_has_the_whole_chain_named_down_to_main()
+    {
+        var dll = DotnetTracees.Build("dotnetchain");
+        using var tracee = DotnetTracees.Start(dll, "10");
+        try
+        {
+            // Running (and JIT-compiled through tier 1) before the agent exists: the perf map turned on later
+            // must list the methods compiled before.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await using var run = await ServerReadback.StartAsync("dotnet");
+            var from = await WaitForPerfMapAsync(run, tracee.Id);
+            await tracee.WaitForExitAsync();
+            var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+            AssertChain(traces, file);
+            AssertNoWarnings(run.Agent, tracee.Id);
+        }
+        finally
+        {
+            if (!tracee.HasExited)
+            {
+                tracee.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Processes_exiting_mid_window_cost_at_most_one_log_line_each()
+    {
+        var dll = DotnetTracees.Build("dotnetchain");
+        await using var agent = await AgentHarness.StartAsync(windowSeconds: 2);
+        var pids = new List<int>();
+        for (var i = 0; i < 4; i++)
+        {
+            // Lifetimes from 0.3 s to 1.2 s: some exit before the agent sees them, some right after it turned
+            // their perf map on, some while it reads their files.
+            using var tracee = DotnetTracees.Start(dll, (0.3 * (i + 1)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            pids.Add(tracee.Id);
+            await tracee.WaitForExitAsync();
+        }
+
+        await agent.WaitForProfileAsync(p => p.Pids.Any(pids.Contains));
+        await Task.Delay(agent.Agent.Options.ProfilingDuration * 2);
+        foreach (var pid in pids)
+        {
+            var lines = agent.Logs.Entries.Where(e => e.Level >= LogLevel.Warning && e.Message.Contains($"process {pid} ", StringComparison.Ordinal)).ToList();
+            Assert.True(lines.Count <= 1, $"pid {pid}: {string.Join("\n", lines)}");
+        }
+
+        Assert.DoesNotContain(agent.Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>Waits until the agent turned the process's perf map on and its tables are loaded; returns when the next window started.</summary>
+    internal static async Task<DateTimeOffset> WaitForPerfMapAsync(ServerReadback run, int pid)
+    {
+        var dotnet = run.Agent.Agent.Dotnet ?? throw new InvalidOperationException("the agent runs with --dotnet-perf-map-disable");
+        for (var i = 0; i < 600 && !dotnet.IsEnabled(pid); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(dotnet.IsEnabled(pid), $"the agent never turned on the perf map of pid {pid}: {string.Join("\n", run.Agent.Logs.Entries.Select(e => e.Message))}");
+        return await run.WaitForTablesAsync(pid);
+    }
+
+    internal static void AssertChain(List<(double Seconds, string[] Frames)> traces, string file)
+    {
+        var share = DotnetTracees.Share(traces, Chain, Below);
+        Assert.True(share >= 0.9, $"the whole chain {string.Join(" <- ", Chain)} <- ... {string.Join(" <- ", Below)} holds {share:P1} of the samples:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
+    }
+
+    /// <summary>No warning about the tracee (other processes on a shared machine may have their own).</summary>
+    internal static void AssertNoWarnings(AgentHarness agent, int pid) =>
+        Assert.DoesNotContain(agent.Logs.Entries, e => e.Level >= LogLevel.Warning && e.Message.Contains($"process {pid} ", StringComparison.Ordinal));
+}
