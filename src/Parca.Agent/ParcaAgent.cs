@@ -114,6 +114,8 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
     internal Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet => _dotnet;
 
+    internal Runtimes.Dotnet.JitUnwindTables? JitUnwind => _windows.JitUnwind;
+
     public AgentMetrics Metrics { get; } = new();
 
     /// <summary>The HTTP address actually bound (useful with port 0). Valid after <see cref="StartAsync"/>.</summary>
@@ -212,6 +214,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 loggers.CreateLogger("parca.agent.unwind"));
             _processes.Captured = _unwinder.AddProcess;
             Metrics.Unwinder = _unwinder;
+            if (_dotnet is not null)
+            {
+                _windows.JitUnwind = new Runtimes.Dotnet.JitUnwindTables(_unwinder, Options.ProcRoot);
+            }
         }
 
         if (_sampler.MemlockWarning is { } warning)

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Parca.Agent.Tests;
 
-/// <summary>A .NET process with DOTNET_PerfMapEnabled=1: its JIT frames are named from /tmp/perf-PID.map.</summary>
+/// <summary>A .NET process started with DOTNET_PerfMapEnabled=1: its JIT frames are named from /tmp/perf-PID.map and its stacks are whole with the default unwinder.</summary>
 [Collection(KernelCollection.Name)]
 public sealed class DotnetTraceeTests
 {
@@ -18,11 +18,12 @@ public sealed class DotnetTraceeTests
 
         Tracees.Run(Environment.ProcessPath!, $"build {dir} -c Release -o {dir}/out -nologo -v q");
         // Every dotnet process on the machine has comm "dotnet": a pid label keeps the tracee's profile apart.
-        // Frame pointers only: with unwind tables on (the default) the walk from JIT code into libcoreclr.so's call-in
-        // stubs still ends in unnamed frames before coreclr_execute_assembly (a known gap, docs/agent.md ".NET stacks";
-        // runtime-aware .NET unwinding is the next step). This test pins what the frame-pointer walker guarantees.
-        await using var agent = await AgentHarness.StartAsync("relabel_configs:\n- source_labels: [__meta_process_pid]\n  target_label: pid\n",
-            configure: o => o.DwarfUnwindingDisable = true);
+        // The default unwinder (unwind tables, frame pointers through JIT code): the tracee was started with the
+        // perf map on, so the agent leaves its diagnostics socket alone and only reads the map. Tiers are kept apart
+        // (--dotnet-keep-tiers) to tell the on-stack-replacement version of Burn from its final one.
+        await using var agent = await AgentHarness.StartAsync(
+            "relabel_configs:\n- source_labels: [__meta_process_pid]\n  target_label: pid\n",
+            configure: o => o.DotnetKeepTiers = true);
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Path.Combine(dir, "out", "Tracee.dll"));
         psi.ArgumentList.Add("10");
@@ -33,24 +34,20 @@ public sealed class DotnetTraceeTests
             // The first window holds runtime start-up and tiering; wait for a window in steady state, where the
             // managed Burn method, named from the perf map, is the leaf of most samples.
             var pid = tracee.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var series = await agent.WaitForProfileAsync(p => p.Labels.TryGetValue("pid", out var l) && l == pid && BurnShare(p) >= 0.5, maxWindows: 12);
+            var series = await agent.WaitForProfileAsync(p => p.Labels.TryGetValue("pid", out var l) && l == pid && BurnShare(p) >= 0.5 && Named(p), maxWindows: 12);
             Assert.Equal("dotnet", series.Labels["comm"]);
             var file = AgentHarness.Save(series);
             var burn = GoPprof.Traces(file).Where(IsSteadyBurn).ToList();
             Assert.NotEmpty(burn);
 
             // Complete stacks (in steady state; while Burn still runs as an on-stack-replacement version the walk
-            // loses Main, see docs/agent.md ".NET stacks"): the frame-pointer walk goes from the JIT-compiled Burn through the JIT-compiled Main
-            // (both named from the perf map), through the runtime's call-in stubs in libcoreclr.so (frame pointers,
-            // exported names only) down to the host's entry points and libc. See docs/agent.md ".NET stacks".
+            // loses Main, see docs/agent.md ".NET stacks"): from the JIT-compiled Burn through the JIT-compiled Main
+            // (both named from the perf map, names normalized: no return type, assembly or tier), through the
+            // runtime's call-in path in libcoreclr.so (unwind tables) down to the host's entry points and libc.
             var complete = burn.Where(t =>
-            {
-                var main = Array.FindIndex(t.Frames, f => f.Contains("[Tracee] Program::", StringComparison.Ordinal));
-                var execute = Array.IndexOf(t.Frames, "coreclr_execute_assembly");
-                var host = Array.IndexOf(t.Frames, "corehost_main");
-                return main == 1 && execute > main && host > execute;
-            }).Sum(t => t.Seconds);
-            Assert.True(complete >= burn.Sum(t => t.Seconds) * 0.9, $"Burn <- Main <- coreclr_execute_assembly <- corehost_main holds {complete:F3}s of {burn.Sum(t => t.Seconds):F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
+                t.Frames.Length > 1 && t.Frames[1].Contains("Program::", StringComparison.Ordinal)
+                && Runtimes.DotnetTracees.Matches(t.Frames, [], ["coreclr_execute_assembly", "corehost_main", "hostfxr_main_startupinfo", "__libc_start_call_main"])).Sum(t => t.Seconds);
+            Assert.True(complete >= burn.Sum(t => t.Seconds) * 0.9, $"Burn <- Main <- coreclr_execute_assembly <- corehost_main <- hostfxr_main_startupinfo <- __libc_start_call_main holds {complete:F3}s of {burn.Sum(t => t.Seconds):F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
         }
         finally
         {
@@ -64,6 +61,10 @@ public sealed class DotnetTraceeTests
         var total = traces.Sum(t => t.Seconds);
         return total == 0 ? 0 : traces.Where(IsSteadyBurn).Sum(t => t.Seconds) / total;
     }
+
+    /// <summary>The host's native frames are named (the process's files were read in time for this window).</summary>
+    private static bool Named(Profiling.ProfileSeries series) =>
+        GoPprof.Traces(AgentHarness.Save(series)).Any(t => t.Frames.Contains("coreclr_execute_assembly"));
 
     /// <summary>Burn as the leaf in its final tiered version, not the on-stack-replacement one the loop starts in.</summary>
     private static bool IsSteadyBurn((double Seconds, string[] Frames) t) =>

@@ -102,7 +102,8 @@ internal sealed partial class ProcessFiles
     public bool ReadPerfMapAppended(ProcessInfo process, Parca.Symbols.Jit.PerfMapAccumulator map, ref ulong inode, out Parca.Symbols.Jit.PerfMapAccumulator current)
     {
         current = map;
-        using var handle = OpenPerfMap(process, out var stat, out var shown, checkSize: false);
+        // A file already over the cap at first sight is refused as before; one that grows past it later is read up to it.
+        using var handle = OpenPerfMap(process, out var stat, out var shown, checkSize: map.Offset == 0);
         if (handle is null)
         {
             return false;
@@ -114,6 +115,7 @@ internal sealed partial class ProcessFiles
             inode = stat.Inode;
         }
 
+        var wasFull = current.Full;
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
@@ -133,7 +135,7 @@ internal sealed partial class ProcessFiles
                 }
             }
 
-            if (current.Full)
+            if (current.Full && !wasFull)
             {
                 Refuse(process.Pid, process.Comm, shown, FileRefusal.TooLarge, stat, $"it grew past {Limits.PerfMapMaxBytes} bytes; later entries are not read");
             }

@@ -79,6 +79,21 @@ internal sealed class Symbolizer
         }
     }
 
+    /// <summary>The (start, size) of every perf map entry read for <paramref name="process"/> so far (empty when none).</summary>
+    public List<(ulong Start, ulong Size)> PerfMapRanges(ProcessInfo process)
+    {
+        var ranges = new List<(ulong Start, ulong Size)>();
+        if (_perfMaps.TryGetValue(process.Pid, out var state) && state.StartTime == process.StartTime)
+        {
+            lock (state)
+            {
+                state.Map.CopyRanges(ranges);
+            }
+        }
+
+        return ranges;
+    }
+
     /// <summary>A process running the .NET runtime (its perf map names get <see cref="DotnetSymbolName"/>).</summary>
     public static bool IsDotnet(ProcessInfo process)
     {

@@ -14,8 +14,12 @@ public sealed class PerfMapAccumulator
 {
     private readonly Dictionary<ulong, (ulong Size, string Name)> _entries = [];
     private readonly Func<string, string> _rename;
+    /// <summary>Longest line kept across reads; a longer one is not a perf map line and is skipped up to its end.</summary>
+    private const int MaxLineBytes = 8192;
+
     private readonly List<byte> _partial = [];
     private bool _changed;
+    private bool _skippingLine;
 
     /// <param name="maxBytes">Most bytes of the file read in all (the cap of a whole-file read).</param>
     /// <param name="rename">Applied to every name as it is read (e.g. <see cref="DotnetSymbolName.Normalize(string)"/>).</param>
@@ -58,11 +62,24 @@ public sealed class PerfMapAccumulator
             var newline = data.IndexOf((byte)'\n');
             if (newline < 0)
             {
-                _partial.AddRange(data);
+                if (_skippingLine || _partial.Count + data.Length > MaxLineBytes)
+                {
+                    _skippingLine = true; // memory stays bounded whatever the file holds
+                    _partial.Clear();
+                }
+                else
+                {
+                    _partial.AddRange(data);
+                }
+
                 return;
             }
 
-            if (_partial.Count > 0)
+            if (_skippingLine)
+            {
+                _skippingLine = false;
+            }
+            else if (_partial.Count > 0)
             {
                 _partial.AddRange(data[..newline]);
                 ParseLine(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_partial));
@@ -74,6 +91,15 @@ public sealed class PerfMapAccumulator
             }
 
             data = data[(newline + 1)..];
+        }
+    }
+
+    /// <summary>Adds the (start, size) of every entry read so far to <paramref name="into"/>.</summary>
+    public void CopyRanges(List<(ulong Start, ulong Size)> into)
+    {
+        foreach (var (start, (size, _)) in _entries)
+        {
+            into.Add((start, size));
         }
     }
 

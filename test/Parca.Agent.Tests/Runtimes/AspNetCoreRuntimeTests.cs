@@ -7,14 +7,14 @@ namespace Parca.Agent.Tests.Runtimes;
 [Collection(KernelCollection.Name)]
 public sealed class AspNetCoreRuntimeTests
 {
-    private const string Service = "Tracee.Web.PrimeService::Count(int32)";
-    private const string Controller = "Tracee.Web.PrimesController::Get(int32)";
+    private const string Service = "Tracee.Web.PrimeService::Count";
+    private const string Controller = "Tracee.Web.PrimesController::Get";
 
     [Fact]
     public async Task Thread_pool_threads_under_http_load_show_controller_calling_service()
     {
         var dll = DotnetTracees.Build("aspnet");
-        await using var run = await ServerReadback.StartAsync("dotnet");
+        await using var run = await ServerReadback.StartAsync("dotnet", extraRelabel: DotnetRuntimeTests.ThreadLabel);
         using var app = DotnetTracees.Start(dll);
         try
         {
@@ -37,7 +37,8 @@ public sealed class AspNetCoreRuntimeTests
 
             await Task.WhenAll(ClientAsync(), ClientAsync());
             Assert.True(requests > 0);
-            var (traces, file) = await run.StopAndQueryAsync(app.Id, from);
+            // Thread-pool threads (".NET TP Worker") run the requests.
+            var (traces, file) = await run.StopAndQueryAsync(app.Id, from, ",thread=\".NET TP Worker\"");
 
             var inService = traces.Where(t => t.Frames.Length > 0 && t.Frames[0] == Service).ToList();
             var total = inService.Sum(t => t.Seconds);

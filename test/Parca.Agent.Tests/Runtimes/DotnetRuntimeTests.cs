@@ -10,28 +10,37 @@ namespace Parca.Agent.Tests.Runtimes;
 [Collection(KernelCollection.Name)]
 public sealed class DotnetRuntimeTests
 {
-    /// <summary>The tracee's chain, leaf first, as the agent names it (namespace, type, generic arguments, parameters; tiers merged).</summary>
+    /// <summary>
+    /// The tracee's chain, leaf first, as go tool pprof shows the agent's names (namespace, type, generic arguments;
+    /// pprof hides the parameter list the agent also sends; tiers merged).
+    /// </summary>
     internal static readonly string[] Chain =
     [
-        "Tracee.Chain.Leaf::Burn(uint64)",
-        "Tracee.Chain.Inner::Level3(uint64)",
-        "Tracee.Chain.Middle`1[System.Int64]::Level2(uint64)",
-        "Tracee.Chain.Outer::Level1(uint64)",
-        "Tracee.Chain.Program::Main(string[])",
+        "Tracee.Chain.Leaf::Burn",
+        "Tracee.Chain.Inner::Level3",
+        "Tracee.Chain.Middle`1[System.Int64]::Level2",
+        "Tracee.Chain.Outer::Level1",
+        "Tracee.Chain.Program::Main",
     ];
 
     /// <summary>Below Main: the runtime's call-in path and the host, down to libc's call of main.</summary>
     internal static readonly string[] Below = ["coreclr_execute_assembly", "corehost_main", "hostfxr_main_startupinfo", "__libc_start_call_main"];
 
+    /// <summary>Keeps the sampled thread's name as a label: the chain runs on the main thread (named like the process).</summary>
+    internal const string ThreadLabel = "- source_labels: [__meta_thread_comm]\n  target_label: thread\n";
+
+    /// <summary>The main thread's samples: the runtime's own threads (tiered compilation, GC, finalizer) are not the app's chain.</summary>
+    internal const string MainThread = ",thread=\"dotnet\"";
+
     [Fact]
     public async Task App_started_after_the_agent_without_environment_has_the_whole_chain_named_down_to_main()
     {
         var dll = DotnetTracees.Build("dotnetchain");
-        await using var run = await ServerReadback.StartAsync("dotnet");
-        using var tracee = DotnetTracees.Start(dll, "8");
+        await using var run = await ServerReadback.StartAsync("dotnet", extraRelabel: ThreadLabel);
+        using var tracee = DotnetTracees.Start(dll, "12");
         var from = await WaitForPerfMapAsync(run, tracee.Id);
         await tracee.WaitForExitAsync();
-        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from, MainThread);
         AssertChain(traces, file);
         AssertNoWarnings(run.Agent, tracee.Id);
     }
@@ -40,16 +49,16 @@ public sealed class DotnetRuntimeTests
     public async Task App_started_before_the_agent_without_environment_has_the_whole_chain_named_down_to_main()
     {
         var dll = DotnetTracees.Build("dotnetchain");
-        using var tracee = DotnetTracees.Start(dll, "10");
+        using var tracee = DotnetTracees.Start(dll, "14");
         try
         {
             // Running (and JIT-compiled through tier 1) before the agent exists: the perf map turned on later
             // must list the methods compiled before.
             await Task.Delay(TimeSpan.FromSeconds(2));
-            await using var run = await ServerReadback.StartAsync("dotnet");
+            await using var run = await ServerReadback.StartAsync("dotnet", extraRelabel: ThreadLabel);
             var from = await WaitForPerfMapAsync(run, tracee.Id);
             await tracee.WaitForExitAsync();
-            var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+            var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from, MainThread);
             AssertChain(traces, file);
             AssertNoWarnings(run.Agent, tracee.Id);
         }
@@ -88,16 +97,21 @@ public sealed class DotnetRuntimeTests
         Assert.DoesNotContain(agent.Logs.Entries, e => e.Level >= LogLevel.Error);
     }
 
-    /// <summary>Waits until the agent turned the process's perf map on and its tables are loaded; returns when the next window started.</summary>
+    /// <summary>
+    /// Waits until the agent turned the process's perf map on and loaded the table of its JIT code; returns when the
+    /// next window started (samples before were taken while the process was new to the agent).
+    /// </summary>
     internal static async Task<DateTimeOffset> WaitForPerfMapAsync(ServerReadback run, int pid)
     {
         var dotnet = run.Agent.Agent.Dotnet ?? throw new InvalidOperationException("the agent runs with --dotnet-perf-map-disable");
-        for (var i = 0; i < 600 && !dotnet.IsEnabled(pid); i++)
+        var jit = run.Agent.Agent.JitUnwind ?? throw new InvalidOperationException("the agent runs without unwind tables");
+        for (var i = 0; i < 1200 && !(dotnet.IsEnabled(pid) && jit.HasTable(pid)); i++)
         {
             await Task.Delay(50);
         }
 
         Assert.True(dotnet.IsEnabled(pid), $"the agent never turned on the perf map of pid {pid}: {string.Join("\n", run.Agent.Logs.Entries.Select(e => e.Message))}");
+        Assert.True(jit.HasTable(pid), $"the agent never loaded a JIT table for pid {pid}");
         return await run.WaitForTablesAsync(pid);
     }
 
