@@ -79,15 +79,15 @@ internal sealed class Symbolizer
         }
     }
 
-    /// <summary>The (start, size) of every perf map entry read for <paramref name="process"/> so far (empty when none).</summary>
-    public List<(ulong Start, ulong Size)> PerfMapRanges(ProcessInfo process)
+    /// <summary>Every perf map entry read for <paramref name="process"/> so far (start, size, name, tier tag; empty when none).</summary>
+    public List<(ulong Start, ulong Size, string Name, string Tag)> PerfMapEntries(ProcessInfo process)
     {
-        var ranges = new List<(ulong Start, ulong Size)>();
+        var ranges = new List<(ulong Start, ulong Size, string Name, string Tag)>();
         if (_perfMaps.TryGetValue(process.Pid, out var state) && state.StartTime == process.StartTime)
         {
             lock (state)
             {
-                state.Map.CopyRanges(ranges);
+                state.Map.CopyEntries(ranges);
             }
         }
 

@@ -202,7 +202,7 @@ internal sealed class WindowProcessor
             _symbolizer.LoadPerfMap(_processes.Files, info);
             if (JitUnwind is { } jit && Symbolizer.IsDotnet(info))
             {
-                jit.Update(info, _symbolizer.PerfMapRanges(info));
+                jit.Update(info, _symbolizer.PerfMapEntries(info));
             }
         }
     }

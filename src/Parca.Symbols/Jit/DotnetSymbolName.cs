@@ -34,15 +34,17 @@ public static class DotnetSymbolName
             }
         }
 
-        // The assembly is the first " [Name] " whose name has no spaces; the return type before it may have spaces
-        // ("valuetype System.ValueTuple`2<int32,int32>"), the method after it may have brackets (generic arguments).
+        // The assembly is the first " [Name] " whose name holds no bracket: the return type before it may have
+        // spaces and brackets of its own ("class [System.Runtime]System.String"), the assembly name may have spaces
+        // ("[Anonymously Hosted DynamicMethods Assembly]"), the method after it may have brackets (generic arguments).
         var open = span.IndexOf(" [", StringComparison.Ordinal);
         while (open >= 0)
         {
-            var close = span[(open + 2)..].IndexOf("] ", StringComparison.Ordinal);
-            if (close >= 0 && span.Slice(open + 2, close).IndexOf(' ') < 0)
+            var close = span[(open + 2)..].IndexOfAny('[', ']');
+            var end = open + 2 + close;
+            if (close > 0 && span[end] == ']' && end + 1 < span.Length && span[end + 1] == ' ')
             {
-                span = span[(open + 2 + close + 2)..];
+                span = span[(end + 2)..];
                 break;
             }
 

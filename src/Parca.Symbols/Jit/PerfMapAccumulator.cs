@@ -12,7 +12,7 @@ namespace Parca.Symbols.Jit;
 /// </summary>
 public sealed class PerfMapAccumulator
 {
-    private readonly Dictionary<ulong, (ulong Size, string Name)> _entries = [];
+    private readonly Dictionary<ulong, (ulong Size, string Name, string Tag)> _entries = [];
     private readonly Func<string, string> _rename;
     /// <summary>Longest line kept across reads; a longer one is not a perf map line and is skipped up to its end.</summary>
     private const int MaxLineBytes = 8192;
@@ -94,12 +94,15 @@ public sealed class PerfMapAccumulator
         }
     }
 
-    /// <summary>Adds the (start, size) of every entry read so far to <paramref name="into"/>.</summary>
-    public void CopyRanges(List<(ulong Start, ulong Size)> into)
+    /// <summary>
+    /// Adds every entry read so far to <paramref name="into"/>: start, size, name (renamed) and the raw name's
+    /// trailing "[...]" tag (a .NET tier such as "[OptimizedTier1OSR]", else empty).
+    /// </summary>
+    public void CopyEntries(List<(ulong Start, ulong Size, string Name, string Tag)> into)
     {
-        foreach (var (start, (size, _)) in _entries)
+        foreach (var (start, (size, name, tag)) in _entries)
         {
-            into.Add((start, size));
+            into.Add((start, size, name, tag));
         }
     }
 
@@ -109,7 +112,7 @@ public sealed class PerfMapAccumulator
         if (_changed)
         {
             var list = new List<(ulong, ulong, string)>(_entries.Count);
-            foreach (var (start, (size, name)) in _entries)
+            foreach (var (start, (size, name, _)) in _entries)
             {
                 list.Add((start, size, name));
             }
@@ -140,7 +143,9 @@ public sealed class PerfMapAccumulator
         }
 
         var name = Encoding.UTF8.GetString(rest[(s2 + 1)..].TrimEnd((byte)'\r'));
-        _entries[start] = (size, _rename(name));
+        var open = name.EndsWith(']') ? name.LastIndexOf('[') : -1;
+        var tag = open > 0 ? string.Intern(name[open..]) : "";
+        _entries[start] = (size, _rename(name), tag);
         _changed = true;
     }
 

@@ -23,8 +23,16 @@ public sealed class DotnetRuntimeTests
         "Tracee.Chain.Program::Main",
     ];
 
-    /// <summary>Below Main: the runtime's call-in path and the host, down to libc's call of main.</summary>
-    internal static readonly string[] Below = ["coreclr_execute_assembly", "corehost_main", "hostfxr_main_startupinfo", "__libc_start_call_main"];
+    /// <summary>
+    /// Below Main, in order: the runtime's call-in path and the host, down to libc's call of main and the executable's
+    /// entry. A frame counts by its name or, when the window closed before the process's files were read (a heavily
+    /// loaded machine), by its library: the walk is what is checked here, naming native frames elsewhere.
+    /// </summary>
+    internal static readonly string[] Below =
+    [
+        "coreclr_execute_assembly|[libcoreclr.so]", "corehost_main|[libhostpolicy.so]", "hostfxr_main_startupinfo|[libhostfxr.so]",
+        "__libc_start_call_main|[libc.so.6]", "_start|[dotnet]",
+    ];
 
     /// <summary>Keeps the sampled thread's name as a label: the chain runs on the main thread (named like the process).</summary>
     internal const string ThreadLabel = "- source_labels: [__meta_thread_comm]\n  target_label: thread\n";

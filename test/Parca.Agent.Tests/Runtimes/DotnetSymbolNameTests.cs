@@ -11,6 +11,8 @@ public sealed class DotnetSymbolNameTests
     [InlineData("uint64 [Tracee] Tracee.Chain.Middle`1[System.Int64]::Level2(uint64)[QuickJitted]", "Tracee.Chain.Middle`1[System.Int64]::Level2(uint64)")]
     [InlineData("void [System.Private.CoreLib] System.Threading.Thread::StartCallback()[PreJIT]", "System.Threading.Thread::StartCallback()")]
     [InlineData("valuetype System.ValueTuple`2<int32,int32> [App] App.X::Pair(class [System.Runtime]System.String)[Optimized]", "App.X::Pair(class [System.Runtime]System.String)")]
+    [InlineData("object [Anonymously Hosted DynamicMethods Assembly] dynamicClass::lambda_method1(class System.Runtime.CompilerServices.Closure,object,object[])[Optimized]", "dynamicClass::lambda_method1(class System.Runtime.CompilerServices.Closure,object,object[])")]
+    [InlineData("class [System.Runtime]System.String [App] App.X::Name()[QuickJitted]", "App.X::Name()")]
     [InlineData("stub<1> AllocateTemporaryEntryPoints<PRESTUB_METHOD>", "stub<1> AllocateTemporaryEntryPoints<PRESTUB_METHOD>")]
     [InlineData("[stub] UnboxingStub", "[stub] UnboxingStub")]
     public void Names_drop_return_type_assembly_and_tier(string perfMapName, string expected) =>

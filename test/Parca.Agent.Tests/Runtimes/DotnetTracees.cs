@@ -84,7 +84,13 @@ internal static class DotnetTracees
         var at = chain.Length;
         foreach (var b in below)
         {
-            var found = Array.IndexOf(frames, b, at);
+            var alternatives = b.Split('|');
+            var found = -1;
+            for (var i = at; i < frames.Length && found < 0; i++)
+            {
+                found = Array.IndexOf(alternatives, frames[i]) >= 0 ? i : -1;
+            }
+
             if (found < 0)
             {
                 return false;

@@ -23,12 +23,20 @@ internal static class JitPrologue
     /// <paramref name="size"/> bytes of code whose start is <paramref name="code"/>; returns false (nothing appended)
     /// when the prologue is not one this understands.
     /// </summary>
-    public static bool TryAppendRows(ReadOnlySpan<byte> code, uint offset, uint size, List<UnwindRow> rows)
+    public static bool TryAppendRows(ReadOnlySpan<byte> code, uint offset, uint size, List<UnwindRow> rows) =>
+        TryAppendRows(code, offset, size, rows, out _, out _);
+
+    /// <summary>
+    /// The same; for a method with a frame also its shape once the prologue ran: <paramref name="frameBytes"/> from
+    /// the CFA down to rsp and the caller's rbp at CFA - <paramref name="rbpSlot"/> (both 0 when frameless).
+    /// </summary>
+    public static bool TryAppendRows(ReadOnlySpan<byte> code, uint offset, uint size, List<UnwindRow> rows, out int frameBytes, out int rbpSlot)
     {
+        frameBytes = 0;
         var start = rows.Count;
         var rspOffset = 8; // CFA - rsp: the return address
         var pushes = 0;
-        var rbpSlot = 0;   // the caller's rbp is at CFA - rbpSlot once pushed (0: not pushed)
+        rbpSlot = 0;       // the caller's rbp is at CFA - rbpSlot once pushed (0: not pushed)
         var at = 0;
         rows.Add(new UnwindRow(offset, CfaRule.Rsp, RbpRule.Unchanged, 0, rspOffset));
         while (at < code.Length && at < size)
@@ -72,6 +80,7 @@ internal static class JitPrologue
                 // rbp = rsp + displacement: CFA = rbp + (rspOffset - displacement) for the rest of the method.
                 at += length;
                 AddRow(rows, offset + (uint)at, size, offset, new UnwindRow(0, CfaRule.Rbp, RbpRule.CfaOffset, (short)-rbpSlot, rspOffset - displacement));
+                frameBytes = rspOffset;
                 return true;
             }
             else
@@ -91,9 +100,33 @@ internal static class JitPrologue
         if (rbpSlot != 0 || (at == 0 && code.Length >= 3 && code[0] == 0x48 && code[1] == 0x8B && code[2] == 0x45))
         {
             rows.RemoveRange(start, rows.Count - start);
+            rbpSlot = 0;
             return false;
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// Rows for on-stack-replacement code, which RyuJIT starts with `mov rax, [rbp]; push rax; mov rbp, rsp` while
+    /// still on the frame of the method's tier-0 version: the runtime enters it as if called from the tier-0 code
+    /// (a return address into it at [rsp]) with the tier-0 frame of <paramref name="tier0FrameBytes"/> above. The
+    /// rows step over both frames at once to the real caller (the tier-0 frame is the same method), using the
+    /// tier-0 version's frame shape. False when the code does not start that way.
+    /// </summary>
+    public static bool TryAppendOsrRows(ReadOnlySpan<byte> code, uint offset, uint size, List<UnwindRow> rows, int tier0FrameBytes, int tier0RbpSlot)
+    {
+        if (code.Length < 8 || !code[..8].SequenceEqual((ReadOnlySpan<byte>)[0x48, 0x8B, 0x45, 0x00, 0x50, 0x48, 0x8B, 0xEC]) || size <= 8)
+        {
+            return false;
+        }
+
+        // CFA (the caller's) = rsp at entry + 8 (the return address into tier-0 code) + the tier-0 frame.
+        var entry = 8 + tier0FrameBytes;
+        var rbp = (short)-tier0RbpSlot;
+        rows.Add(new UnwindRow(offset, CfaRule.Rsp, RbpRule.CfaOffset, rbp, entry));
+        rows.Add(new UnwindRow(offset + 5, CfaRule.Rsp, RbpRule.CfaOffset, rbp, entry + 8));
+        rows.Add(new UnwindRow(offset + 8, CfaRule.Rbp, RbpRule.CfaOffset, rbp, entry + 8));
         return true;
     }
 

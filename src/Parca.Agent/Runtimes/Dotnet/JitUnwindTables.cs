@@ -34,7 +34,7 @@ internal sealed class JitUnwindTables
     public bool HasTable(int pid) => _states.TryGetValue(pid, out var s) && s.Published;
 
     /// <summary>Analyses the methods new in <paramref name="methods"/> and republishes the process's table when there were any.</summary>
-    public void Update(ProcessInfo info, List<(ulong Start, ulong Size)> methods)
+    public void Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
     {
         if (info.Exited || methods.Count == 0)
         {
@@ -50,7 +50,8 @@ internal sealed class JitUnwindTables
             {
                 Span<byte> code = stackalloc byte[JitPrologue.MaxBytes];
                 var scratch = new List<UnwindRow>();
-                foreach (var (start, size) in methods)
+                List<(ulong Start, ulong Size, string Name)>? osr = null;
+                foreach (var (start, size, name, tag) in methods)
                 {
                     if (state.Methods.ContainsKey(start) || size == 0 || size > uint.MaxValue
                         || MemoryMapping.Find(info.Mappings, start) is not { Kind: MappingKind.Jit })
@@ -58,10 +59,37 @@ internal sealed class JitUnwindTables
                         continue;
                     }
 
+                    if (tag.EndsWith("OSR]", StringComparison.Ordinal))
+                    {
+                        (osr ??= []).Add((start, size, name)); // after the tier-0 versions they run on
+                        continue;
+                    }
+
                     memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
                     var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
                     scratch.Clear();
-                    var ok = n > 0 && JitPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch);
+                    int frameBytes = 0, rbpSlot = 0;
+                    var ok = n > 0 && JitPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch, out frameBytes, out rbpSlot);
+                    state.Methods[start] = ((uint)size, ok ? [.. scratch] : null);
+                    if (ok && frameBytes > 0 && tag is "[QuickJitted]" or "[InstrumentedTier]" or "[MinOptJitted]")
+                    {
+                        // Tier-0 versions of one method share their frame shape; a disagreement leaves its OSR code without rows.
+                        var key = Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
+                        state.Tier0[key] = state.Tier0.TryGetValue(key, out var known) && known != (frameBytes, rbpSlot) ? (-1, 0) : (frameBytes, rbpSlot);
+                    }
+
+                    Analysed++;
+                    Understood += ok ? 1 : 0;
+                    added = true;
+                }
+
+                foreach (var (start, size, name) in osr ?? [])
+                {
+                    memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
+                    var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
+                    scratch.Clear();
+                    var ok = n > 0 && state.Tier0.TryGetValue(Parca.Symbols.Jit.DotnetSymbolName.Normalize(name), out var shape) && shape.FrameBytes > 0
+                        && JitPrologue.TryAppendOsrRows(code[..n], 0, (uint)size, scratch, shape.FrameBytes, shape.RbpSlot);
                     state.Methods[start] = ((uint)size, ok ? [.. scratch] : null);
                     Analysed++;
                     Understood += ok ? 1 : 0;
@@ -177,5 +205,8 @@ internal sealed class JitUnwindTables
         public Dictionary<ulong, (uint Size, UnwindRow[]? Rows)> Methods { get; } = [];
 
         public bool Published { get; set; }
+
+        /// <summary>Frame shape of each method's tier-0 code, by name (what its OSR code runs on).</summary>
+        public Dictionary<string, (int FrameBytes, int RbpSlot)> Tier0 { get; } = new(StringComparer.Ordinal);
     }
 }
