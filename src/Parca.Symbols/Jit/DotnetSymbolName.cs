@@ -12,7 +12,7 @@ public static class DotnetSymbolName
     private static readonly string[] s_tiers =
     [
         "[PreJIT]", "[QuickJitted]", "[OptimizedTier1]", "[OptimizedTier1OSR]", "[Optimized]", "[MinOptJitted]",
-        "[InstrumentedTier]", "[InstrumentedTier1]", "[Instrumented]", "[Interpreted]", "[Unknown]",
+        "[InstrumentedTier]", "[InstrumentedTierOptimized]", "[InstrumentedTier1]", "[Instrumented]", "[Interpreted]", "[Unknown]",
     ];
 
     public static string Normalize(string name) => Normalize(name, keepTier: false);

@@ -50,7 +50,6 @@ internal sealed class JitUnwindTables
             {
                 Span<byte> code = stackalloc byte[JitPrologue.MaxBytes];
                 var scratch = new List<UnwindRow>();
-                List<(ulong Start, ulong Size, string Name)>? osr = null;
                 foreach (var (start, size, name, tag) in methods)
                 {
                     if (state.Methods.ContainsKey(start) || size == 0 || size > uint.MaxValue
@@ -59,37 +58,28 @@ internal sealed class JitUnwindTables
                         continue;
                     }
 
+                    memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
+                    var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
+                    scratch.Clear();
+                    bool ok;
+                    var key = Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
                     if (tag.EndsWith("OSR]", StringComparison.Ordinal))
                     {
-                        (osr ??= []).Add((start, size, name)); // after the tier-0 versions they run on
-                        continue;
+                        // OSR code runs on the frame of the tier-0 version compiled last before it (entries come in
+                        // the order the runtime wrote them).
+                        ok = n > 0 && state.Tier0.TryGetValue(key, out var shape)
+                            && JitPrologue.TryAppendOsrRows(code[..n], 0, (uint)size, scratch, shape.FrameBytes, shape.RbpSlot);
                     }
-
-                    memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
-                    var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
-                    scratch.Clear();
-                    int frameBytes = 0, rbpSlot = 0;
-                    var ok = n > 0 && JitPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch, out frameBytes, out rbpSlot);
-                    state.Methods[start] = ((uint)size, ok ? [.. scratch] : null);
-                    if (ok && frameBytes > 0 && tag is "[QuickJitted]" or "[InstrumentedTier]" or "[MinOptJitted]")
+                    else
                     {
-                        // Tier-0 versions of one method share their frame shape; a disagreement leaves its OSR code without rows.
-                        var key = Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
-                        state.Tier0[key] = state.Tier0.TryGetValue(key, out var known) && known != (frameBytes, rbpSlot) ? (-1, 0) : (frameBytes, rbpSlot);
+                        int frameBytes = 0, rbpSlot = 0;
+                        ok = n > 0 && JitPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch, out frameBytes, out rbpSlot);
+                        if (ok && frameBytes > 0 && tag is "[QuickJitted]" or "[InstrumentedTier]" or "[MinOptJitted]")
+                        {
+                            state.Tier0[key] = (frameBytes, rbpSlot);
+                        }
                     }
 
-                    Analysed++;
-                    Understood += ok ? 1 : 0;
-                    added = true;
-                }
-
-                foreach (var (start, size, name) in osr ?? [])
-                {
-                    memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
-                    var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
-                    scratch.Clear();
-                    var ok = n > 0 && state.Tier0.TryGetValue(Parca.Symbols.Jit.DotnetSymbolName.Normalize(name), out var shape) && shape.FrameBytes > 0
-                        && JitPrologue.TryAppendOsrRows(code[..n], 0, (uint)size, scratch, shape.FrameBytes, shape.RbpSlot);
                     state.Methods[start] = ((uint)size, ok ? [.. scratch] : null);
                     Analysed++;
                     Understood += ok ? 1 : 0;
