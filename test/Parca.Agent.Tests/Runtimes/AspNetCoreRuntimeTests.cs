@@ -21,6 +21,14 @@ public sealed class AspNetCoreRuntimeTests
             var address = await ReadAddressAsync(app);
             using var http = new HttpClient { BaseAddress = new Uri(address) };
             Assert.Equal("1229", await http.GetStringAsync("/primes?limit=10000"));
+            // Warm-up: after 30 calls the runtime recompiles the service at tier 1; until then its loop runs as
+            // on-stack-replacement code, whose caller the unwinder finds only when the OSR frame matches its tier-0
+            // version (docs/agent.md ".NET stacks"). The assertion is about the app under steady load.
+            for (var i = 0; i < 60; i++)
+            {
+                await http.GetStringAsync("/primes?limit=20000");
+            }
+
             var from = await DotnetRuntimeTests.WaitForPerfMapAsync(run, app.Id);
 
             // Two concurrent clients for six seconds: requests run on thread-pool threads.
