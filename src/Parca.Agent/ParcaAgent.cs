@@ -43,6 +43,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private SampleAggregator? _aggregator;
     private CpuSampler? _sampler;
     private Unwinding.UnwindTableManager? _unwinder;
+    private readonly Runtimes.Dotnet.DotnetPerfMapEnabler? _dotnet;
     private Thread? _samplingThread;
     private Task? _processing;
     private volatile bool _ready;
@@ -57,9 +58,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         var debugSymbols = new DebugSymbolLoader(options.DebuginfoDirectories, loggers.CreateLogger("parca.agent.symbols"));
         var files = new ProcessFiles(options.ProcRoot, options.ProcessFileLimits, loggers.CreateLogger("parca.agent.files"));
         _processes = new ProcessTable(files, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
-        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable);
+        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable, options.DotnetKeepTiers);
         var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"), files.Log);
-        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs);
+        _dotnet = options.DotnetPerfMapDisable || options.SymbolizerJitDisable ? null : new Runtimes.Dotnet.DotnetPerfMapEnabler(files, loggers.CreateLogger("parca.agent.dotnet"));
+        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs) { Dotnet = _dotnet };
         _watchdog = new WindowWatchdog(options.ProfilingDuration, TimeProvider.System);
         _stores.Add(_latest);
         if (!string.IsNullOrEmpty(options.LocalStoreDirectory))
@@ -118,6 +120,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
     /// <summary>The unwind table lifecycle (null with --dwarf-unwinding-disable or before start).</summary>
     internal Unwinding.UnwindTableManager? Unwinder => _unwinder;
+
+    internal Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet => _dotnet;
+
+    internal Runtimes.Dotnet.JitUnwindTables? JitUnwind => _windows.JitUnwind;
 
     public AgentMetrics Metrics { get; } = new();
 
@@ -217,6 +223,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 loggers.CreateLogger("parca.agent.unwind"));
             _processes.Captured = _unwinder.AddProcess;
             Metrics.Unwinder = _unwinder;
+            if (_dotnet is not null)
+            {
+                _windows.JitUnwind = new Runtimes.Dotnet.JitUnwindTables(_unwinder, Options.ProcRoot);
+            }
         }
 
         if (_sampler.MemlockWarning is { } warning)
@@ -266,6 +276,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         {
             await _uploader.DisposeAsync().ConfigureAwait(false);
             _uploader = null;
+        }
+
+        if (_dotnet is not null)
+        {
+            await _dotnet.DisableAllAsync().ConfigureAwait(false);
         }
 
         if (_remote is not null)

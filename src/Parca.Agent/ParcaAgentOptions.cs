@@ -75,6 +75,12 @@ public sealed class ParcaAgentOptions
 
     public bool SymbolizerJitDisable { get; set; }
 
+    /// <summary>Not a Parca Agent flag: leave .NET processes alone (no EnablePerfMap through their diagnostics socket).</summary>
+    public bool DotnetPerfMapDisable { get; set; }
+
+    /// <summary>Not a Parca Agent flag: keep the JIT tier in .NET frame names instead of merging a method's tiers.</summary>
+    public bool DotnetKeepTiers { get; set; }
+
     /// <summary>Not a Parca Agent flag (the server has it): how C++/Rust names are demangled in the agent.</summary>
     public string SymbolizerDemangleMode { get; set; } = "simple";
 

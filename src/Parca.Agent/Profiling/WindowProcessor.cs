@@ -24,6 +24,12 @@ internal sealed class WindowProcessor
 
     private readonly ProcessJobs _jobs;
 
+    /// <summary>Turns on .NET processes' perf maps before their JIT frames are named (null: --dotnet-perf-map-disable).</summary>
+    public Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet { get; init; }
+
+    /// <summary>Unwind tables for .NET JIT code (null without unwind tables); set once the sampler is up.</summary>
+    public Runtimes.Dotnet.JitUnwindTables? JitUnwind { get; set; }
+
     public WindowProcessor(ProcessTable processes, Symbolizer symbolizer, LabelSetBuilder labels, int frequency, ProcessJobs jobs)
     {
         _processes = processes;
@@ -193,9 +199,18 @@ internal sealed class WindowProcessor
             }
         }
 
+        if (_symbolizer.JitEnabled)
+        {
+            Dotnet?.Prepare(info);
+        }
+
         if (needPerfMap && _symbolizer.JitEnabled)
         {
             _symbolizer.LoadPerfMap(_processes.Files, info);
+            if (JitUnwind is { } jit && Symbolizer.IsDotnet(info))
+            {
+                jit.Update(info, _symbolizer.PerfMapEntries(info));
+            }
         }
     }
 
