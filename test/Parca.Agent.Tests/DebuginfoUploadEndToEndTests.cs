@@ -13,7 +13,7 @@ namespace Parca.Agent.Tests;
 /// The must-hold run under our agent: a gcc -O2 -g program, stripped, its debug file in --debuginfo-directories
 /// (by build id), sampled by the real agent through BPF; the agent uploads the debug file to our server, and the
 /// server's pprof report names every sampled address of the program with the same functions, files, lines and
-/// inlined frames as binutils' <c>addr2line -i -f</c> on the debug file.
+/// inlined frames as binutils' <c>addr2line -i -f</c> on the debug file. Profiles go through WriteRaw (see below).
 /// </summary>
 [Collection(KernelCollection.Name)]
 public sealed class DebuginfoUploadEndToEndTests
@@ -48,6 +48,9 @@ public sealed class DebuginfoUploadEndToEndTests
                 o.RemoteStoreAddress = address;
                 o.RemoteStoreInsecure = true;
                 o.RemoteStoreBatchWriteInterval = TimeSpan.FromSeconds(1);
+                // WriteRaw: its pprof mappings carry start/limit/offset, which the server needs to normalize addresses.
+                // The v2 Arrow records carry no mapping range (Parca expects file addresses there): not symbolizable yet.
+                o.RemoteStoreUseV2Schema = false;
                 o.DebuginfoDirectories = [debugDir];
                 o.DebuginfoTempDir = root;
             });
@@ -96,7 +99,12 @@ public sealed class DebuginfoUploadEndToEndTests
 
         Assert.True(ours.Count >= 3, $"only {ours.Count} sampled addresses in the program");
         var expected = program.Addr2line([.. ours.Keys]);
-        var differences = ours.Where(kv => !kv.Value.SequenceEqual(expected[kv.Key]))
+        // Where DWARF has no position (crt1's _start: addr2line prints "_start ??:0") the server keeps the agent's name
+        // and file (the binary): the names must still agree.
+        bool Same(List<(string, string, long)> server, List<(string Function, string File, long Line)> want) =>
+            want.All(w => w.Line == 0) ? server.Select(f => f.Item1).SequenceEqual(want.Select(w => w.Function)) : server.SequenceEqual(want);
+        Assert.True(ours.Keys.Count(pc => expected[pc].Any(f => f.Line > 0)) >= 3, "too few sampled addresses with DWARF positions");
+        var differences = ours.Where(kv => !Same(kv.Value, expected[kv.Key]))
             .Select(kv => $"0x{kv.Key:x}: server [{string.Join(" | ", kv.Value)}] addr2line [{string.Join(" | ", expected[kv.Key])}]").ToList();
         Assert.True(differences.Count == 0, $"{differences.Count} of {ours.Count} addresses differ:\n" + string.Join('\n', differences));
         Assert.Contains(ours.Values, f => f.Count >= 2 && f[^1].Item1 == "busy"); // inlined frames inside busy()
