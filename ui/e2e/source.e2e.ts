@@ -69,21 +69,22 @@ function profile(): Profile {
   });
 }
 
-/** Per line (1-based) cumulative and flat from the stacks, as Parca defines them for one file. */
+/** Per line (1-based) cumulative and flat from the stacks, as Parca defines them for one file, in CPU ns (10 ms samples). */
 function expectedLines(): { cumulative: Map<number, number>; flat: Map<number, number> } {
   const cumulative = new Map<number, number>();
   const flat = new Map<number, number>();
   for (const [frames, value] of stacks) {
-    for (const [, line] of frames) cumulative.set(line, (cumulative.get(line) ?? 0) + value);
+    const ns = value * 10_000_000; // a delta CPU profile merges into CPU time
+    for (const [, line] of frames) cumulative.set(line, (cumulative.get(line) ?? 0) + ns);
     const leaf = frames[frames.length - 1][1];
-    flat.set(leaf, (flat.get(leaf) ?? 0) + value);
+    flat.set(leaf, (flat.get(leaf) ?? 0) + ns);
   }
   return { cumulative, flat };
 }
 
 beforeAll(async () => {
   writeFileSync(file, source);
-  server = await startParca([`--debuginfo-source-directories=${dir}`, '--debuginfod-upstream-servers=']);
+  server = await startParca([`--debuginfo-source-directories=${dir}`]);
   const client = createClient(ProfileStoreService, createGrpcWebTransport({ baseUrl: `${server.url}/api`, useBinaryFormat: true }));
   await client.writeRaw({ series: [{ labels: { labels: [{ name: '__name__', value: 'cpu' }, { name: 'job', value: 'source' }] }, samples: [{ rawProfile: gzipSync(profile().encode()) }] }] });
   browser = await launchChromium();
@@ -122,7 +123,7 @@ describe('source view', () => {
     for (const c of cells) {
       const cum = cumulative.get(c.line) ?? 0;
       const fl = flat.get(c.line) ?? 0;
-      expect([c.line, c.cumulative, c.flat]).toEqual([c.line, cum > 0 ? formatValue(cum, 'count') : '', fl > 0 ? formatValue(fl, 'count') : '']);
+      expect([c.line, c.cumulative, c.flat]).toEqual([c.line, cum > 0 ? formatValue(cum, 'nanoseconds') : '', fl > 0 ? formatValue(fl, 'nanoseconds') : '']);
       // Hot lines are tinted, cold ones are not.
       expect([c.line, c.background === 'rgba(0, 0, 0, 0)']).toEqual([c.line, cum === 0]);
     }
@@ -133,7 +134,7 @@ describe('source view', () => {
 
     await page.reload();
     await page.locator('[data-testid=source-line][data-line="9"]').waitFor();
-    expect(await page.locator('[data-testid=source-line][data-line="9"] [data-testid=source-cumulative]').textContent()).toBe(formatValue(30, 'count'));
+    expect(await page.locator('[data-testid=source-line][data-line="9"] [data-testid=source-cumulative]').textContent()).toBe(formatValue(30 * 10_000_000, 'nanoseconds'));
     await page.locator('[data-testid=source-close]').click();
     expect(await page.locator('[data-testid=source-view]').count()).toBe(0);
     expect(new URL(page.url()).searchParams.get('source_buildid')).toBeNull();
