@@ -25,6 +25,9 @@ public sealed class ReportContext(MergeResult result, float trimThresholdPercent
 
     public ReportLimits Limits { get; } = limits;
 
+    /// <summary>The file a SOURCE report is about (null for other reports).</summary>
+    public Types.SourceInput? Source { get; init; }
+
     /// <summary>The untrimmed frame graph (trimming only selects which nodes a drawing report encodes).</summary>
     public FlameGraph Graph => _graph ??= BuildGraph();
 

@@ -28,10 +28,13 @@ public static class ReportPipeline
         }.ToFrozenDictionary();
 #pragma warning restore CS0612
 
+    /// <summary>Whether a frame of the result from <paramref name="buildId"/> is in <paramref name="filename"/> (SOURCE report).</summary>
+    public static bool ReferencesSource(MergeResult result, string buildId, string filename) => SourceReport.References(result, buildId, filename);
+
     /// <summary>Report types this server builds.</summary>
     public static IEnumerable<ReportType> Supported => s_builders.Keys;
 
-    public static QueryResponse Build(ReportType type, MergeResult result, float trimThresholdPercent, ReportLimits limits)
+    public static QueryResponse Build(ReportType type, MergeResult result, float trimThresholdPercent, ReportLimits limits, SourceInput? source = null)
     {
         if (!s_builders.TryGetValue(type, out var build))
         {
@@ -44,7 +47,7 @@ public static class ReportPipeline
         }
 
         var response = new QueryResponse { Total = result.Total, Filtered = result.Filtered };
-        build(new ReportContext(result, trimThresholdPercent, limits), response);
+        build(new ReportContext(result, trimThresholdPercent, limits) { Source = source }, response);
         return response;
     }
 }

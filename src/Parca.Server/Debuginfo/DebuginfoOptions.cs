@@ -27,6 +27,9 @@ internal sealed record DebuginfoOptions
     /// <summary>DWARF and symbol tables of open debug files held at once; least recently used files are closed beyond it.</summary>
     public long OpenFilesBudgetBytes { get; init; } = 2L << 30;
 
+    /// <summary>Where answers are persisted per build id (&lt;--storage-path&gt;/debuginfo-symbols); null: memory only.</summary>
+    public string? SymbolCacheDirectory { get; init; }
+
     /// <summary>Symbolized (build id, address) results kept in memory.</summary>
     public int MaxCachedAddresses { get; init; } = 4_000_000;
 }

@@ -16,7 +16,7 @@ namespace Parca.Server.Services;
 /// parca.query.v1alpha1.QueryService over <see cref="QueryEngine"/>. Bad requests are INVALID_ARGUMENT with what was
 /// wrong; empty results NOT_FOUND (as Parca). ShareProfile needs pprof.me and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null) : IRpcService
+internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null, Debuginfo.SourceFinder? sources = null) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
@@ -249,13 +249,57 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
 
     private async ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
     {
+        var reference = request.ReportType == QueryRequest.Types.ReportType.Source ? ValidSourceReference(request) : null;
         var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
         if (symbolizer is not null)
         {
             await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
         }
 
-        return Report(request, result);
+        return reference is null ? Report(request, result) : await SourceAsync(request, reference, result, context.CancellationToken);
+    }
+
+    private static SourceReference ValidSourceReference(QueryRequest request)
+    {
+        var reference = request.SourceReference;
+        if (reference is null || reference.BuildId.Length == 0 || reference.Filename.Length == 0)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "report_type SOURCE needs source_reference with build_id and filename");
+        }
+
+        return reference;
+    }
+
+    /// <summary>
+    /// REPORT_TYPE_SOURCE: the file's text from the build id's source archive or an allowed local directory
+    /// (<see cref="Debuginfo.SourceFinder"/>), NOT_FOUND when there is none; with source_only, only whether it exists.
+    /// </summary>
+    private async Task<QueryResponse> SourceAsync(QueryRequest request, SourceReference reference, MergeResult result, CancellationToken ct)
+    {
+        var referenced = ReportPipeline.ReferencesSource(result, reference.BuildId, reference.Filename);
+        var missing = $"no source for {reference.Filename} of build id {reference.BuildId}: upload a sources archive (DEBUGINFO_TYPE_SOURCES)" +
+            " or allow its directory with --debuginfo-source-directories";
+        if (reference.SourceOnly)
+        {
+            return sources is not null && await sources.ExistsAsync(reference.BuildId, reference.Filename, referenced, ct)
+                ? new QueryResponse { Total = result.Total, Filtered = result.Filtered, Source = new Source { Unit = result.SampleUnit } }
+                : throw new RpcException(StatusCode.NotFound, missing);
+        }
+
+        var text = sources is null ? null : await sources.FindAsync(reference.BuildId, reference.Filename, referenced, ct);
+        if (text is null)
+        {
+            throw new RpcException(StatusCode.NotFound, missing);
+        }
+
+        try
+        {
+            return ReportPipeline.Build(request.ReportType, result, 0f, limits, new Query.Reports.Types.SourceInput(reference.BuildId, reference.Filename, text));
+        }
+        catch (QueryException e)
+        {
+            throw ToRpc(e);
+        }
     }
 
     /// <summary>The Query handler's work (validation, engine, report) without query-time symbolization; benchmarks call it directly.</summary>

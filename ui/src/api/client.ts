@@ -8,12 +8,13 @@ import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import {
   FilterCriteriaSchema, FilterSchema, FrameFilterSchema, GroupBySchema, MergeProfileSchema, NumberConditionSchema, StackFilterSchema,
   StringConditionSchema, ProfileDiffSelection_Mode, ProfileDiffSelectionSchema, QueryRequest_Mode,
-  QueryRequest_ReportType, QueryRequestSchema, QueryService, type QueryRequest,
+  QueryRequest_ReportType, QueryRequestSchema, QueryService, SourceReferenceSchema, type QueryRequest,
 } from '../gen/parca/query/v1alpha1/query_pb';
 import { ScrapeService } from '../gen/parca/scrape/v1alpha1/scrape_pb';
 import { AgentsService } from '../gen/parca/profilestore/v1alpha1/profilestore_pb';
 import { decodeFlameGraph, type FlameGraph } from '../arrow/flamegraph';
 import { decodeServerTable, type ServerTable } from '../table/serverTable';
+import { decodeSourceRecord, sourceLines, type SourceLine, type SourceRef } from '../source/source';
 import { profileTypeKey } from '../format/profileTypes';
 import { toWire, type ProfileFilter } from '../state/filters';
 
@@ -191,6 +192,18 @@ export async function queryPprof(api: Api, a: ProfileSelection, b: ProfileSelect
   const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.PPROF, { ...o, trim: undefined }));
   if (res.report.case !== 'pprof') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected pprof`);
   return res.report.value;
+}
+
+export interface SourceResult { lines: SourceLine[]; unit: string }
+
+/** One file's text with per-line cumulative/flat (REPORT_TYPE_SOURCE with source_reference), for the same selection. */
+export async function querySource(api: Api, a: ProfileSelection, b: ProfileSelection | null, o: ReportOptions, ref: SourceRef, signal?: AbortSignal): Promise<SourceResult> {
+  const req = buildRequest(a, b, QueryRequest_ReportType.SOURCE, { ...o, invert: false, trim: undefined, groupBy: [] });
+  req.sourceReference = create(SourceReferenceSchema, { buildId: ref.buildId, filename: ref.filename });
+  const res = await api.query.query(req, { signal });
+  if (res.report.case !== 'source') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected source`);
+  const { cumulative, flat } = decodeSourceRecord(res.report.value.record);
+  return { lines: sourceLines(res.report.value.source, cumulative, flat), unit: res.report.value.unit };
 }
 
 export interface ProfileMetadataResult { labels: string[]; mappingFiles: string[] }

@@ -34,6 +34,9 @@ export interface FlameGraph {
   binaries: string[];
   fileId: Int32Array;
   files: string[];
+  /** mapping_build_id per node (absent in graphs derived in the browser, such as the sandwich). */
+  buildIdId?: Int32Array;
+  buildIds?: string[];
   line: Float64Array;
   address: Float64Array;
   inlined: Uint8Array;
@@ -63,6 +66,7 @@ export function flameGraphFromTable(table: Table, unit: string, trimmed = 0, com
   const functionNames = readStrings(col('function_name'), n);
   const mapping = readStrings(col('mapping_file'), n);
   const file = readStrings(col('function_file_name'), n);
+  const buildIds = readStrings(col('mapping_build_id'), n);
   const line = readNumbers(col('location_line'), n);
   const address = readNumbers(col('location_address'), n);
   const inlined = readBools(col('inlined'), n);
@@ -105,6 +109,7 @@ export function flameGraphFromTable(table: Table, unit: string, trimmed = 0, com
   const fg = layout({
     n, unit, trimmed, parent, cumulative, flat, diff, width, nameId, names,
     binaryId: mapping.ids, binaries: mapping.strings, fileId: file.ids, files: file.strings,
+    buildIdId: buildIds.ids, buildIds: buildIds.strings,
     line, address, inlined, labelsOnly, childOffsets: lists.offsets, children: lists.items,
   }, diff ? null : valueOffset);
   return fg;

@@ -1,6 +1,7 @@
 // The whole view lives in the URL's query string, so a copied link reloads the same view. Names follow Parca's
 // URL parameters where the concept is the same (expression_a, merge_from_a, group_by, invert_call_stack, ...).
 import { decodeFilters, encodeFilters, type ProfileFilter } from './filters';
+import type { SourceRef } from '../source/source';
 
 export interface TimeRange {
   /** Relative window ending now ("15m", "1h", "7d"), or absolute when `from`/`to` are set. */
@@ -44,6 +45,8 @@ export interface ViewState {
   filters: ProfileFilter[];
   /** Server-side node trimming threshold in percent of the total (0 = off, -1 = auto: one pixel, as Parca). */
   trim: number;
+  /** The open source view (Parca's source_buildid, source_filename, source_line), or null. */
+  source: SourceRef | null;
 }
 
 export const defaultState = (): ViewState => ({
@@ -62,6 +65,7 @@ export const defaultState = (): ViewState => ({
   sort: 'cumulative',
   filters: [],
   trim: -1,
+  source: null,
 });
 
 const listSep = ',';
@@ -120,6 +124,11 @@ export function encodeState(s: ViewState): string {
   if (s.sort !== d.sort) p.set('sort_by', s.sort);
   if (s.trim !== d.trim) p.set('trim', String(s.trim));
   if (s.filters.length > 0) p.set('profile_filters', encodeFilters(s.filters));
+  if (s.source) {
+    p.set('source_buildid', s.source.buildId);
+    p.set('source_filename', s.source.filename);
+    if (s.source.line > 0) p.set('source_line', String(s.source.line));
+  }
   return p.toString();
 }
 
@@ -173,6 +182,9 @@ export function decodeState(search: string, page: ViewState['page'] = 'explorer'
   }
   const trim = num(p.get('trim'));
   s.trim = trim !== undefined && trim >= 0 && trim < 100 ? trim : -1;
+  const buildId = p.get('source_buildid');
+  const filename = p.get('source_filename');
+  if (buildId && filename) s.source = { buildId, filename, line: Math.max(0, Math.trunc(num(p.get('source_line')) ?? 0)) };
   return s;
 }
 
@@ -191,7 +203,7 @@ export function isNavigation(prev: ViewState, next: ViewState): boolean {
   const side = (s: SideState) => [s.expression, s.range.relative ?? null, s.range.from ?? null, s.range.to ?? null,
     s.mergeFrom ?? null, s.mergeTo ?? null, s.selection ?? null, s.sumBy ?? null];
   const key = (s: ViewState) => JSON.stringify([s.page, side(s.a), s.compare, s.compare ? side(s.b) : null, s.absolute,
-    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard]);
+    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard, s.source]);
   return key(prev) !== key(next);
 }
 

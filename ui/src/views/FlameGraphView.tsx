@@ -7,6 +7,7 @@ import { canvasHeight, draw, hitTest, type View } from '../flamegraph/render';
 import { copyText } from '../format/clipboard';
 import type { ProfileFilter } from '../state/filters';
 import { formatDiffPercent, formatPercent, formatValue } from '../format/format';
+import { sourceRefOf, type SourceRef } from '../source/source';
 
 export interface FlameGraphViewProps {
   graph: FlameGraph;
@@ -20,6 +21,8 @@ export interface FlameGraphViewProps {
   onShowTable?: (name: number) => void;
   onShowSandwich?: (name: number) => void;
   onAddFilter?: (filter: ProfileFilter) => void;
+  /** "View source": the frame's file of its build, at its line (only frames with a build id, file and line). */
+  onShowSource?: (source: SourceRef) => void;
   /** Root at the bottom (used for the callers half of the sandwich). */
   flipped?: boolean;
   testid: string;
@@ -168,6 +171,12 @@ export function FlameGraphView(p: FlameGraphViewProps) {
           <div onClick={() => { zoomTo(menu.node); setMenu(null); }}>Focus on this frame</div>
           {p.onShowTable && <div onClick={() => { p.onShowTable!(fg.nameId[menu.node]); setMenu(null); }}>Show in table</div>}
           {p.onShowSandwich && <div onClick={() => { p.onShowSandwich!(fg.nameId[menu.node]); setMenu(null); }}>Show in sandwich</div>}
+          {p.onShowSource && (() => {
+            const ref = sourceRefOf(fg, menu.node);
+            return ref
+              ? <div data-testid="view-source" onClick={() => { p.onShowSource!(ref); setMenu(null); }}>View source</div>
+              : <div class="disabled" title="The frame has no build id, file or line">View source</div>;
+          })()}
           {p.onAddFilter && menu.node !== 0 && !fg.labelsOnly[menu.node] && (() => {
             const name = fg.names[fg.nameId[menu.node]];
             const add = (f: ProfileFilter) => { p.onAddFilter!(f); setMenu(null); };

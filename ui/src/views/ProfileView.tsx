@@ -12,6 +12,7 @@ import type { ProfileFilter } from '../state/filters';
 import { FiltersPanel } from './FiltersPanel';
 import { FlameGraphView } from './FlameGraphView';
 import { MultiSelect } from './MultiSelect';
+import { SourceView } from './SourceView';
 import { TableView } from './TableView';
 
 export interface ProfileViewProps {
@@ -195,7 +196,8 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
               <FlameGraphView {...commonFlame} graph={graph} testid="flamegraph" focusPath={state.focus}
                 onFocusPath={(focus) => set({ focus })}
                 onShowTable={(name) => { setSelectedName(name); set({ search: graph.names[name], dashboard: panels.includes('table') ? panels : [...panels, 'table'] }); }}
-                onAddFilter={(f) => set({ filters: [...state.filters.filter((g) => JSON.stringify(g) !== JSON.stringify(f)), f], focus: [] })} />
+                onAddFilter={(f) => set({ filters: [...state.filters.filter((g) => JSON.stringify(g) !== JSON.stringify(f)), f], focus: [] })}
+                onShowSource={(source) => set({ source }, true)} />
             </div>
           )}
           {panels.includes('table') && (
@@ -206,6 +208,10 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
             </div>
           )}
         </div>
+      )}
+      {state.source && (
+        <SourceView api={api} a={a} b={b} options={options} source={state.source} dark={dark} refreshKey={refreshKey}
+          onClose={() => set({ source: null }, true)} />
       )}
       {graph && graph.n > 1 && panels.includes('sandwich') && (
         <div class="panel" data-testid="sandwich" style={{ marginTop: '12px' }}>
