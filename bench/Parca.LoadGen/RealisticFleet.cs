@@ -103,6 +103,18 @@ internal sealed class RealisticFleet
             strings[i] = p.GetString(i);
         }
 
+        // Bytes and nanoseconds become sample counts: scaled so the file's largest value is 1,000 (the relative
+        // weights of its stacks stay); as CPU time (count × period) 24 h of 100 series then fits a 64-bit total.
+        var values = p.Values[0].AsSpan(0, p.SampleCount).ToArray();
+        var max = values.Length > 0 ? values.Max() : 1;
+        if (max > 1000)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = values[i] <= 0 ? values[i] : Math.Max(1, (long)(values[i] * (1000.0 / max)));
+            }
+        }
+
         var n = p.StringCount;
         (strings[n], strings[n + 1], strings[n + 2], strings[n + 3]) = ("samples", "count", "cpu", "nanoseconds");
         return new IngestProfile
@@ -118,7 +130,7 @@ internal sealed class RealisticFleet
             SampleCount = p.SampleCount,
             StackOffsets = [.. p.StackOffsets],
             StackLocations = [.. p.StackLocations],
-            Values = [[.. p.Values[0]]],
+            Values = [values],
         };
     }
 
