@@ -24,7 +24,8 @@ using QueryService = Parca.Server.Services.QueryService;
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 //   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
 //   startup [blocks=1000]                                               start-up time of a store with that many block files
-//   bucket [series=100] [hours=24] [samples=10]                         object storage on S3 (S3_ENDPOINT etc.): upload, B/sample, query start-up, cold/warm/head merge
+//   bucket [series=100] [hours=24] [samples=30] [synthetic]             object storage on S3 (S3_ENDPOINT etc.), testdata pprof files (or the synthetic fleet):
+//                                                                       head/cold/warm queries, upload, B/sample, start-up, compaction
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
 switch (mode)
@@ -56,7 +57,7 @@ switch (mode)
         await DurabilityRuns.Startup(Arg(1, 1000));
         break;
     case "bucket":
-        await BucketRun.Run(Arg(1, 100), Arg(2, 24), Arg(3, 10));
+        await BucketRun.Run(Arg(1, 100), Arg(2, 24), Arg(3, 30), args.Length > 4 && args[4] == "synthetic");
         break;
     default:
         Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket [...]");

@@ -87,6 +87,13 @@ public sealed class StorageOptions
     /// <summary>Take part in bucket compaction and retention (one server at a time, under the lease object).</summary>
     public bool BucketCompaction { get; set; } = true;
 
+    /// <summary>
+    /// How old the newest part of a block without a meta must be before the lease holder deletes the block's parts as
+    /// the leftover of an upload cut short (and aborts multipart uploads and removes temporaries started this long ago).
+    /// Uploads that take half of it start over, so it also tolerates clocks apart by up to half of it.
+    /// </summary>
+    public TimeSpan BucketOrphanGrace { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>A query server (--mode=query): appends are refused, blocks come from the bucket only.</summary>
     public bool QueryOnly { get; set; }
 

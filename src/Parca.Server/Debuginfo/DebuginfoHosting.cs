@@ -26,6 +26,7 @@ internal static class DebuginfoHosting
             UploadMaxDuration = options.DebuginfoUploadMaxDuration,
             DebuginfodServers = options.DebuginfodUpstreamServers,
             DebuginfodTimeout = options.DebuginfodHttpRequestTimeout,
+            MissingRecheck = options.ObjectStorageSyncInterval, // one metadata read per unknown build id and interval
             DemangleMode = demangle,
         });
         if (!services.Any(d => d.ServiceType == typeof(IDebuginfoBucket)))

@@ -22,6 +22,12 @@ internal sealed record DebuginfoOptions
     /// <summary>How long "no upstream has it" is remembered before debuginfod is asked again.</summary>
     public TimeSpan DebuginfodNegativeCacheDuration { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long the symbolizer trusts "no debuginfo for this build id" (or "the bucket did not answer") before it looks
+    /// in the bucket again: uploads to another server on the same object storage arrive without an event here.
+    /// </summary>
+    public TimeSpan MissingRecheck { get; init; } = TimeSpan.FromMinutes(10);
+
     public DemangleMode DemangleMode { get; init; } = DemangleMode.Simple;
 
     /// <summary>DWARF and symbol tables of open debug files held at once; least recently used files are closed beyond it.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Parca.Protocol.Debuginfo.V1Alpha1;
+using Parca.Rpc;
 using Parca.Symbols.Dwarf;
 using Parca.Symbols.Symbolization;
 using Source = Parca.Protocol.Debuginfo.V1Alpha1.Debuginfo.Types.Source;
@@ -228,7 +229,7 @@ internal sealed class DebuginfoSymbolizer
     {
         while (true)
         {
-            var lazy = _files.GetOrAdd(buildId, id => new Lazy<Task<OpenFile>>(() => Task.Run(() => LoadAsync(id, CancellationToken.None))));
+            var lazy = _files.GetOrAdd(buildId, id => new Lazy<Task<OpenFile>>(() => Task.Run(() => LoadOrRetryLaterAsync(id))));
             var entry = await lazy.Value.WaitAsync(ct);
             if (entry.File is null && entry.RetryAfter <= _time.GetUtcNow())
             {
@@ -238,6 +239,24 @@ internal sealed class DebuginfoSymbolizer
 
             entry.LastUse = _time.GetTimestamp();
             return entry.File;
+        }
+    }
+
+    /// <summary>
+    /// The bucket may be remote (object storage) or the cache disk full: while that lasts the build id's frames stay
+    /// unnamed and the bucket is asked again after <see cref="DebuginfoOptions.MissingRecheck"/>, not per location.
+    /// </summary>
+    private async Task<OpenFile> LoadOrRetryLaterAsync(string buildId)
+    {
+        try
+        {
+            return await LoadAsync(buildId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or RpcException { Status: StatusCode.Unavailable })
+        {
+            var reason = e is RpcException r ? r.Detail : e.Message;
+            DebuginfoLog.Problem(_log, buildId, reason);
+            return new OpenFile(null, reason, _time.GetUtcNow() + _options.MissingRecheck);
         }
     }
 
@@ -264,7 +283,7 @@ internal sealed class DebuginfoSymbolizer
 
         if (path is null)
         {
-            return new OpenFile(null, "no debuginfo uploaded or found in debuginfod", _time.GetUtcNow() + _options.DebuginfodNegativeCacheDuration);
+            return new OpenFile(null, "no debuginfo uploaded or found in debuginfod", _time.GetUtcNow() + _options.MissingRecheck);
         }
 
         try

@@ -19,10 +19,15 @@ internal static class StorageHosting
         services.AddSingleton(sp =>
         {
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Storage");
+            return new ConfiguredBucket(ObjectStorage.Open(options, line => ServerLog.StorageEvent(log, line)));
+        });
+        services.AddSingleton(sp =>
+        {
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Storage");
             var storage = StorageOptionsFrom(options);
             storage.Log = line => ServerLog.StorageEvent(log, line);
             storage.Meters = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>();
-            storage.Bucket = ObjectStorage.Open(options, line => ServerLog.StorageEvent(log, line));
+            storage.Bucket = sp.GetRequiredService<ConfiguredBucket>().Bucket;
             storage.QueryOnly = options.Mode == "query";
             if (storage.QueryOnly)
             {
@@ -61,6 +66,7 @@ internal static class StorageHosting
         services.AddRpcService<OtlpProfilesService>();
         services.AddRpcService<AgentsService>();
         services.AddRpcService<QueryService>();
+        ObjectStorage.AddDebuginfoBucket(services);
         Debuginfo.DebuginfoHosting.AddServices(services, options);
     }
 
@@ -87,6 +93,8 @@ internal static class StorageHosting
         WalSourceDecoder = ProfileWriter.DecodeLogged,
         BlockDuration = options.StorageBlockDuration,
         BucketSyncInterval = options.ObjectStorageSyncInterval,
+        // Debuginfo uploads share the bucket: their multipart uploads may run for --debuginfo-upload-max-duration.
+        BucketOrphanGrace = TimeSpan.FromTicks(Math.Max(TimeSpan.FromHours(1).Ticks, 2 * options.DebuginfoUploadMaxDuration.Ticks)),
         BucketCacheBytes = options.ObjectStorageCacheSize,
     };
 

@@ -47,6 +47,14 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
         return new DebuginfoTestServer(server, directory, RpcChannel.Create(server.BaseAddress));
     }
 
+    /// <summary>A server started from the caller's options (object storage tests run several on one bucket).</summary>
+    public static async Task<DebuginfoTestServer> StartAsync(ParcaServerOptions options)
+    {
+        var server = ParcaServer.Create(options);
+        await server.StartAsync();
+        return new DebuginfoTestServer(server, options.StoragePath, RpcChannel.Create(server.BaseAddress));
+    }
+
     /// <summary>The whole upload protocol for one file, in 64 KiB chunks; returns the size the server reports.</summary>
     public async Task<ulong> UploadAsync(string buildId, byte[] content, DebuginfoType type = DebuginfoType.Executable)
     {
