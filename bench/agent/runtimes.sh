@@ -26,9 +26,10 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 start() { # KIND INDEX LABEL
   case $1 in
-    dotnet) env -u DOTNET_PerfMapEnabled dotnet "$work/dotnet/out/Tracee.dll" "$DURATION" ;;
-    java) (cd "$work/java" && exec "$JAVA_HOME/bin/java" -cp . tracee.chain.Chain "$DURATION") ;;
-    node) node "$work/chain.js" "$DURATION" ;;
+    # exec: the backgrounded subshell becomes the tracee, so $! is the process whose RSS is read.
+    dotnet) exec env -u DOTNET_PerfMapEnabled dotnet "$work/dotnet/out/Tracee.dll" "$DURATION" ;;
+    java) cd "$work/java" && exec "$JAVA_HOME/bin/java" -cp . tracee.chain.Chain "$DURATION" ;;
+    node) exec node "$work/chain.js" "$DURATION" ;;
   esac >"$work/$3.$1.$2.out" &
 }
 
