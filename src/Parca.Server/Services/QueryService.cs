@@ -16,7 +16,7 @@ namespace Parca.Server.Services;
 /// parca.query.v1alpha1.QueryService over <see cref="QueryEngine"/>. Bad requests are INVALID_ARGUMENT with what was
 /// wrong; empty results NOT_FOUND (as Parca). ShareProfile needs pprof.me and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null) : IRpcService
+internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null, ReportCache? cache = null) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
@@ -221,14 +221,22 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
             }
 
             var p = s.GetPoint(i);
-            samples.Add(new MetricsSample
+            var sample = new MetricsSample
             {
                 Timestamp = shared is null ? ToTimestamp(p.TimestampNanos) : shared[i] ??= ToTimestamp(p.TimestampNanos),
                 Value = p.Value,
                 ValuePerSecond = p.ValuePerSecond,
                 Duration = p.DurationNanos,
                 Count = p.Count,
-            });
+            };
+            if (p.HasRange)
+            {
+                sample.MinValue = p.MinValue;
+                sample.MaxValue = p.MaxValue;
+                sample.MaxTimestamp = ToTimestamp(p.MaxTimestampNanos);
+            }
+
+            samples.Add(sample);
         }
 
         return m;
@@ -249,24 +257,33 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
 
     private async ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
     {
+        var key = cache is null ? default : ReportCache.KeyOf(request, engine.Store);
+        if (cache is not null && cache.TryGet(key, out var cached))
+        {
+            ReportData hit = cached;
+            return WithBucketState(context, () => Report(request, hit));
+        }
+
         var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
         if (symbolizer is not null)
         {
             await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
         }
 
-        return Report(request, result);
+        var data = new ReportData(result);
+        cache?.Add(key, data);
+        return Report(request, data);
     }
 
     /// <summary>The Query handler's work (validation, engine, report) without query-time symbolization; benchmarks call it directly.</summary>
     internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default) =>
-        Report(request, Merge(request, cancellationToken));
+        Report(request, new ReportData(Merge(request, cancellationToken)));
 
-    private QueryResponse Report(QueryRequest request, MergeResult result)
+    private QueryResponse Report(QueryRequest request, ReportData data)
     {
         try
         {
-            return ReportPipeline.Build(request.ReportType, result, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
+            return ReportPipeline.Build(request.ReportType, data, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
         }
         catch (QueryException e)
         {

@@ -20,7 +20,7 @@ export interface SideState {
   sumBy?: string[];
 }
 
-export type Dashboard = 'flamegraph' | 'table' | 'sandwich';
+export type Dashboard = 'flamegraph' | 'table' | 'sandwich' | 'flamechart';
 /** A frame level, or `labels.<name>` to split the graph by a (pprof sample or series) label first. */
 export type GroupBy = 'function_name' | 'mapping_file' | 'function_file_name' | 'location_address' | `labels.${string}`;
 
@@ -44,6 +44,8 @@ export interface ViewState {
   filters: ProfileFilter[];
   /** Server-side node trimming threshold in percent of the total (0 = off, -1 = auto: one pixel, as Parca). */
   trim: number;
+  /** The label whose values are the flame chart's lanes (e.g. thread; '' = one lane), Parca's flamechart_dimension. */
+  flamechartDimension: string;
 }
 
 export const defaultState = (): ViewState => ({
@@ -62,6 +64,7 @@ export const defaultState = (): ViewState => ({
   sort: 'cumulative',
   filters: [],
   trim: -1,
+  flamechartDimension: '',
 });
 
 const listSep = ',';
@@ -120,13 +123,14 @@ export function encodeState(s: ViewState): string {
   if (s.sort !== d.sort) p.set('sort_by', s.sort);
   if (s.trim !== d.trim) p.set('trim', String(s.trim));
   if (s.filters.length > 0) p.set('profile_filters', encodeFilters(s.filters));
+  if (s.flamechartDimension) p.set('flamechart_dimension', s.flamechartDimension);
   return p.toString();
 }
 
 export const groupByLevels = ['function_name', 'mapping_file', 'function_file_name', 'location_address'] as const;
 const labelGroup = /^labels\.[a-zA-Z_][a-zA-Z0-9_]*$/;
 const isGroupBy = (g: string): g is GroupBy => (groupByLevels as readonly string[]).includes(g) || labelGroup.test(g);
-const dashboardValues: Dashboard[] = ['flamegraph', 'table', 'sandwich'];
+const dashboardValues: Dashboard[] = ['flamegraph', 'table', 'sandwich', 'flamechart'];
 
 /**
  * The group-by after the user toggled entries in the menu: frame levels first, then labels (the server groups by
@@ -173,6 +177,8 @@ export function decodeState(search: string, page: ViewState['page'] = 'explorer'
   }
   const trim = num(p.get('trim'));
   s.trim = trim !== undefined && trim >= 0 && trim < 100 ? trim : -1;
+  const dimension = p.get('flamechart_dimension') ?? '';
+  s.flamechartDimension = /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dimension) ? dimension : '';
   return s;
 }
 
@@ -191,7 +197,7 @@ export function isNavigation(prev: ViewState, next: ViewState): boolean {
   const side = (s: SideState) => [s.expression, s.range.relative ?? null, s.range.from ?? null, s.range.to ?? null,
     s.mergeFrom ?? null, s.mergeTo ?? null, s.selection ?? null, s.sumBy ?? null];
   const key = (s: ViewState) => JSON.stringify([s.page, side(s.a), s.compare, s.compare ? side(s.b) : null, s.absolute,
-    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard]);
+    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard, s.flamechartDimension]);
   return key(prev) !== key(next);
 }
 
