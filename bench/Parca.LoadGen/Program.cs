@@ -247,7 +247,14 @@ static async Task MeasureQueriesAsync(string address, long fleetStart)
     var series = 0;
     var rangeTimes = await TimeAsync(async () => series = (await channel.UnaryAsync(ParcaApi.QueryService.QueryRange, range)).Series.Count);
     var topRows = 0;
-    var mergeTimes = await TimeAsync(async () => topRows = (await channel.UnaryAsync(ParcaApi.QueryService.Query, merge)).Top.List.Count);
+    var endNanos = fleetStart + (24L * 3600 * 1_000_000_000);
+    var call = 0L;
+    // Each call ends one nanosecond later (same data): a new selection for the server's report cache, so every call merges.
+    var mergeTimes = await TimeAsync(async () =>
+    {
+        merge.Merge.End = QueryService.ToTimestamp(endNanos + ++call);
+        topRows = (await channel.UnaryAsync(ParcaApi.QueryService.Query, merge)).Top.List.Count;
+    });
     Console.WriteLine($"  queries: QueryRange sum by node ({series} series) median {rangeTimes[10]:F1} ms, p95 {rangeTimes[18]:F1} ms; merge TOP ({topRows} rows) median {mergeTimes[10]:F1} ms, p95 {mergeTimes[18]:F1} ms");
 
     static async Task<double[]> TimeAsync(Func<Task> call)
