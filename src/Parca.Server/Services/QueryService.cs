@@ -16,7 +16,7 @@ namespace Parca.Server.Services;
 /// parca.query.v1alpha1.QueryService over <see cref="QueryEngine"/>. Bad requests are INVALID_ARGUMENT with what was
 /// wrong; empty results NOT_FOUND (as Parca). ShareProfile needs pprof.me and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null, Debuginfo.SourceFinder? sources = null) : IRpcService
+internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null, Debuginfo.SourceFinder? sources = null, ReportCache? cache = null) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
@@ -221,14 +221,22 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
             }
 
             var p = s.GetPoint(i);
-            samples.Add(new MetricsSample
+            var sample = new MetricsSample
             {
                 Timestamp = shared is null ? ToTimestamp(p.TimestampNanos) : shared[i] ??= ToTimestamp(p.TimestampNanos),
                 Value = p.Value,
                 ValuePerSecond = p.ValuePerSecond,
                 Duration = p.DurationNanos,
                 Count = p.Count,
-            });
+            };
+            if (p.HasRange)
+            {
+                sample.MinValue = p.MinValue;
+                sample.MaxValue = p.MaxValue;
+                sample.MaxTimestamp = ToTimestamp(p.MaxTimestampNanos);
+            }
+
+            samples.Add(sample);
         }
 
         return m;
@@ -250,13 +258,24 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
     private async ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
     {
         var reference = request.ReportType == QueryRequest.Types.ReportType.Source ? ValidSourceReference(request) : null;
+        var key = cache is null ? default : ReportCache.KeyOf(request, engine.Store);
+        if (cache is not null && cache.TryGet(key, out var cached))
+        {
+            ReportData hit = cached;
+            return reference is null
+                ? WithBucketState(context, () => Report(request, hit))
+                : await SourceAsync(request, reference, hit, context.CancellationToken);
+        }
+
         var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
         if (symbolizer is not null)
         {
             await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
         }
 
-        return reference is null ? Report(request, result) : await SourceAsync(request, reference, result, context.CancellationToken);
+        var data = new ReportData(result);
+        cache?.Add(key, data);
+        return reference is null ? Report(request, data) : await SourceAsync(request, reference, data, context.CancellationToken);
     }
 
     private static SourceReference ValidSourceReference(QueryRequest request)
@@ -274,8 +293,9 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
     /// REPORT_TYPE_SOURCE: the file's text from the build id's source archive or an allowed local directory
     /// (<see cref="Debuginfo.SourceFinder"/>), NOT_FOUND when there is none; with source_only, only whether it exists.
     /// </summary>
-    private async Task<QueryResponse> SourceAsync(QueryRequest request, SourceReference reference, MergeResult result, CancellationToken ct)
+    private async Task<QueryResponse> SourceAsync(QueryRequest request, SourceReference reference, ReportData data, CancellationToken ct)
     {
+        var result = data.Result;
         var referenced = ReportPipeline.ReferencesSource(result, reference.BuildId, reference.Filename);
         var missing = $"no source for {reference.Filename} of build id {reference.BuildId}: upload a sources archive (DEBUGINFO_TYPE_SOURCES)" +
             " or allow its directory with --debuginfo-source-directories";
@@ -294,7 +314,7 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
 
         try
         {
-            return ReportPipeline.Build(request.ReportType, result, 0f, limits, new Query.Reports.Types.SourceInput(reference.BuildId, reference.Filename, text));
+            return ReportPipeline.Build(request.ReportType, data, 0f, limits, new Query.Reports.Types.SourceInput(reference.BuildId, reference.Filename, text));
         }
         catch (QueryException e)
         {
@@ -304,13 +324,13 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
 
     /// <summary>The Query handler's work (validation, engine, report) without query-time symbolization; benchmarks call it directly.</summary>
     internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default) =>
-        Report(request, Merge(request, cancellationToken));
+        Report(request, new ReportData(Merge(request, cancellationToken)));
 
-    private QueryResponse Report(QueryRequest request, MergeResult result)
+    private QueryResponse Report(QueryRequest request, ReportData data)
     {
         try
         {
-            return ReportPipeline.Build(request.ReportType, result, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
+            return ReportPipeline.Build(request.ReportType, data, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
         }
         catch (QueryException e)
         {

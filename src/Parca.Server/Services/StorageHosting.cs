@@ -46,6 +46,8 @@ internal static class StorageHosting
             return engine;
         });
         services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
+        // A quarter of one query's budget keeps the last few selections' merged results and graphs for 30 s.
+        services.AddSingleton(new ReportCache(options.QueryMemoryBudget / 4, TimeSpan.FromSeconds(30), TimeProvider.System));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
         services.AddSingleton(sp => new Ingest.ProfileCommit(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
         services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<Ingest.ProfileCommit>(), options.MaxMessageSize));

@@ -41,6 +41,8 @@ export interface FlameGraph {
   address: Float64Array;
   inlined: Uint8Array;
   labelsOnly: Uint8Array;
+  /** Profile timestamp (ns) of the labels-only rows of a flame chart (REPORT_TYPE_FLAMECHART); absent otherwise. */
+  timestamp?: Float64Array;
 }
 
 /** Decodes the Arrow IPC bytes of a FlamegraphArrow report. */
@@ -112,6 +114,8 @@ export function flameGraphFromTable(table: Table, unit: string, trimmed = 0, com
     buildIdId: buildIds.ids, buildIds: buildIds.strings,
     line, address, inlined, labelsOnly, childOffsets: lists.offsets, children: lists.items,
   }, diff ? null : valueOffset);
+  const timestamps = col('timestamp');
+  if (timestamps && timestamps.nullCount < n) fg.timestamp = readNumbers(timestamps, n);
   return fg;
 }
 
@@ -199,6 +203,18 @@ export function nameMatcher(query: string): (name: string) => boolean {
   }
   const q = query.toLowerCase();
   return (s) => s.toLowerCase().includes(q);
+}
+
+/** Why the search text is not a valid /regex/ (the browser's message), or null when it is fine or not a regex. */
+export function searchError(query: string): string | null {
+  const re = /^\/(.+)\/([a-z]*)$/.exec(query);
+  if (!re) return null;
+  try {
+    new RegExp(re[1], re[2].includes('i') ? re[2] : re[2] + 'i');
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 /** Case-insensitive substring (or /regex/) search over node names. */

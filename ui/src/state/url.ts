@@ -21,7 +21,7 @@ export interface SideState {
   sumBy?: string[];
 }
 
-export type Dashboard = 'flamegraph' | 'table' | 'sandwich';
+export type Dashboard = 'flamegraph' | 'table' | 'sandwich' | 'flamechart';
 /** A frame level, or `labels.<name>` to split the graph by a (pprof sample or series) label first. */
 export type GroupBy = 'function_name' | 'mapping_file' | 'function_file_name' | 'location_address' | `labels.${string}`;
 
@@ -47,6 +47,8 @@ export interface ViewState {
   trim: number;
   /** The open source view (Parca's source_buildid, source_filename, source_line), or null. */
   source: SourceRef | null;
+  /** The label whose values are the flame chart's lanes (e.g. thread; '' = one lane), Parca's flamechart_dimension. */
+  flamechartDimension: string;
 }
 
 export const defaultState = (): ViewState => ({
@@ -66,6 +68,7 @@ export const defaultState = (): ViewState => ({
   filters: [],
   trim: -1,
   source: null,
+  flamechartDimension: '',
 });
 
 const listSep = ',';
@@ -129,13 +132,14 @@ export function encodeState(s: ViewState): string {
     p.set('source_filename', s.source.filename);
     if (s.source.line > 0) p.set('source_line', String(s.source.line));
   }
+  if (s.flamechartDimension) p.set('flamechart_dimension', s.flamechartDimension);
   return p.toString();
 }
 
 export const groupByLevels = ['function_name', 'mapping_file', 'function_file_name', 'location_address'] as const;
 const labelGroup = /^labels\.[a-zA-Z_][a-zA-Z0-9_]*$/;
 const isGroupBy = (g: string): g is GroupBy => (groupByLevels as readonly string[]).includes(g) || labelGroup.test(g);
-const dashboardValues: Dashboard[] = ['flamegraph', 'table', 'sandwich'];
+const dashboardValues: Dashboard[] = ['flamegraph', 'table', 'sandwich', 'flamechart'];
 
 /**
  * The group-by after the user toggled entries in the menu: frame levels first, then labels (the server groups by
@@ -185,6 +189,8 @@ export function decodeState(search: string, page: ViewState['page'] = 'explorer'
   const buildId = p.get('source_buildid');
   const filename = p.get('source_filename');
   if (buildId && filename) s.source = { buildId, filename, line: Math.max(0, Math.trunc(num(p.get('source_line')) ?? 0)) };
+  const dimension = p.get('flamechart_dimension') ?? '';
+  s.flamechartDimension = /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dimension) ? dimension : '';
   return s;
 }
 
@@ -203,7 +209,7 @@ export function isNavigation(prev: ViewState, next: ViewState): boolean {
   const side = (s: SideState) => [s.expression, s.range.relative ?? null, s.range.from ?? null, s.range.to ?? null,
     s.mergeFrom ?? null, s.mergeTo ?? null, s.selection ?? null, s.sumBy ?? null];
   const key = (s: ViewState) => JSON.stringify([s.page, side(s.a), s.compare, s.compare ? side(s.b) : null, s.absolute,
-    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard, s.source]);
+    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard, s.source, s.flamechartDimension]);
   return key(prev) !== key(next);
 }
 

@@ -8,6 +8,7 @@ import { copyText } from '../format/clipboard';
 import type { ProfileFilter } from '../state/filters';
 import { formatDiffPercent, formatPercent, formatValue } from '../format/format';
 import { sourceRefOf, type SourceRef } from '../source/source';
+import { Minimap, minimapMinDepth } from './Minimap';
 
 export interface FlameGraphViewProps {
   graph: FlameGraph;
@@ -143,6 +144,9 @@ export function FlameGraphView(p: FlameGraphViewProps) {
         {p.search && <span data-testid="match-share"> · “{p.search}”: {found.count.toLocaleString()} frames, {formatPercent(found.matchedValue, total)} of total</span>}
         {fg.trimmed > 0 && <span data-testid="trimmed" title="Nodes smaller than the trimming threshold were dropped by the server."> · trimmed {valueText(fg.trimmed)} ({formatPercent(fg.trimmed, fg.total)} of the total, in frames below the threshold)</span>}
       </div>
+      {fg.height >= minimapMinDepth && (
+        <Minimap graph={fg} coloring={coloring} dark={p.dark} width={width} focus={focus} flipped={!!p.flipped} main={canvas.current} mainRowHeight={rowHeight} />
+      )}
       <div class="fg-canvas-wrap" ref={wrap}>
         <canvas ref={canvas} class="fg" data-testid="flamegraph-canvas"
           onMouseMove={(e) => { const node = nodeAt(e); setHover(node >= 0 ? { node, x: e.clientX, y: e.clientY } : null); }}
