@@ -24,6 +24,7 @@ using QueryService = Parca.Server.Services.QueryService;
 //   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
 //   startup [blocks=1000]                                               start-up time of a store with that many block files
 //   bucket [series=100] [hours=24] [samples=10]                         object storage on S3 (S3_ENDPOINT etc.): upload, B/sample, query start-up, cold/warm/head merge
+//   unwind-tables                                                       the agent's unwind tables: build time per MB of CFI, bytes per file, the whole machine's total
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
 switch (mode)
@@ -57,8 +58,11 @@ switch (mode)
     case "bucket":
         await BucketRun.Run(Arg(1, 100), Arg(2, 24), Arg(3, 10));
         break;
+    case "unwind-tables":
+        UnwindTableRun.Run();
+        break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
         return 2;
 }
 
