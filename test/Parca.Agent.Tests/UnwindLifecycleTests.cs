@@ -15,7 +15,7 @@ public sealed class UnwindLifecycleTests
     public async Task Process_exiting_mid_window_keeps_its_whole_chain_and_logs_no_warning()
     {
         var path = LifecycleTracees.Build(1);
-        await using var run = await ServerReadback.StartAsync("lifecycle-1");
+        await using var run = await ServerReadback.StartAsync("lifecycle-1", Roomy);
         using var tracee = LifecycleTracees.Start(path, "b0.3", "w", "b2.5");
         var from = await run.WaitForTablesAsync(tracee.Id);
         LifecycleTracees.Continue(tracee);
@@ -40,7 +40,7 @@ public sealed class UnwindLifecycleTests
         var copy = Path.Combine(Directory.CreateTempSubdirectory("parca-deleted-").FullName, "deletedbin");
         File.Copy(LifecycleTracees.Build(2), copy);
         var buildId = LifecycleTracees.BuildId(copy);
-        await using var run = await ServerReadback.StartAsync("deletedbin");
+        await using var run = await ServerReadback.StartAsync("deletedbin", Roomy);
         using var tracee = LifecycleTracees.Start(copy, "w", "b6");
         await WaitForExecAsync(tracee.Id, copy);
         File.Delete(copy);
@@ -60,7 +60,7 @@ public sealed class UnwindLifecycleTests
         var directory = Directory.CreateTempSubdirectory("parca-mntns-").FullName;
         var binary = LifecycleTracees.Build(3);
         var buildId = LifecycleTracees.BuildId(binary);
-        await using var run = await ServerReadback.StartAsync("nsprog");
+        await using var run = await ServerReadback.StartAsync("nsprog", Roomy);
         using var tracee = LifecycleTracees.Start(
             "unshare", "-m", "--propagation", "private", "sh", "-c", $"mount -t tmpfs none {directory} && cp {binary} {directory}/nsprog && exec {directory}/nsprog w b6");
         await WaitForExecAsync(tracee.Id, $"{directory}/nsprog");
@@ -80,13 +80,14 @@ public sealed class UnwindLifecycleTests
         var path = LifecycleTracees.Build(4);
         var library = LifecycleTracees.BuildLibrary();
         var libraryId = LifecycleTracees.BuildId(library);
-        await using var run = await ServerReadback.StartAsync("lifecycle-4");
+        await using var run = await ServerReadback.StartAsync("lifecycle-4", Roomy);
         var unwinder = run.Agent.Agent.Unwinder!;
-        using var tracee = LifecycleTracees.Start(path, "b1", "w", $"d{library}:8");
+        using var tracee = LifecycleTracees.Start(path, "b1", "w", $"d{library}:20");
         await run.WaitForTablesAsync(tracee.Id);
         Assert.False(unwinder.HasTable(libraryId), "the library's table was loaded before the process opened it");
         LifecycleTracees.Continue(tracee);
-        for (var i = 0; i < 100 && !unwinder.HasTable(libraryId); i++)
+        // The refresh happens when a window with a sample in the library is processed: seconds on a loaded machine.
+        for (var i = 0; i < 300 && !unwinder.HasTable(libraryId) && !tracee.HasExited; i++)
         {
             await Task.Delay(100);
         }
@@ -121,6 +122,7 @@ public sealed class UnwindLifecycleTests
 
         await using var run = await ServerReadback.StartAsync("dbgframe", o =>
         {
+            Roomy(o);
             o.DebuginfoDirectories = [debugDir];
             o.DwarfUnwindingCacheDirectory = Path.Combine(work, "cache");
         });
@@ -129,6 +131,18 @@ public sealed class UnwindLifecycleTests
         await tracee.WaitForExitAsync();
         var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
         UnwindEndToEndTests.AssertShare(traces, file, LifecycleTracees.BurnChain, 0.95);
+    }
+
+    /// <summary>
+    /// Room for every process of a shared CI machine: row memory (compilers and test hosts of parallel builds sampled in
+    /// every window hold their tables, which are never evicted for a newcomer) and object files (with the default pool
+    /// of 100 those processes' files evict the tracee's, and a deleted or namespace-private binary cannot be opened
+    /// again once the process exited, while the window that names its frames may be processed later on a loaded machine).
+    /// </summary>
+    private static void Roomy(ParcaAgentOptions o)
+    {
+        o.DwarfUnwindingMaxRows = 8 << 20;
+        o.ObjectFilePoolSize = 2000;
     }
 
     /// <summary>Waits until <paramref name="pid"/> runs <paramref name="path"/> (unshare and sh exec into it).</summary>

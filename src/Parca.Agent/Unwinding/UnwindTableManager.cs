@@ -17,6 +17,9 @@ namespace Parca.Agent.Unwinding;
 /// </summary>
 internal sealed partial class UnwindTableManager
 {
+    /// <summary>Bound of the remembered file identities (the headers of a few thousand files: a few MB).</summary>
+    private const int MaxIdentities = 4096;
+
     private readonly UnwindMaps _maps;
     private readonly UnwindTableCache _cache;
     private readonly ObjectFileCache _objects;
@@ -28,6 +31,7 @@ internal sealed partial class UnwindTableManager
     private readonly Dictionary<int, ProcessEntry> _processes = [];
     private readonly Stack<uint> _freeIds = new();
     private readonly HashSet<string> _reported = [];
+    private readonly Dictionary<(string Device, ulong Inode, string Path), FileIdentity> _identities = [];
     private uint _nextId;
 
     public UnwindTableManager(UnwindMaps maps, UnwindTableCache cache, ObjectFileCache objects, ProcessFiles files, ILogger logger)
@@ -135,12 +139,18 @@ internal sealed partial class UnwindTableManager
 
             foreach (var m in missing)
             {
-                rows[m.Key] = LoadRows(m.Key, m.File);
+                var file = m.File ?? _objects.Get(info.Pid, m.Mapping, _files);
+                rows[m.Key] = file?.Elf is null || file.Handle is not { IsClosed: false } ? null : LoadRows(m.Key, file);
             }
         }
     }
 
-    /// <summary>The process's file mappings with their open file, bias and table key; opening files happens outside the lock.</summary>
+    /// <summary>
+    /// The process's file mappings with their bias and table key, outside the lock. A file seen before is not opened
+    /// again (its key and ELF headers are remembered): the object-file pool is bounded, and opening every mapping of
+    /// every process again at each mapping change (.NET maps assemblies all the time) would evict the files that
+    /// symbolization needs.
+    /// </summary>
     private List<FileMapping> OpenMappings(ProcessInfo info)
     {
         var wanted = new List<FileMapping>();
@@ -151,14 +161,42 @@ internal sealed partial class UnwindTableManager
                 continue;
             }
 
-            var file = _objects.Get(info.Pid, m, _files);
-            if (file?.Elf is not { } elf || file.Handle is not { IsClosed: false } || !TryBias(elf, m, out var bias))
+            var identity = (m.Device, m.Inode, m.Path);
+            FileIdentity? known;
+            lock (_lock)
+            {
+                _identities.TryGetValue(identity, out known);
+            }
+
+            ObjectFile? file = null;
+            if (known is null)
+            {
+                file = _objects.Get(info.Pid, m, _files);
+                if (file is null)
+                {
+                    continue; // unreadable now (exited): tried again next time
+                }
+
+                known = file.Elf is { } e && file.Handle is { IsClosed: false }
+                    ? new FileIdentity(file.BuildId is { Length: > 0 } id ? "b-" + id : $"f-{m.Device.Replace(':', '-')}-{m.Inode}", e)
+                    : new FileIdentity(null, null);
+                lock (_lock)
+                {
+                    if (_identities.Count >= MaxIdentities)
+                    {
+                        _identities.Clear(); // bounded; only costs a reopen
+                    }
+
+                    _identities[identity] = known;
+                }
+            }
+
+            if (known.Key is null || !TryBias(known.Elf!, m, out var bias))
             {
                 continue;
             }
 
-            var key = file.BuildId is { Length: > 0 } id ? "b-" + id : $"f-{m.Device.Replace(':', '-')}-{m.Inode}";
-            wanted.Add(new FileMapping(m.Start, m.End, bias, key, file));
+            wanted.Add(new FileMapping(m.Start, m.End, bias, known.Key, m, file));
         }
 
         return wanted;
@@ -302,7 +340,7 @@ internal sealed partial class UnwindTableManager
             TablesNotLoaded++;
             if (_reported.Add("full:" + w.Key))
             {
-                LogTableNotLoaded(_logger, w.File.Path, rows.Length, _rows.Used, _rows.Capacity);
+                LogTableNotLoaded(_logger, w.Mapping.Path, rows.Length, _rows.Used, _rows.Capacity);
             }
 
             return null;
@@ -384,8 +422,11 @@ internal sealed partial class UnwindTableManager
     [LoggerMessage(Level = LogLevel.Information, Message = "unwind table of {Path} ({Rows} rows) not loaded: {Used} of {Capacity} rows in use by recently sampled processes (--dwarf-unwinding-max-rows); its code is walked with frame pointers")]
     private static partial void LogTableNotLoaded(ILogger logger, string path, int rows, long used, long capacity);
 
-    /// <summary>A file mapping of a process with the open file its table comes from.</summary>
-    private readonly record struct FileMapping(ulong Start, ulong End, ulong Bias, string Key, ObjectFile File);
+    /// <summary>A file mapping of a process; <see cref="File"/> is set when it was opened for this call.</summary>
+    private readonly record struct FileMapping(ulong Start, ulong End, ulong Bias, string Key, MemoryMapping Mapping, ObjectFile? File);
+
+    /// <summary>What a mapped file is for the unwinder: its table key and ELF headers (null key: not ELF).</summary>
+    private sealed record FileIdentity(string? Key, ElfFile? Elf);
 
     /// <summary>A process's JIT table and the ranges of JIT code it covers.</summary>
     private readonly record struct JitPart(Table Table, ulong Bias, IReadOnlyList<(ulong Start, ulong End)> Ranges);
