@@ -27,6 +27,7 @@ using QueryService = Parca.Server.Services.QueryService;
 //   startup [blocks=1000]                                               start-up time of a store with that many block files
 //   bucket [series=100] [hours=24] [samples=30] [synthetic]             object storage on S3 (S3_ENDPOINT etc.), testdata pprof files (or the synthetic fleet):
 //                                                                       head/cold/warm queries, upload, B/sample, start-up, compaction
+//   unwind-tables                                                       the agent's unwind tables: build time per MB of CFI, bytes per file, the whole machine's total
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
 switch (mode)
@@ -63,8 +64,11 @@ switch (mode)
     case "bucket":
         await BucketRun.Run(Arg(1, 100), Arg(2, 24), Arg(3, 30), args.Length > 4 && args[4] == "synthetic");
         break;
+    case "unwind-tables":
+        UnwindTableRun.Run();
+        break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
         return 2;
 }
 

@@ -32,7 +32,7 @@ public sealed class AgentMetrics
 
     internal Func<(long Buffered, long Dropped, long Sent, long Failed)>? Shipping { get; set; }
 
-    internal Func<Processes.FileRefusal, long>? FilesRefused { get; set; }
+    internal Func<Parca.Symbols.IO.FileRefusal, long>? FilesRefused { get; set; }
 
     internal Func<long>? FileLogLinesSuppressed { get; set; }
 
@@ -90,6 +90,7 @@ public sealed class AgentMetrics
             Gauge(sb, "parca_agent_unwind_table_rows_capacity", "Rows of the BPF unwind table memory (--dwarf-unwinding-max-rows).", u.RowsCapacity);
             Gauge(sb, "parca_agent_unwind_table_bytes", "Bytes of BPF unwind table memory in use (12 per row).", u.RowsUsed * Parca.Symbols.Cfi.UnwindRow.Size);
             Counter(sb, "parca_agent_unwind_tables_not_loaded_total", "Tables not loaded because the row memory was full (that code is walked with frame pointers).", (ulong)u.TablesNotLoaded);
+            Counter(sb, "parca_agent_unwind_tables_evicted_total", "Tables evicted (least recently sampled first) to make room for a table of a recently sampled process.", (ulong)u.TablesEvicted);
             Counter(sb, "parca_agent_unwind_tables_unloaded_total", "Tables freed because no live process mapped their file.", (ulong)u.TablesUnloaded);
             Counter(sb, "parca_agent_unwind_tables_built_total", "Tables compiled from .eh_frame/.debug_frame (cache misses).", (ulong)u.TablesBuilt);
             Counter(sb, "parca_agent_unwind_table_parse_failures_total", "Files whose CFI could not be parsed (one log line each).", (ulong)u.ParseFailures);
@@ -127,9 +128,9 @@ public sealed class AgentMetrics
     private void RenderProcessFiles(StringBuilder sb)
     {
         sb.Append("# HELP parca_agent_process_files_refused_total Files read on behalf of a process (perf maps, ELF files, /proc files) that were refused, by reason.\n# TYPE parca_agent_process_files_refused_total counter\n");
-        foreach (var reason in Enum.GetValues<Processes.FileRefusal>())
+        foreach (var reason in Enum.GetValues<Parca.Symbols.IO.FileRefusal>())
         {
-            if (reason is Processes.FileRefusal.None or Processes.FileRefusal.Missing)
+            if (reason is Parca.Symbols.IO.FileRefusal.None or Parca.Symbols.IO.FileRefusal.Missing)
             {
                 continue;
             }

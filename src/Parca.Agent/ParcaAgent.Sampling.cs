@@ -73,6 +73,7 @@ public sealed partial class ParcaAgent
                 }
 
                 _latest.EndWindow();
+                _unwinder?.Touch(window.Stacks);
                 _unwinder?.Sweep();
                 _dotnet?.Sweep();
                 _java?.Sweep();

@@ -228,6 +228,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 _processes.Files,
                 loggers.CreateLogger("parca.agent.unwind"));
             _processes.Captured = _unwinder.AddProcess;
+            // Off the window's job: a newly dlopen'ed library may take a while to parse; its frames keep their names meanwhile.
+            var unwinder = _unwinder;
+            _processes.MappingsChanged = info => _ = Task.Run(() => unwinder.AddProcess(info));
             Metrics.Unwinder = _unwinder;
             if (_dotnet is not null || _java is not null)
             {

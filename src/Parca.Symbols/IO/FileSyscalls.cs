@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace Parca.Agent.Interop;
+namespace Parca.Symbols.IO;
 
-/// <summary>openat2(2), openat(2) and fstat(2): what <see cref="Processes.SafeOpen"/> needs to open a process's files without trusting them.</summary>
-internal static partial class Libc
+/// <summary>openat2(2), openat(2) and fstat(2): what <see cref="SafeOpen"/> needs to open files named by other processes without trusting them.</summary>
+internal static partial class FileSyscalls
 {
     public const long SysOpenat2 = 437;
     public const int AtFdCwd = -100;
@@ -20,6 +20,7 @@ internal static partial class Libc
     public const ulong ResolveNoMagicLinks = 0x02;
     public const ulong ResolveNoSymlinks = 0x04;
     public const ulong ResolveBeneath = 0x08;
+    public const ulong ResolveInRoot = 0x10;
 
     public const uint SIfMt = 0xF000;
     public const uint SIfReg = 0x8000;
@@ -28,6 +29,8 @@ internal static partial class Libc
     public const uint SIfChr = 0x2000;
     public const uint SIfBlk = 0x6000;
     public const uint SIfSock = 0xC000;
+
+    private const string Lib = "libc";
 
     [LibraryImport(Lib, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int OpenAt(int directoryFd, string path, int flags, int mode);
@@ -42,9 +45,13 @@ internal static partial class Libc
         var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* p = bytes)
         {
-            return (int)Syscall(SysOpenat2, directoryFd, (long)p, (long)&how, sizeof(OpenHow), 0);
+            return (int)Syscall(SysOpenat2, directoryFd, (nint)p, (nint)(&how), sizeof(OpenHow));
         }
     }
+
+    // syscall(2) is variadic; on x86-64 integer arguments travel in the same registers either way.
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, long a1, nint a2, nint a3, long a4);
 
     [StructLayout(LayoutKind.Sequential)]
     public struct OpenHow
@@ -54,7 +61,7 @@ internal static partial class Libc
         public ulong Resolve;
     }
 
-    /// <summary>struct stat on x86-64 (144 bytes); only the fields the agent reads are named.</summary>
+    /// <summary>struct stat on x86-64 (144 bytes); only the fields read here are named.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 144)]
     public struct Stat
     {
