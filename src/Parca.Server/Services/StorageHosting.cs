@@ -84,7 +84,6 @@ internal static class StorageHosting
             "discard" => WalLeftoverPolicy.Discard,
             _ => WalLeftoverPolicy.Refuse,
         },
-        WalSourceDecoder = ProfileWriter.DecodeLogged,
         BlockDuration = options.StorageBlockDuration,
         BucketSyncInterval = options.ObjectStorageSyncInterval,
         BucketCacheBytes = options.ObjectStorageCacheSize,
