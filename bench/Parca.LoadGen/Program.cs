@@ -526,8 +526,8 @@ static void Phases()
     });
     Measure("  parse + validate only (uncompressed)", i => Parca.Pprof.PprofDecoder.Decode(rawPayloads[i % 16], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible));
     Parca.Pprof.PprofDecoder.Decode(payloads[0], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible);
-    Parca.Storage.Ingest.IngestProfile ip = PprofIngest.ToIngest(flat);
-    Measure("adapter (FlatProfile -> IngestProfile)", _ => ip = PprofIngest.ToIngest(flat));
+    Parca.Storage.Ingest.IngestProfile ip = Parca.Storage.Ingest.PprofIngest.ToIngest(flat);
+    Measure("adapter (FlatProfile -> IngestProfile)", _ => ip = Parca.Storage.Ingest.PprofIngest.ToIngest(flat));
     Measure("content hashing (outside the head lock)", _ => Parca.Storage.Symbols.SymbolDb.Prepare(ip));
     var walRecord = new Parca.Storage.Internal.ByteWriter(64 * 1024);
     var walLabels = LabelSet.From(("instance", "host-1:7070"), ("job", "api"));

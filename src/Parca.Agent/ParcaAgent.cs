@@ -100,7 +100,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 UseV2Schema = options.RemoteStoreUseV2Schema,
             };
             _stores.Add(_remote);
-            Metrics.Shipping = () => _remote.Stats;
+            var remote = _remote;
+            Metrics.Shipping = () => remote.Stats;
+            Metrics.ShippingRejected = () => remote.Rejected;
             if (!options.DebuginfoUploadDisable)
             {
                 _uploader = Debuginfo.DebuginfoUploaderFactory.Create(options, channelOptions, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.debuginfo"));
@@ -308,6 +310,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         await _processes.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        Metrics.Dispose();
     }
 
     private sealed record Window(StackTable Stacks, Dictionary<int, string> ThreadNames, DateTimeOffset Start, TimeSpan Duration);

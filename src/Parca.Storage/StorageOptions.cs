@@ -50,14 +50,6 @@ public sealed class StorageOptions
     public WalLeftoverPolicy WalLeftover { get; set; } = WalLeftoverPolicy.Refuse;
 
     /// <summary>
-    /// Turns the source bytes given to <see cref="ProfileStore.Append(string, LabelSet, Ingest.IngestProfile, ReadOnlySpan{byte})"/>
-    /// (with the profile's executable infos) back into the profile, at replay. The server logs the pprof bytes it
-    /// received (smaller than the decoded profile, and nothing to encode) and decodes them again here. Without it the
-    /// log holds decoded profiles.
-    /// </summary>
-    public Func<ReadOnlyMemory<byte>, IReadOnlyList<Ingest.ExecutableInfo>?, Ingest.IngestProfile>? WalSourceDecoder { get; set; }
-
-    /// <summary>
     /// Receives one line per storage event an operator must know about while running (disk full and recovered,
     /// a failed compaction, what a shutdown could not write). Start-up problems are in <see cref="ProfileStore.LoadErrors"/>.
     /// </summary>

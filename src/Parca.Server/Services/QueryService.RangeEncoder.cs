@@ -6,6 +6,7 @@ using Parca.Query.Engine;
 using Parca.Rpc;
 using Parca.Rpc.Server;
 using EngineSeries = Parca.Query.Engine.MetricsSeries;
+using Varint = Parca.Pprof.Protobuf.Varint;
 
 namespace Parca.Server.Services;
 
@@ -339,16 +340,7 @@ internal sealed partial class QueryService
         return rem < 0 ? (seconds - 1, (int)(rem + 1_000_000_000L)) : (seconds, (int)rem);
     }
 
-    private static int VarintSize(ulong value) => value == 0 ? 1 : (63 - System.Numerics.BitOperations.LeadingZeroCount(value) + 7) / 7;
+    private static int VarintSize(ulong value) => Varint.Size(value);
 
-    private static void WriteVarint(Span<byte> span, ref int pos, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            span[pos++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[pos++] = (byte)value;
-    }
+    private static void WriteVarint(Span<byte> span, ref int pos, ulong value) => pos += Varint.Write(span[pos..], value);
 }

@@ -92,7 +92,6 @@ internal static class StorageHosting
             "discard" => WalLeftoverPolicy.Discard,
             _ => WalLeftoverPolicy.Refuse,
         },
-        WalSourceDecoder = ProfileWriter.DecodeLogged,
         BlockDuration = options.StorageBlockDuration,
         BucketSyncInterval = options.ObjectStorageSyncInterval,
         // Debuginfo uploads share the bucket: their multipart uploads may run for --debuginfo-upload-max-duration.

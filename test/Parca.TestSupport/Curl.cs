@@ -1,20 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Parca.Server.Tests;
+namespace Parca.TestSupport;
 
-/// <summary>curl as a real HTTP peer: status code, response headers and body.</summary>
-internal static class Curl
+/// <summary>curl as a real HTTP peer: status code, HTTP version, response headers and body.</summary>
+public static class Curl
 {
-    public sealed record Result(int Status, string Body, string Headers);
+    public sealed record Result(int Status, string Version, string Body, string Headers);
 
+    /// <summary>Runs curl with <paramref name="args"/>; throws naming curl's error when it fails (not on HTTP errors).</summary>
     public static async Task<Result> RunAsync(params string[] args)
     {
         var headerFile = Path.GetTempFileName();
         try
         {
             var start = new ProcessStartInfo("curl") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in (string[])["-sS", "-m", "60", "-D", headerFile, "-w", "\n%{http_code}", .. args])
+            foreach (var arg in (string[])["-sS", "-m", "60", "-D", headerFile, "-w", "\n%{http_code} %{http_version}", .. args])
             {
                 start.ArgumentList.Add(arg);
             }
@@ -30,7 +31,8 @@ internal static class Curl
             }
 
             var cut = output.LastIndexOf('\n');
-            return new Result(int.Parse(output[(cut + 1)..], CultureInfo.InvariantCulture), output[..cut], await File.ReadAllTextAsync(headerFile));
+            var tail = output[(cut + 1)..].Split(' ');
+            return new Result(int.Parse(tail[0], CultureInfo.InvariantCulture), tail[1], output[..cut], await File.ReadAllTextAsync(headerFile));
         }
         finally
         {

@@ -1,13 +1,14 @@
 using System.Diagnostics;
+using Parca.Storage;
 
-namespace Parca.Storage.Tests;
+namespace Parca.TestSupport;
 
 /// <summary>
 /// A real, small file system for disk-full tests: a tmpfs of a few MiB mounted on a temporary directory (needs root,
 /// as CI runs; without it the test fails saying so). <see cref="Fill"/> takes every free byte with a filler file,
 /// <see cref="Free"/> gives them back.
 /// </summary>
-internal sealed class SmallDisk : IDisposable
+public sealed class SmallDisk : IDisposable
 {
     private readonly string _filler;
 

@@ -1,7 +1,7 @@
-namespace Parca.Agent.Tests;
+namespace Parca.TestSupport;
 
 /// <summary>Locates the repository root and the shared test data beside it (<c>../shared</c>).</summary>
-internal static class RepoPaths
+public static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 

@@ -1,14 +1,30 @@
 using Parca.Pprof;
-using Parca.Storage.Ingest;
 
-namespace Parca.Server.Services;
+namespace Parca.Storage.Ingest;
 
 /// <summary>
-/// Adapts the pprof decoder's flat form (<see cref="FlatProfile"/>) into storage's <see cref="IngestProfile"/>. The
-/// result borrows the decoder's buffer for its strings: append it before the <see cref="FlatProfile"/> is reused.
+/// Takes the pprof decoder's flat form (<see cref="FlatProfile"/>) into storage's <see cref="IngestProfile"/>, for
+/// ingest and for replaying the write-ahead log's pprof records (storage decodes its own log). The result borrows the
+/// decoder's buffer for its strings: append it before the <see cref="FlatProfile"/> is reused.
 /// </summary>
-internal static class PprofIngest
+public static class PprofIngest
 {
+    /// <summary>Decodes a logged pprof again, as ingest did (Parca-compatible rules), at replay.</summary>
+    internal static IngestProfile DecodeLogged(ReadOnlyMemory<byte> pprof, IReadOnlyList<ExecutableInfo>? executableInfos)
+    {
+        var flat = new FlatProfile(); // not pooled: the returned profile borrows its buffers
+        try
+        {
+            PprofDecoder.Decode(pprof.Span, flat, PprofReadOptions.ParcaCompatible);
+        }
+        catch (PprofException e)
+        {
+            throw new InvalidDataException("logged pprof: " + e.Message, e);
+        }
+
+        return ToIngest(flat, executableInfos);
+    }
+
     public static IngestProfile ToIngest(FlatProfile f, IReadOnlyList<ExecutableInfo>? executableInfos = null)
     {
         // Strings stay UTF-8 in the decoder's buffer: storage hashes them as bytes and creates .NET strings only for

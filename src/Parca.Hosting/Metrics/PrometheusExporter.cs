@@ -3,32 +3,36 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 
-namespace Parca.Server.Observability;
+namespace Parca.Hosting.Metrics;
 
 /// <summary>
-/// Collects <c>System.Diagnostics.Metrics</c> instruments and renders them in the Prometheus text exposition format
-/// (version 0.0.4) for <c>/metrics</c>. Hand-written when no exporter package restored here; now prometheus-net 8.2.1
-/// is served (its MeterAdapter exports System.Diagnostics.Metrics) while OpenTelemetry's Prometheus exporter is only a
-/// beta (1.20.1-beta.1). Replacing this with prometheus-net is open work of issue 15; the format is small.
-/// Exports the meters of this server's <see cref="IMeterFactory"/> whose names start with <see cref="ParcaMeters.Prefix"/>
-/// (so two servers in one test process do not mix) and the runtime's <see cref="ParcaMeters.Runtime"/> meter.
+/// The one Prometheus exporter of both programs (server and agent <c>/metrics</c>): collects
+/// <c>System.Diagnostics.Metrics</c> instruments and renders them in the text exposition format (version 0.0.4).
+/// Kept hand-written for now although measured slower (bench <c>MetricsExportBenchmarks</c>, bench/README.md: one
+/// server-sized scrape 15.8 ms vs 0.42 ms for prometheus-net 8.2.1, under load 62): prometheus-net's MeterAdapter
+/// renames every instrument to <c>{meter}_{instrument}</c>, exports .NET counters as Prometheus gauges, forgets series
+/// unchanged for 5 minutes and keys its name tables by static dictionaries shared by every server in a process, which
+/// would break Parca's metric names and counter types; OpenTelemetry's Prometheus exporter is only a beta
+/// (1.20.1-beta.1). Making this render allocation-free (it sorts and builds strings per scrape) is open work.
 /// </summary>
 public sealed class PrometheusExporter : IDisposable
 {
     private static readonly double[] s_defaultBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    private readonly IMeterFactory _factory;
+    private readonly Func<Meter, bool> _exported;
     private readonly MeterListener _listener;
     private readonly ConcurrentDictionary<Instrument, InstrumentState> _instruments = new();
 
-    public PrometheusExporter(IMeterFactory factory)
+    /// <param name="exported">which meters this exporter renders (e.g. only the ones of one server's <c>IMeterFactory</c>,
+    /// so two servers in one test process do not mix).</param>
+    public PrometheusExporter(Func<Meter, bool> exported)
     {
-        _factory = factory;
+        _exported = exported;
         _listener = new MeterListener
         {
             InstrumentPublished = (instrument, listener) =>
             {
-                if (Exported(instrument.Meter))
+                if (_exported(instrument.Meter))
                 {
                     _instruments[instrument] = new InstrumentState(instrument);
                     listener.EnableMeasurementEvents(instrument, _instruments[instrument]);
@@ -42,10 +46,6 @@ public sealed class PrometheusExporter : IDisposable
         _listener.SetMeasurementEventCallback<float>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
         _listener.Start();
     }
-
-    private bool Exported(Meter meter) =>
-        meter.Name == ParcaMeters.Runtime
-        || (meter.Name.StartsWith(ParcaMeters.Prefix, StringComparison.Ordinal) && ReferenceEquals(meter.Scope, _factory));
 
     /// <summary>Renders every exported series; observable instruments are sampled now.</summary>
     public string Render()

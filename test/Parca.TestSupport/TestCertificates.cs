@@ -1,13 +1,13 @@
 using System.Diagnostics;
 
-namespace Parca.Tests.Shared;
+namespace Parca.TestSupport;
 
 /// <summary>
 /// Real certificates made by the openssl command line in a temporary directory: a CA, server certificates for
 /// 127.0.0.1/localhost issued by it, client certificates issued by it, and a second "rogue" CA with its own client
-/// certificate (one a server verifying against the first CA must refuse). Linked into Agent.Tests as well.
+/// certificate (one a server verifying against the first CA must refuse).
 /// </summary>
-internal sealed class TestCertificates : IDisposable
+public sealed class TestCertificates : IDisposable
 {
     private TestCertificates(string directory) => Directory = directory;
 
