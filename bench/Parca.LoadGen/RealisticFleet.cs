@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using Parca.Server.Services;
 using Parca.Storage.Ingest;
 
 namespace Parca.LoadGen;
@@ -23,7 +22,7 @@ internal sealed class RealisticFleet
             IngestProfile p;
             try
             {
-                p = ProfileWriter.DecodeLogged(Gunzip(File.ReadAllBytes(file)), null);
+                p = PprofIngest.DecodeLogged(Gunzip(File.ReadAllBytes(file)), null);
             }
             catch (InvalidDataException)
             {

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Parca.Agent.Interop;
-using Parca.Agent.Processes;
+using Parca.Symbols.IO;
 
 namespace Parca.Agent.Runtimes.Java;
 
@@ -170,15 +170,15 @@ internal static class HotSpotAttach
 
         using (root)
         {
-            var fd = Libc.OpenAt2((int)root.DangerousGetHandle(), $"tmp/.java_pid{nspid}", Libc.OPath | Libc.ONoFollow | Libc.OCloExec,
-                Libc.ResolveNoSymlinks | Libc.ResolveNoMagicLinks | Libc.ResolveBeneath);
+            var fd = FileSyscalls.OpenAt2((int)root.DangerousGetHandle(), $"tmp/.java_pid{nspid}", FileSyscalls.OPath | FileSyscalls.ONoFollow | FileSyscalls.OCloExec,
+                FileSyscalls.ResolveNoSymlinks | FileSyscalls.ResolveNoMagicLinks | FileSyscalls.ResolveBeneath);
             if (fd < 0)
             {
                 return null;
             }
 
             var handle = new SafeFileHandle(fd, ownsHandle: true);
-            if (Libc.FStat(fd, out var stat) != 0 || (stat.Mode & Libc.SIfMt) != Libc.SIfSock)
+            if (FileSyscalls.FStat(fd, out var stat) != 0 || (stat.Mode & FileSyscalls.SIfMt) != FileSyscalls.SIfSock)
             {
                 handle.Dispose();
                 return null;
