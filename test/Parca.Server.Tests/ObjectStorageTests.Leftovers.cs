@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using Amazon.S3.Model;
 using Parca.Storage;
 using Parca.Storage.Buckets;
-using S3Bucket = Parca.Storage.Buckets.S3Bucket;
 using Parca.Storage.Ingest;
+using S3Bucket = Parca.Storage.Buckets.S3Bucket;
 
 namespace Parca.Server.Tests;
 
