@@ -13,8 +13,11 @@ namespace Parca.Server.Debuginfo;
 /// </summary>
 internal sealed class ResultSymbolizer(DebuginfoSymbolizer symbolizer)
 {
-    public async ValueTask SymbolizeAsync(ResultSymbols symbols, CancellationToken ct)
+    /// <summary>Names what it can; true when no location is left that debuginfo arriving later could name (such a
+    /// result may be cached as it is).</summary>
+    public async ValueTask<bool> SymbolizeAsync(ResultSymbols symbols, CancellationToken ct)
     {
+        var complete = true;
         var frames = new List<(string, string, string, long)>(4);
         Dictionary<string, bool>? held = null;
         for (var i = 1; i < symbols.Locations.Count; i++)
@@ -48,6 +51,7 @@ internal sealed class ResultSymbolizer(DebuginfoSymbolizer symbolizer)
 
                 if (!has)
                 {
+                    complete = false;
                     continue;
                 }
             }
@@ -55,6 +59,7 @@ internal sealed class ResultSymbolizer(DebuginfoSymbolizer symbolizer)
             var found = await symbolizer.SymbolizeAsync(buildId, loc.Address, mapping.Start, mapping.Limit, mapping.Offset, ct);
             if (found.Length == 0 || (namesOnly && !Array.Exists(found, f => f.Line > 0)))
             {
+                complete = false;
                 continue;
             }
 
@@ -68,6 +73,7 @@ internal sealed class ResultSymbolizer(DebuginfoSymbolizer symbolizer)
         }
 
         symbolizer.PersistPending();
+        return complete;
     }
 
     private static bool NamesOnly(ResultSymbols symbols, Parca.Storage.Symbols.LocationSym loc)

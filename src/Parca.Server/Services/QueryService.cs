@@ -268,13 +268,15 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         }
 
         var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
-        if (symbolizer is not null)
+        // A result with frames that debuginfo arriving later could name is not cached: the next query must see them
+        // named (the cache key knows new samples, not new debuginfo).
+        var complete = symbolizer is null || await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
+        var data = new ReportData(result);
+        if (complete)
         {
-            await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
+            cache?.Add(key, data);
         }
 
-        var data = new ReportData(result);
-        cache?.Add(key, data);
         return reference is null ? Report(request, data) : await SourceAsync(request, reference, data, context.CancellationToken);
     }
 
