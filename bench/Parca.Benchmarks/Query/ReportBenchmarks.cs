@@ -6,6 +6,7 @@ using Parca.Query.Engine;
 using Parca.Query.Reports;
 using Parca.Server;
 using Parca.Server.Services;
+using QueryService = Parca.Server.Services.QueryService;
 using Parca.Storage;
 
 namespace Parca.Benchmarks.Query;
