@@ -4,7 +4,7 @@ using System.Text;
 namespace Parca.Agent;
 
 /// <summary>The agent's counters, exported on /metrics in the Prometheus text format.</summary>
-public sealed class AgentMetrics
+public sealed partial class AgentMetrics
 {
     private long _profilesWritten;
     private long _profileWriteErrors;
@@ -31,6 +31,8 @@ public sealed class AgentMetrics
     internal Unwinding.UnwindTableManager? Unwinder { get; set; }
 
     internal Func<(long Buffered, long Dropped, long Sent, long Failed)>? Shipping { get; set; }
+
+    internal Interpreters.InterpreterManager? Interpreters { get; set; }
 
     internal Func<Processes.FileRefusal, long>? FilesRefused { get; set; }
 
@@ -96,6 +98,7 @@ public sealed class AgentMetrics
             Counter(sb, "parca_agent_unwind_table_cache_hits_total", "Tables read from the disk cache.", (ulong)u.Cache.Hits);
         }
 
+        RenderInterpreters(sb);
         Counter(sb, "parca_agent_samples_received_total", "Samples read from the ring buffer.", (ulong)(SamplesReceived?.Invoke() ?? 0));
         Counter(sb, "parca_agent_samples_dropped_by_relabel_total", "Samples whose label set a relabel rule dropped.", (ulong)(SamplesDroppedByRelabel?.Invoke() ?? 0));
         Counter(sb, "parca_agent_processes_missed_total", "Processes that exited before their metadata could be read.", (ulong)(ProcessesMissed?.Invoke() ?? 0));

@@ -42,6 +42,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private SampleAggregator? _aggregator;
     private CpuSampler? _sampler;
     private Unwinding.UnwindTableManager? _unwinder;
+    private Interpreters.InterpreterManager? _interpreters;
     private Thread? _samplingThread;
     private Task? _processing;
     private volatile bool _ready;
@@ -210,6 +211,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             Metrics.Unwinder = _unwinder;
         }
 
+        if (!Options.PythonUnwindingDisable)
+        {
+            StartInterpreters();
+        }
+
         if (_sampler.MemlockWarning is { } warning)
         {
             LogMemlock(_logger, warning);
@@ -267,6 +273,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         await _processes.DisposeAsync().ConfigureAwait(false);
+        if (_interpreters is not null)
+        {
+            await _interpreters.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }

@@ -21,7 +21,8 @@ internal sealed class ServerReadback : IAsyncDisposable
 
     public AgentHarness Agent { get; }
 
-    public static async Task<ServerReadback> StartAsync(string comm, Action<ParcaAgentOptions>? configure = null)
+    /// <param name="extraRelabel">More relabel rules (YAML list items) after the comm filter and the pid label.</param>
+    public static async Task<ServerReadback> StartAsync(string comm, Action<ParcaAgentOptions>? configure = null, string extraRelabel = "")
     {
         var dataDir = Directory.CreateTempSubdirectory("parca-server-data-").FullName;
         var config = Path.Combine(dataDir, "parca.yaml");
@@ -30,7 +31,7 @@ internal sealed class ServerReadback : IAsyncDisposable
         await server.StartAsync();
         var address = $"127.0.0.1:{server.BaseAddress.Port}";
         var agent = await AgentHarness.StartAsync(
-            $"relabel_configs:\n- source_labels: [comm]\n  regex: '{comm}'\n  action: keep\n- source_labels: [__meta_process_pid]\n  target_label: pid\n",
+            $"relabel_configs:\n- source_labels: [comm]\n  regex: '{comm}'\n  action: keep\n- source_labels: [__meta_process_pid]\n  target_label: pid\n" + extraRelabel,
             windowSeconds: 1,
             configure: o =>
             {
@@ -47,21 +48,28 @@ internal sealed class ServerReadback : IAsyncDisposable
     {
         await Agent.WaitForProfileAsync(p => p.Pids.Contains(pid));
         await Agent.Agent.StopAsync();
+        var file = await QueryFileAsync($"pid=\"{pid}\"", from);
+        return (GoPprof.Traces(file), file);
+    }
+
+    /// <summary>The merged profile of the series matching <paramref name="selector"/> (label matchers) as a pprof file.</summary>
+    public async Task<string> QueryFileAsync(string selector, DateTimeOffset? from = null)
+    {
         using var channel = RpcChannel.Create($"127.0.0.1:{_server.BaseAddress.Port}", new RpcChannelOptions { Insecure = true });
         var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, new QueryRequest
         {
             Mode = QueryRequest.Types.Mode.Merge,
             Merge = new MergeProfile
             {
-                Query = $"{CpuType}{{pid=\"{pid}\"}}",
+                Query = $"{CpuType}{{{selector}}}",
                 Start = Timestamp.FromDateTimeOffset(from ?? _start),
                 End = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(1)),
             },
             ReportType = QueryRequest.Types.ReportType.Pprof,
         });
-        var file = Path.Combine(Path.GetTempPath(), $"parca-unwind-{pid}-{Guid.NewGuid():N}.pb.gz");
+        var file = Path.Combine(Path.GetTempPath(), $"parca-readback-{Guid.NewGuid():N}.pb.gz");
         await File.WriteAllBytesAsync(file, response.Pprof.ToByteArray());
-        return (GoPprof.Traces(file), file);
+        return file;
     }
 
     /// <summary>

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Parca.Agent.Processes;
+
+namespace Parca.Agent.Interpreters;
+
+/// <summary>
+/// Interpreted languages in the agent: when the process table captures a process, recognises its interpreter
+/// (<see cref="PythonDetector"/>) and publishes the version's layout to the BPF walker; removes exited processes at
+/// window end; names code objects through <see cref="InterpreterSymbolCache"/>. A process whose interpreter version
+/// has no table is logged once (one line naming the process, the file and the version), counted, and profiled
+/// with native frames only.
+/// </summary>
+internal sealed partial class InterpreterManager : IAsyncDisposable
+{
+    private readonly InterpreterMaps _maps;
+    private readonly ObjectFileCache _objects;
+    private readonly ProcessFiles _files;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<int, PythonProcess> _python = new();
+    private long _unsupported;
+    private long _detectionFailures;
+
+    public InterpreterManager(InterpreterMaps maps, ObjectFileCache objects, ProcessFiles files, int cacheCapacity, ILogger logger)
+    {
+        _maps = maps;
+        _objects = objects;
+        _files = files;
+        _logger = logger;
+        Symbols = new InterpreterSymbolCache(Python, cacheCapacity);
+    }
+
+    public InterpreterSymbolCache Symbols { get; }
+
+    public InterpreterMaps Maps => _maps;
+
+    /// <summary>Processes whose Python frames the BPF walker reads now.</summary>
+    public int PythonProcesses => _python.Count;
+
+    /// <summary>Interpreter processes of a version without a table (native stacks only), since start.</summary>
+    public long Unsupported => Interlocked.Read(ref _unsupported);
+
+    public long DetectionFailures => Interlocked.Read(ref _detectionFailures);
+
+    public PythonProcess? Python(int pid) => _python.TryGetValue(pid, out var p) ? p : null;
+
+    /// <summary>Called on the capture task for every new process.</summary>
+    public void AddProcess(ProcessInfo info)
+    {
+        var found = PythonDetector.Detect(info, m => _objects.Get(info.Pid, m, _files));
+        if (found.Process is { } python)
+        {
+            if (_maps.WritePython(python))
+            {
+                _python[info.Pid] = python;
+                LogPython(_logger, info.Pid, info.Comm, python.Path, python.Version);
+            }
+
+            return;
+        }
+
+        if (found.UnsupportedVersion is { } version)
+        {
+            Interlocked.Increment(ref _unsupported);
+            LogUnsupported(_logger, info.Pid, info.Comm, found.Path ?? "", version);
+        }
+        else if (found.Problem is { } problem)
+        {
+            Interlocked.Increment(ref _detectionFailures);
+            LogDetectionFailed(_logger, info.Pid, info.Comm, found.Path ?? "", problem);
+        }
+    }
+
+    /// <summary>At window end: forgets processes that exited (or whose PID now names another process).</summary>
+    public void Sweep()
+    {
+        foreach (var (pid, python) in _python)
+        {
+            // A stat read can be refused or fail on a loaded machine while the process lives: only a missing /proc
+            // entry or another start time means it is gone (removing a live process would stop its Python frames).
+            var stat = ProcFs.ReadStat(_files, pid);
+            var gone = stat is null ? !Directory.Exists($"{_files.ProcRoot}/{pid}") : stat.Value.StartTime != python.StartTime;
+            if (gone)
+            {
+                LogGone(_logger, pid, stat?.StartTime ?? 0, python.StartTime);
+                _python.TryRemove(pid, out _);
+                _maps.DeletePython(pid);
+                Symbols.RemoveProcess(pid);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => Symbols.DisposeAsync();
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} exited (start time now {Now}, was {Was}): its Python state is removed")]
+    private static partial void LogGone(ILogger logger, int pid, ulong now, ulong was);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): Python {Version} in {Path}, its Python frames are profiled")]
+    private static partial void LogPython(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): Python {Version} in {Path} has no structure table in this agent (3.8-3.13 have); profiled with native frames only")]
+    private static partial void LogUnsupported(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): could not read the interpreter in {Path}: {Problem}; profiled with native frames only")]
+    private static partial void LogDetectionFailed(ILogger logger, int pid, string comm, string path, string problem);
+}

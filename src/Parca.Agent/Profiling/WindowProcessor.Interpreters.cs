@@ -1,0 +1,83 @@
+using Parca.Agent.Interpreters;
+using Parca.Agent.Processes;
+
+namespace Parca.Agent.Profiling;
+
+/// <summary>
+/// Interpreted frames in profiles: each native frame of the interpreter loop (_PyEval_EvalFrameDefault) is replaced
+/// by the interpreted frames that call of the loop was running (from the leaf-most frame to the one marked
+/// entry), so native code called from Python (a C extension) stays below its Python caller and native code
+/// calling into Python stays above its callee. Runs the native walk did not reach (it was cut short) follow the
+/// outermost native frame. An interpreted frame's location has the language's mapping ("[python]"), the code
+/// object's qualified name, file and first line as its function, and the line of the executing instruction.
+/// </summary>
+internal sealed partial class WindowProcessor
+{
+    /// <summary>Interpreter support (null: none; interpreted frames are then dropped).</summary>
+    internal InterpreterManager? Interpreters { get; set; }
+
+    private void AddUserLocations(Group group, ProcessInfo? process, int pid, ReadOnlySpan<ulong> user, bool kernelEmpty, List<ulong> locationIds)
+    {
+        var native = InterpreterFrames.NativeLength(user);
+        var python = native < user.Length ? Interpreters?.Python(pid) : null;
+        var frames = user[native..];
+        var next = 0;
+        for (var u = 0; u < native; u++)
+        {
+            if (python is not null && next < frames.Length && python.IsEvalFrame(user[u]))
+            {
+                next = AddRun(group, python, frames, next, locationIds);
+                continue;
+            }
+
+            // The first user frame is the interrupted pc only when the sample did not start in the kernel.
+            locationIds.Add(UserLocation(group, process, pid, user[u], leaf: u == 0 && kernelEmpty));
+        }
+
+        while (python is not null && next + 1 < frames.Length)
+        {
+            next = AddRun(group, python, frames, next, locationIds);
+        }
+    }
+
+    /// <summary>Adds the interpreted frames from <paramref name="next"/> through the next entry frame; returns the index after it.</summary>
+    private int AddRun(Group group, PythonProcess python, ReadOnlySpan<ulong> frames, int next, List<ulong> locationIds)
+    {
+        while (next + 1 < frames.Length)
+        {
+            var tag = frames[next];
+            locationIds.Add(PythonLocation(group, python, tag, frames[next + 1]));
+            next += 2;
+            if (InterpreterFrames.IsEntry(tag))
+            {
+                break;
+            }
+        }
+
+        return next;
+    }
+
+    private ulong PythonLocation(Group g, PythonProcess python, ulong tag, ulong address)
+    {
+        var code = Interpreters!.Symbols.Get(new CodeKey(python.Pid, address, InterpreterFrames.Fingerprint(tag)));
+        var line = code?.Line(InterpreterFrames.Instruction(tag)) ?? 0;
+        var key = (python.Pid, address, InterpreterFrames.Fingerprint(tag), line);
+        if (g.InterpreterLocations.TryGetValue(key, out var id))
+        {
+            return id;
+        }
+
+        if (g.PythonMapping == 0)
+        {
+            g.PythonMapping = g.Builder.AddMapping(0, 0, 0, InterpreterFrames.MappingFile(InterpreterFrames.Python), null, hasFunctions: true);
+            g.Executables.Add(default);
+        }
+
+        var function = code is null
+            ? g.Builder.Function("<unknown python code>", "", 0)
+            : g.Builder.Function(code.Name, code.File, code.FirstLine);
+        id = g.Builder.AddLocation(g.PythonMapping, 0, function, line);
+        g.InterpreterLocations[key] = id;
+        return id;
+    }
+}
