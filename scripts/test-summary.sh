@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Adds up the TRX results of one `dotnet test` run and prints the closing line "N passed, N failed, N skipped".
+# Adds up the TRX results of one `dotnet test` run and prints the closing line "N passed, N failed, N skipped",
+# preceded by the name and first message line of every failed test (CI shows only the end of the output).
 set -euo pipefail
 dir=${1:?results directory}
 passed=0; failed=0; skipped=0
@@ -11,5 +12,17 @@ for f in "$dir"/*.trx; do
   t=$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")
   e=$(sed -E 's/.* executed="([0-9]+)".*/\1/' <<<"$counters")
   passed=$((passed + p)); failed=$((failed + fl)); skipped=$((skipped + t - e))
+  if [ "$fl" != "0" ]; then
+    python3 - "$f" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") != "Failed":
+        continue
+    message = r.findtext("t:Output/t:ErrorInfo/t:Message", default="", namespaces=ns).strip()
+    first = message.splitlines()[0][:300] if message else ""
+    print(f"FAILED {r.get('testName')} ({r.get('duration')}): {first}")
+PY
+  fi
 done
 echo "dotnet: $passed passed, $failed failed, $skipped skipped"

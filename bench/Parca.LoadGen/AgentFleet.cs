@@ -65,13 +65,14 @@ internal sealed class AgentFleet
     private static IEnumerable<ArrowSample> ArrowRows(ByteString pprof, Dictionary<string, string?> labels)
     {
         var p = Parca.Pprof.PprofDecoder.DecodeProfile(pprof.Span);
-        var locations = p.Locations.ToDictionary(l => l.Id);
         var functions = p.Functions.ToDictionary(f => f.Id);
         var mapping = p.Mappings[0];
+        // One Frame per location, shared by every row that uses it, as the agent's aggregation gives them.
+        var frameOf = p.Locations.ToDictionary(l => l.Id, l => new Frame(l.Address, "native", mapping.Filename, mapping.BuildId,
+            [.. l.Lines.Select(line => new FrameLine(functions[line.FunctionId].Name, functions[line.FunctionId].Filename, (ulong)line.LineNumber))]));
         foreach (var s in p.Samples)
         {
-            var frames = s.LocationIds.Select(id => locations[id]).Select(l => new Frame(l.Address, "native", mapping.Filename, mapping.BuildId,
-                [.. l.Lines.Select(line => new FrameLine(functions[line.FunctionId].Name, functions[line.FunctionId].Filename, (ulong)line.LineNumber))])).ToArray();
+            var frames = s.LocationIds.Select(id => frameOf[id]).ToArray();
             yield return new ArrowSample(frames, s.Values[0], labels, p.TimeNanos) { Duration = (ulong)p.DurationNanos, Period = p.Period };
         }
     }
@@ -80,7 +81,12 @@ internal sealed class AgentFleet
     public Task RunAsync(string address, int seriesPerRequest, Action<int> onWritten, CancellationToken cancellationToken) =>
         Task.WhenAll(Enumerable.Range(0, _payloads.Length).Select(a => Task.Run(async () =>
         {
-            using var channel = RpcChannel.Create(address, new RpcChannelOptions());
+            // LOADGEN_TLS_CA: trust this CA (the server runs with --http-tls-*); LOADGEN_TOKEN: send a bearer token.
+            using var channel = RpcChannel.Create(address, new RpcChannelOptions
+            {
+                TlsCaFile = Environment.GetEnvironmentVariable("LOADGEN_TLS_CA"),
+                BearerToken = Environment.GetEnvironmentVariable("LOADGEN_TOKEN"),
+            });
             for (var window = 0; !cancellationToken.IsCancellationRequested; window++)
             {
                 if (_arrow is not null)

@@ -23,6 +23,7 @@ using QueryService = Parca.Server.Services.QueryService;
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 //   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
 //   startup [blocks=1000]                                               start-up time of a store with that many block files
+//   bucket [series=100] [hours=24] [samples=10]                         object storage on S3 (S3_ENDPOINT etc.): upload, B/sample, query start-up, cold/warm/head merge
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
 switch (mode)
@@ -53,8 +54,11 @@ switch (mode)
     case "startup":
         await DurabilityRuns.Startup(Arg(1, 1000));
         break;
+    case "bucket":
+        await BucketRun.Run(Arg(1, 100), Arg(2, 24), Arg(3, 10));
+        break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket [...]");
         return 2;
 }
 
@@ -154,14 +158,16 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
     _ = server.StandardError.ReadToEndAsync();
     try
     {
-        var address = $"http://127.0.0.1:{port}";
-        using (var probe = new HttpClient())
+        var tls = Environment.GetEnvironmentVariable("LOADGEN_TLS_CA") is not null;
+        var address = $"{(tls ? "https" : "http")}://127.0.0.1:{port}";
+        // The readiness probe only waits for the port (/healthz is open under auth; the certificate is the agents' concern).
+        using (var probe = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = static (_, _, _, _) => true }))
         {
             for (var i = 0; ; i++)
             {
                 try
                 {
-                    (await probe.GetAsync(address + "/metrics")).EnsureSuccessStatusCode();
+                    (await probe.GetAsync(address + "/healthz")).EnsureSuccessStatusCode();
                     break;
                 }
                 catch (HttpRequestException) when (i < 300)

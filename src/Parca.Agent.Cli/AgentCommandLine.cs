@@ -37,6 +37,9 @@ internal static class AgentCommandLine
     private static readonly Option<string?> s_bearerTokenFile = OptionalText("--remote-store-bearer-token-file", "File to read bearer token from to authenticate with store.");
     private static readonly Option<bool> s_insecure = Flag("--remote-store-insecure", "Send gRPC requests via plaintext instead of TLS.");
     private static readonly Option<bool> s_insecureSkipVerify = Flag("--remote-store-insecure-skip-verify", "Skip TLS certificate verification.");
+    private static readonly Option<string?> s_tlsCaFile = OptionalText("--remote-store-tls-ca-file", "PEM CA bundle trusted for --remote-store-address instead of the system's (not a Parca Agent flag).");
+    private static readonly Option<string?> s_tlsCertFile = OptionalText("--remote-store-tls-cert-file", "PEM client certificate presented to the store (mTLS); needs --remote-store-tls-key-file (not a Parca Agent flag).");
+    private static readonly Option<string?> s_tlsKeyFile = OptionalText("--remote-store-tls-key-file", "PEM private key of --remote-store-tls-cert-file.");
     private static readonly Option<string> s_batchWriteInterval = Text("--remote-store-batch-write-interval", "Interval between batch remote client writes.", "10s");
     private static readonly Option<bool> s_rpcLogging = Flag("--remote-store-rpc-logging-enable", "Enable gRPC logging.");
     private static readonly Option<bool> s_useV2Schema = Number("--remote-store-use-v2-schema", "Send profiles as Parca's v2 Arrow records (WriteArrow, LZ4) instead of pprof (WriteRaw), as Parca Agent does by default; --remote-store-use-v2-schema=false for servers that only take WriteRaw.", true);
@@ -51,6 +54,8 @@ internal static class AgentCommandLine
     private static readonly Option<string> s_debuginfoUploadCacheDuration = Text("--debuginfo-upload-cache-duration", "The duration to cache debuginfo upload responses for.", "5m");
     private static readonly Option<bool> s_debuginfoDisableCaching = Flag("--debuginfo-disable-caching", "Disable caching of debuginfo.");
     private static readonly Option<bool> s_symbolizerJitDisable = Flag("--symbolizer-jit-disable", "Disable JIT symbolization.");
+    private static readonly Option<bool> s_dotnetPerfMapDisable = Flag("--dotnet-perf-map-disable", "Do not turn on the perf map of running .NET 8+ processes through their diagnostics socket (their JIT frames then stay unnamed unless they were started with DOTNET_PerfMapEnabled=1).");
+    private static readonly Option<bool> s_dotnetKeepTiers = Flag("--dotnet-keep-tiers", "Keep the JIT tier in .NET frame names ([QuickJitted], [OptimizedTier1], ...) instead of merging a method's tiers into one function.");
     private static readonly Option<string> s_demangleMode = Text("--symbolizer-demangle-mode", "How C++/Rust names are demangled in the agent: none, simple, templates, full.", "simple");
     private static readonly Option<string?> s_otlpAddress = OptionalText("--otlp-address", "The endpoint to send OTLP traces to.");
     private static readonly Option<string> s_otlpExporter = Text("--otlp-exporter", "The OTLP exporter to use.", "grpc");
@@ -81,14 +86,6 @@ internal static class AgentCommandLine
         (s_containerSocket, "container names from the runtime socket are not implemented; container ids come from cgroups"),
         (s_metadataDisableCaching, "metadata is cached per process start; ignored"),
         (s_rpcLogging, "per-call gRPC logging is not implemented; failures are logged"),
-        (s_debuginfoTempDir, "debuginfo upload is not implemented yet"),
-        (s_debuginfoStrip, "debuginfo upload is not implemented yet"),
-        (s_debuginfoCompress, "debuginfo upload is not implemented yet"),
-        (s_debuginfoUploadDisable, "debuginfo upload is not implemented yet (nothing is uploaded)"),
-        (s_debuginfoUploadMaxParallel, "debuginfo upload is not implemented yet"),
-        (s_debuginfoUploadTimeout, "debuginfo upload is not implemented yet"),
-        (s_debuginfoUploadCacheDuration, "debuginfo upload is not implemented yet"),
-        (s_debuginfoDisableCaching, "debuginfo upload is not implemented yet"),
         (s_otlpAddress, "trace export is not implemented; no traces are sent"),
         (s_otlpExporter, "trace export is not implemented"),
         (s_objectFilePoolEvictionPolicy, "the pool always evicts least recently used"),
@@ -143,10 +140,10 @@ internal static class AgentCommandLine
         s_logLevel, s_logFormat, s_httpAddress, s_version, s_node, s_configPath, s_memlockRlimit, s_mutexProfileFraction,
         s_blockProfileRate, s_profilingDuration, s_frequency, s_pollInterval, s_processingInterval, s_workerCount,
         s_externalLabels, s_containerSocket, s_metadataDisableCaching, s_localStoreDirectory, s_remoteStoreAddress,
-        s_bearerToken, s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_batchWriteInterval, s_rpcLogging,
+        s_bearerToken, s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_tlsCaFile, s_tlsCertFile, s_tlsKeyFile, s_batchWriteInterval, s_rpcLogging,
         s_rpcUnaryTimeout, s_useV2Schema, s_debuginfoDirectories, s_debuginfoTempDir, s_debuginfoStrip, s_debuginfoCompress,
         s_debuginfoUploadDisable, s_debuginfoUploadMaxParallel, s_debuginfoUploadTimeout, s_debuginfoUploadCacheDuration,
-        s_debuginfoDisableCaching, s_symbolizerJitDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
+        s_debuginfoDisableCaching, s_symbolizerJitDisable, s_dotnetPerfMapDisable, s_dotnetKeepTiers, s_demangleMode, s_otlpAddress, s_otlpExporter,
         s_objectFilePoolEvictionPolicy, s_objectFilePoolSize, s_dwarfUnwindingDisable, s_dwarfUnwindingMixed,
         s_dwarfUnwindingMaxRows, s_dwarfUnwindingCacheDir, s_dwarfUnwindingCacheMaxMb, s_interpreterSymbolCacheSize,
         s_pythonUnwindingDisable, s_rubyUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
@@ -178,14 +175,27 @@ internal static class AgentCommandLine
         RemoteStoreInsecure = r.GetValue(s_insecure),
         RemoteStoreUseV2Schema = r.GetValue(s_useV2Schema),
         RemoteStoreInsecureSkipVerify = r.GetValue(s_insecureSkipVerify),
+        RemoteStoreTlsCaFile = r.GetValue(s_tlsCaFile),
+        RemoteStoreTlsCertFile = r.GetValue(s_tlsCertFile),
+        RemoteStoreTlsKeyFile = r.GetValue(s_tlsKeyFile),
         RemoteStoreBatchWriteInterval = Duration(r, s_batchWriteInterval, problems),
         RemoteStoreRpcLoggingEnable = r.GetValue(s_rpcLogging),
         RemoteStoreRpcUnaryTimeout = Duration(r, s_rpcUnaryTimeout, problems),
         SymbolizerJitDisable = r.GetValue(s_symbolizerJitDisable),
+        DotnetPerfMapDisable = r.GetValue(s_dotnetPerfMapDisable),
+        DotnetKeepTiers = r.GetValue(s_dotnetKeepTiers),
         SymbolizerDemangleMode = r.GetValue(s_demangleMode)!,
         ObjectFilePoolEvictionPolicy = r.GetValue(s_objectFilePoolEvictionPolicy)!,
         ObjectFilePoolSize = r.GetValue(s_objectFilePoolSize),
         DebuginfoDirectories = [.. r.GetValue(s_debuginfoDirectories)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        DebuginfoTempDir = r.GetValue(s_debuginfoTempDir)!,
+        DebuginfoStrip = r.GetValue(s_debuginfoStrip),
+        DebuginfoCompress = r.GetValue(s_debuginfoCompress),
+        DebuginfoUploadDisable = r.GetValue(s_debuginfoUploadDisable),
+        DebuginfoUploadMaxParallel = r.GetValue(s_debuginfoUploadMaxParallel),
+        DebuginfoUploadTimeout = Duration(r, s_debuginfoUploadTimeout, problems),
+        DebuginfoUploadCacheDuration = Duration(r, s_debuginfoUploadCacheDuration, problems),
+        DebuginfoDisableCaching = r.GetValue(s_debuginfoDisableCaching),
         BpfVerboseLogging = r.GetValue(s_bpfVerboseLogging) || r.GetValue(s_verboseBpfLogging),
         BpfEventsBufferSize = r.GetValue(s_bpfEventsBufferSize),
         DwarfUnwindingDisable = r.GetValue(s_dwarfUnwindingDisable),

@@ -74,6 +74,8 @@ public sealed partial class ParcaAgent
 
                 _latest.EndWindow();
                 _unwinder?.Sweep();
+                _dotnet?.Sweep();
+                _windows.JitUnwind?.Sweep(pid => _unwinder?.HasProcess(pid) == true);
                 _interpreters?.Sweep();
                 Metrics.WindowClosed();
                 // Between windows the agent is idle: a compacting, decommitting collection gives back the gen0 budget

@@ -39,9 +39,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private readonly Channel<Window> _closedWindows = Channel.CreateBounded<Window>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private RemoteStore? _remote;
+    private Debuginfo.DebuginfoUploader? _uploader;
     private SampleAggregator? _aggregator;
     private CpuSampler? _sampler;
     private Unwinding.UnwindTableManager? _unwinder;
+    private readonly Runtimes.Dotnet.DotnetPerfMapEnabler? _dotnet;
     private Interpreters.InterpreterManager? _interpreters;
     private Thread? _samplingThread;
     private Task? _processing;
@@ -57,9 +59,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         var debugSymbols = new DebugSymbolLoader(options.DebuginfoDirectories, loggers.CreateLogger("parca.agent.symbols"));
         var files = new ProcessFiles(options.ProcRoot, options.ProcessFileLimits, loggers.CreateLogger("parca.agent.files"));
         _processes = new ProcessTable(files, new ObjectFileCache(options.ObjectFilePoolSize, debugSymbols), loggers.CreateLogger("parca.agent.processes"));
-        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable);
+        _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable, options.DotnetKeepTiers);
         var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"), files.Log);
-        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs);
+        _dotnet = options.DotnetPerfMapDisable || options.SymbolizerJitDisable ? null : new Runtimes.Dotnet.DotnetPerfMapEnabler(files, loggers.CreateLogger("parca.agent.dotnet"));
+        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs) { Dotnet = _dotnet };
         _watchdog = new WindowWatchdog(options.ProfilingDuration, TimeProvider.System);
         _stores.Add(_latest);
         if (!string.IsNullOrEmpty(options.LocalStoreDirectory))
@@ -81,6 +84,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 {
                     Insecure = options.RemoteStoreInsecure,
                     InsecureSkipVerify = options.RemoteStoreInsecureSkipVerify,
+                    TlsCaFile = options.RemoteStoreTlsCaFile,
+                    TlsCertFile = options.RemoteStoreTlsCertFile,
+                    TlsKeyFile = options.RemoteStoreTlsKeyFile,
                     BearerToken = token,
                 },
                 options.RemoteStoreBatchWriteInterval,
@@ -92,6 +98,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             };
             _stores.Add(_remote);
             Metrics.Shipping = () => _remote.Stats;
+            if (!options.DebuginfoUploadDisable)
+            {
+                _uploader = Debuginfo.DebuginfoUploaderFactory.Create(options, token, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.debuginfo"));
+                _windows.NativeFileSeen = (pid, file) => Debuginfo.DebuginfoUploaderFactory.Enqueue(_uploader, options.ProcRoot, pid, file);
+            }
         }
 
         Metrics.SamplesDroppedByRelabel = () => _windows.DroppedByRelabel;
@@ -110,6 +121,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
     /// <summary>The unwind table lifecycle (null with --dwarf-unwinding-disable or before start).</summary>
     internal Unwinding.UnwindTableManager? Unwinder => _unwinder;
+
+    internal Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet => _dotnet;
+
+    internal Runtimes.Dotnet.JitUnwindTables? JitUnwind => _windows.JitUnwind;
 
     public AgentMetrics Metrics { get; } = new();
 
@@ -209,6 +224,10 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 loggers.CreateLogger("parca.agent.unwind"));
             _processes.Captured = _unwinder.AddProcess;
             Metrics.Unwinder = _unwinder;
+            if (_dotnet is not null)
+            {
+                _windows.JitUnwind = new Runtimes.Dotnet.JitUnwindTables(_unwinder, Options.ProcRoot);
+            }
         }
 
         if (!Options.PythonUnwindingDisable)
@@ -259,6 +278,17 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
         _sampler?.Dispose();
         _sampler = null;
+        if (_uploader is not null)
+        {
+            await _uploader.DisposeAsync().ConfigureAwait(false);
+            _uploader = null;
+        }
+
+        if (_dotnet is not null)
+        {
+            await _dotnet.DisableAllAsync().ConfigureAwait(false);
+        }
+
         if (_remote is not null)
         {
             // Sends what is still buffered, once, before the process goes away.

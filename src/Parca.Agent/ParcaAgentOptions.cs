@@ -53,6 +53,14 @@ public sealed class ParcaAgentOptions
 
     public bool RemoteStoreInsecureSkipVerify { get; set; }
 
+    /// <summary>--remote-store-tls-ca-file: CA bundle trusted for the store instead of the system's.</summary>
+    public string? RemoteStoreTlsCaFile { get; set; }
+
+    /// <summary>--remote-store-tls-cert-file / --remote-store-tls-key-file: client certificate for stores that verify clients.</summary>
+    public string? RemoteStoreTlsCertFile { get; set; }
+
+    public string? RemoteStoreTlsKeyFile { get; set; }
+
     public TimeSpan RemoteStoreBatchWriteInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     public bool RemoteStoreRpcLoggingEnable { get; set; }
@@ -67,11 +75,27 @@ public sealed class ParcaAgentOptions
 
     public bool SymbolizerJitDisable { get; set; }
 
+    /// <summary>Not a Parca Agent flag: leave .NET processes alone (no EnablePerfMap through their diagnostics socket).</summary>
+    public bool DotnetPerfMapDisable { get; set; }
+
+    /// <summary>Not a Parca Agent flag: keep the JIT tier in .NET frame names instead of merging a method's tiers.</summary>
+    public bool DotnetKeepTiers { get; set; }
+
     /// <summary>Not a Parca Agent flag (the server has it): how C++/Rust names are demangled in the agent.</summary>
     public string SymbolizerDemangleMode { get; set; } = "simple";
 
     /// <summary>Ordered host directories searched for separate debug files by build id and .gnu_debuglink.</summary>
     public List<string> DebuginfoDirectories { get; set; } = ["/usr/lib/debug"];
+
+    /// <summary>The --debuginfo-* upload flags (see Debuginfo.DebuginfoUploader).</summary>
+    public string DebuginfoTempDir { get; set; } = "/tmp";
+    public bool DebuginfoStrip { get; set; } = true;
+    public bool DebuginfoCompress { get; set; }
+    public bool DebuginfoUploadDisable { get; set; }
+    public int DebuginfoUploadMaxParallel { get; set; } = 25;
+    public TimeSpan DebuginfoUploadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan DebuginfoUploadCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
+    public bool DebuginfoDisableCaching { get; set; }
 
     public string ObjectFilePoolEvictionPolicy { get; set; } = "lru";
 
@@ -209,6 +233,19 @@ public sealed class ParcaAgentOptions
         if (RemoteStoreBearerTokenFile is not null && !File.Exists(RemoteStoreBearerTokenFile))
         {
             problems.Add($"--remote-store-bearer-token-file={RemoteStoreBearerTokenFile}: file not found");
+        }
+
+        if ((RemoteStoreTlsCertFile is null) != (RemoteStoreTlsKeyFile is null))
+        {
+            problems.Add("--remote-store-tls-cert-file and --remote-store-tls-key-file: give both");
+        }
+
+        foreach (var (flag, file) in new[] { ("--remote-store-tls-ca-file", RemoteStoreTlsCaFile), ("--remote-store-tls-cert-file", RemoteStoreTlsCertFile), ("--remote-store-tls-key-file", RemoteStoreTlsKeyFile) })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                problems.Add($"{flag}={file}: file not found");
+            }
         }
 
         if (RemoteStoreBearerToken is not null && RemoteStoreBearerTokenFile is not null)

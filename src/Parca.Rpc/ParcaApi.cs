@@ -42,6 +42,15 @@ public static class ParcaApi
             new(Service, "WriteArrow", MethodType.Unary, "POST /profiles/writearrow");
     }
 
+    /// <summary>OpenTelemetry profiles ingest (opentelemetry-proto v1.10.0; HTTP/protobuf at <c>POST /v1development/profiles</c>).</summary>
+    public static class OtlpProfiles
+    {
+        public const string Service = "opentelemetry.proto.collector.profiles.v1development.ProfilesService";
+
+        public static readonly RpcMethod<OpenTelemetry.Proto.Collector.Profiles.V1Development.ExportProfilesServiceRequest, OpenTelemetry.Proto.Collector.Profiles.V1Development.ExportProfilesServiceResponse> Export =
+            new(Service, "Export", MethodType.Unary);
+    }
+
     public static class Agents
     {
         public const string Service = "parca.profilestore.v1alpha1.AgentsService";
@@ -156,6 +165,7 @@ public static class ParcaApi
         TelemetryReflection.Descriptor,
         Protocol.Metastore.V1Alpha1.MetastoreReflection.Descriptor,
         Protocol.Pprof.ProfileReflection.Descriptor,
+        OpenTelemetry.Proto.Collector.Profiles.V1Development.ProfilesServiceReflection.Descriptor,
         HealthReflection.Descriptor,
         Grpc.Reflection.V1.ReflectionReflection.Descriptor,
         Grpc.Reflection.V1Alpha.ReflectionReflection.Descriptor,

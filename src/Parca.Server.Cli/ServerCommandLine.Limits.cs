@@ -14,6 +14,7 @@ internal static partial class ServerCommandLine
     private static readonly Option<int> s_maxLabelNameLength = Number(ServerLimits.Flag(nameof(ServerLimits.MaxLabelNameLength)), "Longest label name, in characters.", s_limitDefaults.MaxLabelNameLength);
     private static readonly Option<int> s_maxLabelValueLength = Number(ServerLimits.Flag(nameof(ServerLimits.MaxLabelValueLength)), "Longest label value, in characters.", s_limitDefaults.MaxLabelValueLength);
     private static readonly Option<int> s_maxSeriesPerRequest = Number(ServerLimits.Flag(nameof(ServerLimits.MaxSeriesPerRequest)), "Most series in one write request.", s_limitDefaults.MaxSeriesPerRequest);
+    private static readonly Option<int> s_maxActiveSeries = Number(ServerLimits.Flag(nameof(ServerLimits.MaxActiveSeries)), "Most series in the storage head at once (the server's active series); writes creating more are refused with RESOURCE_EXHAUSTED. 0: no limit.", s_limitDefaults.MaxActiveSeries);
     private static readonly Option<int> s_maxProfileSamples = Number(ServerLimits.Flag(nameof(ServerLimits.MaxProfileSamples)), "Most samples in one profile.", s_limitDefaults.MaxProfileSamples);
     private static readonly Option<int> s_maxProfileSymbols = Number(ServerLimits.Flag(nameof(ServerLimits.MaxProfileSymbols)), "Most locations, functions and strings (each) in one profile.", s_limitDefaults.MaxProfileSymbols);
     private static readonly Option<int> s_maxStackDepth = Number(ServerLimits.Flag(nameof(ServerLimits.MaxStackDepth)), "Most frames in one stack of a profile.", s_limitDefaults.MaxStackDepth);
@@ -29,7 +30,7 @@ internal static partial class ServerCommandLine
     [
         s_httpAllowedHosts, s_authWriteTokenFile, s_authReadTokenFile,
         s_ingestMaxDecompressedBytes, s_ingestMaxInflightBytes, s_maxLabelNamesPerSeries, s_maxLabelNameLength,
-        s_maxLabelValueLength, s_maxSeriesPerRequest, s_maxProfileSamples, s_maxProfileSymbols, s_maxStackDepth,
+        s_maxLabelValueLength, s_maxSeriesPerRequest, s_maxActiveSeries, s_maxProfileSamples, s_maxProfileSymbols, s_maxStackDepth,
         s_queryMaxGroups, s_maxAgents,
     ];
 
@@ -41,6 +42,7 @@ internal static partial class ServerCommandLine
         MaxLabelNameLength = r.GetValue(s_maxLabelNameLength),
         MaxLabelValueLength = r.GetValue(s_maxLabelValueLength),
         MaxSeriesPerRequest = r.GetValue(s_maxSeriesPerRequest),
+        MaxActiveSeries = r.GetValue(s_maxActiveSeries),
         MaxProfileSamples = r.GetValue(s_maxProfileSamples),
         MaxProfileSymbols = r.GetValue(s_maxProfileSymbols),
         MaxStackDepth = r.GetValue(s_maxStackDepth),

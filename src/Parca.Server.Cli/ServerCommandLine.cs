@@ -14,7 +14,7 @@ internal static partial class ServerCommandLine
     private static readonly ParcaServerOptions s_defaults = new();
 
     private static readonly Option<string> s_configPath = Text("--config-path", "Path to config file.", s_defaults.ConfigPath);
-    private static readonly Option<string> s_mode = Text("--mode", "Scraper only runs a scraper that sends to a remote gRPC endpoint. All runs all components.", s_defaults.Mode);
+    private static readonly Option<string> s_mode = Text("--mode", "Scraper only runs a scraper that sends to a remote gRPC endpoint. All runs all components. Query answers queries from the object storage bucket of parca.yaml and stores nothing.", s_defaults.Mode);
     private static readonly Option<string> s_httpAddress = Text("--http-address", "Address to bind HTTP server to.", s_defaults.HttpAddress);
     private static readonly Option<string?> s_port = OptionalText("--port", "(DEPRECATED) Use http-address instead.");
     private static readonly Option<string> s_logLevel = Text("--log-level", "Log level (debug, info, warn, error).", s_defaults.LogLevel);
@@ -34,6 +34,9 @@ internal static partial class ServerCommandLine
     private static readonly Option<string> s_storageRetention = Text("--storage-retention", "How long profiles are kept before their blocks are deleted (0 keeps them forever).", "7d");
     private static readonly Option<long> s_storageHeadMemoryLimit = Number("--storage-head-memory-limit", "Bytes the head and the heads waiting for compaction may hold before ingest is refused (0: 4 x --storage-active-memory, at least 256MiB).", s_defaults.StorageHeadMemoryLimit);
     private static readonly Option<string> s_storageMaxFutureSkew = Text("--storage-max-future-skew", "How far ahead of the server's clock a profile's time may be; later ones are refused (0 accepts any).", "10m");
+    private static readonly Option<string> s_storageBlockDuration = Text("--storage-block-duration", "How long a head stays open before it is cut into a block (and, with object storage, uploaded).", "2h");
+    private static readonly Option<string> s_objectStorageSyncInterval = Text("--object-storage-sync-interval", "How often the object storage bucket is listed for blocks other servers uploaded: the most a query server lags behind an upload.", "15s");
+    private static readonly Option<long> s_objectStorageCacheSize = Number("--object-storage-cache-size", "Bytes of cold-block sections read from object storage that are kept in memory.", s_defaults.ObjectStorageCacheSize);
     private static readonly Option<string> s_storageWalLeftover = Text("--storage-wal-leftover", "Write-ahead log segments found at start-up while --storage-enable-wal is off: refuse (to start), replay (into blocks, then delete them) or discard.", s_defaults.StorageWalLeftover);
     private static readonly Option<string> s_symbolizerDemangleMode = Text("--symbolizer-demangle-mode", "Mode to demangle C++ symbols. Default mode is simplified: no parameters, no templates, no return type", s_defaults.SymbolizerDemangleMode);
     private static readonly Option<int> s_symbolizerNumberOfTries = Number("--symbolizer-number-of-tries", "Number of tries to attempt to symbolize an unsybolized location", s_defaults.SymbolizerNumberOfTries);
@@ -102,12 +105,13 @@ internal static partial class ServerCommandLine
         s_configPath, s_mode, s_httpAddress, s_port, s_logLevel, s_logFormat, s_corsAllowedOrigins, s_otlpAddress, s_version,
         s_pathPrefix, s_mutexProfileFraction, s_blockProfileRate, s_enablePersistence, s_storageGranuleSize,
         s_storageActiveMemory, s_storagePath, s_storageEnableWal, s_storageRowGroupSize, s_storageRetention,
-        s_storageHeadMemoryLimit, s_storageMaxFutureSkew, s_storageWalLeftover,
+        s_storageHeadMemoryLimit, s_storageMaxFutureSkew, s_storageWalLeftover, s_storageBlockDuration, s_objectStorageSyncInterval, s_objectStorageCacheSize,
         s_symbolizerDemangleMode, s_symbolizerNumberOfTries, s_debuginfoCacheDir, s_debuginfoUploadMaxSize,
         s_debuginfoUploadMaxDuration, s_debuginfoUploadsSignedUrl, s_debuginfodUpstreamServers,
         s_debuginfodHttpRequestTimeout, s_metastore, s_profileShareServer, s_storeAddress, s_bearerToken,
         s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_externalLabel, s_experimentalArrow, s_grpcMaxMessageSize, s_queryMemoryBudget,
         .. LimitOptions(),
+        .. TlsOptions(),
     ];
 
     internal static ParcaServerOptions Bind(ParseResult r, List<string> problems)
@@ -138,6 +142,9 @@ internal static partial class ServerCommandLine
             StorageHeadMemoryLimit = r.GetValue(s_storageHeadMemoryLimit),
             StorageMaxFutureSkew = Duration(r, s_storageMaxFutureSkew, problems),
             StorageWalLeftover = r.GetValue(s_storageWalLeftover)!,
+            StorageBlockDuration = Duration(r, s_storageBlockDuration, problems),
+            ObjectStorageSyncInterval = Duration(r, s_objectStorageSyncInterval, problems),
+            ObjectStorageCacheSize = r.GetValue(s_objectStorageCacheSize),
             SymbolizerDemangleMode = r.GetValue(s_symbolizerDemangleMode)!,
             SymbolizerNumberOfTries = r.GetValue(s_symbolizerNumberOfTries),
             DebuginfoCacheDir = r.GetValue(s_debuginfoCacheDir)!,
@@ -159,6 +166,7 @@ internal static partial class ServerCommandLine
             Limits = BindLimits(r),
             QueryMemoryBudget = r.GetValue(s_queryMemoryBudget),
         };
+        BindTls(r, options);
         return options;
     }
 }

@@ -56,13 +56,14 @@ public sealed class ParcaServer : IAsyncDisposable
             throw new InvalidOperationException(error);
         }
 
+        var tls = Security.ServerTls.Create(options);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddParcaConsole(options.LogFormat, options.LogLevel);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            RpcHosting.ConfigureKestrel(kestrel, endPoint);
+            RpcHosting.ConfigureKestrel(kestrel, endPoint, tls is null ? null : tls.Listen);
         });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new IngestLimits(options.Limits, options.MaxMessageSize));
@@ -75,15 +76,21 @@ public sealed class ParcaServer : IAsyncDisposable
         configureServices?.Invoke(builder.Services);
 
         // --mode=scraper-only/forwarder runs no storage: the scraper forwards to --store-address.
-        var withStorage = storageApi && options.Mode == "all";
+        var withStorage = storageApi && options.Mode is "all" or "query";
         if (withStorage)
         {
             StorageHosting.AddServices(builder.Services, options);
         }
 
         var app = builder.Build();
+        if (tls is not null)
+        {
+            tls.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.tls");
+        }
+
         app.UseParcaRequestMetrics();
         Security.TransportHygiene.Use(app, options);
+        tls?.UseClientCertificateCheck(app, options.PathPrefix);
         Security.RequestAuthorization.Use(app, options);
         RpcHosting.UseMiddleware(app);
         MapEndpoints(app, options, withStorage);

@@ -20,6 +20,15 @@ public sealed class ParcaServerOptions
     /// <summary>File of bearer tokens that API reads, /metrics and /debug/pprof must carry; null = no read auth.</summary>
     public string? AuthReadTokenFile { get; set; }
 
+    /// <summary>--http-tls-cert-file: PEM certificate (and intermediates) served on the port; with the key file it turns TLS on.</summary>
+    public string? HttpTlsCertFile { get; set; }
+
+    /// <summary>--http-tls-key-file: PEM private key of <see cref="HttpTlsCertFile"/>.</summary>
+    public string? HttpTlsKeyFile { get; set; }
+
+    /// <summary>--http-tls-client-ca-file: PEM CA bundle; when set, clients must present a certificate it issued (mTLS).</summary>
+    public string? HttpTlsClientCaFile { get; set; }
+
     /// <summary>Host header values served (name, or name:port); empty serves any (--http-allowed-hosts).</summary>
     public IReadOnlyList<string> AllowedHosts { get; set; } = [];
     public string? OtlpAddress { get; set; }
@@ -43,6 +52,15 @@ public sealed class ParcaServerOptions
     /// <summary>--storage-wal-leftover: what to do with log segments found while the log is off (refuse, replay, discard).</summary>
     public string StorageWalLeftover { get; set; } = "refuse";
 
+    /// <summary>--storage-block-duration: a head is cut into a block (and uploaded) after being open this long.</summary>
+    public TimeSpan StorageBlockDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>--object-storage-sync-interval: how often the bucket is listed for new blocks.</summary>
+    public TimeSpan ObjectStorageSyncInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>--object-storage-cache-size: bytes of decoded cold-block sections kept in memory.</summary>
+    public long ObjectStorageCacheSize { get; set; } = 512L << 20;
+
     public static readonly string[] KnownWalLeftovers = ["refuse", "replay", "discard"];
     public string SymbolizerDemangleMode { get; set; } = "simple";
     public int SymbolizerNumberOfTries { get; set; } = 3;
@@ -59,6 +77,14 @@ public sealed class ParcaServerOptions
     public string? BearerTokenFile { get; set; }
     public bool Insecure { get; set; }
     public bool InsecureSkipVerify { get; set; }
+
+    /// <summary>--store-tls-ca-file: CA bundle the forwarder trusts for --store-address (instead of the system's).</summary>
+    public string? StoreTlsCaFile { get; set; }
+
+    /// <summary>--store-tls-cert-file / --store-tls-key-file: client certificate the forwarder presents (mTLS).</summary>
+    public string? StoreTlsCertFile { get; set; }
+
+    public string? StoreTlsKeyFile { get; set; }
     public IReadOnlyDictionary<string, string> ExternalLabels { get; set; } = new Dictionary<string, string>();
     public bool ExperimentalArrow { get; set; }
 
@@ -71,7 +97,7 @@ public sealed class ParcaServerOptions
     /// <summary>Working memory one query's report may take (merged tree, frame graph, encoded result).</summary>
     public long QueryMemoryBudget { get; set; } = 1L << 30;
 
-    public static readonly string[] KnownModes = ["all", "scraper-only", "forwarder"];
+    public static readonly string[] KnownModes = ["all", "scraper-only", "forwarder", "query"];
     public static readonly string[] KnownLogLevels = ["debug", "info", "warn", "error"];
     public static readonly string[] KnownLogFormats = ["logfmt", "json"];
     public static readonly string[] KnownDemangleModes = ["simple", "full", "none", "templates"];
@@ -149,6 +175,21 @@ public sealed class ParcaServerOptions
             problems.Add($"--store-address: required with --mode={Mode}");
         }
 
+        if (StorageBlockDuration <= TimeSpan.Zero)
+        {
+            problems.Add("--storage-block-duration: must be positive");
+        }
+
+        if (ObjectStorageSyncInterval <= TimeSpan.Zero)
+        {
+            problems.Add("--object-storage-sync-interval: must be positive");
+        }
+
+        if (ObjectStorageCacheSize < 0)
+        {
+            problems.Add("--object-storage-cache-size: must not be negative");
+        }
+
         if (BearerToken is not null && BearerTokenFile is not null)
         {
             problems.Add("--bearer-token and --bearer-token-file: give one, not both");
@@ -168,11 +209,42 @@ public sealed class ParcaServerOptions
             }
         }
 
+        ValidateTls(problems);
         if (QueryMemoryBudget <= 0)
         {
             problems.Add("--query-memory-budget: must be positive");
         }
 
         return problems;
+    }
+
+    private void ValidateTls(List<string> problems)
+    {
+        if ((HttpTlsCertFile is null) != (HttpTlsKeyFile is null))
+        {
+            problems.Add("--http-tls-cert-file and --http-tls-key-file: give both (TLS needs the certificate and its key)");
+        }
+
+        if (HttpTlsClientCaFile is not null && HttpTlsCertFile is null)
+        {
+            problems.Add("--http-tls-client-ca-file: needs --http-tls-cert-file and --http-tls-key-file (client certificates are verified over TLS)");
+        }
+
+        if ((StoreTlsCertFile is null) != (StoreTlsKeyFile is null))
+        {
+            problems.Add("--store-tls-cert-file and --store-tls-key-file: give both");
+        }
+
+        foreach (var (flag, file) in new[]
+        {
+            ("--http-tls-cert-file", HttpTlsCertFile), ("--http-tls-key-file", HttpTlsKeyFile), ("--http-tls-client-ca-file", HttpTlsClientCaFile),
+            ("--store-tls-ca-file", StoreTlsCaFile), ("--store-tls-cert-file", StoreTlsCertFile), ("--store-tls-key-file", StoreTlsKeyFile),
+        })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                problems.Add($"{flag}: '{file}' does not exist");
+            }
+        }
     }
 }

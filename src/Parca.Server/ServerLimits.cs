@@ -21,6 +21,9 @@ public sealed class ServerLimits
     /// <summary>Characters of a label value (Pyroscope's default).</summary>
     public int MaxLabelValueLength { get; set; } = 2048;
 
+    /// <summary>Series in the storage head at once (the server's active series; 0: no limit). New series past it are refused.</summary>
+    public int MaxActiveSeries { get; set; } = 500_000;
+
     /// <summary>Series in one write request.</summary>
     public int MaxSeriesPerRequest { get; set; } = 10_000;
 
@@ -48,6 +51,7 @@ public sealed class ServerLimits
         nameof(MaxLabelNameLength) => "--ingest-max-label-name-length",
         nameof(MaxLabelValueLength) => "--ingest-max-label-value-length",
         nameof(MaxSeriesPerRequest) => "--ingest-max-series-per-request",
+        nameof(MaxActiveSeries) => "--ingest-max-active-series",
         nameof(MaxProfileSamples) => "--ingest-max-profile-samples",
         nameof(MaxProfileSymbols) => "--ingest-max-profile-symbols",
         nameof(MaxStackDepth) => "--ingest-max-stack-depth",
@@ -76,6 +80,11 @@ public sealed class ServerLimits
         }
 
         Positive(IngestMaxInflightBytes, nameof(IngestMaxInflightBytes));
+        if (MaxActiveSeries < 0)
+        {
+            problems.Add($"{Flag(nameof(MaxActiveSeries))}: must not be negative (0: no limit)");
+        }
+
         if (IngestMaxInflightBytes > 0 && EffectiveDecompressedBytes(maxMessageSize) > IngestMaxInflightBytes)
         {
             problems.Add($"{Flag(nameof(IngestMaxInflightBytes))}: {IngestMaxInflightBytes} is smaller than one request's budget ({EffectiveDecompressedBytes(maxMessageSize)}, {Flag(nameof(IngestMaxDecompressedBytes))}), so the largest accepted request could never be decoded");

@@ -25,15 +25,43 @@ public abstract class PartitionView
         Series = series;
         RowArray = rows;
         RowCount = rowCount;
-        Tree = tree;
-        Symbols = symbols;
-        SampleLabels = labels;
+        _tree = tree;
+        _symbols = symbols;
+        _labels = labels;
     }
 
+    /// <summary>
+    /// A view whose symbols, stacks and sample labels are loaded on first use (a cold block in a bucket: a query
+    /// over totals only never fetches them).
+    /// </summary>
+    protected PartitionView(SeriesIndex series, ProfileRow[] rows, int rowCount)
+    {
+        Series = series;
+        RowArray = rows;
+        RowCount = rowCount;
+    }
+
+    private StackTreeView? _tree;
+    private SymbolsView? _symbols;
+    private SampleLabelsView? _labels;
+
     public SeriesIndex Series { get; }
-    public StackTreeView Tree { get; }
-    public SymbolsView Symbols { get; }
-    public SampleLabelsView SampleLabels { get; }
+    public StackTreeView Tree => _tree ?? LoadDetails()._tree!;
+    public SymbolsView Symbols => _symbols ?? LoadDetails()._symbols!;
+    public SampleLabelsView SampleLabels => _labels ?? LoadDetails()._labels!;
+
+    /// <summary>Loads what the lazy constructor left out (views built with everything never get here).</summary>
+    private PartitionView LoadDetails()
+    {
+        var (tree, symbols, labels) = LoadDetailsCore();
+        _symbols = symbols;
+        _labels = labels;
+        _tree = tree;
+        return this;
+    }
+
+    protected virtual (StackTreeView Tree, SymbolsView Symbols, SampleLabelsView Labels) LoadDetailsCore() =>
+        throw new InvalidOperationException("this view was built with its details");
     internal ProfileRow[] RowArray { get; }
     public int RowCount { get; }
 

@@ -1,4 +1,5 @@
 using Parca.Storage.Blocks;
+using Parca.Storage.Buckets;
 using Parca.Storage.Head;
 
 namespace Parca.Storage;
@@ -47,7 +48,7 @@ public sealed partial class ProfileStore
     }
 
     private HeadPartition NewHead(long walSequence) =>
-        new() { WalFirstSequence = walSequence, WalSequence = walSequence, OpenedAt = _options.Time.GetUtcNow() };
+        new() { WalFirstSequence = walSequence, WalSequence = walSequence, OpenedAt = _options.Time.GetUtcNow(), MaxSeries = _options.MaxActiveSeries };
 
     /// <summary>Refuses an append once the head and the heads waiting for compaction hold the configured bound.</summary>
     private void CheckMemoryLimit()
@@ -57,6 +58,13 @@ public sealed partial class ProfileStore
         if (held >= limit)
         {
             _metrics.Refused();
+            if (BucketDown)
+            {
+                throw new StorageBusyException(
+                    $"object storage unreachable ({_bucketError}): {held >> 20} MiB of profiles wait in memory and the write-ahead log to be uploaded " +
+                    $"(limit {limit >> 20} MiB, --storage-head-memory-limit); ingest resumes once uploads succeed", unavailable: true);
+            }
+
             throw new StorageBusyException(
                 $"storage is full in memory: {held >> 20} MiB of profiles wait to be written as blocks (limit {limit >> 20} MiB); " +
                 (DiskFull ? "the disk is full on the storage path" : "compaction is failing or behind") + ", ingest resumes once blocks are written");
@@ -224,7 +232,12 @@ public sealed partial class ProfileStore
             head.CompactionFailures++;
             Interlocked.Increment(ref _compactionFailures);
             _metrics.CompactionFailed();
-            error = e is StorageWriteException { DiskFull: true } ? "disk full on the storage path" : e.Message;
+            error = e switch
+            {
+                StorageWriteException { DiskFull: true } => "disk full on the storage path",
+                BucketException => "upload to object storage failed: " + e.Message,
+                _ => e.Message,
+            };
             return false;
         }
     }
@@ -245,7 +258,12 @@ public sealed partial class ProfileStore
             blocks[i] = BlockBuilder.Build(view, id, cuts[i].Min, cuts[i].Max);
         }
 
-        if (BlockDirectory is not null)
+        var uploaded = _options.Bucket is not null ? UploadBlocks(head, blocks) : null; // before the segments go
+        if (uploaded is not null)
+        {
+            _wal?.DeleteRange(head.WalFirstSequence, head.WalSequence);
+        }
+        else if (BlockDirectory is not null)
         {
             WriteBlocks(blocks);
             _wal?.DeleteRange(head.WalFirstSequence, head.WalSequence);
@@ -257,6 +275,11 @@ public sealed partial class ProfileStore
 
         lock (_rotateLock)
         {
+            if (uploaded is not null)
+            {
+                UploadPublished(uploaded);
+            }
+
             var list = new List<Partition>(_partitions.Length + blocks.Length);
             foreach (var p in _partitions)
             {
@@ -347,6 +370,7 @@ public sealed partial class ProfileStore
     {
         _stopCompactor.Cancel();
         _compactor.GetAwaiter().GetResult();
+        _bucketLoop?.GetAwaiter().GetResult();
         if (flush)
         {
             Rotate(_head);

@@ -43,13 +43,17 @@ public sealed partial class ProfileStore
                 {
                     expired.Add(b);
                 }
+                else if (p is Buckets.RemoteBlockPartition r && r.MaxTimeNanos < cutoff)
+                {
+                    continue; // the bucket's copy is deleted by the compactor (ProfileStore.BucketMaintenance.cs)
+                }
                 else
                 {
                     keep.Add(p);
                 }
             }
 
-            if (expired.Count == 0)
+            if (keep.Count == _partitions.Length)
             {
                 return 0;
             }

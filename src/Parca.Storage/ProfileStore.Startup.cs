@@ -27,9 +27,11 @@ public sealed partial class ProfileStore
     {
         var path = System.IO.Path.Combine(_options.Path!, name);
         var info = new DirectoryInfo(path);
-        if (!Directory.Exists(path) && (File.Exists(path) || info.LinkTarget is not null))
+        var kind = Internal.FileKind.Of(path);
+        if (!Directory.Exists(path) && kind != Internal.FileKind.Kind.Missing)
         {
-            Quarantine(path, info.LinkTarget is not null ? $"is a symbolic link (to {info.LinkTarget}), not a directory" : "is a file, not a directory");
+            Quarantine(path, info.LinkTarget is not null ? $"is a symbolic link (to {info.LinkTarget}), not a directory"
+                : kind == Internal.FileKind.Kind.Regular ? "is a file, not a directory" : $"is {Internal.FileKind.Describe(kind)}, not a directory");
         }
 
         Directory.CreateDirectory(path);
@@ -59,7 +61,8 @@ public sealed partial class ProfileStore
 
     /// <summary>
     /// Why <paramref name="path"/> is not a file to read, or null. Symbolic links are refused (a link to /dev/zero
-    /// or out of the data directory is never followed); device nodes report size 0 and are read as exactly that.
+    /// or out of the data directory is never followed), and so are FIFOs (opening one blocks start-up until a writer
+    /// comes), sockets and device nodes, told apart by lstat without opening them.
     /// </summary>
     private static string? NotARegularFile(string path, long maxBytes)
     {
@@ -72,6 +75,12 @@ public sealed partial class ProfileStore
         if ((info.Attributes & FileAttributes.Directory) != 0)
         {
             return "is a directory, not a file";
+        }
+
+        var kind = Internal.FileKind.Of(path);
+        if (kind is not (Internal.FileKind.Kind.Regular or Internal.FileKind.Kind.Missing))
+        {
+            return $"is {Internal.FileKind.Describe(kind)}; only regular files are read";
         }
 
         return info.Length > maxBytes ? $"is {info.Length} bytes, more than the {maxBytes} a file of this kind can hold" : null;
@@ -110,10 +119,11 @@ public sealed partial class ProfileStore
     /// Opens the log: segments covered by blocks on disk are deleted, the others are replayed into the head, and the
     /// head gets a new segment. The replayed segments stay until that head is on disk.
     /// </summary>
-    private WriteAheadLog OpenWal(string directory, List<Partition> blocks)
+    private WriteAheadLog OpenWal(string directory, List<Partition> blocks, Func<long, bool>? inBucket)
     {
         var segments = UsableSegments(directory);
-        var covered = CoveredSegments(blocks, segments);
+        var onDisk = CoveredSegments(blocks, segments);
+        var covered = inBucket is null ? onDisk : s => onDisk(s) || inBucket(s);
         var replay = new List<(long Sequence, string Path)>();
         foreach (var segment in segments)
         {

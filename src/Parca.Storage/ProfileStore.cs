@@ -44,6 +44,12 @@ public sealed partial class ProfileStore : IDisposable
             blocks.AddRange(LoadBlocks(EnsureDirectory("blocks")));
         }
 
+        Func<long, bool>? inBucket = null;
+        if (_options.Bucket is not null)
+        {
+            blocks.AddRange(OpenBucket(out inBucket));
+        }
+
         blocks.Sort((a, b) => a.MinTimeNanos.CompareTo(b.MinTimeNanos));
         if (_options.WalEnabled)
         {
@@ -52,7 +58,7 @@ public sealed partial class ProfileStore : IDisposable
                 throw new ArgumentException("the write-ahead log needs a storage path (enable persistence)", nameof(options));
             }
 
-            _wal = OpenWal(EnsureDirectory("wal"), blocks);
+            _wal = OpenWal(EnsureDirectory("wal"), blocks, inBucket);
         }
         else if (_options.Path is not null)
         {
@@ -68,6 +74,11 @@ public sealed partial class ProfileStore : IDisposable
         }
 
         _compactor = Task.Run(CompactLoopAsync);
+        if (_options.Bucket is not null)
+        {
+            _bucketLoop = Task.Run(BucketLoopAsync);
+        }
+
         if (_replayedHeadToFlush)
         {
             Rotate(_head); // replay-then-disable: the replayed profiles go to a block, then the segments go
@@ -106,6 +117,11 @@ public sealed partial class ProfileStore : IDisposable
     public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> source)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_options.QueryOnly)
+        {
+            throw new StorageBusyException("this server runs --mode=query: it answers queries from object storage and stores nothing; send profiles to an ingest server (--mode=all)", unavailable: true);
+        }
+
         CheckMemoryLimit();
         ByteWriter? record = null;
         if (_wal is not null)
@@ -142,6 +158,7 @@ public sealed partial class ProfileStore : IDisposable
                     lock (_walLock)
                     {
                         head = _head;
+                        head.CheckSeriesLimit(name, labels, profile); // before the log: a refused profile leaves no record
                         WriteLog(record.WrittenMutable);
                         n = head.Append(name, labels, prepared);
                         if (n < 0)
@@ -170,11 +187,19 @@ public sealed partial class ProfileStore : IDisposable
                 return n;
             }
         }
+        catch (SeriesLimitException)
+        {
+            _metrics.SeriesRefused();
+            throw;
+        }
         finally
         {
             prepared.Release();
         }
     }
+
+    /// <summary>Series in the open head (what --ingest-max-active-series bounds).</summary>
+    public int ActiveSeries => Volatile.Read(ref _head).SeriesCount;
 
     private void WriteLog(Span<byte> frame)
     {

@@ -5,12 +5,18 @@ namespace Parca.Storage;
 /// <see cref="StorageOptions.HeadMemoryLimitBytes"/>: memory stays bounded while compaction cannot make progress.
 /// The message goes to clients (no paths).
 /// </summary>
-public sealed class StorageBusyException : Exception
+public class StorageBusyException : Exception
 {
     public StorageBusyException(string message)
         : base(message)
     {
     }
+
+    /// <summary>A refusal whose cause is outside this server (the bucket is unreachable): gRPC UNAVAILABLE, not RESOURCE_EXHAUSTED.</summary>
+    public StorageBusyException(string message, bool unavailable)
+        : base(message) => Unavailable = unavailable;
+
+    public bool Unavailable { get; }
 
     public StorageBusyException()
     {

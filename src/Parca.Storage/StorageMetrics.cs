@@ -13,6 +13,7 @@ internal sealed class StorageMetrics : IDisposable
     private readonly Counter<long> _writeFailures;
     private readonly Counter<long> _compactionFailures;
     private readonly Counter<long> _refused;
+    private readonly Counter<long> _seriesRefused;
 
     public StorageMetrics(ProfileStore store, IMeterFactory? factory)
     {
@@ -22,15 +23,21 @@ internal sealed class StorageMetrics : IDisposable
         _writeFailures = _meter.CreateCounter<long>("parca_storage_write_failures_total", null, "Failed writes to the storage path, by reason (disk_full, io).");
         _compactionFailures = _meter.CreateCounter<long>("parca_storage_compaction_failures_total", null, "Compactions of a sealed head into blocks that failed (each is retried with back-off).");
         _refused = _meter.CreateCounter<long>("parca_storage_refused_appends_total", null, "Appends refused because the head reached --storage-head-memory-limit.");
+        _seriesRefused = _meter.CreateCounter<long>("parca_storage_series_limit_refusals_total", null, "Appends refused because they would create series past --ingest-max-active-series.");
+        _meter.CreateObservableGauge("parca_storage_active_series", () => store.ActiveSeries, null, "Series in the open head (bounded by --ingest-max-active-series).");
         _meter.CreateObservableGauge("parca_storage_disk_full", () => store.DiskFull ? 1 : 0, null, "1 while the last write to the storage path failed for lack of space.");
         _meter.CreateObservableGauge("parca_storage_pending_compactions", () => store.PendingCompactions, null, "Sealed heads waiting to be written as blocks.");
     }
+
+    internal Meter Meter => _meter;
 
     public void WriteFailed(bool diskFull) => _writeFailures.Add(1, new KeyValuePair<string, object?>("reason", diskFull ? "disk_full" : "io"));
 
     public void CompactionFailed() => _compactionFailures.Add(1);
 
     public void Refused() => _refused.Add(1);
+
+    public void SeriesRefused() => _seriesRefused.Add(1);
 
     public void Dispose()
     {

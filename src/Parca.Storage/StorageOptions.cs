@@ -16,6 +16,9 @@ public sealed class StorageOptions
     /// </summary>
     public long HeadMemoryLimitBytes { get; set; }
 
+    /// <summary>Most series the head holds (--ingest-max-active-series); appends creating more are refused. 0: no limit.</summary>
+    public int MaxActiveSeries { get; set; }
+
     /// <summary>Blocks whose newest profile is older than this are deleted (--storage-retention); zero keeps everything.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
@@ -64,6 +67,28 @@ public sealed class StorageOptions
 
     /// <summary>Where the store's instruments are created (the server's, so /metrics exports them); null: a meter of its own.</summary>
     public System.Diagnostics.Metrics.IMeterFactory? Meters { get; set; }
+
+    /// <summary>
+    /// Object storage shared by several servers (parca.yaml <c>object_storage.bucket</c> of type S3): blocks cut from
+    /// the head are uploaded there before the log segments they hold are deleted, and blocks of every server are
+    /// discovered and read from there. Null keeps blocks under <see cref="Path"/>.
+    /// </summary>
+    public Buckets.IObjectBucket? Bucket { get; set; }
+
+    /// <summary>How often the bucket is listed for new blocks (--object-storage-sync-interval): the bound on how late a query server sees them.</summary>
+    public TimeSpan BucketSyncInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Bytes of decoded cold-block sections kept locally (--object-storage-cache-size).</summary>
+    public long BucketCacheBytes { get; set; } = 512L << 20;
+
+    /// <summary>How long start-up waits for the bucket to answer before giving up (the log cannot be replayed safely without it).</summary>
+    public TimeSpan BucketStartupTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Take part in bucket compaction and retention (one server at a time, under the lease object).</summary>
+    public bool BucketCompaction { get; set; } = true;
+
+    /// <summary>A query server (--mode=query): appends are refused, blocks come from the bucket only.</summary>
+    public bool QueryOnly { get; set; }
 
     internal long EffectiveHeadMemoryLimit => HeadMemoryLimitBytes > 0 ? HeadMemoryLimitBytes : Math.Max(ActiveMemoryBytes * 4, 256L << 20);
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Parca.Agent.Tests;
 
-/// <summary>A .NET process with DOTNET_PerfMapEnabled=1: its JIT frames are named from /tmp/perf-PID.map.</summary>
+/// <summary>A .NET process started with DOTNET_PerfMapEnabled=1: its JIT frames are named from /tmp/perf-PID.map and its stacks are whole with the default unwinder.</summary>
 [Collection(KernelCollection.Name)]
 public sealed class DotnetTraceeTests
 {
@@ -18,11 +18,12 @@ public sealed class DotnetTraceeTests
 
         Tracees.Run(Environment.ProcessPath!, $"build {dir} -c Release -o {dir}/out -nologo -v q");
         // Every dotnet process on the machine has comm "dotnet": a pid label keeps the tracee's profile apart.
-        // Frame pointers only: with unwind tables on (the default) the walk from JIT code into libcoreclr.so's call-in
-        // stubs still ends in unnamed frames before coreclr_execute_assembly (a known gap, docs/agent.md ".NET stacks";
-        // runtime-aware .NET unwinding is the next step). This test pins what the frame-pointer walker guarantees.
-        await using var agent = await AgentHarness.StartAsync("relabel_configs:\n- source_labels: [__meta_process_pid]\n  target_label: pid\n",
-            configure: o => o.DwarfUnwindingDisable = true);
+        // The default unwinder (unwind tables, frame pointers through JIT code): the tracee was started with the
+        // perf map on, so the agent leaves its diagnostics socket alone and only reads the map. Tiers are kept apart
+        // (--dotnet-keep-tiers) to tell the on-stack-replacement version of Burn from its final one.
+        await using var agent = await AgentHarness.StartAsync(
+            "relabel_configs:\n- source_labels: [__meta_process_pid]\n  target_label: pid\n",
+            configure: o => o.DotnetKeepTiers = true);
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Path.Combine(dir, "out", "Tracee.dll"));
         psi.ArgumentList.Add("10");
@@ -40,17 +41,13 @@ public sealed class DotnetTraceeTests
             Assert.NotEmpty(burn);
 
             // Complete stacks (in steady state; while Burn still runs as an on-stack-replacement version the walk
-            // loses Main, see docs/agent.md ".NET stacks"): the frame-pointer walk goes from the JIT-compiled Burn through the JIT-compiled Main
-            // (both named from the perf map), through the runtime's call-in stubs in libcoreclr.so (frame pointers,
-            // exported names only) down to the host's entry points and libc. See docs/agent.md ".NET stacks".
+            // loses Main, see docs/agent.md ".NET stacks"): from the JIT-compiled Burn through the JIT-compiled Main
+            // (both named from the perf map, names normalized: no return type, assembly or tier), through the
+            // runtime's call-in path in libcoreclr.so (unwind tables) down to the host's entry points and libc.
             var complete = burn.Where(t =>
-            {
-                var main = Array.FindIndex(t.Frames, f => f.Contains("[Tracee] Program::", StringComparison.Ordinal));
-                var execute = Array.IndexOf(t.Frames, "coreclr_execute_assembly");
-                var host = Array.IndexOf(t.Frames, "corehost_main");
-                return main == 1 && execute > main && host > execute;
-            }).Sum(t => t.Seconds);
-            Assert.True(complete >= burn.Sum(t => t.Seconds) * 0.9, $"Burn <- Main <- coreclr_execute_assembly <- corehost_main holds {complete:F3}s of {burn.Sum(t => t.Seconds):F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
+                t.Frames.Length > 1 && t.Frames[1].Contains("Program::", StringComparison.Ordinal)
+                && Runtimes.DotnetTracees.Matches(t.Frames, [], Runtimes.DotnetRuntimeTests.Below)).Sum(t => t.Seconds);
+            Assert.True(complete >= burn.Sum(t => t.Seconds) * 0.9, $"Burn <- Main <- {string.Join(" <- ", Runtimes.DotnetRuntimeTests.Below)} holds {complete:F3}s of {burn.Sum(t => t.Seconds):F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
         }
         finally
         {

@@ -33,4 +33,36 @@ public sealed class RemoteStoreArrowTests
         var view = store.Partitions.Single().View();
         Assert.Equal(2, view.RowCount); // one profile per sample type, same series labels
     }
+
+    [Fact]
+    public void Rows_built_from_the_aggregation_equal_the_rows_decoded_from_the_window_pprof()
+    {
+        var time = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        const long period = 52_631_578;
+        var p = new Profile { TimeNanos = time.ToUnixTimeMilliseconds() * 1_000_000, DurationNanos = 10_000_000_000, Period = period, PeriodType = new("cpu", "nanoseconds") };
+        p.SampleTypes.Add(new("samples", "count"));
+        p.SampleTypes.Add(new("cpu", "nanoseconds"));
+        p.Mappings.Add(new Mapping { Id = 1, Filename = "/usr/bin/app", BuildId = "b1d" });
+        p.Mappings.Add(new Mapping { Id = 2, Filename = "[kernel.kallsyms]" });
+        p.Functions.Add(new Function { Id = 1, Name = "main", SystemName = "main", Filename = "/usr/bin/app" });
+        p.Functions.Add(new Function { Id = 2, Name = "do_syscall_64", SystemName = "do_syscall_64", Filename = "[kernel.kallsyms]" });
+        var main = new Location { Id = 1, MappingId = 1, Address = 0x1000 };
+        main.Lines.Add(new Line(1, 0));
+        var kernel = new Location { Id = 3, MappingId = 2, Address = 0xffffffff81000000 };
+        kernel.Lines.Add(new Line(2, 0));
+        p.Locations.Add(main);
+        p.Locations.Add(new Location { Id = 2, MappingId = 1, Address = 0x2040 });
+        p.Locations.Add(kernel);
+        p.Samples.Add(new Sample { LocationIds = [3, 2, 1], Values = [3, 3 * period] });
+        p.Samples.Add(new Sample { LocationIds = [1], Values = [1, period] });
+
+        Shipping.Arrow.Frame fMain = new(0x1000, "native", "/usr/bin/app", "b1d", new Shipping.Arrow.FrameLine("main", "/usr/bin/app"));
+        Shipping.Arrow.Frame fNative = new(0x2040, "native", "/usr/bin/app", "b1d");
+        Shipping.Arrow.Frame fKernel = new(0xffffffff81000000, "kernel", "[kernel.kallsyms]", null, new Shipping.Arrow.FrameLine("do_syscall_64", "[kernel.kallsyms]"));
+        var labels = new Dictionary<string, string> { ["comm"] = "app" };
+        var decoded = new ProfileSeries(labels, PprofEncoder.Encode(p, compress: true), [1], 4, time, TimeSpan.FromSeconds(10), []);
+        var aggregated = decoded with { Stacks = new AggregatedStacks(period, [([fKernel, fNative, fMain], 3), ([fMain], 1)]) };
+
+        Assert.Equal(RemoteStore.BuildArrowRequest([decoded]).IpcBuffer.ToByteArray(), RemoteStore.BuildArrowRequest([aggregated]).IpcBuffer.ToByteArray());
+    }
 }

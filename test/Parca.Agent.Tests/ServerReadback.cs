@@ -21,7 +21,7 @@ internal sealed class ServerReadback : IAsyncDisposable
 
     public AgentHarness Agent { get; }
 
-    /// <param name="extraRelabel">More relabel rules (YAML list items) after the comm filter and the pid label.</param>
+    /// <param name="extraRelabel">More relabel rules (YAML list items) after the comm filter and the pid label, e.g. to keep the thread name as a label.</param>
     public static async Task<ServerReadback> StartAsync(string comm, Action<ParcaAgentOptions>? configure = null, string extraRelabel = "")
     {
         var dataDir = Directory.CreateTempSubdirectory("parca-server-data-").FullName;
@@ -31,7 +31,7 @@ internal sealed class ServerReadback : IAsyncDisposable
         await server.StartAsync();
         var address = $"127.0.0.1:{server.BaseAddress.Port}";
         var agent = await AgentHarness.StartAsync(
-            $"relabel_configs:\n- source_labels: [comm]\n  regex: '{comm}'\n  action: keep\n- source_labels: [__meta_process_pid]\n  target_label: pid\n" + extraRelabel,
+            $"relabel_configs:\n- source_labels: [comm]\n  regex: '{comm}'\n  action: keep\n- source_labels: [__meta_process_pid]\n  target_label: pid\n{extraRelabel}",
             windowSeconds: 1,
             configure: o =>
             {
@@ -44,11 +44,11 @@ internal sealed class ServerReadback : IAsyncDisposable
     }
 
     /// <summary>Stops the agent (last window sent) and returns the merged profile of <paramref name="pid"/> as go tool pprof traces.</summary>
-    public async Task<(List<(double Seconds, string[] Frames)> Traces, string File)> StopAndQueryAsync(int pid, DateTimeOffset? from = null)
+    public async Task<(List<(double Seconds, string[] Frames)> Traces, string File)> StopAndQueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
     {
         await Agent.WaitForProfileAsync(p => p.Pids.Contains(pid));
         await Agent.Agent.StopAsync();
-        var file = await QueryFileAsync($"pid=\"{pid}\"", from);
+        var file = await QueryFileAsync($"pid=\"{pid}\"{extraMatchers}", from);
         return (GoPprof.Traces(file), file);
     }
 

@@ -76,6 +76,21 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Otlp_export_needs_the_write_token_over_http_and_grpc()
+    {
+        string[] post = ["-H", "Content-Type: application/x-protobuf", "--data-binary", "", Http + "/v1development/profiles"];
+        Assert.Equal(401, (await Curl.RunAsync(post)).Status);
+        Assert.Equal(401, (await Curl.RunAsync(["-H", "Authorization: Bearer r-token", .. post])).Status);
+        // With the token the request reaches the handler, which refuses the empty export as bad input.
+        Assert.Equal(400, (await Curl.RunAsync(["-H", "Authorization: Bearer w-token", .. post])).Status);
+
+        var request = new OpenTelemetry.Proto.Collector.Profiles.V1Development.ExportProfilesServiceRequest();
+        using var noToken = RpcChannel.Create(Http);
+        var e = await Assert.ThrowsAsync<RpcException>(() => noToken.UnaryAsync(ParcaApi.OtlpProfiles.Export, request));
+        Assert.Equal(StatusCode.Unauthenticated, e.Status);
+    }
+
+    [Fact]
     public async Task Reads_need_the_read_token_on_rest_connect_metrics_and_grpc()
     {
         var rest = await Curl.RunAsync(Http + "/api/profiles/types");
@@ -97,6 +112,31 @@ public sealed class AuthTests : IAsyncLifetime
 
         using var reader = RpcChannel.Create(Http, new RpcChannelOptions { BearerToken = "r-token" });
         await reader.UnaryAsync(ParcaApi.QueryService.ProfileTypes, new ProfileTypesRequest());
+    }
+
+    [Fact]
+    public async Task Grpc_js_and_grpc_web_clients_get_unauthenticated_and_pass_with_their_token()
+    {
+        var file = Path.Combine(_dir.FullName, "cpu.pb.gz");
+        await File.WriteAllBytesAsync(file, s_profile);
+        var address = $"127.0.0.1:{_server.BaseAddress.Port}";
+        const string Read = "missing or wrong bearer token: this read needs a token from the server's --auth-read-token-file";
+        const string Write = "missing or wrong bearer token: this write needs a token from the server's --auth-write-token-file";
+
+        var anonymous = await NodeClients.RunAsync(new { address, web = Http + "/api", write = new { file, labels = 2 } });
+        Assert.Equal("error 16 " + Read, anonymous.GetProperty("grpcProfileTypes").GetString());
+        Assert.Equal("error 16 " + Write, anonymous.GetProperty("grpcWrite").GetString());
+        Assert.Equal("error UNAUTHENTICATED " + Read, anonymous.GetProperty("webProfileTypes").GetString());
+        Assert.Equal("error UNAUTHENTICATED " + Write, anonymous.GetProperty("webWrite").GetString());
+
+        var writer = await NodeClients.RunAsync(new { address, web = Http + "/api", token = "w-token", write = new { file, labels = 2 } });
+        Assert.Equal("error 16 " + Read, writer.GetProperty("grpcProfileTypes").GetString()); // the write token grants no reads
+        Assert.Equal("ok", writer.GetProperty("grpcWrite").GetString());
+        Assert.Equal("ok", writer.GetProperty("webWrite").GetString());
+
+        var reader = await NodeClients.RunAsync(new { address, web = Http + "/api", token = "r-token" });
+        Assert.Equal("ok process_cpu", reader.GetProperty("grpcProfileTypes").GetString());
+        Assert.Equal("ok process_cpu", reader.GetProperty("webProfileTypes").GetString());
     }
 
     [Fact]

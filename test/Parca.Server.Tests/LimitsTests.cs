@@ -111,6 +111,28 @@ public sealed class LimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Limit_refusals_reach_grpc_js_and_grpc_web_clients_with_the_flag()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"parca-limits-{Guid.NewGuid():N}.pb.gz");
+        await File.WriteAllBytesAsync(file, s_profile);
+        try
+        {
+            const string Expected = "series[0].labels: 9 labels, more than the limit of 8 (--ingest-max-label-names-per-series)";
+            var node = await NodeClients.RunAsync(new { address = $"127.0.0.1:{_server.BaseAddress.Port}", web = Http + "/api", write = new { file, labels = 9 } });
+            Assert.Equal("error 8 " + Expected, node.GetProperty("grpcWrite").GetString()); // 8 = RESOURCE_EXHAUSTED
+            Assert.Equal("error RESOURCE_EXHAUSTED " + Expected, node.GetProperty("webWrite").GetString());
+
+            node = await NodeClients.RunAsync(new { address = $"127.0.0.1:{_server.BaseAddress.Port}", web = Http + "/api", write = new { file, labels = 8 } });
+            Assert.Equal("ok", node.GetProperty("grpcWrite").GetString());
+            Assert.Equal("ok", node.GetProperty("webWrite").GetString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Ingest_refuses_simple_content_types_without_a_token()
     {
         var file = Path.GetTempFileName();

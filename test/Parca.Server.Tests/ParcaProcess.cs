@@ -112,6 +112,18 @@ internal sealed class ParcaProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>SIGTERM and wait: a graceful shutdown (the head is cut into blocks on the way out).</summary>
+    public async Task StopAsync()
+    {
+        if (!Process.HasExited)
+        {
+            using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+        }
+
+        await Process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!Process.HasExited)

@@ -182,6 +182,82 @@ public sealed class StorageDurabilityTests
         }
     }
 
+    [Fact]
+    public async Task A_kill_during_disk_full_recovery_loses_and_duplicates_nothing_acknowledged()
+    {
+        using var disk = new Storage.Tests.SmallDisk();
+        var port = FreePort();
+        // A 1 MiB head: compactions fail while the disk is full and are retried at once when space returns.
+        var args = Args(disk.Path, port, "--storage-enable-wal", "--storage-active-memory=1048576");
+        var acked = new List<string>();
+        var refused = 0;
+        Protocol.Query.V1Alpha1.Top once;
+        var first = await StartAsync(args, port);
+        try
+        {
+            using var channel = RpcChannel.Create($"http://127.0.0.1:{port}");
+            async Task<bool> TryWrite(string job)
+            {
+                try
+                {
+                    await channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, Request(job));
+                    acked.Add(job);
+                    return true;
+                }
+                catch (RpcException e) when (e.Status == StatusCode.ResourceExhausted)
+                {
+                    refused++;
+                    return false;
+                }
+            }
+
+            Assert.True(await TryWrite("j0"));
+            once = await TopOf(channel, "j0");
+            Assert.NotEmpty(once.List);
+            for (var i = 1; i < 6; i++)
+            {
+                Assert.True(await TryWrite($"j{i}"));
+            }
+
+            disk.Fill();
+            for (var i = 6; i < 16; i++)
+            {
+                await TryWrite($"j{i}");
+            }
+
+            Assert.True(refused > 0, "the full disk refused nothing");
+            disk.Free();
+            var next = 16;
+            while (!await TryWrite($"j{next++}"))
+            {
+                await Task.Delay(50);
+            }
+
+            await TryWrite($"j{next++}");
+        }
+        finally
+        {
+            first.Process.Kill(); // SIGKILL while the compactions that failed are being retried
+            await first.Process.WaitForExitAsync();
+        }
+
+        Assert.Contains("space is back", first.Output.ToString(), StringComparison.Ordinal);
+        var second = await StartAsync(args, port);
+        try
+        {
+            using var channel = RpcChannel.Create($"http://127.0.0.1:{port}");
+            foreach (var job in acked)
+            {
+                Assert.Equal(once, await TopOf(channel, job)); // each acknowledged write back exactly once
+            }
+        }
+        finally
+        {
+            second.Process.Kill();
+            await second.Process.WaitForExitAsync();
+        }
+    }
+
     /// <summary>The TOP report of one job for the first profile type (by sample type), over all time.</summary>
     private static async Task<Protocol.Query.V1Alpha1.Top> TopOf(RpcChannel channel, string job)
     {

@@ -145,6 +145,41 @@ public sealed class BlockCorruptionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_block_that_is_a_fifo_is_quarantined_without_being_opened()
+    {
+        var victim = await WriteTwoBlocks();
+        File.Delete(victim);
+        SpecialFiles.MakeFifo(victim); // opening it would block start-up until a writer came
+        AssertOnlyGoodServed(victim, "is a FIFO (named pipe); only regular files are read");
+    }
+
+    [Fact]
+    public async Task A_block_that_is_a_device_node_is_quarantined()
+    {
+        var victim = await WriteTwoBlocks();
+        File.Delete(victim);
+        SpecialFiles.MakeCharacterDevice(victim, 1, 5); // the node of /dev/zero, inside the data directory (needs root)
+        AssertOnlyGoodServed(victim, "is a character device; only regular files are read");
+    }
+
+    [Fact]
+    public async Task A_blocks_path_that_is_a_fifo_is_quarantined_and_the_store_starts()
+    {
+        Directory.CreateDirectory(_dir);
+        SpecialFiles.MakeFifo(BlockDir);
+        using (var store = Open())
+        {
+            Assert.Contains("is a FIFO (named pipe), not a directory", Assert.Single(store.LoadErrors), StringComparison.Ordinal);
+            store.Append(Cpu, s_job, CpuProfile(_now, ("main;a", 2)));
+            await store.FlushAsync();
+        }
+
+        using var reopened = Open();
+        Assert.Empty(reopened.LoadErrors);
+        Assert.Equal(new Dictionary<string, long> { ["main;a"] = 2 }, ReadStacks(reopened.Partitions[0].View(), 0));
+    }
+
+    [Fact]
     public async Task A_blocks_path_that_is_a_file_is_quarantined_and_the_store_starts()
     {
         File.WriteAllText(BlockDir, "not a directory");

@@ -148,6 +148,19 @@ public sealed class WalCorruptionTests : IDisposable
     }
 
     [Fact]
+    public void A_segment_that_is_a_fifo_is_quarantined_without_being_opened()
+    {
+        var (segment, _) = WriteSegment();
+        File.Move(segment, Path.Combine(WalDir, "00000005.wal"));
+        SpecialFiles.MakeFifo(segment);
+
+        using var store = Open();
+        Assert.Equal(Expected(), Replayed(store));
+        Assert.Contains("is a FIFO (named pipe); only regular files are read", Assert.Single(store.LoadErrors), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir, "quarantine", Path.GetFileName(segment))));
+    }
+
+    [Fact]
     public void A_segment_of_the_previous_format_replays()
     {
         // Written by the log before records were framed (format 1: [length][CRC-32C][payload]), committed as is.

@@ -72,12 +72,95 @@ internal sealed partial class ProcessFiles
     /// </summary>
     public T? ReadPerfMap<T>(ProcessInfo process, Func<TextReader, T> parse) where T : class
     {
+        var handle = OpenPerfMap(process, out var stat, out var shown);
+        if (handle is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var reader = new StreamReader(new BoundedReadStream(handle, Limits.PerfMapMaxBytes, Limits.ReadBudget));
+            return parse(reader);
+        }
+        catch (FileRefusedException e)
+        {
+            Refuse(process.Pid, process.Comm, shown, e.Reason, stat, e.Message);
+            return null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Reads what was appended to the process's perf map since <paramref name="map"/> last read it (at most its
+    /// remaining budget, within the read-time budget). A file that shrank or was replaced (another inode) starts
+    /// over. Returns false when there is no perf map or it was refused.
+    /// </summary>
+    public bool ReadPerfMapAppended(ProcessInfo process, Parca.Symbols.Jit.PerfMapAccumulator map, ref ulong inode, out Parca.Symbols.Jit.PerfMapAccumulator current)
+    {
+        current = map;
+        // A file already over the cap at first sight is refused as before; one that grows past it later is read up to it.
+        using var handle = OpenPerfMap(process, out var stat, out var shown, checkSize: map.Offset == 0);
+        if (handle is null)
+        {
+            return false;
+        }
+
+        if (stat.Inode != inode || stat.Size < current.Offset)
+        {
+            current = new Parca.Symbols.Jit.PerfMapAccumulator(current.MaxBytes, current.Rename);
+            inode = stat.Inode;
+        }
+
+        var wasFull = current.Full;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            while (current.Remaining > 0)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, current.Remaining)), current.Offset);
+                if (n <= 0)
+                {
+                    break;
+                }
+
+                current.Append(buffer.AsSpan(0, n));
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > Limits.ReadBudget)
+                {
+                    break; // the rest is read next window
+                }
+            }
+
+            if (current.Full && !wasFull)
+            {
+                Refuse(process.Pid, process.Comm, shown, FileRefusal.TooLarge, stat, $"it grew past {Limits.PerfMapMaxBytes} bytes; later entries are not read");
+            }
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        current.Publish();
+        return true;
+    }
+
+    private SafeFileHandle? OpenPerfMap(ProcessInfo process, out Libc.Stat stat, out string shown, bool checkSize = true)
+    {
         var root = $"{_procRoot}/{process.Pid}/root";
         var relative = $"tmp/perf-{process.NamespacePid}.map";
-        var shown = $"{root}/{relative}";
+        shown = $"{root}/{relative}";
         var refusal = SafeOpen.OpenDirectory(root, out var directory, out _);
         SafeFileHandle? handle = null;
-        Libc.Stat stat = default;
+        stat = default;
         if (refusal == FileRefusal.None)
         {
             using (directory)
@@ -91,7 +174,7 @@ internal sealed partial class ProcessFiles
             handle!.Dispose();
             refusal = FileRefusal.Owner;
         }
-        else if (refusal == FileRefusal.None && stat.Size > Limits.PerfMapMaxBytes)
+        else if (checkSize && refusal == FileRefusal.None && stat.Size > Limits.PerfMapMaxBytes)
         {
             handle!.Dispose();
             refusal = FileRefusal.TooLarge;
@@ -103,20 +186,7 @@ internal sealed partial class ProcessFiles
             return null;
         }
 
-        try
-        {
-            using var reader = new StreamReader(new BoundedReadStream(handle!, Limits.PerfMapMaxBytes, Limits.ReadBudget));
-            return parse(reader);
-        }
-        catch (FileRefusedException e)
-        {
-            Refuse(process.Pid, process.Comm, shown, e.Reason, stat, e.Message);
-            return null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+        return handle;
     }
 
     /// <summary>

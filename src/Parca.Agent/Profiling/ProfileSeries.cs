@@ -9,7 +9,17 @@ public sealed record ProfileSeries(
     long Samples,
     DateTimeOffset Time,
     TimeSpan Duration,
-    IReadOnlyList<ExecutableSegment> Executables);
+    IReadOnlyList<ExecutableSegment> Executables)
+{
+    /// <summary>
+    /// The window's aggregation the pprof was built from, kept so the v2 Arrow writer builds its rows from it instead
+    /// of decoding the pprof again; null for series made elsewhere (the writer then decodes <see cref="PprofGzip"/>).
+    /// </summary>
+    internal AggregatedStacks? Stacks { get; init; }
+}
+
+/// <summary>Stacks (leaf first, one shared <see cref="Shipping.Arrow.Frame"/> per location) with their sample counts.</summary>
+internal sealed record AggregatedStacks(long PeriodNanos, IReadOnlyList<(Shipping.Arrow.Frame[] Stack, long Count)> Samples);
 
 /// <summary>ELF type (e_type) and the executable PT_LOAD segment's file offset and virtual address; zeros when not ELF.</summary>
 public readonly record struct ExecutableSegment(uint ElfType, ulong Offset, ulong VirtualAddress);

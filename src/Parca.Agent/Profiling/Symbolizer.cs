@@ -13,36 +13,100 @@ namespace Parca.Agent.Profiling;
 /// Return addresses (every frame but the leaf) are looked up at address - 1 so a call at a function's end
 /// resolves to the caller; the profile keeps the raw address and the build id for server-side symbolization.
 /// Lookups never touch a file: perf maps and ELF symbols are loaded beforehand by <see cref="ProcessJobs"/>, off
-/// the window path, and what is not loaded in time stays unnamed for that window.
+/// the window path, and what is not loaded in time stays unnamed for that window. A perf map is read incrementally
+/// (only what the runtime appended since the last window) and kept while its process lives; .NET names are
+/// normalized (<see cref="DotnetSymbolName"/>).
 /// </summary>
 internal sealed class Symbolizer
 {
     private readonly KernelSymbols _kernel;
     private readonly DemangleMode _demangle;
     private readonly bool _jitEnabled;
-    private readonly ConcurrentDictionary<int, SymbolTable?> _perfMaps = [];
+    private readonly bool _keepDotnetTiers;
+    private readonly ConcurrentDictionary<int, PerfMapState> _perfMaps = [];
+    private long _window;
 
-    public Symbolizer(KernelSymbols kernel, DemangleMode demangle, bool jitEnabled)
+    public Symbolizer(KernelSymbols kernel, DemangleMode demangle, bool jitEnabled, bool keepDotnetTiers = false)
     {
         _kernel = kernel;
         _demangle = demangle;
         _jitEnabled = jitEnabled;
+        _keepDotnetTiers = keepDotnetTiers;
     }
 
     public KernelSymbols Kernel => _kernel;
 
     public bool JitEnabled => _jitEnabled;
 
-    /// <summary>Forgets the perf maps read in the last window (JIT code changes).</summary>
+    /// <summary>Perf maps held (one per process with JIT frames seen in the last windows).</summary>
+    public int PerfMaps => _perfMaps.Count;
+
+    /// <summary>Forgets the perf maps of processes without JIT frames for three windows (exited, or idle).</summary>
     public void NewWindow()
     {
-        _perfMaps.Clear();
+        var window = Interlocked.Increment(ref _window);
+        foreach (var (pid, state) in _perfMaps)
+        {
+            if (window - state.LastWindow > 3)
+            {
+                _perfMaps.TryRemove(pid, out _);
+            }
+        }
+
         _kernel.ReloadIfChanged();
     }
 
-    /// <summary>Reads the process's perf map (blocking: called from the process's background job).</summary>
-    public void LoadPerfMap(ProcessFiles files, ProcessInfo process) =>
-        _perfMaps[process.Pid] = files.ReadPerfMap(process, PerfMap.Parse);
+    /// <summary>Reads what the process appended to its perf map since the last window (blocking: called from the process's background job).</summary>
+    public void LoadPerfMap(ProcessFiles files, ProcessInfo process)
+    {
+        if (!_perfMaps.TryGetValue(process.Pid, out var state) || state.StartTime != process.StartTime)
+        {
+            Func<string, string>? rename = IsDotnet(process) ? n => DotnetSymbolName.Normalize(n, _keepDotnetTiers) : null;
+            state = new PerfMapState(process.StartTime, new PerfMapAccumulator(files.Limits.PerfMapMaxBytes, rename));
+            _perfMaps[process.Pid] = state;
+        }
+
+        lock (state)
+        {
+            state.LastWindow = Interlocked.Read(ref _window);
+            var inode = state.Inode;
+            if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current))
+            {
+                state.Inode = inode;
+                state.Map = current;
+                state.Table = current.Table;
+            }
+        }
+    }
+
+    /// <summary>Every perf map entry read for <paramref name="process"/> so far (start, size, name, tier tag; empty when none).</summary>
+    public List<(ulong Start, ulong Size, string Name, string Tag)> PerfMapEntries(ProcessInfo process)
+    {
+        var ranges = new List<(ulong Start, ulong Size, string Name, string Tag)>();
+        if (_perfMaps.TryGetValue(process.Pid, out var state) && state.StartTime == process.StartTime)
+        {
+            lock (state)
+            {
+                state.Map.CopyEntries(ranges);
+            }
+        }
+
+        return ranges;
+    }
+
+    /// <summary>A process running the .NET runtime (its perf map names get <see cref="DotnetSymbolName"/>).</summary>
+    public static bool IsDotnet(ProcessInfo process)
+    {
+        foreach (var m in process.Mappings)
+        {
+            if (m.Kind == MappingKind.File && m.Path.EndsWith("/libcoreclr.so", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public string? KernelFrame(ulong address, bool leaf) => _kernel.Lookup(leaf ? address : address - 1);
 
@@ -62,11 +126,24 @@ internal sealed class Symbolizer
         }
 
         if (_jitEnabled && mapping is null or { Kind: MappingKind.Jit }
-            && _perfMaps.TryGetValue(pid, out var map) && map is not null && map.TryLookup(lookup, out var jitName, out _))
+            && _perfMaps.TryGetValue(pid, out var state) && state.Table is { } map && map.TryLookup(lookup, out var jitName, out _))
         {
             return jitName;
         }
 
         return null;
+    }
+
+    private sealed class PerfMapState(ulong startTime, PerfMapAccumulator map)
+    {
+        public ulong StartTime { get; } = startTime;
+
+        public PerfMapAccumulator Map { get; set; } = map;
+
+        public SymbolTable? Table { get; set; }
+
+        public ulong Inode { get; set; }
+
+        public long LastWindow { get; set; }
     }
 }

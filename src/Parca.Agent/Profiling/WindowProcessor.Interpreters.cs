@@ -1,5 +1,6 @@
 using Parca.Agent.Interpreters;
 using Parca.Agent.Processes;
+using Parca.Agent.Shipping.Arrow;
 
 namespace Parca.Agent.Profiling;
 
@@ -78,6 +79,9 @@ internal sealed partial class WindowProcessor
             : g.Builder.Function(code.Name, code.File, code.FirstLine);
         id = g.Builder.AddLocation(g.PythonMapping, 0, function, line);
         g.InterpreterLocations[key] = id;
+        var mappingFile = InterpreterFrames.MappingFile(InterpreterFrames.Python);
+        g.Frames.Add(new Frame(0, InterpreterFrames.FrameType(mappingFile), mappingFile, null,
+            code is null ? [new FrameLine("<unknown python code>")] : [new FrameLine(code.Name, code.File, (ulong)Math.Max(0, line), (ulong)Math.Max(0, code.FirstLine))]));
         return id;
     }
 }

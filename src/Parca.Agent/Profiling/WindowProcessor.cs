@@ -3,6 +3,7 @@ using Parca.Agent.Interpreters;
 using Parca.Agent.Labels;
 using Parca.Agent.Pprof;
 using Parca.Agent.Processes;
+using Parca.Agent.Shipping.Arrow;
 
 namespace Parca.Agent.Profiling;
 
@@ -24,6 +25,12 @@ internal sealed partial class WindowProcessor
 
     private readonly ProcessJobs _jobs;
 
+    /// <summary>Turns on .NET processes' perf maps before their JIT frames are named (null: --dotnet-perf-map-disable).</summary>
+    public Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet { get; init; }
+
+    /// <summary>Unwind tables for .NET JIT code (null without unwind tables); set once the sampler is up.</summary>
+    public Runtimes.Dotnet.JitUnwindTables? JitUnwind { get; set; }
+
     public WindowProcessor(ProcessTable processes, Symbolizer symbolizer, LabelSetBuilder labels, int frequency, ProcessJobs jobs)
     {
         _processes = processes;
@@ -32,6 +39,9 @@ internal sealed partial class WindowProcessor
         _periodNanos = 1_000_000_000L / frequency;
         _jobs = jobs;
     }
+
+    /// <summary>Called once per new mapping of a native file with a build id (the debuginfo uploader queues it).</summary>
+    public Action<int, ObjectFile>? NativeFileSeen { get; set; }
 
     /// <summary>Samples a relabel rule dropped, since start.</summary>
     public long DroppedByRelabel { get; private set; }
@@ -148,7 +158,10 @@ internal sealed partial class WindowProcessor
         foreach (var g in groups.Values)
         {
             g.Flush();
-            result.Add(new ProfileSeries(g.Labels, g.Builder.ToGzip(), [.. g.Pids], g.Builder.TotalCount, start, duration, g.Executables));
+            result.Add(new ProfileSeries(g.Labels, g.Builder.ToGzip(), [.. g.Pids], g.Builder.TotalCount, start, duration, g.Executables)
+            {
+                Stacks = g.Aggregated(_periodNanos),
+            });
         }
 
         return result;
@@ -183,9 +196,18 @@ internal sealed partial class WindowProcessor
             }
         }
 
+        if (_symbolizer.JitEnabled)
+        {
+            Dotnet?.Prepare(info);
+        }
+
         if (needPerfMap && _symbolizer.JitEnabled)
         {
             _symbolizer.LoadPerfMap(_processes.Files, info);
+            if (JitUnwind is { } jit && Symbolizer.IsDotnet(info))
+            {
+                jit.Update(info, _symbolizer.PerfMapEntries(info));
+            }
         }
     }
 
@@ -219,6 +241,7 @@ internal sealed partial class WindowProcessor
         var function = name is null ? 0 : g.Builder.Function(name, "[kernel.kallsyms]");
         id = g.Builder.AddLocation(g.KernelMapping, address, function);
         g.Locations[(-1, address)] = id;
+        g.Frames.Add(new Frame(address, "kernel", "[kernel.kallsyms]", null, name is null ? [] : [new FrameLine(name, "[kernel.kallsyms]")]));
         return id;
     }
 
@@ -241,6 +264,10 @@ internal sealed partial class WindowProcessor
                 mappingId = g.Builder.AddMapping(mapping.Start, mapping.End, mapping.Offset, name, file?.BuildId, hasFunctions: true);
                 g.Mappings[(pid, mapping.Start)] = mappingId;
                 g.Executables.Add(Segment(file));
+                if (file is { BuildId: not null } && mapping.Kind == MappingKind.File)
+                {
+                    NativeFileSeen?.Invoke(pid, file);
+                }
             }
         }
 
@@ -248,6 +275,10 @@ internal sealed partial class WindowProcessor
         var functionId = function is null ? 0 : g.Builder.Function(function, mapping?.Path ?? "");
         id = g.Builder.AddLocation(mappingId, address, functionId);
         g.Locations[(pid, address)] = id;
+        var mappingFile = mapping is null ? null : mapping.Kind == MappingKind.Jit && mapping.Path.Length == 0 ? "[anon]" : mapping.Path;
+        var buildId = string.IsNullOrEmpty(file?.BuildId) ? null : file.BuildId;
+        g.Frames.Add(new Frame(address, "native", mappingFile, buildId,
+            function is null ? [] : [new FrameLine(function, string.IsNullOrEmpty(mapping?.Path) ? null : mapping.Path)]));
         return id;
     }
 
@@ -291,6 +322,27 @@ internal sealed partial class WindowProcessor
         public Dictionary<(int Pid, ulong Code, uint Fingerprint, int Line), ulong> InterpreterLocations { get; } = [];
 
         public List<ExecutableSegment> Executables { get; } = [];
+
+        /// <summary>The Arrow frame of each pprof location (index = location id − 1): built once per location.</summary>
+        public List<Frame> Frames { get; } = [];
+
+        /// <summary>The window's samples as frames, for the v2 Arrow writer (no pprof decode per flush).</summary>
+        public AggregatedStacks Aggregated(long periodNanos)
+        {
+            var samples = new List<(Frame[], long)>(_samples.Count);
+            foreach (var (locations, count) in _samples)
+            {
+                var stack = new Frame[locations.Length];
+                for (var i = 0; i < stack.Length; i++)
+                {
+                    stack[i] = Frames[(int)locations[i] - 1];
+                }
+
+                samples.Add((stack, count));
+            }
+
+            return new AggregatedStacks(periodNanos, samples);
+        }
 
         /// <summary>Merges samples whose location lists are equal (they differed only by thread or CPU).</summary>
         public void Add(List<ulong> locations, long count)

@@ -22,6 +22,12 @@ internal sealed partial class RemoteStore
         var rows = new List<ArrowSample>();
         foreach (var s in batch)
         {
+            if (s.Stacks is { } stacks)
+            {
+                AddRows(rows, s, stacks);
+                continue;
+            }
+
             var p = PprofDecoder.DecodeProfile(s.PprofGzip);
             var labels = s.Labels.ToDictionary(kv => kv.Key, kv => (string?)kv.Value, StringComparer.Ordinal);
             var mappings = p.Mappings.ToDictionary(m => m.Id);
@@ -58,4 +64,34 @@ internal sealed partial class RemoteStore
 
         return new WriteArrowRequest { IpcBuffer = ByteString.CopyFrom(V2RecordWriter.Write([rows], lz4: true)) };
     }
+
+    /// <summary>
+    /// The rows of a window straight from the agent's aggregation: the same two sample types the pprof carries
+    /// (samples/count and cpu/nanoseconds = count × period), frames shared by every row that uses them.
+    /// </summary>
+    private static void AddRows(List<ArrowSample> rows, ProfileSeries s, AggregatedStacks stacks)
+    {
+        var labels = s.Labels.ToDictionary(kv => kv.Key, kv => (string?)kv.Value, StringComparer.Ordinal);
+        var time = s.Time.ToUnixTimeMilliseconds() * 1_000_000;
+        var duration = (ulong)((long)s.Duration.TotalMilliseconds * 1_000_000); // as the pprof states it
+        foreach (var (type, unit) in s_agentTypes)
+        {
+            foreach (var (stack, count) in stacks.Samples)
+            {
+                rows.Add(new ArrowSample(stack, type == "samples" ? count : count * stacks.PeriodNanos, labels, time)
+                {
+                    Producer = ProfileName,
+                    SampleType = type,
+                    SampleUnit = unit,
+                    PeriodType = "cpu",
+                    PeriodUnit = "nanoseconds",
+                    Period = stacks.PeriodNanos,
+                    Duration = duration,
+                    Temporality = duration != 0 ? "delta" : null,
+                });
+            }
+        }
+    }
+
+    private static readonly (string Type, string Unit)[] s_agentTypes = [("samples", "count"), ("cpu", "nanoseconds")];
 }

@@ -107,12 +107,24 @@ internal sealed partial class UnwindTableManager
     }
 
     /// <summary>Loads the tables of <paramref name="info"/>'s mappings and publishes its mapping list to BPF.</summary>
-    public void AddProcess(ProcessInfo info)
+    public void AddProcess(ProcessInfo info) => AddProcess(info, null);
+
+    /// <summary>The same, plus the process's own table of JIT code (<see cref="SetJitRows"/>) for the ranges given.</summary>
+    private void AddProcess(ProcessInfo info, (Table Table, ulong Bias, IReadOnlyList<(ulong Start, ulong End)> Ranges)? jit)
     {
         var mappings = new List<BpfMapping>();
         var used = new List<Table>();
         lock (_lock)
         {
+            if (jit is { } j)
+            {
+                used.Add(j.Table);
+                foreach (var (start, end) in j.Ranges)
+                {
+                    mappings.Add(new BpfMapping(start, end, j.Bias, j.Table.Id));
+                }
+            }
+
             foreach (var m in info.Mappings)
             {
                 if (m.Kind != MappingKind.File || mappings.Count >= UnwindMaps.MaxMappings)
@@ -133,6 +145,11 @@ internal sealed partial class UnwindTableManager
                 }
 
                 mappings.Add(new BpfMapping(m.Start, m.End, bias, table?.Id ?? UnwindMaps.NoTable));
+            }
+
+            if (jit is not null)
+            {
+                mappings.Sort((a, b) => a.Start.CompareTo(b.Start)); // the BPF side binary-searches by start
             }
 
             if (_processes.Remove(info.Pid, out var previous))
@@ -260,6 +277,10 @@ internal sealed partial class UnwindTableManager
                 _rows.Free(t.FirstRow, t.RowCount);
                 _freeIds.Push(t.Id);
                 TablesUnloaded++;
+                if (t.Key.StartsWith("jit-", StringComparison.Ordinal))
+                {
+                    JitRows -= t.RowCount;
+                }
             }
         }
     }
@@ -267,12 +288,18 @@ internal sealed partial class UnwindTableManager
     /// <summary>vaddr = pc - bias for the PT_LOAD segment the mapping's file offset falls in.</summary>
     internal static bool TryBias(ElfFile elf, MemoryMapping mapping, out ulong bias)
     {
-        foreach (var p in elf.ProgramHeaders)
+        // The executable segment first: lld puts the end of the read-only segment and the start of the text in one
+        // file page (libcoreclr.so: R at offset 0..0x1c8998, R E from 0x1c89a0, vaddr 0x1000 further on), so the
+        // r-x mapping's page offset falls in both and only the text segment gives the right bias.
+        for (var pass = 0; pass < 2; pass++)
         {
-            if (p.Type == 1 && mapping.Offset >= (p.Offset & ~0xfffUL) && mapping.Offset < p.Offset + p.FileSize)
+            foreach (var p in elf.ProgramHeaders)
             {
-                bias = mapping.Start - (mapping.Offset + p.VirtualAddress - p.Offset);
-                return true;
+                if (p.Type == 1 && (pass == 1 || (p.Flags & 1) != 0) && mapping.Offset >= (p.Offset & ~0xfffUL) && mapping.Offset < p.Offset + p.FileSize)
+                {
+                    bias = mapping.Start - (mapping.Offset + p.VirtualAddress - p.Offset);
+                    return true;
+                }
             }
         }
 

@@ -10,7 +10,10 @@ namespace Parca.Query.Arrow;
 /// </summary>
 public static class TableArrowReport
 {
-    public static byte[] Build(TopTable t, MergeResult r)
+    public static byte[] Build(TopTable t, MergeResult r) => ArrowIpcWriter.Write(Columns(t, r));
+
+    /// <summary>The record's columns (the writer comparison in bench/ reuses them).</summary>
+    internal static List<ArrowColumn> Columns(TopTable t, MergeResult r)
     {
         var sym = r.Symbols;
         var n = t.Count;
@@ -65,7 +68,7 @@ public static class TableArrowReport
         }
 
         var diffValid = Enumerable.Repeat(r.IsDiff, n).ToArray();
-        return ArrowIpcWriter.Write(
+        return
         [
             DictionaryColumn.From("mapping_file", mappingFile, utf8: true),
             DictionaryColumn.From("mapping_build_id", buildId, utf8: true),
@@ -81,6 +84,6 @@ public static class TableArrowReport
             new IntColumn("flat_diff", 64, true, [.. t.FlatDiff], diffValid),
             new IntListColumn("callers", callerOffsets, [.. callers], 64, true),
             new IntListColumn("callees", calleeOffsets, [.. callees], 64, true),
-        ]);
+        ];
     }
 }

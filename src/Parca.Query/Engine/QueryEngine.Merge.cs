@@ -128,7 +128,7 @@ public sealed partial class QueryEngine
             }
 
             var view = p.View();
-            var series = SeriesMatcher.Match(view, selector, options.CancellationToken);
+            var series = SeriesMatcher.Match(view, selector, options.CancellationToken, ref _seriesExamined);
             if (series.Count == 0)
             {
                 continue;

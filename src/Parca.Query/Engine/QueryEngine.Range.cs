@@ -56,7 +56,7 @@ public sealed partial class QueryEngine
             }
 
             var view = p.View();
-            foreach (var s in SeriesMatcher.Match(view, selector, cancellationToken))
+            foreach (var s in SeriesMatcher.Match(view, selector, cancellationToken, ref _seriesExamined))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var series = view.Series.GetSeries(s);

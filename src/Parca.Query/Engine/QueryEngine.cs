@@ -11,8 +11,15 @@ namespace Parca.Query.Engine;
 public sealed partial class QueryEngine
 {
     private readonly ProfileStore _store;
+    private long _seriesExamined;
 
     public QueryEngine(ProfileStore store) => _store = store;
+
+    /// <summary>Series tested against selectors by all queries so far (exported as parca_query_series_examined_total).</summary>
+    public long SeriesExamined => Interlocked.Read(ref _seriesExamined);
+
+    /// <summary>The store queried (its object storage state becomes warnings on answers).</summary>
+    public ProfileStore Store => _store;
 
     /// <summary>Distinct profile types; with both bounds non-zero, only those with a profile strictly inside (start, end).</summary>
     public IReadOnlyList<ProfileType> ProfileTypes(long startNanos = 0, long endNanos = 0)
@@ -91,7 +98,7 @@ public sealed partial class QueryEngine
             var view = p.View();
             if (selector is not null)
             {
-                foreach (var s in SeriesMatcher.Match(view, selector, cancellationToken))
+                foreach (var s in SeriesMatcher.Match(view, selector, cancellationToken, ref _seriesExamined))
                 {
                     if (HasRow(view, [s], filter, start, end))
                     {

@@ -49,6 +49,30 @@ public sealed class ResultSymbols
         return loc.LineCount == 0 ? "" : String(Functions[Lines[loc.FirstLine + loc.LineCount - 1].Function].Name);
     }
 
+    /// <summary>
+    /// Gives location <paramref name="location"/> (one without lines) the frames a symbolizer found, innermost first
+    /// as stored locations list them: query-time symbolization of native frames uploaded debuginfo can name.
+    /// </summary>
+    public void SetLines(int location, IReadOnlyList<(string Name, string SystemName, string File, long Line)> frames)
+    {
+        var loc = Locations[location];
+        var first = Lines.Count;
+        foreach (var (name, systemName, file, line) in frames)
+        {
+            var key = new FunctionSym(InternString(name), InternString(systemName), InternString(file), 0);
+            if (!_functionIds.TryGetValue(key, out var f))
+            {
+                f = Functions.Count;
+                Functions.Add(key);
+                _functionIds.Add(key, f);
+            }
+
+            Lines.Add(new LineSym(f, line));
+        }
+
+        Locations[location] = loc with { FirstLine = first, LineCount = frames.Count };
+    }
+
     internal int InternString(string s)
     {
         if (!_stringIds.TryGetValue(s, out var id))

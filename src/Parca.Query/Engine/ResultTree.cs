@@ -7,7 +7,7 @@ namespace Parca.Query.Engine;
 /// </summary>
 public sealed class ResultTree
 {
-    private readonly Dictionary<long, int> _children = [];
+    private readonly Dictionary<long, int> _children = new(PackedKeyComparer.Instance);
     private int[] _parent = new int[1024];
     private int[] _location = new int[1024];
     private int[] _group = new int[1024];

@@ -6,7 +6,8 @@ namespace Parca.Query.Engine;
 /// <summary>Finds a selector's series in a partition through the inverted index.</summary>
 internal static class SeriesMatcher
 {
-    public static List<int> Match(PartitionView view, Selector selector, CancellationToken cancellationToken = default)
+    /// <param name="examined">Counts the series tested against the selector (in steps of 256): how far a query got.</param>
+    public static List<int> Match(PartitionView view, Selector selector, CancellationToken cancellationToken, ref long examined)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var result = new List<int>();
@@ -40,6 +41,7 @@ internal static class SeriesMatcher
             // or timed-out query from scanning on through a large index.
             if ((i & 255) == 255)
             {
+                Interlocked.Add(ref examined, 256);
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
@@ -51,6 +53,7 @@ internal static class SeriesMatcher
             }
         }
 
+        Interlocked.Add(ref examined, ids.Length & 255);
         return result;
     }
 

@@ -25,6 +25,16 @@ public sealed class FlameGraph
     /// <summary>Label group index of label-group nodes (labels_only rows), −1 otherwise.</summary>
     public List<int> GroupNode { get; } = [-1];
 
+    /// <summary>
+    /// Frame identity of each node (what siblings merge on, without the parent: function name or address, plus the
+    /// group-by fields), dense from 0; label-group nodes and the root have negative ids. Rows of the per-function
+    /// table are frame identities.
+    /// </summary>
+    public List<int> Frame { get; } = [-1];
+
+    /// <summary>Number of distinct frame identities (the bound of <see cref="Frame"/>'s non-negative values).</summary>
+    public int FrameCount { get; private set; }
+
     public List<long> Flat { get; } = [0];
     public List<long> FlatDiff { get; } = [0];
     public List<long> Cumulative { get; } = [0];
@@ -39,18 +49,19 @@ public sealed class FlameGraph
     public static FlameGraph Build(MergeResult r)
     {
         var g = new FlameGraph(r);
-        var groupBy = r.GroupBy;
-        var byAddress = groupBy.Contains("location_address");
-        var byFile = groupBy.Contains("function_file_name");
-        var byMapping = groupBy.Contains("mapping_file");
         var sym = r.Symbols;
         var tree = r.Tree;
-        var children = new Dictionary<FrameKey, int>();
+        var frames = new FrameIdentities(r);
+        // Siblings merge on (parent, frame identity): one long key, so the per-node work is one hash of a long
+        // instead of a six-field struct (the identity of each location line is interned once, not once per node).
+        var children = new Dictionary<long, int>(tree.Count, PackedKeyComparer.Instance);
         var frameOf = new int[tree.Count];
+        g.Reserve(tree.Count);
 
-        int Child(int parent, FrameKey key, int location, int line, int group)
+        int Child(int parent, int identity, int location, int line, int group)
         {
-            if (children.TryGetValue(key, out var id))
+            ref var id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(children, ((long)parent << 32) | (uint)identity, out var exists);
+            if (exists)
             {
                 return id;
             }
@@ -60,52 +71,52 @@ public sealed class FlameGraph
             g.Location.Add(location);
             g.Line.Add(line);
             g.GroupNode.Add(group);
+            g.Frame.Add(identity);
             g.Flat.Add(0);
             g.FlatDiff.Add(0);
             g.Cumulative.Add(0);
             g.Diff.Add(0);
             g.Depth.Add(g.Depth[parent] + 1);
-            children.Add(key, id);
             return id;
         }
 
+        var parents = tree.Parent;
+        var locations = tree.Location;
+        var values = tree.Value;
         for (var n = 1; n < tree.Count; n++)
         {
-            var parent = frameOf[tree.Parent[n]];
+            var parent = frameOf[parents[n]];
             int f;
             if (tree.IsGroupRoot(n))
             {
-                f = Child(parent, new FrameKey(parent, -1, 0, 0, 0, tree.Group[n]), 0, -1, tree.Group[n]);
+                var group = tree.Group[n];
+                f = Child(parent, -(group + 1), 0, -1, group);
             }
             else
             {
-                var locId = tree.Location[n];
+                var locId = locations[n];
                 var loc = sym.Locations[locId];
-                var mappingFile = byMapping && loc.Mapping != 0 ? sym.Mappings[loc.Mapping].File : 0;
                 f = parent;
                 if (loc.LineCount == 0)
                 {
-                    f = Child(f, new FrameKey(f, 0, 0, mappingFile, loc.Address, -1), locId, -1, -1);
+                    f = Child(f, frames.OfLocation(locId), locId, -1, -1);
                 }
                 else
                 {
                     for (var k = loc.LineCount - 1; k >= 0; k--)
                     {
-                        var line = sym.Lines[loc.FirstLine + k];
-                        var fn = sym.Functions[line.Function];
-                        var name = line.Function == 0 ? 0 : fn.Name;
-                        var key = new FrameKey(f, name, byFile ? fn.FileName : 0, mappingFile, byAddress || name == 0 ? loc.Address : 0, -1);
-                        f = Child(f, key, locId, k, -1);
+                        f = Child(f, frames.OfLine(locId, k), locId, k, -1);
                     }
                 }
             }
 
             frameOf[n] = f;
-            g.Flat[f] += tree.Value[n];
+            g.Flat[f] += values[n];
             g.FlatDiff[f] += r.FlatDiff(n);
         }
 
-        g.Flat[0] += tree.Value[0];
+        g.FrameCount = frames.Count;
+        g.Flat[0] += values[0];
         g.FlatDiff[0] += r.FlatDiff(0);
         for (var i = 0; i < g.Count; i++)
         {
@@ -212,5 +223,16 @@ public sealed class FlameGraph
         return Line[node] < 0 ? "" : sym.String(sym.Functions[sym.Lines[loc.FirstLine + Line[node]].Function].Name);
     }
 
-    private readonly record struct FrameKey(int Parent, int Name, int File, int Mapping, ulong Address, int Group);
+    private void Reserve(int nodes)
+    {
+        foreach (var column in new[] { Parent, Location, Line, GroupNode, Frame, Depth })
+        {
+            column.EnsureCapacity(nodes);
+        }
+
+        foreach (var column in new[] { Flat, FlatDiff, Cumulative, Diff })
+        {
+            column.EnsureCapacity(nodes);
+        }
+    }
 }

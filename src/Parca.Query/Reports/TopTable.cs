@@ -71,7 +71,7 @@ public sealed class TopTable
         // Cumulative: a node adds its cumulative value to its function unless the function is already on the path
         // above it (recursion). Edges: a node's value flows from the nearest function above it into its own.
         var onPath = new int[t.Count];
-        var edges = new Dictionary<(int Caller, int Callee), long>(); // tuple keys: HashCode.Combine mixes small ids well
+        var edges = new Dictionary<long, long>(PackedKeyComparer.Instance); // key (caller << 32) | callee
         var stack = new int[(2 * n) + 2];
         var above = new int[n]; // nearest ancestor row (−1: none)
         var sp = 0;
@@ -104,7 +104,7 @@ public sealed class TopTable
 
                 if (up >= 0 && up != row)
                 {
-                    ref var value = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(edges, (up, row), out _);
+                    ref var value = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(edges, ((long)up << 32) | (uint)row, out _);
                     value += g.Cumulative[node];
                 }
 
@@ -122,37 +122,33 @@ public sealed class TopTable
         return t;
     }
 
-    /// <summary>Assigns a row per distinct function key and sums flat values; label-group nodes get −1.</summary>
+    /// <summary>
+    /// Assigns a row per frame identity of the graph (the same function key flame-graph siblings merge on), in
+    /// order of first appearance, and sums flat values; label-group nodes get −1.
+    /// </summary>
     private int[] Rows(FlameGraph g)
     {
-        var rowOfKey = new Dictionary<(int Name, ulong Address, int Extra), int>();
+        var rowOfFrame = new int[g.FrameCount];
+        rowOfFrame.AsSpan().Fill(-1);
         var rowOf = new int[g.Count];
-        var r = g.Result;
-        var sym = r.Symbols;
-        var byAddress = r.GroupBy.Contains("location_address");
-        var byFile = r.GroupBy.Contains("function_file_name");
-        var byMapping = r.GroupBy.Contains("mapping_file");
         rowOf[0] = -1;
+        Location.EnsureCapacity(g.FrameCount);
+        Line.EnsureCapacity(g.FrameCount);
         for (var n = 1; n < g.Count; n++)
         {
-            if (g.GroupNode[n] >= 0)
+            var frame = g.Frame[n];
+            if (frame < 0)
             {
                 rowOf[n] = -1;
                 continue;
             }
 
-            var loc = sym.Locations[g.Location[n]];
-            var line = g.Line[n];
-            var fn = line >= 0 ? sym.Lines[loc.FirstLine + line].Function : 0;
-            var f = sym.Functions[fn];
-            var extra = (byFile ? f.FileName : 0) * 31 + (byMapping && loc.Mapping != 0 ? sym.Mappings[loc.Mapping].File : 0);
-            var key = (fn == 0 ? 0 : f.Name, fn == 0 || byAddress ? loc.Address : 0UL, extra);
-            if (!rowOfKey.TryGetValue(key, out var row))
+            ref var row = ref rowOfFrame[frame];
+            if (row < 0)
             {
                 row = Count;
-                rowOfKey.Add(key, row);
                 Location.Add(g.Location[n]);
-                Line.Add(line);
+                Line.Add(g.Line[n]);
                 Flat.Add(0);
                 FlatDiff.Add(0);
                 Cumulative.Add(0);
@@ -167,14 +163,14 @@ public sealed class TopTable
         return rowOf;
     }
 
-    private void SetEdges(Dictionary<(int Caller, int Callee), long> edges)
+    private void SetEdges(Dictionary<long, long> edges)
     {
         var keys = new long[edges.Count];
         var values = new long[edges.Count];
         var k = 0;
-        foreach (var ((caller, callee), value) in edges)
+        foreach (var (key, value) in edges)
         {
-            keys[k] = ((long)caller << 32) | (uint)callee;
+            keys[k] = key;
             values[k++] = value;
         }
 

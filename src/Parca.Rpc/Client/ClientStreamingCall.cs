@@ -1,4 +1,5 @@
-using System.Threading.Channels;
+using Grpc.Core;
+using GrpcRpcException = Grpc.Core.RpcException;
 
 namespace Parca.Rpc.Client;
 
@@ -6,14 +7,14 @@ namespace Parca.Rpc.Client;
 /// A client-streaming call in progress: <see cref="WriteAsync"/> each request, <see cref="CompleteRequests"/>,
 /// then await <see cref="ResponseAsync"/>. If the server answers early (an error), writes fail with its status.
 /// </summary>
-public sealed class ClientStreamingCall<TRequest, TResponse>
+public sealed class ClientStreamingCall<TRequest, TResponse> : IDisposable
 {
-    private readonly ChannelWriter<TRequest> _requests;
+    private readonly AsyncClientStreamingCall<TRequest, TResponse> _call;
 
-    internal ClientStreamingCall(ChannelWriter<TRequest> requests, Task<TResponse> response)
+    internal ClientStreamingCall(AsyncClientStreamingCall<TRequest, TResponse> call)
     {
-        _requests = requests;
-        ResponseAsync = response;
+        _call = call;
+        ResponseAsync = ResponseOrStatusAsync(call);
     }
 
     public Task<TResponse> ResponseAsync { get; }
@@ -22,16 +23,34 @@ public sealed class ClientStreamingCall<TRequest, TResponse>
     {
         try
         {
-            await _requests.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            await _call.RequestStream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelClosedException)
+        catch (GrpcRpcException ex)
         {
-            // The call ended; surface its status rather than the channel's.
+            throw RpcChannel.Translate(ex);
+        }
+        catch (InvalidOperationException)
+        {
+            // The call already ended: surface its status rather than the stream's state.
             await ResponseAsync.ConfigureAwait(false);
             throw new RpcException(StatusCode.FailedPrecondition, "request stream already completed");
         }
     }
 
     /// <summary>No more requests: the server sees the end of the stream.</summary>
-    public void CompleteRequests() => _requests.TryComplete();
+    public void CompleteRequests() => _ = _call.RequestStream.CompleteAsync();
+
+    public void Dispose() => _call.Dispose();
+
+    private static async Task<TResponse> ResponseOrStatusAsync(AsyncClientStreamingCall<TRequest, TResponse> call)
+    {
+        try
+        {
+            return await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (GrpcRpcException ex)
+        {
+            throw RpcChannel.Translate(ex);
+        }
+    }
 }

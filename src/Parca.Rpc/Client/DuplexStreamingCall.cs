@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
-using Google.Protobuf;
+using Grpc.Core;
+using GrpcRpcException = Grpc.Core.RpcException;
 
 namespace Parca.Rpc.Client;
 
@@ -10,59 +10,54 @@ namespace Parca.Rpc.Client;
 /// Dispose to release the HTTP/2 stream.
 /// </summary>
 public sealed class DuplexStreamingCall<TRequest, TResponse> : IAsyncDisposable
-    where TRequest : class, IMessage<TRequest>, new()
-    where TResponse : class, IMessage<TResponse>, new()
 {
-    private readonly ChannelWriter<TRequest> _requests;
-    private readonly Task<ActiveCall> _call;
-    private readonly HttpContent _content;
+    private readonly AsyncDuplexStreamingCall<TRequest, TResponse> _call;
 
-    internal DuplexStreamingCall(ChannelWriter<TRequest> requests, Task<ActiveCall> call, HttpContent content)
-    {
-        _requests = requests;
-        _call = call;
-        _content = content;
-    }
+    internal DuplexStreamingCall(AsyncDuplexStreamingCall<TRequest, TResponse> call) => _call = call;
 
     public async ValueTask WriteAsync(TRequest message, CancellationToken cancellationToken = default)
     {
         try
         {
-            await _requests.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            await _call.RequestStream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelClosedException)
+        catch (GrpcRpcException ex)
         {
-            var call = await _call.ConfigureAwait(false);
-            call.ThrowIfNotOk();
+            throw RpcChannel.Translate(ex);
+        }
+        catch (InvalidOperationException)
+        {
             throw new RpcException(StatusCode.FailedPrecondition, "request stream already completed");
         }
     }
 
-    public void CompleteRequests() => _requests.TryComplete();
+    public void CompleteRequests() => _ = _call.RequestStream.CompleteAsync();
 
     /// <summary>The responses; throws <see cref="RpcException"/> if the call ends with a non-OK status.</summary>
     public async IAsyncEnumerable<TResponse> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var call = await _call.ConfigureAwait(false);
-        await foreach (var message in call.ReadAllAsync<TResponse>(cancellationToken).ConfigureAwait(false))
+        var responses = _call.ResponseStream;
+        while (true)
         {
-            yield return message;
+            try
+            {
+                if (!await responses.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    yield break;
+                }
+            }
+            catch (GrpcRpcException ex)
+            {
+                throw RpcChannel.Translate(ex);
+            }
+
+            yield return responses.Current;
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        _requests.TryComplete();
-        try
-        {
-            var call = await _call.ConfigureAwait(false);
-            await call.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (RpcException)
-        {
-            // The call failed to start; its status was (or will be) reported by ReadAllAsync.
-        }
-
-        _content.Dispose();
+        _call.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

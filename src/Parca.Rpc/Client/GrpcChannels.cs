@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Security;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
 
@@ -14,7 +13,9 @@ namespace Parca.Rpc.Client;
 /// </summary>
 public static class GrpcChannels
 {
-    public static GrpcChannel Create(string address, RpcChannelOptions? options = null)
+    /// <param name="retryEveryMethod">retry UNAVAILABLE on every method of this channel (for callers that route only
+    /// idempotent calls to it) instead of only <see cref="ParcaApi.IdempotentMethods"/>.</param>
+    public static GrpcChannel Create(string address, RpcChannelOptions? options = null, bool retryEveryMethod = false)
     {
         options ??= new RpcChannelOptions();
         if (!address.Contains("://", StringComparison.Ordinal))
@@ -35,11 +36,11 @@ public static class GrpcChannels
             MaxSendMessageSize = options.MaxMessageSize,
             MaxReceiveMessageSize = options.MaxMessageSize,
             MaxRetryAttempts = Math.Max(1, options.MaxAttempts),
-            ServiceConfig = options.MaxAttempts > 1 ? RetryIdempotent(options) : null,
+            ServiceConfig = options.MaxAttempts > 1 ? Retry(options, retryEveryMethod) : null,
         });
     }
 
-    private static SocketsHttpHandler CreateHandler(RpcChannelOptions options)
+    internal static SocketsHttpHandler CreateHandler(RpcChannelOptions options)
     {
         var handler = new SocketsHttpHandler
         {
@@ -48,16 +49,14 @@ public static class GrpcChannels
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
             EnableMultipleHttp2Connections = options.EnableMultipleHttp2Connections,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
         };
-        if (options.InsecureSkipVerify)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = static (_, _, _, _) => true };
-        }
+        ClientTls.Configure(handler, options);
 
         return handler;
     }
 
-    private static ServiceConfig RetryIdempotent(RpcChannelOptions options)
+    private static ServiceConfig Retry(RpcChannelOptions options, bool everyMethod)
     {
         var config = new MethodConfig
         {
@@ -70,9 +69,16 @@ public static class GrpcChannels
                 RetryableStatusCodes = { Grpc.Core.StatusCode.Unavailable },
             },
         };
-        foreach (var (service, method) in ParcaApi.IdempotentMethods)
+        if (everyMethod)
         {
-            config.Names.Add(new MethodName { Service = service, Method = method });
+            config.Names.Add(MethodName.Default);
+        }
+        else
+        {
+            foreach (var (service, method) in ParcaApi.IdempotentMethods)
+            {
+                config.Names.Add(new MethodName { Service = service, Method = method });
+            }
         }
 
         return new ServiceConfig { MethodConfigs = { config } };

@@ -1,37 +1,67 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Google.Protobuf;
-using Parca.Rpc.Wire;
+using Grpc.Core;
+using Grpc.Net.Client;
+using GrpcCallOptions = Grpc.Core.CallOptions;
+using GrpcMethodType = Grpc.Core.MethodType;
+using GrpcRpcException = Grpc.Core.RpcException;
 
 namespace Parca.Rpc.Client;
 
 /// <summary>
-/// A gRPC client connection pool to one server over HTTP/2 (h2c with prior knowledge, or TLS with ALPN), on
-/// <see cref="SocketsHttpHandler"/>: keep-alive pings, deadlines, retries with exponential back-off for idempotent
-/// methods, bearer token, gzip. Thread-safe; create one per target and reuse it.
+/// Typed calls of <see cref="ParcaApi"/> methods (<c>channel.UnaryAsync(ParcaApi.QueryService.Labels, request)</c>)
+/// over Grpc.Net.Client: the method descriptors the server registers are the ones clients call, so no service or
+/// method name is spelled twice, and failures surface as the project's <see cref="RpcException"/> (the type handlers
+/// throw), with the status, decoded message and trailers. Transport, keep-alive, bearer token, metadata, size limits
+/// and retries come from <see cref="GrpcChannels"/>; idempotent methods go through a channel whose service config
+/// retries UNAVAILABLE with back-off, the others through one that never resends. Thread-safe; one per target.
 /// </summary>
-public sealed partial class RpcChannel : IDisposable
+public sealed class RpcChannel : IDisposable
 {
-    private static readonly ProductInfoHeaderValue s_userAgent = new("parca-dotnet-grpc", "0.1");
-    private readonly HttpMessageInvoker _invoker;
-    private readonly RpcChannelOptions _options;
-    private readonly string _baseAddress;
-    private readonly AuthenticationHeaderValue? _authorization;
+    private const string RequestEncodingHeader = "grpc-internal-encoding-request";
 
-    private RpcChannel(Uri address, RpcChannelOptions options)
+    private readonly GrpcChannel _retrying;
+    private readonly GrpcChannel _once;
+    private readonly HttpMessageHandler? _ownedHandler;
+    private readonly RpcChannelOptions _options;
+    private readonly ConcurrentDictionary<object, object> _methods = new();
+
+    private RpcChannel(string address, RpcChannelOptions options)
     {
         _options = options;
-        _baseAddress = address.GetLeftPart(UriPartial.Authority) + address.AbsolutePath.TrimEnd('/');
-        _authorization = options.BearerToken is { Length: > 0 } token ? new AuthenticationHeaderValue("Bearer", token) : null;
-        var handler = options.Handler ?? CreateHandler(options);
-        _invoker = new HttpMessageInvoker(handler, disposeHandler: options.Handler is null);
+        Address = new Uri(address);
+        var handler = options.Handler;
+        if (handler is null)
+        {
+            _ownedHandler = handler = GrpcChannels.CreateHandler(options);
+        }
+
+        var shared = new RpcChannelOptions
+        {
+            Insecure = options.Insecure,
+            InsecureSkipVerify = options.InsecureSkipVerify,
+            BearerToken = options.BearerToken,
+            Headers = options.Headers,
+            MaxMessageSize = options.MaxMessageSize,
+            MaxAttempts = options.MaxAttempts,
+            InitialBackoff = options.InitialBackoff,
+            MaxBackoff = options.MaxBackoff,
+            Handler = handler,
+        };
+        _retrying = GrpcChannels.Create(address, shared, retryEveryMethod: true);
+        _once = GrpcChannels.Create(address, new RpcChannelOptions
+        {
+            Insecure = shared.Insecure,
+            BearerToken = shared.BearerToken,
+            Headers = shared.Headers,
+            MaxMessageSize = shared.MaxMessageSize,
+            MaxAttempts = 1,
+            Handler = handler,
+        });
     }
 
-    /// <summary>The server's address, as given (<c>https://host:port</c>, <c>http://host:port</c> or <c>host:port</c>).</summary>
-    public Uri Address => new(_baseAddress);
+    /// <summary>The server's address as a URL (<c>http://</c> for h2c, <c>https://</c> for TLS).</summary>
+    public Uri Address { get; }
 
     /// <summary>
     /// <paramref name="address"/>: "host:port" (TLS, or h2c with <see cref="RpcChannelOptions.Insecure"/>, like Parca's
@@ -45,206 +75,134 @@ public sealed partial class RpcChannel : IDisposable
             address = (options.Insecure ? "http://" : "https://") + address;
         }
 
-        return new RpcChannel(new Uri(address), options);
+        return new RpcChannel(address, options);
     }
 
-    public static RpcChannel Create(Uri address, RpcChannelOptions? options = null) => new(address, options ?? new RpcChannelOptions());
+    public static RpcChannel Create(Uri address, RpcChannelOptions? options = null) =>
+        Create(address.GetLeftPart(UriPartial.Authority) + address.AbsolutePath.TrimEnd('/'), options);
 
     /// <summary>One request, one response. Idempotent methods are retried on UNAVAILABLE.</summary>
     public async Task<TResponse> UnaryAsync<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, TRequest request, CallOptions? options = null)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
     {
-        options ??= CallOptions.Default;
-        var deadline = options.Timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
-        var attempts = method.Idempotent ? Math.Max(1, _options.MaxAttempts) : 1;
-        var backoff = _options.InitialBackoff;
-        for (var attempt = 1; ; attempt++)
+        using var call = Invoker(method).AsyncUnaryCall(GrpcMethod(method), null, Options(options), request);
+        try
         {
-            try
-            {
-                return await UnaryOnceAsync(method, request, options, deadline).ConfigureAwait(false);
-            }
-            catch (RpcException ex) when (ex.Status == StatusCode.Unavailable && attempt < attempts)
-            {
-                // Full jitter keeps many agents that lost the same server from retrying in lockstep.
-                var delay = TimeSpan.FromTicks((long)(backoff.Ticks * Random.Shared.NextDouble()));
-                if (deadline is { } d && DateTime.UtcNow + delay >= d)
-                {
-                    throw;
-                }
-
-                await Task.Delay(delay, options.CancellationToken).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
-            }
+            return await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (GrpcRpcException ex)
+        {
+            throw Translate(ex);
         }
     }
 
     /// <summary>Starts a client-streaming call: write requests, complete, then await the response.</summary>
     public ClientStreamingCall<TRequest, TResponse> ClientStreaming<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, CallOptions? options = null)
         where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        options ??= CallOptions.Default;
-        var requests = Channel.CreateBounded<TRequest>(new BoundedChannelOptions(4) { SingleReader = true });
-        var deadline = options.Timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
-        var response = StreamingCallAsync(method, requests, options, deadline);
-        return new ClientStreamingCall<TRequest, TResponse>(requests.Writer, response);
-    }
+        where TResponse : class, IMessage<TResponse>, new() =>
+        new(Invoker(method).AsyncClientStreamingCall(GrpcMethod(method), null, Options(options)));
 
     /// <summary>Starts a bidirectional call (e.g. ProfileStoreService.Write): write and read concurrently.</summary>
     public DuplexStreamingCall<TRequest, TResponse> DuplexStreaming<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, CallOptions? options = null)
         where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        options ??= CallOptions.Default;
-        var requests = Channel.CreateBounded<TRequest>(new BoundedChannelOptions(4) { SingleReader = true });
-        var deadline = options.Timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
-        var content = new StreamingContent<TRequest>(requests.Reader, _options.CompressRequests, _options.MaxMessageSize);
-        var call = StartAsync(method.Path, content, options, deadline);
-        _ = call.ContinueWith(static (t, state) => ((ChannelWriter<TRequest>)state!).TryComplete(), requests.Writer,
-            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        return new DuplexStreamingCall<TRequest, TResponse>(requests.Writer, call, content);
-    }
+        where TResponse : class, IMessage<TResponse>, new() =>
+        new(Invoker(method).AsyncDuplexStreamingCall(GrpcMethod(method), null, Options(options)));
 
     /// <summary>One request, a stream of responses.</summary>
     public async IAsyncEnumerable<TResponse> ServerStreamingAsync<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, TRequest request, CallOptions? options = null)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
     {
-        options ??= CallOptions.Default;
-        var deadline = options.Timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
-        using var content = new MessageContent(request, _options.CompressRequests, _options.MaxMessageSize);
-        await using var call = await StartAsync(method.Path, content, options, deadline).ConfigureAwait(false);
-        await foreach (var message in call.ReadAllAsync<TResponse>().ConfigureAwait(false))
+        using var call = Invoker(method).AsyncServerStreamingCall(GrpcMethod(method), null, Options(options), request);
+        var responses = call.ResponseStream;
+        while (true)
         {
-            yield return message;
+            try
+            {
+                if (!await responses.MoveNext(CancellationToken.None).ConfigureAwait(false))
+                {
+                    yield break;
+                }
+            }
+            catch (GrpcRpcException ex)
+            {
+                throw Translate(ex);
+            }
+
+            yield return responses.Current;
         }
     }
 
-    public void Dispose() => _invoker.Dispose();
-
-    private async Task<TResponse> UnaryOnceAsync<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, TRequest request, CallOptions options, DateTime? deadline)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
+    public void Dispose()
     {
-        using var content = new MessageContent(request, _options.CompressRequests, _options.MaxMessageSize);
-        await using var call = await StartAsync(method.Path, content, options, deadline).ConfigureAwait(false);
-        return await call.ReadSingleAsync<TResponse>().ConfigureAwait(false);
+        _retrying.Dispose();
+        _once.Dispose();
+        _ownedHandler?.Dispose();
     }
 
-    private async Task<TResponse> StreamingCallAsync<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, Channel<TRequest> requests, CallOptions options, DateTime? deadline)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        await Task.Yield();
-        try
+    /// <summary>The library's status as the project's exception: same code, message and trailers.</summary>
+    internal static RpcException Translate(GrpcRpcException ex) =>
+        new((StatusCode)(int)ex.StatusCode, ex.Status.Detail, ex)
         {
-            using var content = new StreamingContent<TRequest>(requests.Reader, _options.CompressRequests, _options.MaxMessageSize);
-            await using var call = await StartAsync(method.Path, content, options, deadline).ConfigureAwait(false);
-            return await call.ReadSingleAsync<TResponse>().ConfigureAwait(false);
-        }
-        finally
-        {
-            // The call is over: writers waiting on a full channel must not hang.
-            requests.Writer.TryComplete();
-        }
-    }
-
-    private async Task<ActiveCall> StartAsync(string path, HttpContent content, CallOptions options, DateTime? deadline)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, _baseAddress + path)
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = content,
+            Trailers = ex.Trailers.Select(static e => new KeyValuePair<string, string>(e.Key, e.IsBinary ? Convert.ToBase64String(e.ValueBytes) : e.Value)).ToArray(),
         };
-        var headers = request.Headers;
-        headers.TE.ParseAdd("trailers");
-        headers.UserAgent.Add(s_userAgent);
-        headers.TryAddWithoutValidation("grpc-accept-encoding", "identity,gzip");
-        if (_options.CompressRequests)
-        {
-            headers.TryAddWithoutValidation("grpc-encoding", "gzip");
-        }
 
-        if (_authorization is not null)
-        {
-            headers.Authorization = _authorization;
-        }
+    private CallInvoker Invoker<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        (method.Idempotent ? _retrying : _once).CreateCallInvoker();
 
-        foreach (var (key, value) in _options.Headers)
+    private Method<TRequest, TResponse> GrpcMethod<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        (Method<TRequest, TResponse>)_methods.GetOrAdd(method, static m =>
         {
-            headers.TryAddWithoutValidation(key, value);
-        }
-
-        if (options.Headers is { } extra)
-        {
-            foreach (var (key, value) in extra)
+            var rpc = (RpcMethod<TRequest, TResponse>)m;
+            var type = rpc.Type switch
             {
-                headers.TryAddWithoutValidation(key, value);
-            }
-        }
-
-        CancellationTokenSource? cts = null;
-        var token = options.CancellationToken;
-        if (deadline is { } d)
-        {
-            var remaining = d - DateTime.UtcNow;
-            if (remaining <= TimeSpan.Zero)
-            {
-                request.Dispose();
-                throw new RpcException(StatusCode.DeadlineExceeded, "deadline exceeded before the call started");
-            }
-
-            headers.TryAddWithoutValidation(GrpcTimeout.HeaderName, GrpcTimeout.Format(remaining));
-            cts = CancellationTokenSource.CreateLinkedTokenSource(token);
-            cts.CancelAfter(remaining);
-            token = cts.Token;
-        }
-
-        var call = new ActiveCall(request, cts, token, options.CancellationToken, _options.MaxMessageSize);
-        try
-        {
-            call.Response = await _invoker.SendAsync(request, token).ConfigureAwait(false);
-            call.CheckHeaders();
-            return call;
-        }
-        catch (Exception ex)
-        {
-            await call.DisposeAsync().ConfigureAwait(false);
-            if (ex is RpcException)
-            {
-                throw;
-            }
-
-            throw call.Translate(ex);
-        }
-    }
-
-    private static SocketsHttpHandler CreateHandler(RpcChannelOptions options)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            KeepAlivePingDelay = options.KeepAlivePingDelay,
-            KeepAlivePingTimeout = options.KeepAlivePingTimeout,
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            EnableMultipleHttp2Connections = options.EnableMultipleHttp2Connections,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-        };
-        if (options.InsecureSkipVerify)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+                MethodType.Unary => GrpcMethodType.Unary,
+                MethodType.ClientStreaming => GrpcMethodType.ClientStreaming,
+                MethodType.ServerStreaming => GrpcMethodType.ServerStreaming,
+                _ => GrpcMethodType.DuplexStreaming,
             };
+            return new Method<TRequest, TResponse>(type, rpc.Service, rpc.Name, ProtobufMarshaller<TRequest>.Instance, ProtobufMarshaller<TResponse>.Instance);
+        });
+
+    private GrpcCallOptions Options(CallOptions? options)
+    {
+        options ??= CallOptions.Default;
+        Metadata? headers = null;
+        if (_options.CompressRequests || options.Headers is { Count: > 0 })
+        {
+            headers = [];
+            if (_options.CompressRequests)
+            {
+                headers.Add(RequestEncodingHeader, "gzip");
+            }
+
+            foreach (var (key, value) in options.Headers ?? [])
+            {
+                headers.Add(key, value);
+            }
         }
 
-        return handler;
+        DateTime? deadline = options.Timeout is { } timeout ? DateTime.UtcNow + timeout : null;
+        return new GrpcCallOptions(headers, deadline, options.CancellationToken);
     }
 
-    internal static string StatusText(StatusCode code) => ((int)code).ToString(CultureInfo.InvariantCulture);
+    private static class ProtobufMarshaller<T>
+        where T : class, IMessage<T>, new()
+    {
+        private static readonly MessageParser<T> s_parser = new(() => new T());
+
+        public static readonly Marshaller<T> Instance = Marshallers.Create(
+            static (message, context) =>
+            {
+                context.SetPayloadLength(message.CalculateSize());
+                message.WriteTo(context.GetBufferWriter());
+                context.Complete();
+            },
+            static context => s_parser.ParseFrom(context.PayloadAsReadOnlySequence()));
+    }
 }

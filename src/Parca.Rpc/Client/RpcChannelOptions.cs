@@ -9,6 +9,14 @@ public sealed class RpcChannelOptions
     /// <summary><c>--insecure-skip-verify</c>: TLS without checking the server's certificate.</summary>
     public bool InsecureSkipVerify { get; set; }
 
+    /// <summary>PEM CA bundle that must have issued the server's certificate (instead of the system's trust store).</summary>
+    public string? TlsCaFile { get; set; }
+
+    /// <summary>PEM client certificate presented in the handshake (mTLS), with <see cref="TlsKeyFile"/>.</summary>
+    public string? TlsCertFile { get; set; }
+
+    public string? TlsKeyFile { get; set; }
+
     /// <summary>Sent as <c>authorization: Bearer ...</c> on every call (<c>--bearer-token</c>).</summary>
     public string? BearerToken { get; set; }
 

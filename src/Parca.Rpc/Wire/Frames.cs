@@ -1,82 +1,15 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Compression;
 using Google.Protobuf;
 
 namespace Parca.Rpc.Wire;
 
 /// <summary>
-/// gRPC length-prefixed messages: 1 flag byte (bit 0 = compressed; 0x80 = gRPC-Web trailers), a 4-byte big-endian
-/// length, then the message. Shared by the server and the client.
+/// Message bodies of the Connect protocol (binary unary requests), the one protocol we serve without a library:
+/// gRPC and gRPC-Web framing belong to Grpc.AspNetCore and Grpc.Net.Client.
 /// </summary>
 internal static class Frames
 {
-    public const int HeaderSize = 5;
-    public const byte CompressedFlag = 0x01;
-    public const byte TrailerFlag = 0x80;
-
-    /// <summary>Writes one message as a frame, gzip-compressed when <paramref name="gzip"/> is set.</summary>
-    public static void Write(IBufferWriter<byte> output, IMessage message, bool gzip, int maxSize)
-    {
-        var size = message.CalculateSize();
-        if (size > maxSize)
-        {
-            throw new RpcException(StatusCode.ResourceExhausted, $"message of {size} bytes exceeds the maximum of {maxSize} bytes");
-        }
-
-        if (!gzip)
-        {
-            var header = output.GetSpan(HeaderSize);
-            header[0] = 0;
-            BinaryPrimitives.WriteUInt32BigEndian(header[1..], (uint)size);
-            output.Advance(HeaderSize);
-            if (size > 0)
-            {
-                message.WriteTo(output);
-            }
-
-            return;
-        }
-
-        var raw = ArrayPool<byte>.Shared.Rent(size);
-        try
-        {
-            message.WriteTo(raw.AsSpan(0, size));
-            var compressed = Gzip.Compress(raw.AsSpan(0, size));
-            var header = output.GetSpan(HeaderSize);
-            header[0] = CompressedFlag;
-            BinaryPrimitives.WriteUInt32BigEndian(header[1..], (uint)compressed.Length);
-            output.Advance(HeaderSize);
-            output.Write(compressed);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(raw);
-        }
-    }
-
-    /// <summary>Writes an already-encoded message as a frame (see <see cref="Write"/>).</summary>
-    public static void WriteEncoded(IBufferWriter<byte> output, ReadOnlySpan<byte> message, bool gzip, int maxSize)
-    {
-        if (message.Length > maxSize)
-        {
-            throw new RpcException(StatusCode.ResourceExhausted, $"message of {message.Length} bytes exceeds the maximum of {maxSize} bytes");
-        }
-
-        var payload = gzip ? Gzip.Compress(message) : message;
-        var header = output.GetSpan(HeaderSize);
-        header[0] = gzip ? CompressedFlag : (byte)0;
-        BinaryPrimitives.WriteUInt32BigEndian(header[1..], (uint)payload.Length);
-        output.Advance(HeaderSize);
-        output.Write(payload);
-    }
-
-    public static void WriteHeader(Span<byte> header, byte flags, int length)
-    {
-        header[0] = flags;
-        BinaryPrimitives.WriteUInt32BigEndian(header[1..], (uint)length);
-    }
-
     /// <summary>Parses a message from its (already decompressed) bytes; a protobuf error becomes INVALID_ARGUMENT.</summary>
     public static T Parse<T>(ReadOnlySequence<byte> data)
         where T : class, IMessage<T>, new()
@@ -95,20 +28,9 @@ internal static class Frames
     }
 }
 
-/// <summary>gzip for message compression (grpc-encoding: gzip) with a bound on the inflated size.</summary>
+/// <summary>gzip request bodies (Connect <c>content-encoding: gzip</c>) with a bound on the inflated size.</summary>
 internal static class Gzip
 {
-    public static byte[] Compress(ReadOnlySpan<byte> data)
-    {
-        using var ms = new MemoryStream(data.Length / 2 + 64);
-        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gz.Write(data);
-        }
-
-        return ms.ToArray();
-    }
-
     /// <summary>Inflates; more than <paramref name="maxSize"/> bytes is RESOURCE_EXHAUSTED, corrupt data INTERNAL.</summary>
     public static ReadOnlySequence<byte> Decompress(ReadOnlySequence<byte> data, int maxSize)
     {

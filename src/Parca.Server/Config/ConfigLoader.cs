@@ -62,6 +62,13 @@ public sealed partial class ConfigLoader
             _problems.Add($"{_source}: {e.Message}");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner gives up this way on some malformed input (found by ConfigProperties: a NUL byte
+            // ahead of a flow sequence); it is still the file's fault, not the server's.
+            _problems.Add($"{_source}: not valid YAML (the parser stopped on malformed input)");
+            return null;
+        }
 
         var config = new ParcaConfig();
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
@@ -161,6 +168,10 @@ public sealed partial class ConfigLoader
             {
                 Problem(value, bucketPath + ".config.directory", "is required for a FILESYSTEM bucket");
             }
+            else if (result.Bucket.Type == "S3")
+            {
+                CheckS3(value, bucketPath + ".config", result.Bucket.Config);
+            }
         }
 
         if (!sawBucket)
@@ -169,6 +180,32 @@ public sealed partial class ConfigLoader
         }
 
         return result;
+    }
+
+    private void CheckS3(YamlNode node, string path, Dictionary<string, string> config)
+    {
+        if (!config.TryGetValue("bucket", out var name) || name.Length < 3)
+        {
+            Problem(node, path + ".bucket", "is required for an S3 bucket (3 characters or more)");
+        }
+
+        foreach (var flag in new[] { "insecure", "force_path_style" })
+        {
+            if (config.TryGetValue(flag, out var v) && v is not ("true" or "false"))
+            {
+                Problem(node, $"{path}.{flag}", $"must be true or false, got '{v}'");
+            }
+        }
+
+        if (config.TryGetValue("bucket_lookup_type", out var lookup) && lookup is not ("auto" or "path" or "virtual-hosted"))
+        {
+            Problem(node, path + ".bucket_lookup_type", $"must be auto, path or virtual-hosted, got '{lookup}'");
+        }
+
+        if (config.TryGetValue("part_size", out var part) && !long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            Problem(node, path + ".part_size", $"must be a number of bytes, got '{part}'");
+        }
     }
 
     private void CheckUniqueJobNames(ParcaConfig config, YamlNode root)

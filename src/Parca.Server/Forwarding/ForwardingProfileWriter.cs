@@ -28,7 +28,7 @@ namespace Parca.Server.Forwarding;
 /// </para>
 /// <para>Delivery is at least once: a batch whose response is lost after the store took it is sent again.</para>
 /// </summary>
-public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
+public sealed partial class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
 {
     private const int MaxBatchBytes = 8 * 1024 * 1024;
     private static readonly TimeSpan s_initialBackoff = TimeSpan.FromMilliseconds(200);
@@ -70,6 +70,9 @@ public sealed class ForwardingProfileWriter : IProfileWriter, IAsyncDisposable
             BearerToken = options.BearerToken,
             MaxMessageSize = options.MaxMessageSize,
             Handler = options.Handler,
+            TlsCaFile = options.TlsCaFile,
+            TlsCertFile = options.TlsCertFile,
+            TlsKeyFile = options.TlsKeyFile,
         });
         _client = new ProfileStoreService.ProfileStoreServiceClient(_channel);
         _meter = meters.Create(ParcaMeters.Scrape);
@@ -344,6 +347,13 @@ public sealed class ForwarderOptions
 
     public string? BearerToken { get; set; }
 
+    /// <summary>--store-tls-ca-file, --store-tls-cert-file, --store-tls-key-file.</summary>
+    public string? TlsCaFile { get; set; }
+
+    public string? TlsCertFile { get; set; }
+
+    public string? TlsKeyFile { get; set; }
+
     public IReadOnlyList<KeyValuePair<string, string>> ExternalLabels { get; set; } = [];
 
     public int MaxMessageSize { get; set; } = 64 * 1024 * 1024;
@@ -365,6 +375,9 @@ public sealed class ForwarderOptions
         StoreAddress = options.StoreAddress ?? "",
         Insecure = options.Insecure,
         InsecureSkipVerify = options.InsecureSkipVerify,
+        TlsCaFile = options.StoreTlsCaFile,
+        TlsCertFile = options.StoreTlsCertFile,
+        TlsKeyFile = options.StoreTlsKeyFile,
         BearerToken = options.BearerTokenFile is { } file ? File.ReadAllText(file).Trim() : options.BearerToken,
         ExternalLabels = [.. options.ExternalLabels.OrderBy(kv => kv.Key, StringComparer.Ordinal)],
         MaxMessageSize = options.MaxMessageSize,

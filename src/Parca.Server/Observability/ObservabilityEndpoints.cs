@@ -29,12 +29,14 @@ public static class ObservabilityEndpoints
         return app.Use(async (context, next) =>
         {
             var start = Stopwatch.GetTimestamp();
+            var query = metrics.QueryStarted(context);
             try
             {
                 await next(context);
             }
             finally
             {
+                metrics.QueryEnded(context, query);
                 var route = metrics.Record(context, Stopwatch.GetElapsedTime(start));
 
                 // ASP.NET Core's request activity carries no HTTP details without an instrumentation package: add the
@@ -67,13 +69,43 @@ public sealed class RequestMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
+    private readonly Counter<long> _queriesCancelled;
+    private long _queriesInFlight;
 
     public RequestMetrics(IMeterFactory factory)
     {
         _meter = factory.Create(ParcaMeters.Server);
+        _meter.CreateObservableGauge("parca_query_in_flight", () => Interlocked.Read(ref _queriesInFlight), null, "QueryService calls (any protocol) being answered now.");
+        _queriesCancelled = _meter.CreateCounter<long>("parca_query_cancelled_total", null, "QueryService calls whose client went away or whose deadline passed before the answer (the work stops with them).");
         _requests = _meter.CreateCounter<long>("parca_http_requests_total", null, "Requests answered, by route (or gRPC method) and status code.");
         _duration = _meter.CreateHistogram<double>("parca_http_request_duration_seconds", "s", "Time to answer a request, by route (or gRPC method); query latencies are the QueryService routes.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+    }
+
+    /// <summary>True (and counted in flight) for QueryService calls, over gRPC, gRPC-Web and Connect alike.</summary>
+    internal bool QueryStarted(HttpContext context)
+    {
+        if (context.Request.Path.Value?.Contains("/parca.query.v1alpha1.QueryService/", StringComparison.Ordinal) != true)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _queriesInFlight);
+        return true;
+    }
+
+    internal void QueryEnded(HttpContext context, bool query)
+    {
+        if (!query)
+        {
+            return;
+        }
+
+        Interlocked.Decrement(ref _queriesInFlight);
+        if (context.RequestAborted.IsCancellationRequested || GrpcStatus(context) is "1" or "4")
+        {
+            _queriesCancelled.Add(1);
+        }
     }
 
     internal string Record(HttpContext context, TimeSpan elapsed)

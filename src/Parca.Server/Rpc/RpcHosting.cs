@@ -15,18 +15,20 @@ namespace Parca.Server.Rpc;
 /// </summary>
 internal static class RpcHosting
 {
-    public static void ConfigureKestrel(KestrelServerOptions kestrel, IPEndPoint endPoint)
+    /// <param name="secure">Configures TLS on the endpoint instead of cleartext HTTP/1.1 + h2c (null: cleartext).</param>
+    public static void ConfigureKestrel(KestrelServerOptions kestrel, IPEndPoint endPoint, Action<ListenOptions>? secure = null)
     {
+        Action<ListenOptions> listen = secure ?? (static l => l.UseHttp2PrefaceDetection());
         // h2c connections look like TLS to Kestrel (see Http2PrefaceDetection) while their requests say :scheme http.
         kestrel.AllowAlternateSchemes = true;
         ConfigureHttp2Windows(kestrel);
         if (endPoint.Address.Equals(IPAddress.IPv6Any))
         {
-            kestrel.ListenAnyIP(endPoint.Port, listen => listen.UseHttp2PrefaceDetection());
+            kestrel.ListenAnyIP(endPoint.Port, listen);
         }
         else
         {
-            kestrel.Listen(endPoint, listen => listen.UseHttp2PrefaceDetection());
+            kestrel.Listen(endPoint, listen);
         }
     }
 

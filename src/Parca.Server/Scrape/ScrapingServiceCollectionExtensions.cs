@@ -26,6 +26,7 @@ public static class ScrapingServiceCollectionExtensions
             services.AddSingleton(ForwarderOptions.From(options));
             services.AddSingleton<ForwardingProfileWriter>();
             services.AddSingleton<IProfileWriter>(sp => sp.GetRequiredService<ForwardingProfileWriter>());
+            services.AddRpcService<ForwardingProfileStoreService>(); // agents' v2 WriteArrow, passed on
         }
         else
         {

@@ -6,7 +6,7 @@ namespace Parca.Server.Security;
 /// <summary>
 /// Bearer tokens for writes and for reads (<c>--auth-write-token-file</c>, <c>--auth-read-token-file</c>), as
 /// ASP.NET middleware ahead of the RPC dispatcher, so gRPC, gRPC-Web, Connect and the REST routes are guarded alike
-/// whatever library serves them. Writes are the profile store, debuginfo and telemetry services, <c>POST /ingest</c>
+/// whatever library serves them. Writes are the profile store, debuginfo and telemetry services, OTLP profiles <c>Export</c> (gRPC and <c>/v1development/profiles</c>), <c>POST /ingest</c>
 /// and their REST routes; reads are every other API call, <c>/metrics</c> and <c>/debug/pprof</c>. The web UI's
 /// static files, <c>/healthz</c>, <c>/ready</c> and the gRPC health service stay open (they hold no data).
 /// Off unless a token file is given.
@@ -18,6 +18,7 @@ internal static class RequestAuthorization
         "/parca.profilestore.v1alpha1.ProfileStoreService/", "/parca.debuginfo.v1alpha1.DebuginfoService/",
         "/parca.telemetry.v1alpha1.TelemetryService/", "/ingest", "/api/profiles/writeraw", "/api/profiles/writearrow",
         "/api/shouldinitiateupload", "/api/initiateupload", "/api/markuploadfinished", "/api/telemetry/",
+        "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/", "/v1development/profiles",
     ];
 
     private static readonly string[] s_readPrefixes = ["/parca.", "/api/", "/metrics", "/debug/pprof", "/grpc.reflection."];
@@ -56,7 +57,8 @@ internal static class RequestAuthorization
                 return;
             }
 
-            await RefuseAsync(context, tokens == write ? "write" : "read");
+            var kind = tokens == write ? "write" : "read";
+            await RefuseAsync(context, $"missing or wrong bearer token: this {kind} needs a token from the server's --auth-{kind}-token-file");
         });
     }
 
@@ -102,10 +104,31 @@ internal static class RequestAuthorization
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : [];
     }
 
-    /// <summary>UNAUTHENTICATED in each protocol's own form: gRPC status 16, Connect's JSON error, or HTTP 401.</summary>
-    private static Task RefuseAsync(HttpContext context, string kind)
+    /// <summary>
+    /// The gRPC spec's percent-encoding of grpc-message: only bytes outside printable ASCII and '%' are escaped (every
+    /// client decodes that; Uri.EscapeDataString also escapes ':' and ' ', which some clients show verbatim).
+    /// </summary>
+    private static string GrpcMessage(string message)
     {
-        var message = $"missing or wrong bearer token: this {kind} needs a token from the server's --auth-{kind}-token-file";
+        var builder = new System.Text.StringBuilder(message.Length);
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(message))
+        {
+            if (b is >= 0x20 and <= 0x7E and not (byte)'%')
+            {
+                builder.Append((char)b);
+            }
+            else
+            {
+                builder.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>UNAUTHENTICATED in each protocol's own form: gRPC status 16, Connect's JSON error, or HTTP 401.</summary>
+    internal static Task RefuseAsync(HttpContext context, string message)
+    {
         var response = context.Response;
         var type = context.Request.ContentType ?? "";
         if (type.StartsWith("application/grpc", StringComparison.Ordinal))
@@ -114,7 +137,7 @@ internal static class RequestAuthorization
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = type.StartsWith("application/grpc-web", StringComparison.Ordinal) ? type : "application/grpc";
             response.Headers["grpc-status"] = "16";
-            response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+            response.Headers["grpc-message"] = GrpcMessage(message);
             return Task.CompletedTask;
         }
 

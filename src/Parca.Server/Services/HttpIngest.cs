@@ -125,7 +125,7 @@ internal static class HttpIngest
     }
 
     /// <summary>Reads at most <paramref name="max"/> + 1 bytes into a buffer the caller gives back (pooled only when small).</summary>
-    private static async Task<(byte[] Body, int Length)> ReadBodyAsync(Stream stream, int max, CancellationToken cancellationToken)
+    internal static async Task<(byte[] Body, int Length)> ReadBodyAsync(Stream stream, int max, CancellationToken cancellationToken)
     {
         var buffer = PprofBuffers.Rent(64 * 1024);
         var length = 0;

@@ -1,3 +1,5 @@
+using Parca.Rpc;
+
 namespace Parca.Server.Services;
 
 /// <summary>A rejected write: what was wrong and where (series/sample index). Resource limits are flagged.</summary>
@@ -27,6 +29,14 @@ internal sealed class IngestError : Exception
     }
 
     public bool IsLimit { get; }
+
+    /// <summary>The gRPC status a client gets for this refusal (every ingest RPC maps it the same way).</summary>
+    public StatusCode Status => Kind switch
+    {
+        IngestErrorKind.DiskFull or IngestErrorKind.Busy => StatusCode.ResourceExhausted,
+        IngestErrorKind.Unavailable => StatusCode.Unavailable,
+        _ => IsLimit ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument,
+    };
 }
 
 /// <summary>Refusals that are about the server's storage, not the request.</summary>

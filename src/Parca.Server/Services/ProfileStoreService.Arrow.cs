@@ -56,7 +56,7 @@ internal sealed partial class ProfileStoreService
         catch (IngestError e)
         {
             agents.Record(null, context.Peer?.Address.ToString(), started, DateTime.UtcNow - started, e.Message);
-            throw new RpcException(e.IsLimit ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument, e.Message);
+            throw new RpcException(e.Status, e.Message);
         }
     }
 }

@@ -68,12 +68,7 @@ internal sealed partial class ProfileStoreService(ProfileWriter writer, ArrowIng
         catch (IngestError e)
         {
             agents.Record(node, context.Peer?.Address.ToString(), started, DateTime.UtcNow - started, e.Message);
-            throw new RpcException(e.Kind switch
-            {
-                IngestErrorKind.DiskFull or IngestErrorKind.Busy => StatusCode.ResourceExhausted,
-                IngestErrorKind.Unavailable => StatusCode.Unavailable,
-                _ => e.IsLimit ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument,
-            }, e.Message);
+            throw new RpcException(e.Status, e.Message);
         }
 
         return ValueTask.FromResult(new WriteRawResponse());

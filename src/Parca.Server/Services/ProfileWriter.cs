@@ -36,10 +36,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
         var decoders = new List<FlatProfile>();
         var retentionCutoff = store.RetentionCutoffNanos;
         var futureCutoff = store.FutureCutoffNanos;
-        if (series.Count > _limits.Limits.MaxSeriesPerRequest)
-        {
-            throw new IngestError($"{series.Count} series in one request, more than the limit of {_limits.Limits.MaxSeriesPerRequest} ({ServerLimits.Flag(nameof(ServerLimits.MaxSeriesPerRequest))})", isLimit: true);
-        }
+        LabelLimits.CheckSeriesCount(_limits.Limits, series.Count);
 
         // What the request may still inflate: the budget is for the request as a whole, so many small bombs in one
         // request cost no more than one large one.
@@ -107,7 +104,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
             }
             catch (StorageBusyException e)
             {
-                throw new IngestError(e.Message, IngestErrorKind.Busy);
+                throw new IngestError(e.Message, e.Unavailable ? IngestErrorKind.Unavailable : IngestErrorKind.Busy);
             }
 
             return stored;
@@ -121,7 +118,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
         }
     }
 
-    private static string FormatTime(long nanos) =>
+    internal static string FormatTime(long nanos) =>
         nanos / 1_000_000 is var ms && ms is >= -62_135_596_800_000 and <= 253_402_300_799_999
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)
             : nanos.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ns";
@@ -200,10 +197,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
     private (string Name, LabelSet Labels) ValidateLabels(IReadOnlyList<KeyValuePair<string, string>> labels, string where)
     {
         var limits = _limits.Limits;
-        if (labels.Count > limits.MaxLabelNamesPerSeries)
-        {
-            throw new IngestError($"{where}.labels: {labels.Count} labels, more than the limit of {limits.MaxLabelNamesPerSeries} ({ServerLimits.Flag(nameof(ServerLimits.MaxLabelNamesPerSeries))})", isLimit: true);
-        }
+        LabelLimits.CheckCount(limits, labels.Count, where + ".labels");
 
         string? name = null;
         var set = new List<Label>(labels.Count);
@@ -212,15 +206,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
         for (var i = 0; i < labels.Count; i++)
         {
             var (key, value) = labels[i];
-            if (key.Length > limits.MaxLabelNameLength)
-            {
-                throw new IngestError($"{where}.labels[{i}]: label name of {key.Length} characters, longer than the limit of {limits.MaxLabelNameLength} ({ServerLimits.Flag(nameof(ServerLimits.MaxLabelNameLength))})", isLimit: true);
-            }
-
-            if (value.Length > limits.MaxLabelValueLength)
-            {
-                throw new IngestError($"{where}.labels[{i}]: value of label '{key}' has {value.Length} characters, longer than the limit of {limits.MaxLabelValueLength} ({ServerLimits.Flag(nameof(ServerLimits.MaxLabelValueLength))})", isLimit: true);
-            }
+            LabelLimits.CheckLengths(limits, key, value, $"{where}.labels[{i}]");
 
             if (key == "__name__")
             {

@@ -16,7 +16,7 @@ namespace Parca.Server.Services;
 /// parca.query.v1alpha1.QueryService over <see cref="QueryEngine"/>. Bad requests are INVALID_ARGUMENT with what was
 /// wrong; empty results NOT_FOUND (as Parca). ShareProfile needs pprof.me and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits) : IRpcService
+internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
@@ -100,7 +100,31 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         ValueTask.FromResult(new HasProfileDataResponse { HasData = engine.HasProfileData() });
 
     private ValueTask<EncodedMessage<QueryRangeResponse>> QueryRangeEncoded(QueryRangeRequest request, RpcCallContext context) =>
-        ValueTask.FromResult(QueryRangeEncoded(engine, request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken));
+        ValueTask.FromResult(WithBucketState(context, () => QueryRangeEncoded(engine, request, serverOptions.Limits.QueryMaxGroups, context.CancellationToken)));
+
+    /// <summary>
+    /// Object storage in answers: a query over local data while the bucket is unreachable answers with a
+    /// <c>parca-warning</c> response header saying so; a cold block that cannot be read mid-query is UNAVAILABLE.
+    /// </summary>
+    private T WithBucketState<T>(RpcCallContext context, Func<T> run)
+    {
+        T result;
+        try
+        {
+            result = run();
+        }
+        catch (Parca.Storage.Buckets.BucketException e)
+        {
+            throw new RpcException(StatusCode.Unavailable, "object storage unreachable while reading a block: " + e.Message);
+        }
+
+        if (engine.Store.BucketWarning is { } warning)
+        {
+            context.AddResponseHeader("parca-warning", warning);
+        }
+
+        return result;
+    }
 
     /// <summary>The QueryRange handler's work (validation, engine, response message); benchmarks call it directly.</summary>
     internal static QueryRangeResponse QueryRange(QueryEngine engine, QueryRangeRequest request, int maxGroups = int.MaxValue, CancellationToken cancellationToken = default)
@@ -223,16 +247,39 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         return set;
     }
 
-    private ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context) =>
-        ValueTask.FromResult(Execute(request, context.CancellationToken));
+    private async ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
+    {
+        var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
+        if (symbolizer is not null)
+        {
+            await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
+        }
 
-    /// <summary>The Query handler's work (validation, engine, report); benchmarks call it directly.</summary>
-    internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default)
+        return Report(request, result);
+    }
+
+    /// <summary>The Query handler's work (validation, engine, report) without query-time symbolization; benchmarks call it directly.</summary>
+    internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default) =>
+        Report(request, Merge(request, cancellationToken));
+
+    private QueryResponse Report(QueryRequest request, MergeResult result)
+    {
+        try
+        {
+            return ReportPipeline.Build(request.ReportType, result, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
+        }
+        catch (QueryException e)
+        {
+            throw ToRpc(e);
+        }
+    }
+
+    private MergeResult Merge(QueryRequest request, CancellationToken cancellationToken)
     {
         try
         {
             var options = ToOptions(request, serverOptions.Limits.QueryMaxGroups, cancellationToken);
-            var result = request.Mode switch
+            return request.Mode switch
             {
                 QueryRequest.Types.Mode.Merge => request.OptionsCase == QueryRequest.OptionsOneofCase.Merge
                     ? engine.Query(Selection(request.Merge), options)
@@ -245,7 +292,6 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
                     : throw Invalid("mode SINGLE needs the single options"),
                 _ => throw Invalid($"unknown mode {(int)request.Mode}"),
             };
-            return ReportPipeline.Build(request.ReportType, result, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
         }
         catch (QueryException e)
         {

@@ -22,12 +22,29 @@ internal static class StorageHosting
             var storage = StorageOptionsFrom(options);
             storage.Log = line => ServerLog.StorageEvent(log, line);
             storage.Meters = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>();
+            storage.Bucket = ObjectStorage.Open(options, line => ServerLog.StorageEvent(log, line));
+            storage.QueryOnly = options.Mode == "query";
+            if (storage.QueryOnly)
+            {
+                storage.Path = null; // nothing of its own to keep: every block comes from the bucket
+                storage.WalEnabled = false;
+            }
+
             return new ProfileStore(storage);
         });
-        services.AddSingleton(sp => new QueryEngine(sp.GetRequiredService<ProfileStore>()));
+        services.AddSingleton(sp =>
+        {
+            var engine = new QueryEngine(sp.GetRequiredService<ProfileStore>());
+            // How far queries got: with parca_query_cancelled_total it shows a cancelled query stopped scanning.
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()?.Create(new System.Diagnostics.Metrics.MeterOptions(Observability.ParcaMeters.Query))
+                .CreateObservableCounter("parca_query_series_examined_total", () => engine.SeriesExamined, null, "Series tested against query selectors (counted in steps of 256).");
+            return engine;
+        });
         services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
-        services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<ProfileStore>(), options.MaxMessageSize));
+        services.AddSingleton(sp => new Ingest.ProfileCommit(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
+        services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<Ingest.ProfileCommit>(), options.MaxMessageSize));
+        services.AddSingleton(sp => new Ingest.Otlp.OtlpIngest(sp.GetRequiredService<Ingest.ProfileCommit>()));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System, options.Limits.MaxAgents));
         // Scraped profiles go to storage, unless the caller registered its own writer (tests capture them).
         var writer = services.LastOrDefault(d => d.ServiceType == typeof(Scrape.IProfileWriter));
@@ -41,8 +58,10 @@ internal static class StorageHosting
             services.AddSingleton<Scrape.IProfileWriter, StorageProfileWriter>();
         }
         services.AddRpcService<ProfileStoreService>();
+        services.AddRpcService<OtlpProfilesService>();
         services.AddRpcService<AgentsService>();
         services.AddRpcService<QueryService>();
+        Debuginfo.DebuginfoHosting.AddServices(services, options);
     }
 
     /// <summary>
@@ -57,6 +76,7 @@ internal static class StorageHosting
         Retention = options.StorageRetention,
         WalEnabled = options.EnablePersistence && options.StorageEnableWal,
         HeadMemoryLimitBytes = options.StorageHeadMemoryLimit,
+        MaxActiveSeries = options.Limits.MaxActiveSeries,
         MaxFutureSkew = options.StorageMaxFutureSkew,
         WalLeftover = options.StorageWalLeftover switch
         {
@@ -65,7 +85,14 @@ internal static class StorageHosting
             _ => WalLeftoverPolicy.Refuse,
         },
         WalSourceDecoder = ProfileWriter.DecodeLogged,
+        BlockDuration = options.StorageBlockDuration,
+        BucketSyncInterval = options.ObjectStorageSyncInterval,
+        BucketCacheBytes = options.ObjectStorageCacheSize,
     };
 
-    public static void MapEndpoints(IEndpointRouteBuilder root) => HttpIngest.Map(root);
+    public static void MapEndpoints(IEndpointRouteBuilder root)
+    {
+        HttpIngest.Map(root);
+        OtlpHttp.Map(root);
+    }
 }

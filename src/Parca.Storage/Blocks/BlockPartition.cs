@@ -32,6 +32,9 @@ internal sealed class BlockPartition : Partition
 
     public string Id { get; }
 
+    /// <summary>The bucket block holding this block once uploaded (object storage), else null.</summary>
+    public string? BucketId { get; set; }
+
     /// <summary>Path of the block file when persisted.</summary>
     public string? FilePath { get; set; }
 

@@ -118,7 +118,7 @@ internal static class BlockReader
     /// Decompresses into a buffer that grows with what actually comes out (never more than the recorded length), so
     /// a forged length with a valid checksum costs no more memory than the data behind it.
     /// </summary>
-    private static byte[] Decompress(ReadOnlySpan<byte> src, int rawLength, string name, Section id)
+    internal static byte[] Decompress(ReadOnlySpan<byte> src, int rawLength, string name, Section id)
     {
         var dest = new byte[(int)Math.Min(rawLength, Math.Max(64L * 1024, src.Length * 8L))];
         using var decoder = new BrotliDecoder();
@@ -150,7 +150,7 @@ internal static class BlockReader
         return dest;
     }
 
-    private static SymbolsView ReadSymbols(byte[] stringsBytes, byte[] mappingsBytes, byte[] functionsBytes, byte[] locationsBytes)
+    internal static SymbolsView ReadSymbols(byte[] stringsBytes, byte[] mappingsBytes, byte[] functionsBytes, byte[] locationsBytes)
     {
         var r = new ByteReader(stringsBytes);
         var strings = new string[r.Count()];
@@ -195,7 +195,7 @@ internal static class BlockReader
         return new SymbolsView(strings, strings.Length, mappings, mappings.Length, functions, functions.Length, locations, locations.Length, lineArray, lineArray.Length);
     }
 
-    private static StackTreeView ReadTree(byte[] bytes)
+    internal static StackTreeView ReadTree(byte[] bytes)
     {
         var r = new ByteReader(bytes);
         var n = r.Int();
@@ -220,7 +220,7 @@ internal static class BlockReader
         return new StackTreeView(parents, locations, n);
     }
 
-    private static SeriesIndex ReadSeries(byte[] bytes)
+    internal static SeriesIndex ReadSeries(byte[] bytes)
     {
         var r = new ByteReader(bytes);
         var n = r.Count();
@@ -241,7 +241,7 @@ internal static class BlockReader
         return index;
     }
 
-    private static SampleLabelsView ReadSampleLabels(byte[] bytes)
+    internal static SampleLabelsView ReadSampleLabels(byte[] bytes)
     {
         var r = new ByteReader(bytes);
         var sets = r.Int();
@@ -266,7 +266,7 @@ internal static class BlockReader
         return new SampleLabelsView([.. labels], offsets, sets);
     }
 
-    private static ProfileRow[] ReadRows(byte[] bytes, SeriesIndex series)
+    internal static ProfileRow[] ReadRows(byte[] bytes, SeriesIndex series)
     {
         var r = new ByteReader(bytes);
         var rows = new ProfileRow[r.Count()];

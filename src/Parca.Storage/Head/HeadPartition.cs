@@ -38,6 +38,15 @@ internal sealed partial class HeadPartition : Partition
     /// <summary>The last log segment holding this head's appends (set when the head is sealed).</summary>
     public long WalSequence { get; set; }
 
+    /// <summary>
+    /// Most series this head takes (<see cref="StorageOptions.MaxActiveSeries"/>; 0: no limit). An append that would
+    /// create more throws <see cref="SeriesLimitException"/> before changing anything.
+    /// </summary>
+    public int MaxSeries { get; init; }
+
+    /// <summary>Series in this head: the server's active series.</summary>
+    public int SeriesCount => _series.SeriesCount;
+
     /// <summary>When the head was opened (server clock): it is sealed after <see cref="StorageOptions.BlockDuration"/>.</summary>
     public DateTimeOffset OpenedAt { get; init; }
 
@@ -107,9 +116,49 @@ internal sealed partial class HeadPartition : Partition
         }
     }
 
+    /// <summary>Throws <see cref="SeriesLimitException"/> when appending would take the head past <see cref="MaxSeries"/>; changes nothing.</summary>
+    public void CheckSeriesLimit(string name, LabelSet labels, IngestProfile p)
+    {
+        if (MaxSeries <= 0)
+        {
+            return;
+        }
+
+        lock (_writeLock)
+        {
+            CheckSeriesLimitLocked(name, labels, p);
+        }
+    }
+
+    private void CheckSeriesLimitLocked(string name, LabelSet labels, IngestProfile p)
+    {
+        if (MaxSeries <= 0 || _series.SeriesCount + p.SampleTypes.Length <= MaxSeries)
+        {
+            return; // the common case: room even if every sample type were a new series
+        }
+
+        var added = 0;
+        var periodType = p.GetString(p.PeriodType.Type);
+        var periodUnit = p.GetString(p.PeriodType.Unit);
+        foreach (var st in p.SampleTypes)
+        {
+            var type = new ProfileType(name, p.GetString(st.Type), p.GetString(st.Unit), periodType, periodUnit, p.DurationNanos != 0);
+            if (!_series.Contains(type, labels))
+            {
+                added++;
+            }
+        }
+
+        if (added > 0 && _series.SeriesCount + added > MaxSeries)
+        {
+            throw new SeriesLimitException(_series.SeriesCount, added, MaxSeries);
+        }
+    }
+
     private long AppendLocked(string name, LabelSet labels, SymbolDb.Prepared prepared)
     {
         var p = prepared.Profile;
+        CheckSeriesLimitLocked(name, labels, p);
         var n = p.SampleCount;
         var stackIds = ArrayPool<int>.Shared.Rent(Math.Max(n, 1));
         var labelSets = p.LabelOffsets is null ? null : ArrayPool<int>.Shared.Rent(Math.Max(n, 1));

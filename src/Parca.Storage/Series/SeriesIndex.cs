@@ -66,6 +66,10 @@ public sealed class SeriesIndex
         return id;
     }
 
+    /// <summary>Writer only: whether the type and label set already form a series.</summary>
+    internal bool Contains(ProfileType type, LabelSet labels) =>
+        _typeIds.TryGetValue(type, out var typeId) && _seriesIds.ContainsKey((typeId, labels));
+
     /// <summary>Writer only: the series id for a type and label set, created when new.</summary>
     internal int GetOrAdd(ProfileType type, LabelSet labels)
     {

@@ -7,7 +7,8 @@ namespace Parca.Agent.Shipping.Arrow;
 /// <summary>A frame as an agent reports it; no lines = an unsymbolized native frame.</summary>
 internal sealed record Frame(ulong Address, string? FrameType = null, string? MappingFile = null, string? BuildId = null, params FrameLine[] Lines)
 {
-    public string Key => $"{Address}|{FrameType}|{MappingFile}|{BuildId}|{string.Join(";", Lines.Select(l => l.ToString()))}";
+    /// <summary>The frame's identity in a record, computed once (writers look it up for every row that uses the frame).</summary>
+    public string Key { get; } = $"{Address}|{FrameType}|{MappingFile}|{BuildId}|{string.Join(";", Lines.Select(l => l.ToString()))}";
 }
 
 internal sealed record FrameLine(string Function, string? File = null, ulong Number = 0, ulong StartLine = 0);

@@ -145,10 +145,19 @@ internal static class V2RecordWriter
     private static GuidArray StackIds(IReadOnlyList<ArrowSample> rows)
     {
         var b = new GuidArray.Builder();
+        // Rows of one stack usually share its array (the agent writes one row per sample type): hashed once.
+        var known = new Dictionary<Frame[], Guid>(ReferenceEqualityComparer.Instance);
         foreach (var s in rows)
         {
-            var key = string.Join(",", (s.Stack ?? []).Select(f => f.Key));
-            b.Append(new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(key))));
+            var stack = s.Stack ?? [];
+            if (!known.TryGetValue(stack, out var id))
+            {
+                var key = string.Join(",", stack.Select(f => f.Key));
+                id = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+                known[stack] = id;
+            }
+
+            b.Append(id);
         }
 
         return b.Build();

@@ -1,5 +1,4 @@
 using Apache.Arrow;
-using Parca.Hosting;
 using Parca.Server.Services;
 using Parca.Storage;
 
@@ -10,8 +9,14 @@ namespace Parca.Server.Ingest.Arrow;
 /// <c>Write</c> exchange (see <see cref="V1Exchange"/>).
 /// A request is all-or-nothing: everything is read and checked before the first profile is stored.
 /// </summary>
-internal sealed class ArrowIngest(ProfileStore store, long maxDecodedBytes)
+internal sealed class ArrowIngest(ProfileCommit commit, long maxDecodedBytes)
 {
+    /// <summary>With the default limits (tests and benchmarks that build the ingest directly).</summary>
+    public ArrowIngest(ProfileStore store, long maxDecodedBytes)
+        : this(new ProfileCommit(store, IngestLimits.Default), maxDecodedBytes)
+    {
+    }
+
     public const string SchemaVersionKey = "parca_write_schema_version";
 
     /// <summary>Rows of one series whose timestamps fall in the same 10 s window become one profile.</summary>
@@ -31,8 +36,9 @@ internal sealed class ArrowIngest(ProfileStore store, long maxDecodedBytes)
     {
         var symbols = new SymbolTable();
         var groups = new ProfileGroups(symbols, BucketNanos);
-        ArrowIpc.ReadAll(ipc, maxDecodedBytes + ipc.Length, "ipc_buffer", (batch, _) =>
+        ArrowIpc.ReadAll(ipc, maxDecodedBytes + ipc.Length, "ipc_buffer", (batch, index) =>
         {
+            groups.Source = $"ipc_buffer: record batch {index}";
             if (!IsSampleRecord(batch))
             {
                 throw new IngestError("unrecognized record: a sample record (with a 'value' column) was expected");
@@ -47,7 +53,7 @@ internal sealed class ArrowIngest(ProfileStore store, long maxDecodedBytes)
             V2SampleRecord.Add(batch, groups, symbols);
         });
 
-        return Store(groups);
+        return Store(groups, "ipc_buffer");
     }
 
     internal static bool IsSampleRecord(RecordBatch batch) => batch.Schema.GetFieldIndex("value") >= 0;
@@ -64,25 +70,6 @@ internal sealed class ArrowIngest(ProfileStore store, long maxDecodedBytes)
         return version is "v1" or "v2" ? version : throw new IngestError($"unsupported {SchemaVersionKey} '{version}' (v1 or v2 expected)");
     }
 
-    /// <summary>Checks every profile against retention, then stores them all.</summary>
-    internal long Store(ProfileGroups groups)
-    {
-        var profiles = groups.Build();
-        var cutoff = store.RetentionCutoffNanos;
-        foreach (var (name, labels, profile) in profiles)
-        {
-            if (profile.TimeNanos < cutoff)
-            {
-                throw new IngestError($"profile {name} {labels}: timestamp {DateTimeOffset.FromUnixTimeMilliseconds(profile.TimeNanos / 1_000_000):yyyy-MM-ddTHH:mm:ssZ} is older than the storage retention ({GoDuration.Format(store.Retention)}); start parca with --storage-retention=0 to keep old profiles");
-            }
-        }
-
-        long stored = 0;
-        foreach (var (name, labels, profile) in profiles)
-        {
-            stored += store.Append(name, labels, profile);
-        }
-
-        return stored;
-    }
+    /// <summary>Stores the request's profiles through the shared ingest step (limits, time window, storage).</summary>
+    internal long Store(ProfileGroups groups, string request) => commit.Store(groups, request);
 }

@@ -98,7 +98,7 @@ internal sealed class SampleRows
         return _groups.Add(_key, name0,
             new IngestValueType((int)_key[2], (int)_key[3]),
             new IngestValueType((int)_key[4], (int)_key[5]),
-            _key[6], _key[7], LabelSet.From(labels));
+            _key[6], _key[7], LabelSet.From(labels), $"{_groups.Source} row {row}");
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ internal sealed class V1Exchange(ArrowIngest ingest)
     /// <summary>Reads the sample record; returns the IPC stream to send back (one Binary column, stacktrace_id).</summary>
     public byte[] Begin(ReadOnlyMemory<byte> ipc)
     {
-        _groups = new ProfileGroups(_symbols, ArrowIngest.BucketNanos);
+        _groups = new ProfileGroups(_symbols, ArrowIngest.BucketNanos) { Source = "record: sample record" };
         var batches = ArrowIpc.ReadAll(ipc, ingest.MaxDecodedBytes + ipc.Length, "record", (batch, index) =>
         {
             if (index > 0)
@@ -68,7 +68,7 @@ internal sealed class V1Exchange(ArrowIngest ingest)
             throw new IngestError("record: no locations record found");
         }
 
-        return ingest.Store(_groups!);
+        return ingest.Store(_groups!, "record");
     }
 
     private static readonly Schema s_stackIdsSchema = new(

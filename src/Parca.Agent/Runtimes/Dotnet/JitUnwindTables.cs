@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using Microsoft.Win32.SafeHandles;
+using Parca.Agent.Processes;
+using Parca.Agent.Unwinding;
+using Parca.Symbols.Cfi;
+
+namespace Parca.Agent.Runtimes.Dotnet;
+
+/// <summary>
+/// Unwind tables for the JIT code of .NET processes: every method in the process's perf map gets rows from its
+/// prologue (<see cref="JitPrologue"/>, reading its first bytes from /proc/PID/mem once), and the process's table of
+/// all of them is loaded into the BPF unwinder next to its file tables. The BPF walk then steps through frameless
+/// optimized methods with the rows instead of skipping them with the frame pointer. Methods whose prologue is not
+/// understood get no rows there (frame-pointer step, as before). Runs on the process's background job.
+/// </summary>
+internal sealed class JitUnwindTables
+{
+    private readonly UnwindTableManager _unwinder;
+    private readonly string _procRoot;
+    private readonly ConcurrentDictionary<int, State> _states = [];
+
+    public JitUnwindTables(UnwindTableManager unwinder, string procRoot)
+    {
+        _unwinder = unwinder;
+        _procRoot = procRoot;
+    }
+
+    /// <summary>Methods analysed in all, and those with rows (understood prologues), since start.</summary>
+    public long Analysed { get; private set; }
+
+    public long Understood { get; private set; }
+
+    /// <summary>True once a table of <paramref name="pid"/>'s JIT code was loaded (tests).</summary>
+    public bool HasTable(int pid) => _states.TryGetValue(pid, out var s) && s.Published;
+
+    /// <summary>Analyses the methods new in <paramref name="methods"/> and republishes the process's table when there were any.</summary>
+    public void Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
+    {
+        if (info.Exited || methods.Count == 0)
+        {
+            return;
+        }
+
+        var state = _states.AddOrUpdate(info.Pid, _ => new State(info.StartTime), (_, s) => s.StartTime == info.StartTime ? s : new State(info.StartTime));
+        lock (state)
+        {
+            var added = false;
+            SafeFileHandle? memory = null;
+            try
+            {
+                Span<byte> code = stackalloc byte[JitPrologue.MaxBytes];
+                var scratch = new List<UnwindRow>();
+                foreach (var (start, size, name, tag) in methods)
+                {
+                    if (state.Methods.ContainsKey(start) || size == 0 || size > uint.MaxValue
+                        || MemoryMapping.Find(info.Mappings, start) is not { Kind: MappingKind.Jit })
+                    {
+                        continue;
+                    }
+
+                    memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
+                    var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
+                    scratch.Clear();
+                    bool ok;
+                    var key = Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
+                    if (tag.EndsWith("OSR]", StringComparison.Ordinal))
+                    {
+                        // OSR code runs on the frame of the tier-0 version compiled last before it (entries come in
+                        // the order the runtime wrote them).
+                        ok = n > 0 && state.Tier0.TryGetValue(key, out var shape)
+                            && JitPrologue.TryAppendOsrRows(code[..n], 0, (uint)size, scratch, shape.FrameBytes, shape.RbpSlot);
+                    }
+                    else
+                    {
+                        int frameBytes = 0, rbpSlot = 0;
+                        ok = n > 0 && JitPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch, out frameBytes, out rbpSlot);
+                        if (ok && frameBytes > 0 && tag is "[QuickJitted]" or "[InstrumentedTier]" or "[MinOptJitted]")
+                        {
+                            state.Tier0[key] = (frameBytes, rbpSlot);
+                        }
+                    }
+
+                    state.Methods[start] = ((uint)size, ok ? [.. scratch] : null);
+                    Analysed++;
+                    Understood += ok ? 1 : 0;
+                    added = true;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Exited, or memory unreadable: what was analysed stays; nothing to publish for a dead process.
+                if (!added)
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                memory?.Dispose();
+            }
+
+            if (added)
+            {
+                Publish(info, state);
+            }
+        }
+    }
+
+    /// <summary>Forgets processes that exited (their tables go with them in the unwinder).</summary>
+    public void Sweep(Func<int, bool> alive)
+    {
+        foreach (var pid in _states.Keys)
+        {
+            if (!alive(pid))
+            {
+                _states.TryRemove(pid, out _);
+            }
+        }
+    }
+
+    private void Publish(ProcessInfo info, State state)
+    {
+        // The table's base is the lowest JIT mapping with a method; rows hold 32-bit offsets from it.
+        var ranges = new List<(ulong Start, ulong End)>();
+        foreach (var m in info.Mappings)
+        {
+            if (m.Kind == MappingKind.Jit && ranges.Count < UnwindMaps.MaxMappings / 2 && HasMethod(state, m))
+            {
+                ranges.Add((m.Start, m.End));
+            }
+        }
+
+        if (ranges.Count == 0)
+        {
+            return;
+        }
+
+        var bias = ranges[0].Start;
+        ranges.RemoveAll(r => r.End - bias > uint.MaxValue);
+        var rows = new List<UnwindRow>();
+        ulong previousEnd = 0;
+        var sorted = state.Methods.OrderBy(kv => kv.Key).ToList();
+        foreach (var (start, (size, methodRows)) in sorted)
+        {
+            if (start < bias || start + size - bias > uint.MaxValue || start < previousEnd)
+            {
+                continue;
+            }
+
+            if (previousEnd != 0 && previousEnd < start)
+            {
+                rows.Add(new UnwindRow((uint)(previousEnd - bias), CfaRule.Invalid, RbpRule.Unchanged, 0, 0));
+            }
+
+            if (methodRows is null)
+            {
+                rows.Add(new UnwindRow((uint)(start - bias), CfaRule.Invalid, RbpRule.Unchanged, 0, 0));
+            }
+            else
+            {
+                foreach (var r in methodRows)
+                {
+                    rows.Add(r with { Pc = (uint)(start - bias) + r.Pc });
+                }
+            }
+
+            previousEnd = start + size;
+        }
+
+        if (previousEnd != 0)
+        {
+            rows.Add(new UnwindRow((uint)(previousEnd - bias), CfaRule.Invalid, RbpRule.Unchanged, 0, 0));
+        }
+
+        state.Published |= _unwinder.SetJitRows(info, bias, ranges, [.. rows]);
+    }
+
+    private static bool HasMethod(State state, MemoryMapping m)
+    {
+        foreach (var start in state.Methods.Keys)
+        {
+            if (start >= m.Start && start < m.End)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class State(ulong startTime)
+    {
+        public ulong StartTime { get; } = startTime;
+
+        public Dictionary<ulong, (uint Size, UnwindRow[]? Rows)> Methods { get; } = [];
+
+        public bool Published { get; set; }
+
+        /// <summary>Frame shape of each method's tier-0 code, by name (what its OSR code runs on).</summary>
+        public Dictionary<string, (int FrameBytes, int RbpSlot)> Tier0 { get; } = new(StringComparer.Ordinal);
+    }
+}

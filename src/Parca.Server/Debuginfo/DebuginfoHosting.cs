@@ -1,0 +1,46 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Parca.Rpc.Server;
+using Parca.Symbols.Demangling;
+
+namespace Parca.Server.Debuginfo;
+
+/// <summary>
+/// Wiring of the debuginfo subsystem: the bucket (&lt;--storage-path&gt;/debuginfo on the local filesystem; an object
+/// store can replace the <see cref="IDebuginfoBucket"/> registration), the upload state machine and its RPC service,
+/// the debuginfod client, and the query-time symbolizer the QueryService runs before building reports.
+/// </summary>
+internal static class DebuginfoHosting
+{
+    public static void AddServices(IServiceCollection services, ParcaServerOptions options)
+    {
+        var demangle = DemangleModes.TryParse(options.SymbolizerDemangleMode, out var mode) ? mode : DemangleMode.Simple;
+        services.AddSingleton(new DebuginfoOptions
+        {
+            BucketDirectory = Path.Combine(options.StoragePath, "debuginfo"),
+            CacheDirectory = options.DebuginfoCacheDir,
+            UploadMaxSize = options.DebuginfoUploadMaxSize,
+            UploadMaxDuration = options.DebuginfoUploadMaxDuration,
+            DebuginfodServers = options.DebuginfodUpstreamServers,
+            DebuginfodTimeout = options.DebuginfodHttpRequestTimeout,
+            DemangleMode = demangle,
+        });
+        if (!services.Any(d => d.ServiceType == typeof(IDebuginfoBucket)))
+        {
+            services.AddSingleton<IDebuginfoBucket>(sp => new FileSystemDebuginfoBucket(sp.GetRequiredService<DebuginfoOptions>().BucketDirectory));
+        }
+
+        services.AddSingleton(sp => new DebuginfodClient(sp.GetRequiredService<DebuginfoOptions>(), TimeProvider.System));
+        services.AddSingleton(sp => new DebuginfoMetadata(sp.GetRequiredService<IDebuginfoBucket>()));
+        services.AddSingleton(sp => new DebuginfoStore(
+            sp.GetRequiredService<IDebuginfoBucket>(), sp.GetRequiredService<DebuginfoMetadata>(), sp.GetRequiredService<DebuginfodClient>(),
+            sp.GetRequiredService<DebuginfoOptions>(), TimeProvider.System));
+        services.AddSingleton(sp => new DebuginfoSymbolizer(
+            sp.GetRequiredService<DebuginfoStore>(), sp.GetRequiredService<DebuginfodClient>(), sp.GetRequiredService<DebuginfoOptions>(),
+            sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
+        services.AddSingleton(sp => new ResultSymbolizer(sp.GetRequiredService<DebuginfoSymbolizer>()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddRpcService<DebuginfoService>();
+    }
+}

@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Parca.Protocol.Debuginfo.V1Alpha1;
+using Parca.Symbols.Dwarf;
+using Parca.Symbols.Symbolization;
+using Source = Parca.Protocol.Debuginfo.V1Alpha1.Debuginfo.Types.Source;
+using State = Parca.Protocol.Debuginfo.V1Alpha1.DebuginfoUpload.Types.State;
+
+namespace Parca.Server.Debuginfo;
+
+/// <summary>
+/// Server-side symbolization by build id: finds the debug file (an upload, else a debuginfod upstream, downloaded
+/// once into the bucket's <c>debuginfod-cache/</c>), opens it once and keeps it while it is used (bounded by
+/// <see cref="DebuginfoOptions.OpenFilesBudgetBytes"/>), and caches every (build id, address) answer. A file that
+/// cannot be read is marked invalid with the reason (metadata, one log line) and never crashes a query.
+/// </summary>
+internal sealed class DebuginfoSymbolizer
+{
+    private readonly DebuginfoStore _store;
+    private readonly DebuginfodClient _debuginfod;
+    private readonly DebuginfoOptions _options;
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, Lazy<Task<OpenFile>>> _files = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string BuildId, ulong Pc), SymbolizedFrame[]> _results = new();
+    private long _openBytes;
+
+    public DebuginfoSymbolizer(DebuginfoStore store, DebuginfodClient debuginfod, DebuginfoOptions options, ILoggerFactory logs, TimeProvider time)
+    {
+        _store = store;
+        _debuginfod = debuginfod;
+        _options = options;
+        _time = time;
+        _log = logs.CreateLogger("Parca.Debuginfo");
+        store.Uploaded += Forget;
+    }
+
+    /// <summary>An open debug file, or why there is none (and until when that answer stands).</summary>
+    private sealed class OpenFile(DebugFileSymbolizer? file, string? problem, DateTimeOffset retryAfter)
+    {
+        public DebugFileSymbolizer? File { get; } = file;
+        public string? Problem { get; } = problem;
+        public DateTimeOffset RetryAfter { get; } = retryAfter;
+        public long LastUse { get; set; }
+    }
+
+    /// <summary>Drops everything known about <paramref name="buildId"/> (a new upload replaces it).</summary>
+    public void Forget(string buildId)
+    {
+        if (_files.TryRemove(buildId, out var lazy) && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully && lazy.Value.Result.File is { } f)
+        {
+            Interlocked.Add(ref _openBytes, -f.Bytes);
+        }
+
+        _debuginfod.Forget(buildId);
+        foreach (var key in _results.Keys)
+        {
+            if (key.BuildId == buildId)
+            {
+                _results.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Frames of <paramref name="address"/> sampled in a mapping (start, limit, offset) of the file with
+    /// <paramref name="buildId"/>, innermost first; empty when the file or the address is unknown.
+    /// </summary>
+    public async ValueTask<SymbolizedFrame[]> SymbolizeAsync(string buildId, ulong address, ulong start, ulong limit, ulong offset, CancellationToken ct)
+    {
+        var file = DebuginfoStore.IsValidBuildId(buildId) ? await FileAsync(buildId, ct) : null;
+        if (file is null)
+        {
+            return [];
+        }
+
+        var pc = file.Normalize(address, start, limit, offset);
+        if (_results.TryGetValue((buildId, pc), out var cached))
+        {
+            return cached;
+        }
+
+        var frames = new List<SymbolizedFrame>(2);
+        file.Symbolize(pc, _options.DemangleMode, frames);
+        var result = frames.ToArray();
+        if (_results.Count >= _options.MaxCachedAddresses)
+        {
+            _results.Clear(); // bounded memory: start over rather than track recency per address
+        }
+
+        _results[(buildId, pc)] = result;
+        return result;
+    }
+
+    private async ValueTask<DebugFileSymbolizer?> FileAsync(string buildId, CancellationToken ct)
+    {
+        while (true)
+        {
+            var lazy = _files.GetOrAdd(buildId, id => new Lazy<Task<OpenFile>>(() => Task.Run(() => LoadAsync(id, CancellationToken.None))));
+            var entry = await lazy.Value.WaitAsync(ct);
+            if (entry.File is null && entry.RetryAfter <= _time.GetUtcNow())
+            {
+                _files.TryRemove(new KeyValuePair<string, Lazy<Task<OpenFile>>>(buildId, lazy));
+                continue;
+            }
+
+            entry.LastUse = _time.GetTimestamp();
+            return entry.File;
+        }
+    }
+
+    private async Task<OpenFile> LoadAsync(string buildId, CancellationToken ct)
+    {
+        var never = DateTimeOffset.MaxValue;
+        var record = await _store.Metadata.FetchAsync(buildId, DebuginfoType.Executable, ct);
+        if (record?.Quality?.NotValidElf == true)
+        {
+            return new OpenFile(null, record.Quality.NotValidReason, never);
+        }
+
+        string? path = null;
+        var source = Source.Upload;
+        if (record is { Source: Source.Upload, Upload.State: State.Uploaded })
+        {
+            path = await LocalPathAsync(DebuginfoMetadata.ObjectKey(buildId, DebuginfoType.Executable), buildId, ct);
+        }
+        else if (record is null || record.Source == Source.Debuginfod)
+        {
+            source = Source.Debuginfod;
+            path = await FromDebuginfodAsync(buildId, ct);
+        }
+
+        if (path is null)
+        {
+            return new OpenFile(null, "no debuginfo uploaded or found in debuginfod", _time.GetUtcNow() + _options.DebuginfodNegativeCacheDuration);
+        }
+
+        try
+        {
+            var file = DebugFileSymbolizer.Open(path);
+            var q = file.Quality;
+            if (!q.CanSymbolize)
+            {
+                return await InvalidAsync(buildId, source, "the file has no DWARF, .gopclntab, .symtab or .dynsym", ct);
+            }
+
+            await _store.RecordQualityAsync(buildId, new DebuginfoQuality { HasDwarf = q.HasDwarf, HasGoPclntab = q.HasGoPclntab, HasSymtab = q.HasSymtab, HasDynsym = q.HasDynsym }, ct);
+            DebuginfoLog.Loaded(_log, buildId, source == Source.Upload ? "upload" : "debuginfod", file.Bytes, q.HasDwarf, q.HasGoPclntab, q.HasSymtab, q.HasDynsym);
+            Interlocked.Add(ref _openBytes, file.Bytes);
+            EvictOverBudget(buildId);
+            return new OpenFile(file, null, never);
+        }
+        catch (Exception e) when (e is InvalidDataException or DwarfException or IOException or OverflowException or IndexOutOfRangeException or ArgumentException)
+        {
+            return await InvalidAsync(buildId, source, e.Message, ct);
+        }
+        catch (OutOfMemoryException)
+        {
+            return await InvalidAsync(buildId, source, "too large to load", ct);
+        }
+    }
+
+    private async Task<OpenFile> InvalidAsync(string buildId, Source source, string reason, CancellationToken ct)
+    {
+        DebuginfoLog.MarkedInvalid(_log, buildId, reason);
+        await _store.MarkInvalidAsync(buildId, DebuginfoType.Executable, reason, source, ct);
+        return new OpenFile(null, reason, DateTimeOffset.MaxValue);
+    }
+
+    /// <summary>A local file for a bucket object: the object itself on the filesystem bucket, else a copy under --debuginfo-cache-dir.</summary>
+    private async Task<string?> LocalPathAsync(string key, string buildId, CancellationToken ct)
+    {
+        if (_store.Bucket is FileSystemDebuginfoBucket fs)
+        {
+            var p = fs.PathOf(key);
+            return File.Exists(p) ? p : null;
+        }
+
+        await using var stream = await _store.Bucket.GetAsync(key, ct);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        Directory.CreateDirectory(_options.CacheDirectory);
+        var path = Path.Combine(_options.CacheDirectory, buildId + (key.StartsWith("debuginfod-cache/", StringComparison.Ordinal) ? ".debuginfod" : ".debuginfo"));
+        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        await using (var file = File.Create(temp))
+        {
+            await stream.CopyToAsync(file, ct);
+        }
+
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+
+    private async Task<string?> FromDebuginfodAsync(string buildId, CancellationToken ct)
+    {
+        var key = $"debuginfod-cache/{buildId}/debuginfo";
+        if (await _store.Bucket.ExistsAsync(key, ct))
+        {
+            return await LocalPathAsync(key, buildId, ct);
+        }
+
+        var found = await _debuginfod.OpenAsync(buildId, ct);
+        if (found is null)
+        {
+            return null;
+        }
+
+        using var response = found.Value.Response;
+        if (response.Content.Headers.ContentLength > _options.UploadMaxSize)
+        {
+            DebuginfoLog.Problem(_log, buildId, $"debuginfod file of {response.Content.Headers.ContentLength} bytes exceeds --debuginfo-upload-max-size");
+            return null;
+        }
+
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            await using var limited = new LimitedStream(body, _options.UploadMaxSize);
+            await _store.Bucket.PutAsync(key, limited, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
+        {
+            DebuginfoLog.Problem(_log, buildId, $"download from {found.Value.Server} failed: {e.Message}");
+            return null;
+        }
+
+        var record = new Protocol.Debuginfo.V1Alpha1.Debuginfo { BuildId = buildId, Type = DebuginfoType.Executable, Source = Source.Debuginfod };
+        record.DebuginfodServers.Add(found.Value.Server);
+        if (await _store.Metadata.FetchAsync(buildId, DebuginfoType.Executable, ct) is null)
+        {
+            await _store.Metadata.WriteAsync(record, ct);
+        }
+
+        return await LocalPathAsync(key, buildId, ct);
+    }
+
+    private void EvictOverBudget(string keep)
+    {
+        while (Interlocked.Read(ref _openBytes) > _options.OpenFilesBudgetBytes)
+        {
+            string? victim = null;
+            long oldest = long.MaxValue;
+            foreach (var (id, lazy) in _files)
+            {
+                if (id != keep && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully && lazy.Value.Result is { File: not null } e && e.LastUse < oldest)
+                {
+                    oldest = e.LastUse;
+                    victim = id;
+                }
+            }
+
+            if (victim is null)
+            {
+                return;
+            }
+
+            if (_files.TryRemove(victim, out var removed) && removed.Value.Result.File is { } f)
+            {
+                Interlocked.Add(ref _openBytes, -f.Bytes);
+            }
+        }
+    }
+}
