@@ -1,6 +1,6 @@
-/* Interpreter frames (docs/agent.md "Interpreted languages"). After the native walk, a process the agent recognised
- * as an interpreter (parca_interp_procs[pid]) gets its interpreted call chain appended to the user frames, two words
- * per frame, leaf first:
+/* Interpreter frames (docs/agent.md "Python stacks", "Perl stacks"). After the native walk, a process the agent
+ * recognised as an interpreter (parca_python_procs[pid], parca_perl_procs[pid]) gets its interpreted call chain
+ * appended to the user frames, two words per frame, leaf first:
  *
  *   word 0: PARCA_INTERP_TAG(lang) | entry << 59 | (instruction + 1) << 32 | fingerprint
  *   word 1: the frame's code object address
@@ -14,6 +14,7 @@
 #define PARCA_INTERP_H
 
 #define PARCA_INTERP_PYTHON 1
+#define PARCA_INTERP_PERL 2
 #define PARCA_INTERP_TAG(lang) ((__u64)(lang) << 60)
 #define PARCA_INTERP_ENTRY (1ULL << 59)
 #define PARCA_INTERP_MAX_FRAMES 64   /* interpreted frames per sample (two words each) */
@@ -44,6 +45,35 @@ struct parca_python_proc {
     __u16 reserved[3];
 };
 
+/* Per-process Perl layout, written by src/Parca.Agent/Interpreters/InterpreterMaps.cs; the values and their sources
+ * per version are in PerlLayouts.cs. */
+struct parca_perl_proc {
+    __u64 interp;              /* address of PL_curinterp (used without a thread-local context) */
+    __s64 tls_offset;          /* PL_current_context's address minus the thread's fs base; 0 = none */
+    __u16 interp_curcop;       /* struct interpreter.Icurcop (intrpvar.h) */
+    __u16 interp_curstackinfo; /* struct interpreter.Icurstackinfo */
+    __u16 si_cxstack;          /* struct stackinfo.si_cxstack (cop.h) */
+    __u16 si_prev;             /* struct stackinfo.si_prev */
+    __u16 si_cxix;             /* struct stackinfo.si_cxix (I32) */
+    __u16 cx_size;             /* sizeof(PERL_CONTEXT) */
+    __u16 cx_type;             /* PERL_CONTEXT.cx_u.cx_blk.blku_type (U8, CXt_* in the low 4 bits) */
+    __u16 cx_oldcop;           /* PERL_CONTEXT.cx_u.cx_blk.blku_oldcop */
+    __u16 cx_sub_cv;           /* PERL_CONTEXT.cx_u.cx_blk.blk_u.blku_sub.cv */
+    __u16 cx_read;             /* bytes of a context read at once (the three offsets + 8 fit) */
+    __u16 cop_line;            /* COP.cop_line (line_t) */
+    __u16 cop_file;            /* COP.cop_file (char *; threaded builds) */
+    __u16 reserved[4];
+};
+
+/* Where the Perl walk is (interp_perl.h). */
+struct parca_perl_walk {
+    __u64 si;      /* the stack info whose contexts are read */
+    __u64 cop;     /* the statement running in the frame being emitted */
+    __u64 cxstack; /* si's context array */
+    __s32 cxix;    /* the next context to read, -1 = si is done */
+    __u32 reserved;
+};
+
 /* Counters of the interpreter walk (parca_interp_state.stats), exported on /metrics. */
 enum parca_interp_stat {
     PARCA_INTERP_STAT_WALKS = 0,         /* samples of a known interpreter process */
@@ -69,6 +99,8 @@ struct parca_interp_state {
     struct parca_interp_walk walk;
     struct parca_python_proc py; /* the sampled process's layout, copied once per sample */
     __u8 buf[PARCA_INTERP_BUF];
+    struct parca_perl_proc pl; /* the sampled process's Perl layout, copied once per sample */
+    struct parca_perl_walk pl_walk;
 };
 
 struct {
@@ -85,6 +117,14 @@ struct {
     __type(key, __u32);
     __type(value, struct parca_python_proc);
 } parca_python_procs SEC(".maps");
+
+/* pid -> its Perl layout. Written when the agent recognises a process, deleted when it exits. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct parca_perl_proc);
+} parca_perl_procs SEC(".maps");
 
 /* tid -> its PyThreadState, so the thread list is searched once per thread; checked against thread_id on use. */
 struct {
@@ -115,6 +155,7 @@ static __always_inline int interp_read_ptr(__u64 base, __u32 offset, __u64 *valu
 }
 
 #include "interp_python.h"
+#include "interp_perl.h"
 
 _Static_assert(PARCA_MAX_STACK_DEPTH == 0x7f, "interp_append bounds its result with a mask");
 
@@ -122,10 +163,16 @@ _Static_assert(PARCA_MAX_STACK_DEPTH == 0x7f, "interp_append bounds its result w
  * The length comes back through the per-CPU walk state, where the verifier loses its bounds (see interp_index). */
 static __always_inline __u32 interp_append(struct task_struct *task, __u32 tgid, __u32 user_len)
 {
+    __u64 n;
     struct parca_python_proc *py = bpf_map_lookup_elem(&parca_python_procs, &tgid);
-    if (!py)
-        return user_len;
-    __u64 n = python_append(py, task, tgid, user_len);
+    if (py) {
+        n = python_append(py, task, tgid, user_len);
+    } else {
+        struct parca_perl_proc *pl = bpf_map_lookup_elem(&parca_perl_procs, &tgid);
+        if (!pl)
+            return user_len;
+        n = perl_append(pl, task, user_len);
+    }
     if (n > PARCA_MAX_STACK_DEPTH)
         n = PARCA_MAX_STACK_DEPTH;
     return interp_index(n);

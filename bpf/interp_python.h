@@ -1,4 +1,4 @@
-/* CPython's frame chain (docs/agent.md "Interpreted languages"): the sampled thread's PyThreadState is found in the
+/* CPython's frame chain (docs/agent.md "Python stacks"): the sampled thread's PyThreadState is found in the
  * main interpreter's thread list by its thread_id (pthread_self(), which on x86-64 glibc and musl is the thread's
  * fs base), cached per tid; from it the current frame (3.11/3.12 through the _PyCFrame, 3.13 directly, <= 3.10 the
  * PyFrameObject), then previous/f_back to the outermost frame. One bpf_loop iteration per frame. Which offsets a

@@ -21,7 +21,9 @@ public sealed partial class AgentMetrics
         sb.Append(CultureInfo.InvariantCulture, $"parca_agent_interpreter_walk_events_total{{reason=\"no_thread_state\"}} {bpf[(int)InterpreterStat.NoThread]}\n");
         sb.Append(CultureInfo.InvariantCulture, $"parca_agent_interpreter_walk_events_total{{reason=\"read_fault\"}} {bpf[(int)InterpreterStat.ReadFault]}\n");
         sb.Append(CultureInfo.InvariantCulture, $"parca_agent_interpreter_walk_events_total{{reason=\"truncated\"}} {bpf[(int)InterpreterStat.Truncated]}\n");
-        Gauge(sb, "parca_agent_interpreter_processes", "Processes whose interpreted frames are walked (language=python).", i.PythonProcesses);
+        sb.Append("# HELP parca_agent_interpreter_processes Processes whose interpreted frames are walked, by language.\n# TYPE parca_agent_interpreter_processes gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"parca_agent_interpreter_processes{{language=\"python\"}} {i.PythonProcesses}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"parca_agent_interpreter_processes{{language=\"perl\"}} {i.PerlProcesses}\n");
         Counter(sb, "parca_agent_interpreter_unsupported_versions_total", "Interpreter processes of a version without a structure table (profiled natively; one log line each).", (ulong)i.Unsupported);
         Gauge(sb, "parca_agent_interpreter_symbol_cache_entries", "Code objects named in the cache (bounded by --interpreter-symbol-cache-size).", i.Symbols.Count);
         Gauge(sb, "parca_agent_interpreter_symbol_cache_bytes", "Approximate bytes of the code-object cache.", i.Symbols.Bytes);

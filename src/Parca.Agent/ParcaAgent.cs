@@ -230,7 +230,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             }
         }
 
-        if (!Options.PythonUnwindingDisable)
+        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable)
         {
             StartInterpreters();
         }

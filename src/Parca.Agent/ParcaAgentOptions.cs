@@ -126,6 +126,9 @@ public sealed class ParcaAgentOptions
     /// <summary>Do not walk Python frames (Parca Agent's flag): Python processes get native stacks only.</summary>
     public bool PythonUnwindingDisable { get; set; }
 
+    /// <summary>Not a Parca Agent flag: do not walk Perl frames (Perl processes get native stacks only).</summary>
+    public bool PerlUnwindingDisable { get; set; }
+
     /// <summary>Code objects (per process) whose names the agent keeps; a full cache is emptied and counted.</summary>
     public int InterpreterSymbolCacheSize { get; set; } = 16384;
 

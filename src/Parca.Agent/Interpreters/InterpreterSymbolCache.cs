@@ -3,30 +3,31 @@ using System.Threading.Channels;
 
 namespace Parca.Agent.Interpreters;
 
-/// <summary>One code object as the BPF walker saw it: process, address and first line (which tells reuse apart).</summary>
+/// <summary>One code object as the BPF walker saw it: process, address and what tells reuse apart (<see cref="InterpreterFrames.CacheFingerprint"/>).</summary>
 internal readonly record struct CodeKey(int Pid, ulong Address, uint Fingerprint);
 
 /// <summary>
-/// Names of code objects per (process, address, first line), read from the process as soon as a sample shows a new
-/// one: a short-lived process is usually gone by the end of its window. The sampling thread only looks keys up and
+/// Names of code objects (Python) and subs (Perl) per (process, address, fingerprint), read from the process as soon
+/// as a sample shows a new one: a short-lived process is usually gone by the end of its window. The sampling thread only looks keys up and
 /// queues unknown ones (no allocation for known ones); one background task reads them. Bounded by
 /// --interpreter-symbol-cache-size entries: a full cache is emptied (and counted) rather than grown.
 /// </summary>
 internal sealed class InterpreterSymbolCache : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<CodeKey, PythonCode?> _codes = new();
+    private readonly ConcurrentDictionary<CodeKey, InterpretedCode?> _codes = new();
     private readonly ConcurrentDictionary<CodeKey, byte> _queued = new();
     private readonly Channel<CodeKey> _pending = Channel.CreateBounded<CodeKey>(new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly Func<int, PythonProcess?> _process;
+    private readonly Func<CodeKey, InterpretedCode?> _read;
     private readonly int _capacity;
     private readonly Task _worker;
     private long _bytes;
     private long _evictions;
     private long _unreadable;
 
-    public InterpreterSymbolCache(Func<int, PythonProcess?> process, int capacity)
+    /// <param name="read">Reads a code object out of its process (null: unreadable, or the process is not known).</param>
+    public InterpreterSymbolCache(Func<CodeKey, InterpretedCode?> read, int capacity)
     {
-        _process = process;
+        _read = read;
         _capacity = Math.Max(capacity, 1);
         _worker = Task.Run(ResolveQueuedAsync);
     }
@@ -46,7 +47,7 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
         var native = InterpreterFrames.NativeLength(user);
         for (var i = native; i + 1 < user.Length; i += 2)
         {
-            var key = new CodeKey(pid, user[i + 1], InterpreterFrames.Fingerprint(user[i]));
+            var key = new CodeKey(pid, user[i + 1], InterpreterFrames.CacheFingerprint(user[i]));
             if (!_codes.ContainsKey(key) && _queued.TryAdd(key, 0) && !_pending.Writer.TryWrite(key))
             {
                 _queued.TryRemove(key, out _); // queue full: named at window end instead
@@ -55,7 +56,7 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
     }
 
     /// <summary>The code object's names, reading it now when the background task has not yet.</summary>
-    public PythonCode? Get(CodeKey key) => _codes.TryGetValue(key, out var code) ? code : Resolve(key);
+    public InterpretedCode? Get(CodeKey key) => _codes.TryGetValue(key, out var code) ? code : Resolve(key);
 
     /// <summary>Forgets the code objects of an exited process.</summary>
     public void RemoveProcess(int pid)
@@ -88,14 +89,9 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
         }
     }
 
-    private PythonCode? Resolve(CodeKey key)
+    private InterpretedCode? Resolve(CodeKey key)
     {
-        if (_process(key.Pid) is not { } process)
-        {
-            return null;
-        }
-
-        var code = PythonCodeReader.Read(key.Pid, process.Layout, key.Address, key.Fingerprint);
+        var code = _read(key);
         if (code is null)
         {
             Interlocked.Increment(ref _unreadable);

@@ -6,11 +6,13 @@ namespace Parca.Agent.Interpreters;
 
 /// <summary>What a code object names: its (qualified) function name, file, first line and line table.</summary>
 internal sealed record PythonCode(string Name, string File, int FirstLine, byte[] LineTable, PythonLineFormat Format)
+    : InterpretedCode(Name, File, FirstLine)
 {
-    /// <summary>Approximate bytes this entry holds in the cache.</summary>
-    public int Bytes => 64 + (2 * (Name.Length + File.Length)) + LineTable.Length;
+    public override int Bytes => 64 + (2 * (Name.Length + File.Length)) + LineTable.Length;
 
     public int Line(int instruction) => PythonLineTable.Line(Format, LineTable, FirstLine, instruction);
+
+    public override int LineOf(ulong tag) => Line(InterpreterFrames.Instruction(tag));
 }
 
 /// <summary>

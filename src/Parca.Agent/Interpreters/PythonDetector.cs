@@ -6,8 +6,11 @@ namespace Parca.Agent.Interpreters;
 
 /// <summary>A recognised CPython process: where its runtime state and interpreter loop are.</summary>
 internal sealed record PythonProcess(int Pid, ulong StartTime, string Path, int Minor, int Micro, PythonLayout Layout, ulong Runtime, ulong EvalStart, ulong EvalEnd)
+    : IInterpreterProcess
 {
     public string Version => $"3.{Minor}.{Micro}";
+
+    public int Language => InterpreterFrames.Python;
 
     /// <summary>True for a pc inside _PyEval_EvalFrameDefault, the loop whose native frames the Python frames replace.</summary>
     public bool IsEvalFrame(ulong pc) => pc >= EvalStart && pc < EvalEnd;
@@ -43,64 +46,73 @@ internal static partial class PythonDetector
                 continue;
             }
 
-            var file = open(mapping);
-            if (file?.Elf is not { } elf || file.Handle is not { IsClosed: false } handle)
+            var found = ObjectFileLease.Use(() => open(mapping), file => Examine(info, mapping, file, byName), null);
+            if (found is { } detection)
             {
-                continue;
+                return detection;
             }
-
-            Dictionary<string, (ulong Value, ulong Size)> symbols;
-            try
-            {
-                symbols = ElfNamedSymbols.Find(elf, handle, "_PyRuntime", "Py_Version", "_PyEval_EvalFrameDefault");
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or ObjectDisposedException)
-            {
-                return new PythonDetection(null, null, mapping.Path, e.Message);
-            }
-
-            if (!symbols.TryGetValue("_PyRuntime", out var runtime) || !symbols.TryGetValue("_PyEval_EvalFrameDefault", out var eval))
-            {
-                continue; // not an interpreter (a python3.X-named helper, or an executable embedding nothing)
-            }
-
-            int minor, micro = 0;
-            if (symbols.TryGetValue("Py_Version", out var version) && ElfNamedSymbols.ReadAt(elf, handle, version.Value, 4) is { } bytes)
-            {
-                var hex = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
-                minor = (int)((hex >> 16) & 0xff);
-                micro = (int)((hex >> 8) & 0xff);
-                if (hex >> 24 != 3)
-                {
-                    return new PythonDetection(null, $"{hex >> 24}.{minor}.{micro}", mapping.Path, null);
-                }
-            }
-            else if (byName.Success)
-            {
-                minor = int.Parse(byName.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
-            }
-            else
-            {
-                return new PythonDetection(null, "3.?", mapping.Path, null);
-            }
-
-            if (PythonLayouts.ForMinor(minor) is not { } layout)
-            {
-                return new PythonDetection(null, $"3.{minor}.{micro}", mapping.Path, null);
-            }
-
-            if (!elf.TryFileOffsetToAddress(mapping.Offset, out var mappedAddress))
-            {
-                return new PythonDetection(null, null, mapping.Path, $"mapping offset {mapping.Offset:x} is outside the file's loadable segments");
-            }
-
-            var bias = mapping.Start - mappedAddress;
-            var evalStart = eval.Value + bias;
-            return new PythonDetection(
-                new PythonProcess(info.Pid, info.StartTime, mapping.Path, minor, micro, layout, runtime.Value + bias, evalStart, evalStart + Math.Max(eval.Size, 1)),
-                null, mapping.Path, null);
         }
 
         return default;
+    }
+
+    /// <summary>What <paramref name="file"/> (mapped by <paramref name="mapping"/>) says; null when it is no CPython.</summary>
+    private static PythonDetection? Examine(ProcessInfo info, MemoryMapping mapping, ObjectFile file, Match byName)
+    {
+        if (file.Elf is not { } elf || file.Handle is not { } handle)
+        {
+            return null;
+        }
+
+        Dictionary<string, (ulong Value, ulong Size)> symbols;
+        try
+        {
+            symbols = ElfNamedSymbols.Find(elf, handle, "_PyRuntime", "Py_Version", "_PyEval_EvalFrameDefault");
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ObjectDisposedException)
+        {
+            return new PythonDetection(null, null, mapping.Path, e.Message);
+        }
+
+        if (!symbols.TryGetValue("_PyRuntime", out var runtime) || !symbols.TryGetValue("_PyEval_EvalFrameDefault", out var eval))
+        {
+            return null; // not an interpreter (a python3.X-named helper, or an executable embedding nothing)
+        }
+
+        int minor, micro = 0;
+        if (symbols.TryGetValue("Py_Version", out var version) && ElfNamedSymbols.ReadAt(elf, handle, version.Value, 4) is { } bytes)
+        {
+            var hex = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+            minor = (int)((hex >> 16) & 0xff);
+            micro = (int)((hex >> 8) & 0xff);
+            if (hex >> 24 != 3)
+            {
+                return new PythonDetection(null, $"{hex >> 24}.{minor}.{micro}", mapping.Path, null);
+            }
+        }
+        else if (byName.Success)
+        {
+            minor = int.Parse(byName.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            return new PythonDetection(null, "3.?", mapping.Path, null);
+        }
+
+        if (PythonLayouts.ForMinor(minor) is not { } layout)
+        {
+            return new PythonDetection(null, $"3.{minor}.{micro}", mapping.Path, null);
+        }
+
+        if (!elf.TryFileOffsetToAddress(mapping.Offset, out var mappedAddress))
+        {
+            return new PythonDetection(null, null, mapping.Path, $"mapping offset {mapping.Offset:x} is outside the file's loadable segments");
+        }
+
+        var bias = mapping.Start - mappedAddress;
+        var evalStart = eval.Value + bias;
+        return new PythonDetection(
+            new PythonProcess(info.Pid, info.StartTime, mapping.Path, minor, micro, layout, runtime.Value + bias, evalStart, evalStart + Math.Max(eval.Size, 1)),
+            null, mapping.Path, null);
     }
 }

@@ -1,6 +1,6 @@
 namespace Parca.Agent.Interpreters;
 
-/// <summary>How a CPython version records the line of an instruction (docs/agent.md "Interpreted languages").</summary>
+/// <summary>How a CPython version records the line of an instruction (docs/agent.md "Python stacks").</summary>
 internal enum PythonLineFormat
 {
     /// <summary>3.8, 3.9: co_lnotab, (byte offset delta, line delta) byte pairs; f_lasti is a byte offset.</summary>

@@ -5,12 +5,13 @@ using Parca.Agent.Shipping.Arrow;
 namespace Parca.Agent.Profiling;
 
 /// <summary>
-/// Interpreted frames in profiles: each native frame of the interpreter loop (_PyEval_EvalFrameDefault) is replaced
+/// Interpreted frames in profiles: each native frame of the interpreter loop (_PyEval_EvalFrameDefault,
+/// Perl_runops_standard) is replaced
 /// by the interpreted frames that call of the loop was running (from the leaf-most frame to the one marked
 /// entry), so native code called from Python (a C extension) stays below its Python caller and native code
 /// calling into Python stays above its callee. Runs the native walk did not reach (it was cut short) follow the
-/// outermost native frame. An interpreted frame's location has the language's mapping ("[python]"), the code
-/// object's qualified name, file and first line as its function, and the line of the executing instruction.
+/// outermost native frame. An interpreted frame's location has the language's mapping ("[python]", "[perl]"), the
+/// function's qualified name, file and first line as its function, and the line of the executing instruction.
 /// </summary>
 internal sealed partial class WindowProcessor
 {
@@ -20,14 +21,14 @@ internal sealed partial class WindowProcessor
     private void AddUserLocations(Group group, ProcessInfo? process, int pid, ReadOnlySpan<ulong> user, bool kernelEmpty, List<ulong> locationIds)
     {
         var native = InterpreterFrames.NativeLength(user);
-        var python = native < user.Length ? Interpreters?.Python(pid) : null;
+        var interpreter = native < user.Length ? Interpreters?.Process(pid) : null;
         var frames = user[native..];
         var next = 0;
         for (var u = 0; u < native; u++)
         {
-            if (python is not null && next < frames.Length && python.IsEvalFrame(user[u]))
+            if (interpreter is not null && next < frames.Length && interpreter.IsEvalFrame(user[u]))
             {
-                next = AddRun(group, python, frames, next, locationIds);
+                next = AddRun(group, interpreter, frames, next, locationIds);
                 continue;
             }
 
@@ -35,19 +36,19 @@ internal sealed partial class WindowProcessor
             locationIds.Add(UserLocation(group, process, pid, user[u], leaf: u == 0 && kernelEmpty));
         }
 
-        while (python is not null && next + 1 < frames.Length)
+        while (interpreter is not null && next + 1 < frames.Length)
         {
-            next = AddRun(group, python, frames, next, locationIds);
+            next = AddRun(group, interpreter, frames, next, locationIds);
         }
     }
 
     /// <summary>Adds the interpreted frames from <paramref name="next"/> through the next entry frame; returns the index after it.</summary>
-    private int AddRun(Group group, PythonProcess python, ReadOnlySpan<ulong> frames, int next, List<ulong> locationIds)
+    private int AddRun(Group group, IInterpreterProcess interpreter, ReadOnlySpan<ulong> frames, int next, List<ulong> locationIds)
     {
         while (next + 1 < frames.Length)
         {
             var tag = frames[next];
-            locationIds.Add(PythonLocation(group, python, tag, frames[next + 1]));
+            locationIds.Add(InterpretedLocation(group, interpreter, tag, frames[next + 1]));
             next += 2;
             if (InterpreterFrames.IsEntry(tag))
             {
@@ -58,30 +59,34 @@ internal sealed partial class WindowProcessor
         return next;
     }
 
-    private ulong PythonLocation(Group g, PythonProcess python, ulong tag, ulong address)
+    private ulong InterpretedLocation(Group g, IInterpreterProcess process, ulong tag, ulong address)
     {
-        var code = Interpreters!.Symbols.Get(new CodeKey(python.Pid, address, InterpreterFrames.Fingerprint(tag)));
-        var line = code?.Line(InterpreterFrames.Instruction(tag)) ?? 0;
-        var key = (python.Pid, address, InterpreterFrames.Fingerprint(tag), line);
+        var fingerprint = InterpreterFrames.CacheFingerprint(tag);
+        var code = Interpreters!.Symbols.Get(new CodeKey(process.Pid, address, fingerprint));
+        var line = code?.LineOf(tag) ?? 0;
+        var key = (process.Pid, address, fingerprint, line);
         if (g.InterpreterLocations.TryGetValue(key, out var id))
         {
             return id;
         }
 
-        if (g.PythonMapping == 0)
+        var language = InterpreterFrames.Language(tag);
+        var mappingFile = InterpreterFrames.MappingFile(language);
+        if (!g.InterpreterMappings.TryGetValue(language, out var mapping))
         {
-            g.PythonMapping = g.Builder.AddMapping(0, 0, 0, InterpreterFrames.MappingFile(InterpreterFrames.Python), null, hasFunctions: true);
+            mapping = g.Builder.AddMapping(0, 0, 0, mappingFile, null, hasFunctions: true);
+            g.InterpreterMappings[language] = mapping;
             g.Executables.Add(default);
         }
 
+        var unknown = language == InterpreterFrames.Perl ? "<unknown perl sub>" : "<unknown python code>";
         var function = code is null
-            ? g.Builder.Function("<unknown python code>", "", 0)
+            ? g.Builder.Function(unknown, "", 0)
             : g.Builder.Function(code.Name, code.File, code.FirstLine);
-        id = g.Builder.AddLocation(g.PythonMapping, 0, function, line);
+        id = g.Builder.AddLocation(mapping, 0, function, line);
         g.InterpreterLocations[key] = id;
-        var mappingFile = InterpreterFrames.MappingFile(InterpreterFrames.Python);
         g.Frames.Add(new Frame(0, InterpreterFrames.FrameType(mappingFile), mappingFile, null,
-            code is null ? [new FrameLine("<unknown python code>")] : [new FrameLine(code.Name, code.File, (ulong)Math.Max(0, line), (ulong)Math.Max(0, code.FirstLine))]));
+            code is null ? [new FrameLine(unknown)] : [new FrameLine(code.Name, code.File, (ulong)Math.Max(0, line), (ulong)Math.Max(0, code.FirstLine))]));
         return id;
     }
 }

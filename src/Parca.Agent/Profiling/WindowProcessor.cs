@@ -317,7 +317,8 @@ internal sealed partial class WindowProcessor
 
         public ulong KernelMapping { get; set; }
 
-        public ulong PythonMapping { get; set; }
+        /// <summary>The pprof mapping of each interpreted language's frames (by InterpreterFrames language).</summary>
+        public Dictionary<int, ulong> InterpreterMappings { get; } = [];
 
         public Dictionary<(int Pid, ulong Code, uint Fingerprint, int Line), ulong> InterpreterLocations { get; } = [];
 

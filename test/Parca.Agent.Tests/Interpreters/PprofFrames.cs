@@ -7,7 +7,11 @@ internal sealed record StackFrame(string Function, string File, long Line, strin
 {
     public bool IsPython => Mapping == "[python]";
 
-    public override string ToString() => IsPython ? $"{Function} {Path.GetFileName(File)}:{Line}" : Function.Length > 0 ? Function : "?";
+    public bool IsPerl => Mapping == "[perl]";
+
+    public bool IsInterpreted => IsPython || IsPerl;
+
+    public override string ToString() => IsInterpreted ? $"{Function} {Path.GetFileName(File)}:{Line}" : Function.Length > 0 ? Function : "?";
 }
 
 /// <summary>Stacks of a pprof file with every frame's function, file and line (go tool pprof -traces shows names only).</summary>
@@ -30,6 +34,22 @@ internal static class PprofFrames
         }
 
         return [.. profile.Samples.Select(s => (s.Values[0], s.LocationIds.SelectMany(id => locations[id]).ToArray()))];
+    }
+
+    /// <summary>
+    /// How many samples a pprof file holds: the "count" sample type's total, or for a profile with only cpu
+    /// nanoseconds (what the server returns for the agent's profile type) the total divided by the period.
+    /// </summary>
+    public static long SampleCount(string path)
+    {
+        var profile = PprofDecoder.DecodeProfile(File.ReadAllBytes(path));
+        var count = profile.SampleTypes.ToList().FindIndex(t => t.Unit == "count");
+        if (count >= 0)
+        {
+            return profile.Samples.Sum(s => s.Values[count]);
+        }
+
+        return profile.Period > 0 ? (long)Math.Round(profile.Samples.Sum(s => (double)s.Values[0]) / profile.Period) : 0;
     }
 
     public static string Format(List<(long Value, StackFrame[] Frames)> stacks) =>
