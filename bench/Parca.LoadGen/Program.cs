@@ -15,7 +15,8 @@ using QueryService = Parca.Server.Services.QueryService;
 
 // Load generator and end-to-end measurements for storage and query (numbers recorded in bench/README.md).
 //   ingest  [agents=16] [seconds=20] [cores=8] [series-per-request=10]   N agents push WriteRaw over gRPC (h2c) to an in-process server
-//   ingest-process [same arguments] [raw|arrow]                         the same against the Release `parca` started as its own process: its CPU alone;
+//   ingest-process [same arguments] [raw|arrow]                         the same against the Release `parca` started as its own process: its CPU alone,
+//                                                                       then query latency (QueryRange, merged TOP) over what it stored;
 //                                                                       arrow: the same samples as v2 records through WriteArrow (LZ4)
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
@@ -128,7 +129,8 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
         return 2;
     }
 
-    var fleet = new AgentFleet(new Workload(), agents, cores, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000);
+    var fleetStart = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+    var fleet = new AgentFleet(new Workload(), agents, cores, fleetStart);
     if (arrow)
     {
         fleet.UseArrow(seriesPerRequest);
@@ -211,6 +213,7 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
         Console.WriteLine($"  {requests * seriesPerRequest:N0} profiles, {samples:N0} stored samples in {elapsed:F1} s => {samples / elapsed:N0} samples/s wall clock (load generator on the same 2 cores)");
         Console.WriteLine($"  server CPU {serverCpu:F1} s ({serverCpu / elapsed:F2} cores), load generator CPU {ownCpu:F1} s ({ownCpu / elapsed:F2} cores)");
         Console.WriteLine($"  => {samples / serverCpu:N0} samples per server CPU-second, {samples / serverCpu * Environment.ProcessorCount:N0} samples/s on {Environment.ProcessorCount} cores with the agents elsewhere");
+        await MeasureQueriesAsync(address, fleetStart);
         return 0;
     }
     finally
@@ -218,6 +221,48 @@ static async Task<int> IngestProcess(int agents, int seconds, int cores, int ser
         server.Kill(entireProcessTree: true);
         await server.WaitForExitAsync();
         dir.Delete(recursive: true);
+    }
+}
+
+// Query latency against the server the ingest run filled (its data as it stands after the run): QueryRange summed by
+// node, and a merged TOP report, each 20 times after 3 warm-ups; median and 95th percentile of the wall clock.
+// LOADGEN_READ_TOKEN is sent when the server runs with --auth-read-token-file.
+static async Task MeasureQueriesAsync(string address, long fleetStart)
+{
+    using var channel = RpcChannel.Create(address, new RpcChannelOptions
+    {
+        TlsCaFile = Environment.GetEnvironmentVariable("LOADGEN_TLS_CA"),
+        BearerToken = Environment.GetEnvironmentVariable("LOADGEN_READ_TOKEN"),
+        MaxMessageSize = 256 * 1024 * 1024,
+    });
+    const string Selector = "parca_agent:samples:count:cpu:nanoseconds:delta{}";
+    var start = QueryService.ToTimestamp(fleetStart - 60_000_000_000);
+    var end = QueryService.ToTimestamp(fleetStart + (24L * 3600 * 1_000_000_000));
+    var range = new QueryRangeRequest { Query = Selector, Start = start, End = end, Step = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(10)), SumBy = { "node" } };
+    var merge = new QueryRequest { Mode = QueryRequest.Types.Mode.Merge, Merge = new MergeProfile { Query = Selector, Start = start, End = end }, ReportType = QueryRequest.Types.ReportType.Top };
+    var series = 0;
+    var rangeTimes = await TimeAsync(async () => series = (await channel.UnaryAsync(ParcaApi.QueryService.QueryRange, range)).Series.Count);
+    var topRows = 0;
+    var mergeTimes = await TimeAsync(async () => topRows = (await channel.UnaryAsync(ParcaApi.QueryService.Query, merge)).Top.List.Count);
+    Console.WriteLine($"  queries: QueryRange sum by node ({series} series) median {rangeTimes[10]:F1} ms, p95 {rangeTimes[18]:F1} ms; merge TOP ({topRows} rows) median {mergeTimes[10]:F1} ms, p95 {mergeTimes[18]:F1} ms");
+
+    static async Task<double[]> TimeAsync(Func<Task> call)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await call();
+        }
+
+        var times = new double[20];
+        for (var i = 0; i < times.Length; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await call();
+            times[i] = sw.Elapsed.TotalMilliseconds;
+        }
+
+        Array.Sort(times);
+        return times;
     }
 }
 

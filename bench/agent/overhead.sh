@@ -6,6 +6,8 @@
 # The BPF program and perf's own sampling both run in interrupt context, which /proc/PID/stat does not charge
 # to either process: the BPF run time is reported separately.
 # Usage (root): bench/agent/overhead.sh [seconds per measurement, default 30]
+#   NOFP=1: the 50 processes are built with gcc -O2 (no frame pointers: the agent walks them with its unwind tables)
+#   and perf records with --call-graph dwarf, the independent tool that unwinds such code.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-30}
@@ -16,8 +18,14 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
-clang -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -mllvm -enable-shrink-wrap=false \
-  -o "$work/chain" test/Parca.Agent.Tests/tracees/chain.c
+if [ "${NOFP:-0}" = 1 ]; then
+  gcc -O2 -o "$work/chain" test/Parca.Agent.Tests/tracees/chain.c
+  perf_graph=(--call-graph dwarf); perf_label="perf record --call-graph dwarf -a"
+else
+  clang -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -mllvm -enable-shrink-wrap=false \
+    -o "$work/chain" test/Parca.Agent.Tests/tracees/chain.c
+  perf_graph=(-g); perf_label="perf record -g -a"
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
@@ -37,7 +45,7 @@ measure() {
 }
 
 for i in $(seq $PROCS); do "$work/chain" 100000 >/dev/null & done
-echo "# $PROCS busy processes on $(nproc) CPUs; ${DURATION}s per measurement after ${WARMUP}s warm-up; $(date -u +%F)"
+echo "# $PROCS busy processes ($([ "${NOFP:-0}" = 1 ] && echo 'gcc -O2, no frame pointers' || echo 'frame pointers')) on $(nproc) CPUs; ${DURATION}s per measurement after ${WARMUP}s warm-up; $(date -u +%F)"
 echo "| profiler | frequency | CPU (user+sys, % of one core) | peak RSS |"
 echo "| --- | --- | --- | --- |"
 for hz in 19 99; do
@@ -54,9 +62,9 @@ for hz in 19 99; do
     sysctl -qw kernel.bpf_stats_enabled=0
   fi
   kill -TERM $agent; wait $agent 2>/dev/null || true
-  perf record -F $hz -g -a -q -o "$work/perf.data" -- sleep $((WARMUP + DURATION + 2)) >/dev/null 2>&1 &
+  perf record -F $hz "${perf_graph[@]}" -a -q -o "$work/perf.data" -- sleep $((WARMUP + DURATION + 2)) >/dev/null 2>&1 &
   perfpid=$!
-  measure "$perfpid" "perf record -g -a" $hz
+  measure "$perfpid" "$perf_label" $hz
   wait "$perfpid" || true
   rm -f "$work/perf.data"
 done
