@@ -119,13 +119,14 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     }
 
     /// <summary>
-    /// A stat read can be refused or fail on a loaded machine while the process lives: only a missing /proc entry
-    /// or another start time means it is gone (removing a live process would stop its interpreted frames).
+    /// A stat read can be refused, fail or come back without a start time on a loaded machine while the process
+    /// lives: only a missing /proc entry or another (known) start time means it is gone. Removing a live process
+    /// stops its interpreted frames for good (it is detected once), which is what made the end-to-end tests flaky.
     /// </summary>
     private bool Gone(int pid, ulong startTime)
     {
         var stat = ProcFs.ReadStat(_files, pid);
-        var gone = stat is null ? !Directory.Exists($"{_files.ProcRoot}/{pid}") : stat.Value.StartTime != startTime;
+        var gone = stat is { StartTime: > 0 } known ? known.StartTime != startTime : !Directory.Exists($"{_files.ProcRoot}/{pid}");
         if (gone)
         {
             LogGone(_logger, pid, stat?.StartTime ?? 0, startTime);

@@ -96,7 +96,7 @@ public sealed class PythonEndToEndTests
     {
         await using var run = await ServerReadback.StartAsync(Comm);
         var from = DateTimeOffset.UtcNow.AddMinutes(-1);
-        using var python = StartPython(Python, "chain", "2");
+        using var python = StartPython(Python, "chain", "-2"); // 2 s of CPU: a loaded machine stretches it, never starves it
         await python.WaitForExitAsync();
         await InterpreterRuns.WaitForWindowAsync(run);
         await InterpreterRuns.WaitForServerAsync(run, from, python.Id);
