@@ -19,6 +19,7 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, PythonProcess> _python = new();
     private readonly ConcurrentDictionary<int, PerlProcess> _perl = new();
+    private readonly ConcurrentDictionary<int, int> _misses = new();
     private readonly bool _pythonEnabled;
     private readonly bool _perlEnabled;
     private long _unsupported;
@@ -126,9 +127,23 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     private bool Gone(int pid, ulong startTime)
     {
         var stat = ProcFs.ReadStat(_files, pid);
-        var gone = stat is { StartTime: > 0 } known ? known.StartTime != startTime : !Directory.Exists($"{_files.ProcRoot}/{pid}");
+        bool gone;
+        if (stat is { StartTime: > 0 } known)
+        {
+            gone = known.StartTime != startTime;
+        }
+        else
+        {
+            // No start time: gone only when /proc has no entry in three sweeps running (a live process was seen
+            // removed on a machine at load 60-75, which stopped its interpreted frames for good).
+            var misses = Directory.Exists($"{_files.ProcRoot}/{pid}") ? 0 : _misses.GetValueOrDefault(pid) + 1;
+            _misses[pid] = misses;
+            gone = misses >= 3;
+        }
+
         if (gone)
         {
+            _misses.TryRemove(pid, out _);
             LogGone(_logger, pid, stat?.StartTime ?? 0, startTime);
         }
 

@@ -31,6 +31,15 @@ internal static class InterpreterRuns
 
             Assert.True(interpreters.Process(pid) is not null, $"the agent never recognised pid {pid} as an interpreter; log:\n"
                 + string.Join("\n", run.Agent.Logs.Entries.Where(e => e.Level >= LogLevel.Information || e.Category.Contains("interp", StringComparison.Ordinal)).Select(e => e.Message)));
+
+            // On a loaded machine the agent reads the ring buffer seconds late: samples taken before the process was
+            // recognised still arrive in later windows. Wait until a window holds its interpreted frames.
+            for (var i = 0; i < 1200 && !HasInterpretedFrames(run, pid); i++)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.True(HasInterpretedFrames(run, pid), $"no window of pid {pid} held interpreted frames in 2 minutes");
         }
 
         await Task.Delay(run.Agent.Agent.Options.ProfilingDuration);
@@ -91,6 +100,13 @@ internal static class InterpreterRuns
 
             Assert.True(have >= want, $"the server holds {have} of the {want} samples the agent took of pid {pid}");
         }
+    }
+
+    private static bool HasInterpretedFrames(ServerReadback run, int pid)
+    {
+        var label = pid.ToString(CultureInfo.InvariantCulture);
+        return run.Agent.Profiles.Any(p => p.Labels.TryGetValue("pid", out var v) && v == label
+            && Parca.Pprof.PprofDecoder.DecodeProfile(p.PprofGzip).Mappings.Any(m => m.Filename is "[python]" or "[perl]"));
     }
 
     /// <summary>Samples of <paramref name="pid"/> in the agent's windows that began at or after <paramref name="from"/>.</summary>
