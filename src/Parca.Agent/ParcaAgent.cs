@@ -78,17 +78,19 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 token = File.ReadAllText(tokenFile).Trim();
             }
 
+            // One set of transport settings for everything the agent sends to the server (profiles, debuginfo).
+            var channelOptions = new Parca.Rpc.Client.RpcChannelOptions
+            {
+                Insecure = options.RemoteStoreInsecure,
+                InsecureSkipVerify = options.RemoteStoreInsecureSkipVerify,
+                TlsCaFile = options.RemoteStoreTlsCaFile,
+                TlsCertFile = options.RemoteStoreTlsCertFile,
+                TlsKeyFile = options.RemoteStoreTlsKeyFile,
+                BearerToken = token,
+            };
             _remote = new RemoteStore(
                 options.RemoteStoreAddress,
-                new Parca.Rpc.Client.RpcChannelOptions
-                {
-                    Insecure = options.RemoteStoreInsecure,
-                    InsecureSkipVerify = options.RemoteStoreInsecureSkipVerify,
-                    TlsCaFile = options.RemoteStoreTlsCaFile,
-                    TlsCertFile = options.RemoteStoreTlsCertFile,
-                    TlsKeyFile = options.RemoteStoreTlsKeyFile,
-                    BearerToken = token,
-                },
+                channelOptions,
                 options.RemoteStoreBatchWriteInterval,
                 options.RemoteStoreRpcUnaryTimeout,
                 options.RemoteStoreBufferCapacity,
@@ -100,7 +102,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             Metrics.Shipping = () => _remote.Stats;
             if (!options.DebuginfoUploadDisable)
             {
-                _uploader = Debuginfo.DebuginfoUploaderFactory.Create(options, token, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.debuginfo"));
+                _uploader = Debuginfo.DebuginfoUploaderFactory.Create(options, channelOptions, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.debuginfo"));
                 _windows.NativeFileSeen = (pid, file) => Debuginfo.DebuginfoUploaderFactory.Enqueue(_uploader, options.ProcRoot, pid, file);
             }
         }

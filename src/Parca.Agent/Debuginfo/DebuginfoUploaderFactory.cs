@@ -8,14 +8,9 @@ namespace Parca.Agent.Debuginfo;
 /// <summary>Builds the uploader from the agent's flags (same server, token and TLS settings as the profile shipping).</summary>
 internal static class DebuginfoUploaderFactory
 {
-    public static DebuginfoUploader Create(ParcaAgentOptions options, string? token, ILogger log)
+    public static DebuginfoUploader Create(ParcaAgentOptions options, RpcChannelOptions channelOptions, ILogger log)
     {
-        var channel = GrpcChannels.Create(options.RemoteStoreAddress!, new RpcChannelOptions
-        {
-            Insecure = options.RemoteStoreInsecure,
-            InsecureSkipVerify = options.RemoteStoreInsecureSkipVerify,
-            BearerToken = token,
-        });
+        var channel = GrpcChannels.Create(options.RemoteStoreAddress!, channelOptions);
         return new DebuginfoUploader(new DebuginfoService.DebuginfoServiceClient(channel), new DebuginfoUploadOptions
         {
             Directories = options.DebuginfoDirectories,

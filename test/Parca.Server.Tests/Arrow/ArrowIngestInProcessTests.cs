@@ -25,4 +25,29 @@ public sealed class ArrowIngestInProcessTests
         // pid 1 in the first bucket, pid 2 in the first bucket, pid 1 in the next bucket.
         Assert.Equal(3, store.Partitions.Sum(p => p.View().RowCount));
     }
+
+    [Fact]
+    public void Interpreted_frames_without_a_mapping_file_keep_their_frame_type_as_their_mapping()
+    {
+        using var store = new ProfileStore(new StorageOptions());
+        var now = WriteArrowTests.Now;
+        Frame[] stack =
+        [
+            new(0x10, "python", null, null, new FrameLine("leaf", "/srv/app.py", 7)),
+            new(0x4000, "native", "/usr/bin/python3.11", "b1d", new FrameLine("_PyEval_EvalFrameDefault")),
+            new(0xffffffff81000000, "kernel", "[kernel.kallsyms]", null, new FrameLine("do_syscall_64")),
+        ];
+        var record = V2RecordWriter.Write([[new ArrowSample(stack, 5, new Dictionary<string, string?> { ["comm"] = "python3" }, now)]]);
+
+        Assert.Equal(1, new ArrowIngest(store, 64 << 20).WriteArrow(record));
+        var merged = new Parca.Query.Engine.QueryEngine(store).Query(
+            Parca.Query.Engine.ProfileSelection.Merge("parca_agent:samples:count:cpu:nanoseconds:delta{comm=\"python3\"}", now - 1_000_000_000, now + 1_000_000_000));
+        var profile = Parca.Pprof.PprofDecoder.Decode(Parca.Query.Reports.PprofReport.Build(merged)).ToProfile();
+        var mappingOf = profile.Locations.ToDictionary(
+            l => profile.Functions.First(f => f.Id == l.Lines[0].FunctionId).Name,
+            l => profile.Mappings.FirstOrDefault(m => m.Id == l.MappingId)?.Filename);
+        Assert.Equal("[python]", mappingOf["leaf"]);
+        Assert.Equal("/usr/bin/python3.11", mappingOf["_PyEval_EvalFrameDefault"]);
+        Assert.Equal("[kernel.kallsyms]", mappingOf["do_syscall_64"]);
+    }
 }

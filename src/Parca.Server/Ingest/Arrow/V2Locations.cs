@@ -10,6 +10,9 @@ namespace Parca.Server.Ingest.Arrow;
 /// {line, column, function: dictionary of {system_name, filename, start_line}}). Each entry becomes one storage
 /// location the first time a stack uses it. A location without lines (a native frame the agent did not symbolize)
 /// keeps its address, mapping file and build id, which is what server-side symbolization needs later.
+/// The frame type is kept where a frame has no mapping file of its own (interpreted and JIT frames: "python",
+/// "ruby", "dotnet", "hotspot", "v8js", …): its mapping becomes <c>[frame type]</c>, so the UI can colour the
+/// language and filters can select it; native and kernel frames keep their files.
 /// </summary>
 internal sealed class V2Locations
 {
@@ -18,6 +21,7 @@ internal sealed class V2Locations
     private readonly ulong[] _address;
     private readonly string?[]? _mappingFile;
     private readonly string?[]? _buildId;
+    private readonly string?[]? _frameType;
     private readonly ListViewArray? _lines;
     private readonly UInt64Array? _lineNumber;
     private readonly int[]? _lineFunction;
@@ -46,6 +50,7 @@ internal sealed class V2Locations
         _address = addresses.Values[..locations.Length].ToArray();
         _mappingFile = OptionalStrings(locations, type, "mapping_file");
         _buildId = OptionalStrings(locations, type, "mapping_build_id");
+        _frameType = OptionalStrings(locations, type, "frame_type");
 
         var lines = FieldIndex(type, "lines");
         if (lines >= 0)
@@ -82,7 +87,7 @@ internal sealed class V2Locations
             }
         }
 
-        if (_mappingFile?.Length < locations.Length || _buildId?.Length < locations.Length)
+        if (_mappingFile?.Length < locations.Length || _buildId?.Length < locations.Length || _frameType?.Length < locations.Length)
         {
             throw Error(Column, "a mapping field has fewer values than the location dictionary");
         }
@@ -111,6 +116,11 @@ internal sealed class V2Locations
     {
         var file = _mappingFile?[entry];
         var buildId = _buildId?[entry];
+        if (string.IsNullOrEmpty(file) && _frameType?[entry] is { Length: > 0 } frameType && frameType is not ("native" or "kernel"))
+        {
+            file = "[" + frameType + "]";
+        }
+
         var mapping = file is null && buildId is null ? -1 : _symbols.Mapping(file ?? "", buildId ?? "");
         var firstLine = _symbols.LineCount;
         if (_lines is not null)
