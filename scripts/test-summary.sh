@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Adds up the TRX results of one `dotnet test` run and prints the closing line "N passed, N failed, N skipped",
-# preceded by the name and first message line of every failed test (CI shows only the end of the output).
+# preceded by the name and the first 25 message lines of every failed test (CI shows only the end of the output).
 set -euo pipefail
 dir=${1:?results directory}
 passed=0; failed=0; skipped=0
@@ -20,8 +20,13 @@ for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
     if r.get("outcome") != "Failed":
         continue
     message = r.findtext("t:Output/t:ErrorInfo/t:Message", default="", namespaces=ns).strip()
-    first = message.splitlines()[0][:300] if message else ""
-    print(f"FAILED {r.get('testName')} ({r.get('duration')}): {first}")
+    lines = message.splitlines() or [""]
+    print(f"FAILED {r.get('testName')} ({r.get('duration')}): {lines[0][:300]}")
+    # The next lines usually hold the evidence (the stacks a profile assertion saw); CI keeps only the end.
+    for line in lines[1:25]:
+        print(f"    {line[:200]}")
+    if len(lines) > 25:
+        print(f"    ... {len(lines) - 25} more lines")
 PY
   fi
 done

@@ -115,7 +115,6 @@ internal static class DurabilityRuns
             ActiveMemoryBytes = 64L << 30, // one head: the whole log is replayed at start-up
             HeadMemoryLimitBytes = 64L << 30,
             Retention = TimeSpan.Zero,
-            WalSourceDecoder = ProfileWriter.DecodeLogged,
         };
     }
 }

@@ -22,9 +22,12 @@ using QueryService = Parca.Server.Services.QueryService;
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   reports [runs=5]                                                    report times, bytes and allocations for a large.cpu-sized and a 1M-node profile
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
+//   gocompare-large [copies=10]                                         the same with copies of the large.cpu-sized profile
 //   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
 //   startup [blocks=1000]                                               start-up time of a store with that many block files
-//   bucket [series=100] [hours=24] [samples=10]                         object storage on S3 (S3_ENDPOINT etc.): upload, B/sample, query start-up, cold/warm/head merge
+//   bucket [series=100] [hours=24] [samples=30] [synthetic]             object storage on S3 (S3_ENDPOINT etc.), testdata pprof files (or the synthetic fleet):
+//                                                                       head/cold/warm queries, upload, B/sample, start-up, compaction
+//   unwind-tables                                                       the agent's unwind tables: build time per MB of CFI, bytes per file, the whole machine's total
 var mode = args.Length > 0 ? args[0] : "storage";
 int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
 switch (mode)
@@ -41,7 +44,10 @@ switch (mode)
         Phases();
         break;
     case "gocompare":
-        await GoCompare(Arg(1, 360));
+        await GoCompare(Arg(1, 360), large: false);
+        break;
+    case "gocompare-large":
+        await GoCompare(Arg(1, 10), large: true);
         break;
     case "range":
         await RangeRun(Arg(1, 100), Arg(2, 24), Arg(3, 20));
@@ -56,10 +62,13 @@ switch (mode)
         await DurabilityRuns.Startup(Arg(1, 1000));
         break;
     case "bucket":
-        await BucketRun.Run(Arg(1, 100), Arg(2, 24), Arg(3, 10));
+        await BucketRun.Run(Arg(1, 100), Arg(2, 24), Arg(3, 30), args.Length > 4 && args[4] == "synthetic");
+        break;
+    case "unwind-tables":
+        UnwindTableRun.Run();
         break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
         return 2;
 }
 
@@ -243,7 +252,14 @@ static async Task MeasureQueriesAsync(string address, long fleetStart)
     var series = 0;
     var rangeTimes = await TimeAsync(async () => series = (await channel.UnaryAsync(ParcaApi.QueryService.QueryRange, range)).Series.Count);
     var topRows = 0;
-    var mergeTimes = await TimeAsync(async () => topRows = (await channel.UnaryAsync(ParcaApi.QueryService.Query, merge)).Top.List.Count);
+    var endNanos = fleetStart + (24L * 3600 * 1_000_000_000);
+    var call = 0L;
+    // Each call ends one nanosecond later (same data): a new selection for the server's report cache, so every call merges.
+    var mergeTimes = await TimeAsync(async () =>
+    {
+        merge.Merge.End = QueryService.ToTimestamp(endNanos + ++call);
+        topRows = (await channel.UnaryAsync(ParcaApi.QueryService.Query, merge)).Top.List.Count;
+    });
     Console.WriteLine($"  queries: QueryRange sum by node ({series} series) median {rangeTimes[10]:F1} ms, p95 {rangeTimes[18]:F1} ms; merge TOP ({topRows} rows) median {mergeTimes[10]:F1} ms, p95 {mergeTimes[18]:F1} ms");
 
     static async Task<double[]> TimeAsync(Func<Task> call)
@@ -510,8 +526,8 @@ static void Phases()
     });
     Measure("  parse + validate only (uncompressed)", i => Parca.Pprof.PprofDecoder.Decode(rawPayloads[i % 16], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible));
     Parca.Pprof.PprofDecoder.Decode(payloads[0], flat, Parca.Pprof.PprofReadOptions.ParcaCompatible);
-    Parca.Storage.Ingest.IngestProfile ip = PprofIngest.ToIngest(flat);
-    Measure("adapter (FlatProfile -> IngestProfile)", _ => ip = PprofIngest.ToIngest(flat));
+    Parca.Storage.Ingest.IngestProfile ip = Parca.Storage.Ingest.PprofIngest.ToIngest(flat);
+    Measure("adapter (FlatProfile -> IngestProfile)", _ => ip = Parca.Storage.Ingest.PprofIngest.ToIngest(flat));
     Measure("content hashing (outside the head lock)", _ => Parca.Storage.Symbols.SymbolDb.Prepare(ip));
     var walRecord = new Parca.Storage.Internal.ByteWriter(64 * 1024);
     var walLabels = LabelSet.From(("instance", "host-1:7070"), ("job", "api"));
@@ -553,7 +569,7 @@ static void Phases()
     });
 }
 
-static async Task GoCompare(int profiles)
+static async Task GoCompare(int profiles, bool large)
 {
     var w = new Workload();
     var rng = new Random(3);
@@ -563,7 +579,9 @@ static async Task GoCompare(int profiles)
     for (var i = 0; i < profiles; i++)
     {
         var f = Path.Combine(dir, $"p{i:D5}.pb.gz");
-        await File.WriteAllBytesAsync(f, w.Pprof(rng, t0 + (i * 10_000_000_000L), 8));
+        var time = t0 + (i * 10_000_000_000L);
+        // large: copies of the large.cpu-sized profile (425k call-tree nodes each), as the reports section uses.
+        await File.WriteAllBytesAsync(f, large ? Parca.Pprof.PprofEncoder.Encode(LargeProfile.Generate(425_000, timeNanos: time)) : w.Pprof(rng, time, 8));
         files.Add(f);
     }
 
@@ -607,7 +625,7 @@ static async Task GoCompare(int profiles)
         goBest = Math.Min(goBest, sw.Elapsed.TotalMilliseconds);
     }
 
-    Console.WriteLine($"gocompare: {profiles} pprof files (8 cores x 19 Hz x 10 s each), {samples:N0} samples");
+    Console.WriteLine($"gocompare: {profiles} pprof files ({(large ? "large.cpu-sized copies" : "8 cores x 19 Hz x 10 s each")}), {samples:N0} samples; load: {File.ReadAllText("/proc/loadavg").Trim()}");
     Console.WriteLine($"  ours: merge + pprof report {best:F1} ms ({samples / (best / 1000):N0} samples/s); decode+ingest once {ingestMs:F0} ms");
     Console.WriteLine($"  go tool pprof -proto (read + merge + write): {goBest:F0} ms");
     Console.WriteLine($"  ratio (query vs go): {goBest / best:F1}x; (ingest+query vs go): {goBest / (best + ingestMs):F1}x");
@@ -650,36 +668,52 @@ static async Task ReportsRun(int runs)
     }
 
     Console.WriteLine($"reports: best of {runs} after 2 warm-ups; load: {File.ReadAllText("/proc/loadavg").Trim()}");
-    Console.WriteLine($"{"profile",-16} {"report",-17} {"trim",-6} {"e2e ms",8} {"handler ms",10} {"handler CPU",11} {"bytes",12} {"allocated",12} {"alloc/bytes",11}");
+    Console.WriteLine("  cold: a selection not asked before (the merge, the frame graph and the report); after flame: the same selection right");
+    Console.WriteLine("  after its FLAMEGRAPH_ARROW at the UI's trim, as the UI asks (the merged result and graph come from the report cache)");
+    Console.WriteLine($"{"profile",-16} {"report",-17} {"trim",-6} {"cold e2e",9} {"after flame",11} {"handler ms",10} {"handler CPU",11} {"bytes",12} {"allocated",12} {"alloc/bytes",11}");
+    long unique = 0;
     foreach (var (name, _, job) in sizes)
     {
-        foreach (var type in new[] { QueryRequest.Types.ReportType.FlamegraphArrow, QueryRequest.Types.ReportType.TableArrow, QueryRequest.Types.ReportType.Top, QueryRequest.Types.ReportType.Pprof })
+        foreach (var type in new[] { QueryRequest.Types.ReportType.FlamegraphArrow, QueryRequest.Types.ReportType.TableArrow, QueryRequest.Types.ReportType.Top, QueryRequest.Types.ReportType.Callgraph, QueryRequest.Types.ReportType.Pprof })
         {
             foreach (var trim in type == QueryRequest.Types.ReportType.FlamegraphArrow ? new float?[] { 0f, 100f / 1600 } : [null])
             {
-                var request = new QueryRequest
+                // Each run's selection ends one nanosecond later than the last: the same data, a new cache key.
+                QueryRequest Request(QueryRequest.Types.ReportType reportType, float? threshold, long end)
                 {
-                    Mode = QueryRequest.Types.Mode.Merge,
-                    Merge = new MergeProfile { Query = $"cpu:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}", Start = QueryService.ToTimestamp(t - 60_000_000_000), End = QueryService.ToTimestamp(t + 60_000_000_000) },
-                    ReportType = type,
-                };
-                if (trim is { } th)
-                {
-                    request.NodeTrimThreshold = th;
+                    var request = new QueryRequest
+                    {
+                        Mode = QueryRequest.Types.Mode.Merge,
+                        Merge = new MergeProfile { Query = $"cpu:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}", Start = QueryService.ToTimestamp(t - 60_000_000_000), End = QueryService.ToTimestamp(end) },
+                        ReportType = reportType,
+                    };
+                    if (threshold is { } th)
+                    {
+                        request.NodeTrimThreshold = th;
+                    }
+
+                    return request;
                 }
 
-                double e2e = double.MaxValue, local = double.MaxValue, cpu = double.MaxValue;
+                double cold = double.MaxValue, warm = double.MaxValue, local = double.MaxValue, cpu = double.MaxValue;
                 long bytes = 0, allocated = long.MaxValue;
                 for (var i = 0; i < runs + 2; i++)
                 {
+                    var end = t + 60_000_000_000 + ++unique;
                     var sw = Stopwatch.StartNew();
-                    var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, request);
+                    var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, Request(type, trim, end));
                     var ms = sw.Elapsed.TotalMilliseconds;
                     bytes = response.CalculateSize();
                     if (response.Total == 0)
                     {
-                        throw new InvalidOperationException($"{request.Merge.Query} selected nothing");
+                        throw new InvalidOperationException($"{job} selected nothing");
                     }
+
+                    end = t + 60_000_000_000 + ++unique;
+                    await channel.UnaryAsync(ParcaApi.QueryService.Query, Request(QueryRequest.Types.ReportType.FlamegraphArrow, 100f / 1600, end));
+                    sw.Restart();
+                    await channel.UnaryAsync(ParcaApi.QueryService.Query, Request(type, trim, end));
+                    var wms = sw.Elapsed.TotalMilliseconds;
 
                     GC.Collect();
                     // The handler runs on this thread alone (no parallel merge), so the thread's own counter is exact;
@@ -687,19 +721,21 @@ static async Task ReportsRun(int runs)
                     // flame-graph queries (negative "allocated" figures on 2026-12-07), so it is not used.
                     var before = GC.GetAllocatedBytesForCurrentThread();
                     sw.Restart();
-                    var (cms, _) = Cpu(() => handler.Execute(request));
+                    var (cms, _) = Cpu(() => handler.Execute(Request(type, trim, end)));
                     var lms = sw.Elapsed.TotalMilliseconds;
                     var alloc = GC.GetAllocatedBytesForCurrentThread() - before;
                     if (i >= 2)
                     {
-                        (e2e, local, allocated, cpu) = (Math.Min(e2e, ms), Math.Min(local, lms), Math.Min(allocated, alloc), Math.Min(cpu, cms));
+                        (cold, warm, local, allocated, cpu) = (Math.Min(cold, ms), Math.Min(warm, wms), Math.Min(local, lms), Math.Min(allocated, alloc), Math.Min(cpu, cms));
                     }
                 }
 
                 var label = type.ToString();
-                Console.WriteLine($"{name,-16} {label,-17} {(trim is { } x ? $"{x:0.###}%" : "-"),-6} {e2e,8:F1} {local,10:F1} {cpu,11:F1} {bytes,12:N0} {allocated,12:N0} {(double)allocated / bytes,11:F1}");
+                Console.WriteLine($"{name,-16} {label,-17} {(trim is { } x ? $"{x:0.###}%" : "-"),-6} {cold,9:F1} {warm,11:F1} {local,10:F1} {cpu,11:F1} {bytes,12:N0} {allocated,12:N0} {(double)allocated / bytes,11:F1}");
             }
         }
+
+        Console.WriteLine($"{name}: process peak working set so far {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20):N0} MiB");
     }
 }
 

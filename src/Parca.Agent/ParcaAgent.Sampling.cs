@@ -62,7 +62,8 @@ public sealed partial class ParcaAgent
                         {
                             await store.WriteAsync(profile, CancellationToken.None).ConfigureAwait(false);
                         }
-                        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                        // InvalidOperationException: the remote store's bounded buffer refused a profile larger than its bound.
+                        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
                         {
                             Metrics.ProfileWriteFailed();
                             LogStoreFailed(_logger, store.GetType().Name, e.Message);
@@ -73,6 +74,7 @@ public sealed partial class ParcaAgent
                 }
 
                 _latest.EndWindow();
+                _unwinder?.Touch(window.Stacks);
                 _unwinder?.Sweep();
                 _dotnet?.Sweep();
                 _windows.JitUnwind?.Sweep(pid => _unwinder?.HasProcess(pid) == true);

@@ -99,7 +99,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 UseV2Schema = options.RemoteStoreUseV2Schema,
             };
             _stores.Add(_remote);
-            Metrics.Shipping = () => _remote.Stats;
+            var remote = _remote;
+            Metrics.Shipping = () => remote.Stats;
+            Metrics.ShippingRejected = () => remote.Rejected;
             if (!options.DebuginfoUploadDisable)
             {
                 _uploader = Debuginfo.DebuginfoUploaderFactory.Create(options, channelOptions, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("parca.agent.debuginfo"));
@@ -225,6 +227,9 @@ public sealed partial class ParcaAgent : IAsyncDisposable
                 _processes.Files,
                 loggers.CreateLogger("parca.agent.unwind"));
             _processes.Captured = _unwinder.AddProcess;
+            // Off the window's job: a newly dlopen'ed library may take a while to parse; its frames keep their names meanwhile.
+            var unwinder = _unwinder;
+            _processes.MappingsChanged = info => _ = Task.Run(() => unwinder.AddProcess(info));
             Metrics.Unwinder = _unwinder;
             if (_dotnet is not null)
             {
@@ -312,6 +317,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        Metrics.Dispose();
     }
 
     private sealed record Window(StackTable Stacks, Dictionary<int, string> ThreadNames, DateTimeOffset Start, TimeSpan Duration);

@@ -45,6 +45,7 @@ internal static partial class ServerCommandLine
     private static readonly Option<string> s_debuginfoUploadMaxDuration = Text("--debuginfo-upload-max-duration", "Maximum duration of debuginfo upload.", "15m");
     private static readonly Option<bool> s_debuginfoUploadsSignedUrl = Flag("--debuginfo-uploads-signed-url", "Whether to use signed URLs for debuginfo uploads.");
     private static readonly Option<string> s_debuginfodUpstreamServers = Text("--debuginfod-upstream-servers", "Upstream debuginfod servers, an ordered list to try.", "https://debuginfod.elfutils.org");
+    private static readonly Option<string?> s_debuginfoSourceDirectories = OptionalText("--debuginfo-source-directories", "Directories on this machine whose source files the SOURCE report may show when no source archive was uploaded (files named by DWARF paths; comma-separated; off by default).");
     private static readonly Option<string> s_debuginfodHttpRequestTimeout = Text("--debuginfod-http-request-timeout", "Timeout duration for HTTP request to upstream debuginfod server. Defaults to 5m", "5m");
     private static readonly Option<string> s_metastore = Text("--metastore", "Which metastore implementation to use (accepted for compatibility; the storage engine has its own).", s_defaults.Metastore);
     private static readonly Option<string> s_profileShareServer = Text("--profile-share-server", "gRPC address to send share profile requests to.", s_defaults.ProfileShareServer);
@@ -107,7 +108,7 @@ internal static partial class ServerCommandLine
         s_storageActiveMemory, s_storagePath, s_storageEnableWal, s_storageRowGroupSize, s_storageRetention,
         s_storageHeadMemoryLimit, s_storageMaxFutureSkew, s_storageWalLeftover, s_storageBlockDuration, s_objectStorageSyncInterval, s_objectStorageCacheSize,
         s_symbolizerDemangleMode, s_symbolizerNumberOfTries, s_debuginfoCacheDir, s_debuginfoUploadMaxSize,
-        s_debuginfoUploadMaxDuration, s_debuginfoUploadsSignedUrl, s_debuginfodUpstreamServers,
+        s_debuginfoUploadMaxDuration, s_debuginfoUploadsSignedUrl, s_debuginfodUpstreamServers, s_debuginfoSourceDirectories,
         s_debuginfodHttpRequestTimeout, s_metastore, s_profileShareServer, s_storeAddress, s_bearerToken,
         s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_externalLabel, s_experimentalArrow, s_grpcMaxMessageSize, s_queryMemoryBudget,
         .. LimitOptions(),
@@ -152,6 +153,7 @@ internal static partial class ServerCommandLine
             DebuginfoUploadMaxDuration = Duration(r, s_debuginfoUploadMaxDuration, problems),
             DebuginfoUploadsSignedUrl = r.GetValue(s_debuginfoUploadsSignedUrl),
             DebuginfodUpstreamServers = SplitList(r.GetValue(s_debuginfodUpstreamServers)),
+            DebuginfoSourceDirectories = SplitList(r.GetValue(s_debuginfoSourceDirectories)),
             DebuginfodHttpRequestTimeout = Duration(r, s_debuginfodHttpRequestTimeout, problems),
             Metastore = r.GetValue(s_metastore)!,
             ProfileShareServer = r.GetValue(s_profileShareServer)!,

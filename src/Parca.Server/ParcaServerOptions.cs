@@ -70,6 +70,9 @@ public sealed class ParcaServerOptions
     public bool DebuginfoUploadsSignedUrl { get; set; }
     public IReadOnlyList<string> DebuginfodUpstreamServers { get; set; } = ["https://debuginfod.elfutils.org"];
     public TimeSpan DebuginfodHttpRequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>--debuginfo-source-directories: where the SOURCE report may read files named by DWARF paths (none: archives only).</summary>
+    public IReadOnlyList<string> DebuginfoSourceDirectories { get; set; } = [];
     public string Metastore { get; set; } = "badger";
     public string ProfileShareServer { get; set; } = "api.pprof.me:443";
     public string? StoreAddress { get; set; }

@@ -205,6 +205,7 @@ public sealed partial class ProfileStore
     private async Task<long> PutBucketBlockAsync(BucketBlockMeta meta, BlockPartition[] blocks, CancellationToken stop)
     {
         var bucket = _options.Bucket!;
+        var started = _options.Time.GetTimestamp();
         var uploaded = 0;
         long bytes = 0;
         try
@@ -216,6 +217,14 @@ public sealed partial class ProfileStore
                 await bucket.PutAsync(BucketBlockMeta.PartKey(meta.Id, i), file, stop).ConfigureAwait(false);
                 uploaded++;
                 bytes += file.Length;
+            }
+
+            // Parts older than the orphan grace without a meta are deleted by the lease holder: a meta must never
+            // follow parts that may be gone, so an upload that took half the grace starts over as a new block.
+            var took = _options.Time.GetElapsedTime(started);
+            if (took > _options.BucketOrphanGrace / 2)
+            {
+                throw new BucketException($"{bucket.Description}: upload of block {meta.Id} took {took.TotalSeconds:0}s, more than half of the orphan grace ({_options.BucketOrphanGrace.TotalSeconds:0}s); it starts over as a new block");
             }
 
             meta.MinTimeNanos = meta.Parts.Min(p => p.MinTimeNanos);
@@ -347,15 +356,17 @@ public sealed partial class ProfileStore
     private async Task SyncBucketAsync(CancellationToken stop, bool initial)
     {
         var bucket = _options.Bucket!;
-        var keys = await bucket.ListAsync(BucketBlockMeta.BlocksPrefix, stop).ConfigureAwait(false);
+        var objects = await bucket.ListAsync(BucketBlockMeta.BlocksPrefix, stop).ConfigureAwait(false);
         var listed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var key in keys)
+        foreach (var o in objects)
         {
-            if (BucketBlockMeta.IdOfMetaKey(key) is { } id)
+            if (BucketBlockMeta.IdOfMetaKey(o.Key) is { } id)
             {
                 listed.Add(id);
             }
         }
+
+        FindOrphans(objects, listed);
 
         List<string> unknown;
         lock (_rotateLock)

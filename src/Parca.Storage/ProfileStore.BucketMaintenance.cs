@@ -5,9 +5,9 @@ namespace Parca.Storage;
 /// <summary>
 /// Upkeep of the bucket by one server at a time: whoever holds the lease object <c>compactor.lease</c> applies
 /// retention (deletes blocks whose newest profile is past it: meta first, so readers stop seeing the block before its
-/// parts go) and deletes blocks superseded by a compacted block. The lease is taken when it is absent, expired or
-/// ours, by writing it and reading it back a moment later (S3 has no portable compare-and-swap); should two servers
-/// still both act, readers count overlapping blocks once (see VisibleBlocks) and deleting twice is harmless.
+/// parts go), deletes blocks superseded by a compacted block and the leftovers of uploads cut short (see
+/// ProfileStore.BucketOrphans.cs). The lease is taken when it is absent, expired or ours, by writing it and reading it
+/// back a moment later (S3 has no portable compare-and-swap); should two servers still both act, readers count overlapping blocks once (see VisibleBlocks) and deleting twice is harmless.
 /// </summary>
 public sealed partial class ProfileStore
 {
@@ -37,6 +37,8 @@ public sealed partial class ProfileStore
         {
             await DeleteBucketBlockAsync(meta, meta.MaxTimeNanos < RetentionCutoffNanos ? "retention" : "compacted", stop).ConfigureAwait(false);
         }
+
+        await DeleteOrphansAsync(stop).ConfigureAwait(false);
 
         await CompactBucketAsync(stop).ConfigureAwait(false);
     }

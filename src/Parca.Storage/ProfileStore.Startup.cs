@@ -154,7 +154,7 @@ public sealed partial class ProfileStore
         {
             try
             {
-                var (name, labels, profile) = WalRecordCodec.Decode(bytes, _options.WalSourceDecoder);
+                var (name, labels, profile) = WalRecordCodec.Decode(bytes);
                 head.Append(name, labels, profile);
                 ReplayedProfiles++;
             }

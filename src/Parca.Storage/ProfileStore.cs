@@ -110,7 +110,8 @@ public sealed partial class ProfileStore : IDisposable
     /// <summary>
     /// <see cref="Append(string, LabelSet, IngestProfile)"/>, logging <paramref name="source"/> (the bytes the profile
     /// was decoded from) instead of the decoded profile when the write-ahead log is on and
-    /// <see cref="StorageOptions.WalSourceDecoder"/> can decode it again (the server passes the pprof it received).
+    /// <paramref name="source"/> is the pprof it was decoded from (the server passes the pprof it received; the log
+    /// decodes it again at replay).
     /// Throws <see cref="StorageWriteException"/> when the log cannot be written (nothing is stored then) and
     /// <see cref="StorageBusyException"/> when compaction is so far behind that the head reached its memory limit.
     /// </summary>
@@ -129,7 +130,7 @@ public sealed partial class ProfileStore : IDisposable
             record = s_walRecord ??= new ByteWriter(64 * 1024);
             record.Clear();
             record.Skip(WriteAheadLog.HeaderBytes); // room for the frame, so a record is one write
-            if (!source.IsEmpty && _options.WalSourceDecoder is not null)
+            if (!source.IsEmpty)
             {
                 WalRecordCodec.EncodeSource(record, name, labels, profile, source);
             }

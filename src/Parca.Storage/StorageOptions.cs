@@ -50,14 +50,6 @@ public sealed class StorageOptions
     public WalLeftoverPolicy WalLeftover { get; set; } = WalLeftoverPolicy.Refuse;
 
     /// <summary>
-    /// Turns the source bytes given to <see cref="ProfileStore.Append(string, LabelSet, Ingest.IngestProfile, ReadOnlySpan{byte})"/>
-    /// (with the profile's executable infos) back into the profile, at replay. The server logs the pprof bytes it
-    /// received (smaller than the decoded profile, and nothing to encode) and decodes them again here. Without it the
-    /// log holds decoded profiles.
-    /// </summary>
-    public Func<ReadOnlyMemory<byte>, IReadOnlyList<Ingest.ExecutableInfo>?, Ingest.IngestProfile>? WalSourceDecoder { get; set; }
-
-    /// <summary>
     /// Receives one line per storage event an operator must know about while running (disk full and recovered,
     /// a failed compaction, what a shutdown could not write). Start-up problems are in <see cref="ProfileStore.LoadErrors"/>.
     /// </summary>
@@ -86,6 +78,13 @@ public sealed class StorageOptions
 
     /// <summary>Take part in bucket compaction and retention (one server at a time, under the lease object).</summary>
     public bool BucketCompaction { get; set; } = true;
+
+    /// <summary>
+    /// How old the newest part of a block without a meta must be before the lease holder deletes the block's parts as
+    /// the leftover of an upload cut short (and aborts multipart uploads and removes temporaries started this long ago).
+    /// Uploads that take half of it start over, so it also tolerates clocks apart by up to half of it.
+    /// </summary>
+    public TimeSpan BucketOrphanGrace { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>A query server (--mode=query): appends are refused, blocks come from the bucket only.</summary>
     public bool QueryOnly { get; set; }

@@ -3,7 +3,6 @@ using Parca.Protocol.Query.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Client;
 using Parca.Server;
-using Parca.Tests.Shared;
 
 namespace Parca.Agent.Tests;
 

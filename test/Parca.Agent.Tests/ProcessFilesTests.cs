@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Parca.Agent.Processes;
+using Parca.Symbols.IO;
 using Parca.Symbols.Jit;
 
 namespace Parca.Agent.Tests;

@@ -36,6 +36,35 @@ public sealed class UnwindEndToEndTests
         AssertShare(traces, file, expected, 0.95);
     }
 
+    [Fact]
+    public async Task Rust_release_build_without_frame_pointers_has_the_chain_from_main_to_the_hot_function()
+    {
+        // Debian's rustc (scripts/bootstrap.sh test installs it); -O omits frame pointers as release builds do.
+        const string Rustc = "/usr/bin/rustc";
+        Assert.True(File.Exists(Rustc), "Debian's rustc is not installed (scripts/bootstrap.sh test installs it)");
+        var output = Path.Combine(Tracees.OutputDirectory, "rustchain");
+        Directory.CreateDirectory(Tracees.OutputDirectory);
+        Tracees.Run(Rustc, $"-O -o {output} {Path.Combine(AppContext.BaseDirectory, "tracees", "rustchain.rs")}");
+        var level1 = Tracees.Run("nm", output).Split('\n').Select(l => l.Split(' ')[^1]).First(n => n.Contains("rustchain6level1", StringComparison.Ordinal));
+        Assert.DoesNotContain("%rbp", Tracees.Run("objdump", $"-d --no-show-raw-insn --disassemble={level1} {output}"), StringComparison.Ordinal);
+        await using var run = await ServerReadback.StartAsync("rustchain");
+        using var tracee = Tracees.Start(output, "6");
+        var from = await run.WaitForTablesAsync(tracee.Id);
+        await tracee.WaitForExitAsync();
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+
+        // Leaf side: our functions; root side: Rust's runtime start (its depth varies by version) down to _start.
+        string[] leaf = ["rustchain::burn", "rustchain::level3", "rustchain::level2", "rustchain::level1", "rustchain::main"];
+        string[] root = ["main", "*", "__libc_start_main", "_start"];
+        var total = traces.Sum(t => t.Seconds);
+        var complete = traces.Select(t => (t.Seconds, User: t.Frames[(Array.FindLastIndex(t.Frames, IsKernelFrame) + 1)..]))
+            .Where(t => t.User.Length >= leaf.Length + root.Length
+                && t.User.Take(leaf.Length).SequenceEqual(leaf)
+                && t.User[^root.Length..].Zip(root).All(p => p.Second == "*" || p.First == p.Second)).Sum(t => t.Seconds);
+        Assert.True(total > 0, "the server returned an empty profile");
+        Assert.True(complete >= total * 0.95, $"{string.Join(" <- ", leaf)} <- ... <- {string.Join(" <- ", root)} holds {complete:F3}s of {total:F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
+    }
+
     [Theory]
     [InlineData("signal", new[] { "on_signal", "*", "idle_loop", "main", "*", "__libc_start_main", "_start" })]
     [InlineData("thread", new[] { "burn", "worker", "*", "*" })]

@@ -63,7 +63,24 @@ public sealed class QueryRangeTests : IDisposable
         var series = Assert.Single(_engine.QueryRange("memory:inuse_space:bytes:space:bytes", 0, 40 * Second, 10 * Second, ["ignored"]));
         Assert.Equal("{job=\"api\"}", series.Labels.ToString());
         Assert.Null(series.SampleType);
-        Assert.Equal([new MetricsPoint(10 * Second, 100, 100, 0, 2), new MetricsPoint(31 * Second, 70, 70, 0, 1)], series.Points);
+        // The first step holds two profiles: its value is the first one's (Parca), with the range of both.
+        Assert.Equal([new MetricsPoint(10 * Second, 100, 100, 0, 2, true, 50, 100, 10 * Second), new MetricsPoint(31 * Second, 70, 70, 0, 1)], series.Points);
+    }
+
+    [Fact]
+    public void A_downsampled_gauge_keeps_its_peak_its_minimum_and_the_peak_time()
+    {
+        using var store = Store();
+        foreach (var (t, v) in new[] { (120L, 300L), (130L, 9000L), (140L, 20L), (150L, 400L) })
+        {
+            var b = new IngestBuilder(("inuse_space", "bytes")) { PeriodType = ("space", "bytes"), Period = 1, TimeNanos = t * Second };
+            b.Sample("main;alloc", v);
+            store.Append("memory", LabelSet.From(("job", "heap")), b.Build());
+        }
+
+        // One step (steps are multiples of the step since the epoch: [120 s, 180 s)) over all four profiles.
+        var series = Assert.Single(new QueryEngine(store).QueryRange("memory:inuse_space:bytes:space:bytes", 120 * Second, 179 * Second, 60 * Second, null));
+        Assert.Equal([new MetricsPoint(120 * Second, 300, 300, 0, 4, true, 20, 9000, 130 * Second)], series.Points);
     }
 
     [Fact]

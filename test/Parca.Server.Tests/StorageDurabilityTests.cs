@@ -34,7 +34,7 @@ public sealed class StorageDurabilityTests
     [Fact]
     public async Task A_full_disk_is_refused_with_resource_exhausted_and_ingest_recovers_by_itself()
     {
-        using var disk = new Storage.Tests.SmallDisk();
+        using var disk = new SmallDisk();
         var port = FreePort();
         var args = Args(disk.Path, port, "--storage-enable-wal");
         var server = await StartAsync(args, port);
@@ -185,7 +185,7 @@ public sealed class StorageDurabilityTests
     [Fact]
     public async Task A_kill_during_disk_full_recovery_loses_and_duplicates_nothing_acknowledged()
     {
-        using var disk = new Storage.Tests.SmallDisk();
+        using var disk = new SmallDisk();
         var port = FreePort();
         // A 1 MiB head: compactions fail while the disk is full and are retried at once when space returns.
         var args = Args(disk.Path, port, "--storage-enable-wal", "--storage-active-memory=1048576");

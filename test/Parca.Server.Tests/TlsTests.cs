@@ -10,7 +10,6 @@ using Microsoft.Extensions.Logging;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Rpc.Client;
-using Parca.Tests.Shared;
 
 namespace Parca.Server.Tests;
 

@@ -126,6 +126,65 @@ public sealed class BucketStoreTests : IDisposable
         Assert.Equal(new Dictionary<string, long> { ["main;work"] = 8, ["main;idle"] = 4 }, ReadStacks(view, 0));
     }
 
+    [Fact]
+    public async Task Parts_left_by_an_upload_cut_short_go_after_the_grace_while_younger_ones_and_whole_blocks_stay()
+    {
+        using (var ingest = new ProfileStore(Ingest("a")))
+        {
+            ingest.Append(Cpu, s_job, CpuProfile(1_000, ("main;work", 3)));
+            await ingest.FlushAsync();
+        }
+
+        // A FILESYSTEM bucket's LastModified is the file's mtime: make the whole block old, and leave what crashes leave.
+        var bucket = Sub("bucket");
+        var old = DateTime.UtcNow.AddHours(-2);
+        var whole = Directory.GetFiles(Path.Combine(bucket, "blocks"), "*", SearchOption.AllDirectories);
+        foreach (var f in whole)
+        {
+            File.SetLastWriteTimeUtc(f, old);
+        }
+
+        string Put(string key, DateTime modified)
+        {
+            var path = Path.Combine(bucket, key);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, "left behind");
+            File.SetLastWriteTimeUtc(path, modified);
+            return path;
+        }
+
+        var orphan = new[] { Put("blocks/dead00000000/0000000100000002-0badf00d/00.prcb", old), Put("blocks/dead00000000/0000000100000002-0badf00d/01.prcb", old) };
+        var young = Put("blocks/dead00000000/0000000300000004-0badcafe/00.prcb", DateTime.UtcNow);
+        var staleTemp = Put("debuginfo/abcd/debuginfo.0123456789abcdef0123456789abcdef.tmp", old);
+        var youngTemp = Put("debuginfo/ef01/debuginfo.0123456789abcdef0123456789abcdef.tmp", DateTime.UtcNow);
+
+        var log = new List<string>();
+        var options = Ingest("a");
+        options.Log = line => { lock (log) { log.Add(line); } };
+        using (var keeper = new ProfileStore(options))
+        {
+            for (var i = 0; i < 300 && (File.Exists(orphan[0]) || File.Exists(staleTemp)); i++)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.All(orphan, f => Assert.False(File.Exists(f), f));
+        Assert.False(File.Exists(staleTemp));
+        Assert.True(File.Exists(young));
+        Assert.True(File.Exists(youngTemp));
+        Assert.All(whole, f => Assert.True(File.Exists(f), f));
+        lock (log)
+        {
+            Assert.Contains(log, l => l.Contains("deleted 2 part file(s) of block dead00000000/0000000100000002-0badf00d", StringComparison.Ordinal));
+            Assert.Contains(log, l => l.Contains("removed 1 unfinished write(s)", StringComparison.Ordinal));
+        }
+
+        using var query = new ProfileStore(Query());
+        var remote = Assert.Single(query.Partitions.OfType<RemoteBlockPartition>());
+        Assert.Equal(new Dictionary<string, long> { ["main;work"] = 3 }, ReadStacks(remote.View(), 0));
+    }
+
     private static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);

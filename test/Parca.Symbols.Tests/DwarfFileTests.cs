@@ -145,7 +145,7 @@ public sealed class DwarfFileTests
     }
 
     /// <summary>addr2line -a -i -f: "0xADDR" then pairs of lines "function" / "file:line" (line may carry " (discriminator N)").</summary>
-    private static Dictionary<ulong, List<string>> ParseAddr2line(string output)
+    internal static Dictionary<ulong, List<string>> ParseAddr2line(string output)
     {
         var result = new Dictionary<ulong, List<string>>();
         List<string>? current = null;

@@ -32,12 +32,16 @@ const dir = mkdtempSync(join(tmpdir(), 'parca-large-e2e-'));
 const files = new Map<string, string>();
 
 function goTopFlat(file: string): Map<string, number> {
+  return new Map([...goTop(file)].map(([name, v]) => [name, v.flat]));
+}
+
+function goTop(file: string): Map<string, { flat: number; cum: number }> {
   const out = execFileSync('go', ['tool', 'pprof', '-top', '-symbolize=none', '-sample_index=cpu', '-unit=ns', '-nodecount=1000000', '-nodefraction=0', '-edgefraction=0', file],
     { env: { ...process.env, HOME: dir, PPROF_TMPDIR: dir }, maxBuffer: 256 * 1024 * 1024 }).toString();
-  const flat = new Map<string, number>();
+  const flat = new Map<string, { flat: number; cum: number }>();
   for (const line of out.split('\n')) {
     const m = /^\s*(\d+)(?:ns)?\s+[\d.]+%\s+[\d.]+%\s+(\d+)(?:ns)?\s+[\d.]+%\s+(.+?)\s*$/.exec(line);
-    if (m) flat.set(m[3], Number(m[1]));
+    if (m) flat.set(m[3], { flat: Number(m[1]), cum: Number(m[2]) });
   }
   if (flat.size < 1000) throw new Error(`go tool pprof -top printed too few rows:\n${out.slice(0, 2000)}`);
   return flat;
@@ -123,6 +127,33 @@ describe('full-size profiles', () => {
     expect(await page.locator('[data-testid=search]').inputValue()).toBe('method_1');
     await page.goForward();
     await expect.poll(() => new URL(page.url()).searchParams.get('expression_a')).toBe(`${type}{job="huge"}`);
+  });
+
+  it('shows a minimap of the deep graph that scrolls the graph to the clicked row', async () => {
+    // Untrimmed: the one-pixel trim leaves too few deep rows for a minimap; all 56 levels need one.
+    await page.goto(url('large', sizes[0].at, '&trim=0&dashboard_items=flamegraph'));
+    const minimap = page.locator('[data-testid=flamegraph] [data-testid=minimap]');
+    await page.locator('[data-testid=flamegraph] [data-testid=minimap-canvas][data-drawn]').waitFor({ timeout: 150_000 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const rowsShown = async () => (await page.locator('[data-testid=flamegraph] [data-testid=minimap-window]').getAttribute('data-rows'))!;
+    const [, lastBefore] = (await rowsShown()).split('-').map(Number);
+    const box = (await minimap.boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height - 1);
+    await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(50);
+    // The outlined window follows the scroll: deeper rows are on screen now.
+    await expect.poll(async () => Number((await rowsShown()).split('-')[1])).toBeGreaterThan(lastBefore);
+  });
+
+  it('builds the sandwich of a trimmed graph on the server from untrimmed totals', async () => {
+    const expected = goTop(files.get('large')!);
+    // The heaviest function by cumulative value: many callers and callees, most of them trimmed from the full graph.
+    const [name, { cum }] = [...expected.entries()].sort((a, b) => b[1].cum - a[1].cum)[0];
+    await page.goto(url('large', sizes[0].at, `&dashboard_items=flamegraph,sandwich&sandwich_function_name=${encodeURIComponent(name)}`));
+    await page.locator('[data-testid=trim-note]').waitFor({ timeout: 150_000 });
+    const status = (half: string) => page.locator(`[data-testid=sandwich-${half}] [data-testid=fg-status]`).textContent({ timeout: 150_000 });
+    // Both halves hold every stack through the function, trimmed or not in the full graph: its whole cumulative value.
+    expect(await status('callees')).toContain(`${formatValue(cum, 'nanoseconds')} total`);
+    expect(await status('callers')).toContain(`${formatValue(cum, 'nanoseconds')} total`);
   });
 
   it('refuses to compare CPU with heap bytes and says why', async () => {

@@ -153,4 +153,19 @@ describe('targets page against real targets', () => {
     await expect.poll(async () => (await names()).length).toBeGreaterThan(0);
     await page.screenshot({ path: join(screenshots, '14-dotnet-preset.png'), fullPage: true });
   });
+
+  it('keeps the last lists and says it could not load them when the server is down', async () => {
+    await page.goto(`${server.url}/targets`);
+    await page.locator('[data-testid=job-self]').waitFor();
+    await server.stop();
+    await page.locator('[data-testid=targets-refresh]').click();
+    const error = page.locator('[data-testid=targets-error]');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/^Could not load the scrape targets: .+ — showing the last list that loaded\. Retry$/);
+    expect(await page.locator('[data-testid=agents-error]').textContent()).toContain('Could not load the agents');
+    // The jobs seen before are still listed, and nothing claims that none are configured.
+    expect(await page.locator('[data-testid=job-self] [data-testid=target]').count()).toBe(2);
+    expect(await page.locator('text=No scrape jobs are configured').count()).toBe(0);
+    expect(await page.locator('[data-testid=agent]').count()).toBe(1);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatDiffPercent, formatPercent, formatTimestamp, formatValue, parseRelative } from '../src/format/format';
+import { formatAge, formatDiffPercent, formatPercent, formatTimestamp, formatValue, parseRelative, shortenName, splitName } from '../src/format/format';
+import { searchError } from '../src/arrow/flamegraph';
 import { friendlyProfileTypeName, parseProfileTypeKey, profileTypeKey, resultUnit } from '../src/format/profileTypes';
 
 describe('formatValue', () => {
@@ -19,6 +20,33 @@ describe('formatValue', () => {
     expect(formatValue(12_345, 'count')).toBe('12.35 k');
     expect(formatValue(-2_500_000, 'count')).toBe('-2.5 M');
     expect(formatValue(7, 'widgets')).toBe('7 widgets');
+  });
+});
+
+describe('unit boundaries and names', () => {
+  it('rounds up into the next unit instead of printing 1000 of the smaller one', () => {
+    expect(formatValue(999_999_999, 'nanoseconds')).toBe('1 s');
+    expect(formatValue(999_996, 'nanoseconds')).toBe('1 ms');
+    expect(formatValue(999_994, 'nanoseconds')).toBe('999.99 µs');
+    expect(formatValue(-999_999_999, 'nanoseconds')).toBe('-1 s');
+    expect(formatValue(1024 * 1024 - 1, 'bytes')).toBe('1 MiB');
+    expect(formatValue(999_999, 'count')).toBe('1 M');
+  });
+  it('keeps the function part of long names', () => {
+    const cpp = 'ns3::Component17::method_42(int, std::string const&)';
+    expect(shortenName(cpp, 80)).toBe(cpp);
+    expect(shortenName(cpp, 34)).toBe('ns3::Component17::method_42(…)');
+    expect(shortenName(cpp, 20)).toBe('…ent17::method_42(…)');
+    expect(shortenName('github.com/acme/service/internal/handler.(*Server).ServeHTTP', 24)).toBe('…ler.(*Server).ServeHTTP');
+    expect(splitName(cpp)).toEqual(['ns3::Component17::', 'method_42(int, std::string const&)']);
+    expect(splitName('github.com/x/y.(*T).Run')).toEqual(['github.com/x/y.(*T).', 'Run']);
+    expect(splitName('std::vector<a::b>::push_back')).toEqual(['std::vector<a::b>::', 'push_back']);
+    expect(splitName('main')).toEqual(['', 'main']);
+  });
+  it('reports an invalid search regex and accepts valid ones and plain text', () => {
+    expect(searchError('/foo(/')).toMatch(/Invalid regular expression/);
+    expect(searchError('/^foo$/')).toBeNull();
+    expect(searchError('foo(')).toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
+using Parca.Symbols.IO;
 
 namespace Parca.Agent.Processes;
 

@@ -40,6 +40,9 @@ internal sealed class ObjectFile : IDisposable
 
     public string? Compiler { get; }
 
+    /// <summary>The mapping process's root (/proc/PID/root): debug links next to the file are looked up there.</summary>
+    internal string Root => _root;
+
     /// <summary>The open file (null when not ELF): the unwind table builder reads .eh_frame through it.</summary>
     internal SafeFileHandle? Handle => _handle;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
-using Parca.Agent.Interop;
+using Parca.Symbols.IO;
 
 namespace Parca.Agent.Processes;
 
@@ -153,7 +153,7 @@ internal sealed partial class ProcessFiles
         return true;
     }
 
-    private SafeFileHandle? OpenPerfMap(ProcessInfo process, out Libc.Stat stat, out string shown, bool checkSize = true)
+    private SafeFileHandle? OpenPerfMap(ProcessInfo process, out FileSyscalls.Stat stat, out string shown, bool checkSize = true)
     {
         var root = $"{_procRoot}/{process.Pid}/root";
         var relative = $"tmp/perf-{process.NamespacePid}.map";
@@ -248,7 +248,7 @@ internal sealed partial class ProcessFiles
     };
 
     /// <summary>True when the stat's device and inode are those /proc/PID/maps gave ("08:01", 1234).</summary>
-    internal static bool SameFile(in Libc.Stat stat, MemoryMapping mapping)
+    internal static bool SameFile(in FileSyscalls.Stat stat, MemoryMapping mapping)
     {
         var colon = mapping.Device.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0
@@ -264,7 +264,7 @@ internal sealed partial class ProcessFiles
         return devMajor == major && devMinor == minor && stat.Inode == mapping.Inode;
     }
 
-    private void Refuse(int pid, string? comm, string path, FileRefusal reason, in Libc.Stat stat, string? detail = null)
+    private void Refuse(int pid, string? comm, string path, FileRefusal reason, in FileSyscalls.Stat stat, string? detail = null)
     {
         if (reason == FileRefusal.Missing)
         {

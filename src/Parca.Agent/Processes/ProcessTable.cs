@@ -88,7 +88,47 @@ internal sealed partial class ProcessTable : IAsyncDisposable
             return;
         }
 
+        var previous = info.Mappings;
         info.Mappings = MemoryMapping.ParseExecutable(maps);
+        if (!SameFiles(previous, info.Mappings))
+        {
+            MappingsChanged?.Invoke(info);
+        }
+    }
+
+    /// <summary>Called after <see cref="RefreshMappings"/> found new or removed file mappings (dlopen, dlclose): the unwinder loads their tables.</summary>
+    public Action<ProcessInfo>? MappingsChanged { get; set; }
+
+    private static bool SameFiles(IReadOnlyList<MemoryMapping> a, IReadOnlyList<MemoryMapping> b)
+    {
+        var files = 0;
+        foreach (var m in b)
+        {
+            if (m.Kind != MappingKind.File)
+            {
+                continue;
+            }
+
+            files++;
+            var found = false;
+            foreach (var o in a)
+            {
+                found |= o.Kind == MappingKind.File && o.Start == m.Start && o.End == m.End && o.Inode == m.Inode;
+            }
+
+            if (!found)
+            {
+                return false;
+            }
+        }
+
+        var before = 0;
+        foreach (var o in a)
+        {
+            before += o.Kind == MappingKind.File ? 1 : 0;
+        }
+
+        return before == files;
     }
 
     private async Task WorkAsync()

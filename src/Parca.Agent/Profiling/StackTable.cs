@@ -30,20 +30,7 @@ internal sealed class StackTable
     /// <summary>Counts one sample.</summary>
     public void Add(int pid, int tid, int cpu, long timestampNs, ReadOnlySpan<ulong> kernel, ReadOnlySpan<ulong> user)
     {
-        var seed = ((ulong)(uint)pid << 32) | (uint)tid;
-        var h = StackHash.Mix(seed, (ulong)cpu);
-        foreach (var f in kernel)
-        {
-            h = StackHash.Mix(h, f);
-        }
-
-        h = StackHash.Mix(h, 0xffff_ffff_ffff_fffeUL); // separates kernel from user frames
-        foreach (var f in user)
-        {
-            h = StackHash.Mix(h, f);
-        }
-
-        h = StackHash.Finalize(h);
+        var h = StackHash.Stack(pid, tid, cpu, kernel, user);
         if (Count == 0)
         {
             FirstTimestampNs = timestampNs;

@@ -11,60 +11,57 @@ namespace Parca.Agent.Shipping;
 
 /// <summary>
 /// Ships profiles to a Parca store, as v2 Arrow records with <c>WriteArrow</c> (the default, as Parca Agent) or as
-/// pprof with <c>ProfileStoreService.WriteRaw</c>, batched: profiles wait in a bounded
-/// buffer (when full the oldest is dropped and counted) and every --remote-store-batch-write-interval all of them go
-/// in one request, series with the same label set merged. A failed batch goes back to the front of the buffer and
-/// the next attempt waits with exponential back-off (1 s doubling, capped at the interval), as Parca Agent does.
+/// pprof with <c>ProfileStoreService.WriteRaw</c>, through the shared <see cref="ProfileSender{T}"/> (the forwarder's
+/// too): profiles wait in a bounded buffer (when full the oldest is dropped and counted) and every
+/// --remote-store-batch-write-interval they go out in one request (up to 8 MiB), series with the same label set
+/// merged. A transient failure keeps the batch and retries it with exponential back-off (1 s doubling, capped at the
+/// interval), as Parca Agent does; a refused batch is split so one bad profile is dropped and the rest arrive.
 /// </summary>
 internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
 {
     /// <summary>The __name__ of the agent's CPU profiles (Parca Agent's): queries select parca_agent_cpu:samples:count:cpu:nanoseconds:delta.</summary>
     public const string ProfileName = "parca_agent_cpu";
 
+    /// <summary>Bytes of profiles the buffer holds at most besides its profile count bound.</summary>
+    internal const long MaxBufferedBytes = 64L * 1024 * 1024;
+
     private readonly GrpcChannel _channel;
     private readonly ProfileStoreService.ProfileStoreServiceClient _client;
-    private readonly TimeSpan _interval;
-    private readonly TimeSpan _timeout;
-    private readonly int _capacity;
-    private readonly ILogger _logger;
-    private readonly LinkedList<ProfileSeries> _buffer = new();
-    private readonly Lock _lock = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
-    private long _dropped;
-    private long _sent;
-    private long _failed;
+    private readonly ProfileSender<ProfileSeries> _sender;
 
     public RemoteStore(string address, RpcChannelOptions channelOptions, TimeSpan interval, TimeSpan timeout, int capacity, ILogger logger)
     {
         _channel = GrpcChannels.Create(address, channelOptions);
         _client = new ProfileStoreService.ProfileStoreServiceClient(_channel);
-        _interval = interval;
-        _timeout = timeout;
-        _capacity = capacity;
-        _logger = logger;
-        _loop = Task.Run(LoopAsync);
+        _sender = new ProfileSender<ProfileSeries>(
+            new ProfileSenderOptions
+            {
+                Destination = "--remote-store-address",
+                MaxQueuedProfiles = capacity,
+                MaxQueuedBytes = MaxBufferedBytes,
+                MaxBatchBytes = Math.Min(8 * 1024 * 1024, channelOptions.MaxMessageSize),
+                FlushInterval = interval,
+                CallTimeout = timeout,
+                InitialBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, interval.Ticks)),
+                MaxBackoff = interval,
+                ShutdownFlushTimeout = TimeSpan.FromTicks(Math.Min(timeout.Ticks, TimeSpan.TicksPerSecond * 10)),
+            },
+            SendAsync,
+            static s => s.PprofGzip.Length + 64L * s.Labels.Count,
+            static s => LabelSetBuilder.Format(s.Labels),
+            logger);
     }
 
-    public (long Buffered, long Dropped, long Sent, long Failed) Stats
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return (_buffer.Count, Interlocked.Read(ref _dropped), Interlocked.Read(ref _sent), Interlocked.Read(ref _failed));
-            }
-        }
-    }
+    /// <summary>Buffered includes the batch being sent; Failed counts failed calls (each retried).</summary>
+    public (long Buffered, long Dropped, long Sent, long Failed) Stats =>
+        (_sender.QueuedProfiles, _sender.Dropped, _sender.Sent, _sender.Failures);
+
+    /// <summary>Profiles the store refused as invalid (dropped, not retried).</summary>
+    public long Rejected => _sender.Rejected;
 
     public ValueTask WriteAsync(ProfileSeries series, CancellationToken cancellationToken)
     {
-        lock (_lock)
-        {
-            _buffer.AddLast(series);
-            TrimLocked();
-        }
-
+        _sender.Enqueue(series);
         return ValueTask.CompletedTask;
     }
 
@@ -107,102 +104,33 @@ internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
         return request;
     }
 
-    private void TrimLocked()
+    /// <summary>One attempt at everything buffered (tests); on a transient failure it stays buffered.</summary>
+    internal Task<bool> FlushAsync(CancellationToken cancellationToken) => _sender.FlushOnceAsync(cancellationToken);
+
+    private Task SendAsync(IReadOnlyList<ProfileSeries> batch, DateTime deadline, CancellationToken cancellationToken)
     {
-        while (_buffer.Count > _capacity)
+        if (!UseV2Schema)
         {
-            _buffer.RemoveFirst();
-            Interlocked.Increment(ref _dropped);
-        }
-    }
-
-    private async Task LoopAsync()
-    {
-        var backoff = TimeSpan.Zero;
-        var token = _stop.Token;
-        while (true)
-        {
-            var stopping = false;
-            try
-            {
-                await Task.Delay(backoff > TimeSpan.Zero ? backoff : _interval, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                stopping = true;
-            }
-
-            var ok = await FlushAsync(stopping ? CancellationToken.None : token).ConfigureAwait(false);
-            backoff = ok ? TimeSpan.Zero : NextBackoff(backoff);
-            if (stopping)
-            {
-                return;
-            }
-        }
-    }
-
-    private TimeSpan NextBackoff(TimeSpan current)
-    {
-        var next = current == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : current * 2;
-        return next > _interval ? _interval : next;
-    }
-
-    /// <summary>Sends everything buffered; on failure puts it back in front (subject to the bound).</summary>
-    internal async Task<bool> FlushAsync(CancellationToken cancellationToken)
-    {
-        List<ProfileSeries> batch;
-        lock (_lock)
-        {
-            if (_buffer.Count == 0)
-            {
-                return true;
-            }
-
-            batch = [.. _buffer];
-            _buffer.Clear();
+            return _client.WriteRawAsync(BuildRequest(batch), deadline: deadline, cancellationToken: cancellationToken).ResponseAsync;
         }
 
+        WriteArrowRequest request;
         try
         {
-            var deadline = DateTime.UtcNow + _timeout;
-            if (UseV2Schema)
-            {
-                await _client.WriteArrowAsync(BuildArrowRequest(batch), deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await _client.WriteRawAsync(BuildRequest(batch), deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-
-            Interlocked.Add(ref _sent, batch.Count);
-            return true;
+            request = BuildArrowRequest(batch);
         }
-        catch (Exception e) when (e is RpcException or OperationCanceledException)
+        catch (Parca.Pprof.PprofException e)
         {
-            Interlocked.Increment(ref _failed);
-            LogWriteFailed(_logger, batch.Count, e.Message);
-            lock (_lock)
-            {
-                for (var i = batch.Count - 1; i >= 0; i--)
-                {
-                    _buffer.AddFirst(batch[i]);
-                }
-
-                TrimLocked();
-            }
-
-            return false;
+            // A profile that cannot become Arrow rows would be refused by any store: the sender splits and drops it.
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "profile could not be converted to Arrow rows: " + e.Message));
         }
+
+        return _client.WriteArrowAsync(request, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        await _sender.DisposeAsync().ConfigureAwait(false);
         _channel.Dispose();
-        _stop.Dispose();
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Write of {Series} profiles failed, will retry with back-off: {Error}")]
-    private static partial void LogWriteFailed(ILogger logger, int series, string error);
 }

@@ -111,6 +111,34 @@ internal sealed unsafe class UnwindMaps
         }
     }
 
+    /// <summary>What parca_processes[<paramref name="pid"/>] holds (null: no entry); for tests and diagnostics.</summary>
+    public BpfMapping[]? ReadProcess(int pid)
+    {
+        var value = new byte[ProcessBytes];
+        var key = (uint)pid;
+        fixed (byte* v = value)
+        {
+            if (Libbpf.MapLookupElem(_processesFd, &key, v) != 0)
+            {
+                return null;
+            }
+        }
+
+        var count = Math.Min((int)BinaryPrimitives.ReadUInt32LittleEndian(value), MaxMappings);
+        var result = new BpfMapping[count];
+        for (var i = 0; i < count; i++)
+        {
+            var e = value.AsSpan(8 + (i * MappingBytes));
+            result[i] = new BpfMapping(
+                BinaryPrimitives.ReadUInt64LittleEndian(e),
+                BinaryPrimitives.ReadUInt64LittleEndian(e[8..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(e[16..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(e[24..]));
+        }
+
+        return result;
+    }
+
     public void DeleteProcess(int pid)
     {
         var key = (uint)pid;

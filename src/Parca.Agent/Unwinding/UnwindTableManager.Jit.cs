@@ -25,22 +25,20 @@ internal sealed partial class UnwindTableManager
         Table table;
         lock (_lock)
         {
-            var idLeft = _freeIds.Count > 0 || _nextId < _maps.MaxTables;
-            if (rows.Length == 0 || !idLeft || !_rows.TryAllocate((uint)rows.Length, out var first))
+            if (rows.Length == 0 || !TryReserve((uint)rows.Length, [], out var id, out var first))
             {
                 TablesNotLoaded += rows.Length == 0 ? 0 : 1;
                 return false;
             }
 
-            var id = _freeIds.Count > 0 ? _freeIds.Pop() : _nextId++;
             _maps.WriteRows(first, rows);
             _maps.WriteTable(id, first, (uint)rows.Length);
-            table = new Table($"jit-{info.Pid}-{++_jitGeneration}", id, first, (uint)rows.Length) { References = 1 };
+            table = new Table($"jit-{info.Pid}-{++_jitGeneration}", id, first, (uint)rows.Length) { References = 1, LastUsedWindow = _window };
             _tables[table.Key] = table;
             JitRows += rows.Length;
         }
 
-        AddProcess(info, (table, bias, ranges));
+        AddProcess(info, new JitPart(table, bias, ranges));
         return true;
     }
 }

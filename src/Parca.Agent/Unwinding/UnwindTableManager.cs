@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Parca.Agent.Processes;
 using Parca.Symbols.Cfi;
@@ -7,14 +6,20 @@ using Parca.Symbols.Elf;
 namespace Parca.Agent.Unwinding;
 
 /// <summary>
-/// The lifecycle of unwind tables in the BPF maps: when a process is first seen its executable file mappings get
-/// their file's table (compiled once per file, shared by every process that maps it, cached on disk) and the
-/// process's mapping list is written; when no live process maps a file any more its rows are freed. Row memory is
-/// bounded by --dwarf-unwinding-max-rows: a table that does not fit is not loaded (counted, logged once) and that
-/// code is walked with frame pointers, so sampling never stops.
+/// The lifecycle of unwind tables in the BPF maps: when a process is first seen (and again when its mappings
+/// change) its executable file mappings get their file's table (compiled once per file, shared by every process that
+/// maps it, cached on disk) and the process's mapping list is written; when no live process maps a file any more its
+/// rows are freed. Tables are read or built outside the lock (seconds for libLLVM) and only published under it, so
+/// /metrics, Sweep and other processes never wait for a parse. Row memory is bounded by --dwarf-unwinding-max-rows:
+/// when it is full, tables of processes not sampled lately are evicted (least recently sampled first); a table that
+/// still does not fit is not loaded (counted, logged once) and that code is walked with frame pointers, so sampling
+/// never stops.
 /// </summary>
 internal sealed partial class UnwindTableManager
 {
+    /// <summary>Bound of the remembered file identities (the headers of a few thousand files: a few MB).</summary>
+    private const int MaxIdentities = 4096;
+
     private readonly UnwindMaps _maps;
     private readonly UnwindTableCache _cache;
     private readonly ObjectFileCache _objects;
@@ -23,9 +28,10 @@ internal sealed partial class UnwindTableManager
     private readonly Lock _lock = new();
     private readonly RowAllocator _rows;
     private readonly Dictionary<string, Table> _tables = [];
-    private readonly Dictionary<int, (ulong StartTime, List<Table> Tables)> _processes = [];
+    private readonly Dictionary<int, ProcessEntry> _processes = [];
     private readonly Stack<uint> _freeIds = new();
     private readonly HashSet<string> _reported = [];
+    private readonly Dictionary<(string Device, ulong Inode, string Path), FileIdentity> _identities = [];
     private uint _nextId;
 
     public UnwindTableManager(UnwindMaps maps, UnwindTableCache cache, ObjectFileCache objects, ProcessFiles files, ILogger logger)
@@ -73,18 +79,11 @@ internal sealed partial class UnwindTableManager
 
     public long RowsCapacity => _rows.Capacity;
 
-    /// <summary>Tables not loaded because the rows array was full.</summary>
+    /// <summary>Tables not loaded because the rows array was full even after evicting idle tables.</summary>
     public long TablesNotLoaded { get; private set; }
 
     /// <summary>Tables freed because no live process mapped their file any more.</summary>
     public long TablesUnloaded { get; private set; }
-
-    /// <summary>Files whose CFI could not be parsed (corrupt or unsupported): walked with frame pointers.</summary>
-    public long ParseFailures { get; private set; }
-
-    public long TablesBuilt { get; private set; }
-
-    public TimeSpan BuildTime { get; private set; }
 
     public UnwindTableCache Cache => _cache;
 
@@ -106,85 +105,199 @@ internal sealed partial class UnwindTableManager
         }
     }
 
-    /// <summary>Loads the tables of <paramref name="info"/>'s mappings and publishes its mapping list to BPF.</summary>
+    /// <summary>
+    /// Loads the tables of <paramref name="info"/>'s mappings and publishes its mapping list to BPF; called again
+    /// with new mappings (dlopen), it loads what is new and keeps the process's JIT table.
+    /// </summary>
     public void AddProcess(ProcessInfo info) => AddProcess(info, null);
 
     /// <summary>The same, plus the process's own table of JIT code (<see cref="SetJitRows"/>) for the ranges given.</summary>
-    private void AddProcess(ProcessInfo info, (Table Table, ulong Bias, IReadOnlyList<(ulong Start, ulong End)> Ranges)? jit)
+    private void AddProcess(ProcessInfo info, JitPart? jit)
     {
+        var wanted = OpenMappings(info);
+        var rows = new Dictionary<string, UnwindRow[]?>();
+        for (var attempt = 0; ; attempt++)
+        {
+            List<FileMapping>? missing = null;
+            lock (_lock)
+            {
+                foreach (var w in wanted)
+                {
+                    if (!_tables.ContainsKey(w.Key) && !rows.ContainsKey(w.Key) && (missing is null || !missing.Exists(m => m.Key == w.Key)))
+                    {
+                        (missing ??= []).Add(w);
+                    }
+                }
+
+                // A table another process loaded may be unloaded between the look and the publish: try again (rarely).
+                if (missing is null || attempt == 2)
+                {
+                    Publish(info, wanted, rows, jit);
+                    return;
+                }
+            }
+
+            foreach (var m in missing)
+            {
+                var file = m.File ?? _objects.Get(info.Pid, m.Mapping, _files);
+                rows[m.Key] = file?.Elf is null || file.Handle is not { IsClosed: false } ? null : LoadRows(m.Key, file);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The process's file mappings with their bias and table key, outside the lock. A file seen before is not opened
+    /// again (its key and ELF headers are remembered): the object-file pool is bounded, and opening every mapping of
+    /// every process again at each mapping change (.NET maps assemblies all the time) would evict the files that
+    /// symbolization needs.
+    /// </summary>
+    private List<FileMapping> OpenMappings(ProcessInfo info)
+    {
+        var wanted = new List<FileMapping>();
+        foreach (var m in info.Mappings)
+        {
+            if (m.Kind != MappingKind.File || wanted.Count >= UnwindMaps.MaxMappings)
+            {
+                continue;
+            }
+
+            var identity = (m.Device, m.Inode, m.Path);
+            FileIdentity? known;
+            lock (_lock)
+            {
+                _identities.TryGetValue(identity, out known);
+            }
+
+            ObjectFile? file = null;
+            if (known is null)
+            {
+                file = _objects.Get(info.Pid, m, _files);
+                if (file is null)
+                {
+                    continue; // unreadable now (exited): tried again next time
+                }
+
+                known = file.Elf is { } e && file.Handle is { IsClosed: false }
+                    ? new FileIdentity(file.BuildId is { Length: > 0 } id ? "b-" + id : $"f-{m.Device.Replace(':', '-')}-{m.Inode}", e)
+                    : new FileIdentity(null, null);
+                lock (_lock)
+                {
+                    if (_identities.Count >= MaxIdentities)
+                    {
+                        _identities.Clear(); // bounded; only costs a reopen
+                    }
+
+                    _identities[identity] = known;
+                }
+            }
+
+            if (known.Key is null || !TryBias(known.Elf!, m, out var bias))
+            {
+                continue;
+            }
+
+            wanted.Add(new FileMapping(m.Start, m.End, bias, known.Key, m, file));
+        }
+
+        return wanted;
+    }
+
+    /// <summary>Under the lock: takes a reference on every table (loading the new ones) and writes the mapping list.</summary>
+    private void Publish(ProcessInfo info, List<FileMapping> wanted, Dictionary<string, UnwindRow[]?> rows, JitPart? jit)
+    {
+        _processes.TryGetValue(info.Pid, out var previous);
+        if (previous is not null && previous.StartTime != info.StartTime)
+        {
+            RemoveLocked(info.Pid); // PID reused
+            previous = null;
+        }
+
         var mappings = new List<BpfMapping>();
         var used = new List<Table>();
-        lock (_lock)
+        if (jit is null && previous?.Jit is { } kept && kept.Table.References > 0)
         {
-            if (jit is { } j)
-            {
-                used.Add(j.Table);
-                foreach (var (start, end) in j.Ranges)
-                {
-                    mappings.Add(new BpfMapping(start, end, j.Bias, j.Table.Id));
-                }
-            }
-
-            foreach (var m in info.Mappings)
-            {
-                if (m.Kind != MappingKind.File || mappings.Count >= UnwindMaps.MaxMappings)
-                {
-                    continue;
-                }
-
-                var file = _objects.Get(info.Pid, m, _files);
-                if (file?.Elf is not { } elf || file.Handle is not { IsClosed: false } || !TryBias(elf, m, out var bias))
-                {
-                    continue;
-                }
-
-                var table = Acquire(file, m);
-                if (table is not null)
-                {
-                    used.Add(table);
-                }
-
-                mappings.Add(new BpfMapping(m.Start, m.End, bias, table?.Id ?? UnwindMaps.NoTable));
-            }
-
-            if (jit is not null)
-            {
-                mappings.Sort((a, b) => a.Start.CompareTo(b.Start)); // the BPF side binary-searches by start
-            }
-
-            if (_processes.Remove(info.Pid, out var previous))
-            {
-                Release(previous.Tables);
-            }
-
-            if (!_maps.WriteProcess(info.Pid, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(mappings)))
-            {
-                Release(used);
-                return;
-            }
-
-            _processes[info.Pid] = (info.StartTime, used);
+            kept.Table.References++; // the new entry holds it too; the previous entry's reference goes below
+            jit = kept;
         }
+
+        if (jit is { } j)
+        {
+            used.Add(j.Table);
+            foreach (var (start, end) in j.Ranges)
+            {
+                mappings.Add(new BpfMapping(start, end, j.Bias, j.Table.Id));
+            }
+        }
+
+        // The process's own tables stay: evicting them to load its other tables would only swap what is missing.
+        var pinned = new HashSet<Table>(used);
+        pinned.UnionWith(previous?.Tables ?? []);
+        var missing = false;
+        foreach (var w in wanted)
+        {
+            var table = Acquire(w, rows.GetValueOrDefault(w.Key), pinned, ref missing);
+            if (table is not null)
+            {
+                used.Add(table);
+                pinned.Add(table);
+            }
+
+            mappings.Add(new BpfMapping(w.Start, w.End, w.Bias, table?.Id ?? UnwindMaps.NoTable));
+        }
+
+        mappings.Sort((a, b) => a.Start.CompareTo(b.Start)); // the BPF side binary-searches by start
+        if (previous is not null)
+        {
+            _processes.Remove(info.Pid);
+            Release(previous.Tables);
+        }
+
+        if (!_maps.WriteProcess(info.Pid, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(mappings)))
+        {
+            Release(used);
+            return;
+        }
+
+        _processes[info.Pid] = new ProcessEntry(info, info.StartTime, used, mappings, jit)
+        {
+            LastSampledWindow = _window,
+            MissingTables = missing,
+            FreedGeneration = _freedGeneration,
+        };
     }
 
     /// <summary>Forgets processes that exited (or whose PID was reused) and frees tables no process maps any more.</summary>
     public void Sweep()
     {
+        List<(int Pid, ulong StartTime)> known;
         lock (_lock)
         {
-            List<int>? gone = null;
+            known = new List<(int, ulong)>(_processes.Count);
             foreach (var (pid, entry) in _processes)
             {
-                var stat = ProcFs.ReadStat(_files, pid);
-                if (stat is null || stat.Value.StartTime != entry.StartTime)
-                {
-                    (gone ??= []).Add(pid);
-                }
+                known.Add((pid, entry.StartTime));
             }
+        }
 
-            foreach (var pid in gone ?? [])
+        // /proc reads outside the lock; an entry replaced meanwhile (other start time) is left alone.
+        List<(int Pid, ulong StartTime)>? gone = null;
+        foreach (var (pid, startTime) in known)
+        {
+            var stat = ProcFs.ReadStat(_files, pid);
+            if (stat is null || stat.Value.StartTime != startTime)
             {
-                RemoveLocked(pid);
+                (gone ??= []).Add((pid, startTime));
+            }
+        }
+
+        lock (_lock)
+        {
+            foreach (var (pid, startTime) in gone ?? [])
+            {
+                if (_processes.TryGetValue(pid, out var entry) && entry.StartTime == startTime)
+                {
+                    RemoveLocked(pid);
+                }
             }
         }
     }
@@ -206,62 +319,55 @@ internal sealed partial class UnwindTableManager
         }
     }
 
-    private Table? Acquire(ObjectFile file, MemoryMapping mapping)
+    /// <summary>A reference on the loaded table of <paramref name="w"/>, or its <paramref name="rows"/> loaded now.</summary>
+    private Table? Acquire(FileMapping w, UnwindRow[]? rows, HashSet<Table> pinned, ref bool missing)
     {
-        var key = file.BuildId is { Length: > 0 } id ? "b-" + id : $"f-{mapping.Device.Replace(':', '-')}-{mapping.Inode}";
-        if (_tables.TryGetValue(key, out var loaded))
+        if (_tables.TryGetValue(w.Key, out var loaded))
         {
             loaded.References++;
+            loaded.LastUsedWindow = _window;
             return loaded;
         }
 
-        var rows = _cache.TryRead(key);
-        if (rows is null)
-        {
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                rows = UnwindTableBuilder.Build(file.Handle!, file.Elf!, file.Path, out _);
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or OutOfMemoryException)
-            {
-                ParseFailures++;
-                if (_reported.Add(key))
-                {
-                    LogParseFailed(_logger, file.Path, e.Message);
-                }
-
-                return null;
-            }
-
-            BuildTime += clock.Elapsed;
-            TablesBuilt++;
-            _cache.Write(key, rows);
-        }
-
-        if (rows.Length == 0)
+        if (rows is null || rows.Length == 0)
         {
             return null;
         }
 
-        var idLeft = _freeIds.Count > 0 || _nextId < _maps.MaxTables;
-        if (!idLeft || !_rows.TryAllocate((uint)rows.Length, out var first))
+        if (!TryReserve((uint)rows.Length, pinned, out var tableId, out var first))
         {
+            missing = true;
             TablesNotLoaded++;
-            if (_reported.Add("full:" + key))
+            if (_reported.Add("full:" + w.Key))
             {
-                LogTableNotLoaded(_logger, file.Path, rows.Length, _rows.Used, _rows.Capacity);
+                LogTableNotLoaded(_logger, w.Mapping.Path, rows.Length, _rows.Used, _rows.Capacity);
             }
 
             return null;
         }
 
-        var tableId = _freeIds.Count > 0 ? _freeIds.Pop() : _nextId++;
         _maps.WriteRows(first, rows);
         _maps.WriteTable(tableId, first, (uint)rows.Length);
-        var table = new Table(key, tableId, first, (uint)rows.Length) { References = 1 };
-        _tables[key] = table;
+        var table = new Table(w.Key, tableId, first, (uint)rows.Length) { References = 1, LastUsedWindow = _window };
+        _tables[w.Key] = table;
         return table;
+    }
+
+    /// <summary>A table id and a slice of <paramref name="length"/> rows, evicting idle tables when memory is full.</summary>
+    private bool TryReserve(uint length, HashSet<Table> pinned, out uint tableId, out uint first)
+    {
+        tableId = 0;
+        first = 0;
+        while (!(_freeIds.Count > 0 || _nextId < _maps.MaxTables) || !_rows.TryAllocate(length, out first))
+        {
+            if (length > _rows.Capacity || !EvictOne(pinned))
+            {
+                return false;
+            }
+        }
+
+        tableId = _freeIds.Count > 0 ? _freeIds.Pop() : _nextId++;
+        return true;
     }
 
     private void Release(List<Table> tables)
@@ -270,18 +376,24 @@ internal sealed partial class UnwindTableManager
         {
             if (--t.References == 0)
             {
-                _tables.Remove(t.Key);
-                // Zero the slice first: a BPF program still walking with the old id then finds no row instead of rows
-                // of the next table to take this slot.
-                _maps.WriteTable(t.Id, 0, 0);
-                _rows.Free(t.FirstRow, t.RowCount);
-                _freeIds.Push(t.Id);
+                Unload(t);
                 TablesUnloaded++;
-                if (t.Key.StartsWith("jit-", StringComparison.Ordinal))
-                {
-                    JitRows -= t.RowCount;
-                }
             }
+        }
+    }
+
+    private void Unload(Table t)
+    {
+        _tables.Remove(t.Key);
+        // Zero the slice first: a BPF program still walking with the old id then finds no row instead of rows
+        // of the next table to take this slot.
+        _maps.WriteTable(t.Id, 0, 0);
+        _rows.Free(t.FirstRow, t.RowCount);
+        _freeIds.Push(t.Id);
+        _freedGeneration++;
+        if (t.IsJit)
+        {
+            JitRows -= t.RowCount;
         }
     }
 
@@ -307,11 +419,39 @@ internal sealed partial class UnwindTableManager
         return false;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "unwind table of {Path} not built ({Error}): its code is walked with frame pointers")]
-    private static partial void LogParseFailed(ILogger logger, string path, string error);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "unwind table of {Path} ({Rows} rows) not loaded: {Used} of {Capacity} rows in use (--dwarf-unwinding-max-rows); its code is walked with frame pointers")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "unwind table of {Path} ({Rows} rows) not loaded: {Used} of {Capacity} rows in use by recently sampled processes (--dwarf-unwinding-max-rows); its code is walked with frame pointers")]
     private static partial void LogTableNotLoaded(ILogger logger, string path, int rows, long used, long capacity);
+
+    /// <summary>A file mapping of a process; <see cref="File"/> is set when it was opened for this call.</summary>
+    private readonly record struct FileMapping(ulong Start, ulong End, ulong Bias, string Key, MemoryMapping Mapping, ObjectFile? File);
+
+    /// <summary>What a mapped file is for the unwinder: its table key and ELF headers (null key: not ELF).</summary>
+    private sealed record FileIdentity(string? Key, ElfFile? Elf);
+
+    /// <summary>A process's JIT table and the ranges of JIT code it covers.</summary>
+    private readonly record struct JitPart(Table Table, ulong Bias, IReadOnlyList<(ulong Start, ulong End)> Ranges);
+
+    private sealed class ProcessEntry(ProcessInfo info, ulong startTime, List<Table> tables, List<BpfMapping> mappings, JitPart? jit)
+    {
+        public ProcessInfo Info { get; } = info;
+
+        public ulong StartTime { get; } = startTime;
+
+        public List<Table> Tables { get; } = tables;
+
+        /// <summary>What parca_processes[pid] holds now (rewritten when one of its tables is evicted).</summary>
+        public List<BpfMapping> Mappings { get; } = mappings;
+
+        public JitPart? Jit { get; } = jit;
+
+        public long LastSampledWindow { get; set; }
+
+        /// <summary>One of its tables was evicted or did not fit: tried again when the process is sampled and memory was freed since.</summary>
+        public bool MissingTables { get; set; }
+
+        /// <summary>The manager's count of freed tables when this entry was published (-1 after an eviction: reload at once).</summary>
+        public long FreedGeneration { get; set; }
+    }
 
     private sealed class Table(string key, uint id, uint firstRow, uint rowCount)
     {
@@ -323,6 +463,10 @@ internal sealed partial class UnwindTableManager
 
         public uint RowCount { get; } = rowCount;
 
+        public bool IsJit => Key.StartsWith("jit-", StringComparison.Ordinal);
+
         public int References { get; set; }
+
+        public long LastUsedWindow { get; set; }
     }
 }

@@ -1,6 +1,5 @@
 // Hand-written protobuf wire writer over a pooled buffer (see ProtoReader for why not Google.Protobuf).
 using System.Buffers;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -18,8 +17,11 @@ internal sealed class ProtoWriter : IDisposable
 
     public int Length => _position;
 
+    /// <summary>Empties the writer, keeping its buffer (scratch writers for nested messages).</summary>
+    public void Clear() => _position = 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int VarintSize(ulong value) => ((63 - BitOperations.LeadingZeroCount(value | 1)) / 7) + 1;
+    public static int VarintSize(ulong value) => Varint.Size(value);
 
     /// <summary>Size of a tag plus varint value, or 0 when the value is the default (omitted).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -37,16 +39,7 @@ internal sealed class ProtoWriter : IDisposable
             Grow(10);
         }
 
-        var buffer = _buffer;
-        var pos = _position;
-        while (value >= 0x80)
-        {
-            buffer[pos++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        buffer[pos++] = (byte)value;
-        _position = pos;
+        _position += Varint.Write(_buffer.AsSpan(_position), value);
     }
 
     /// <summary>Writes a varint field unless it is zero (proto3 default).</summary>
@@ -77,6 +70,30 @@ internal sealed class ProtoWriter : IDisposable
         }
 
         _position += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position));
+    }
+
+    /// <summary>Writes a nested message built in <paramref name="nested"/> (tag, length, body).</summary>
+    public void WriteMessage(int field, ProtoWriter nested)
+    {
+        WriteDelimitedHeader(field, nested.Length);
+        WriteRaw(nested.WrittenSpan);
+    }
+
+    /// <summary>Writes a packed repeated varint field (omitted when empty), encoding into <paramref name="scratch"/> first.</summary>
+    public void WritePacked(int field, ReadOnlySpan<ulong> values, ProtoWriter scratch)
+    {
+        if (values.IsEmpty)
+        {
+            return;
+        }
+
+        scratch.Clear();
+        foreach (var v in values)
+        {
+            scratch.WriteVarint(v);
+        }
+
+        WriteMessage(field, scratch);
     }
 
     public void WriteRaw(ReadOnlySpan<byte> bytes)

@@ -48,6 +48,7 @@ public static class FlameGraphArrow
         var flat = new long[n];
         var diff = new long[n];
         var timestamp = new long[n];
+        bool[]? timestampValid = null; // null for every row unless the result is grouped by timestamp (flame chart)
         var depth = new long[n];
         var valueOffset = new long[n];
         var childCount = new int[n];
@@ -91,6 +92,13 @@ public static class FlameGraphArrow
             if (group >= 0)
             {
                 labelsOnly[i] = true;
+                if (r.GroupTimes[group] != 0)
+                {
+                    timestampValid ??= new bool[n];
+                    timestampValid[i] = true;
+                    timestamp[i] = r.GroupTimes[group];
+                }
+
                 foreach (var l in r.Groups[group].Labels)
                 {
                     labelValues[labelNames.IndexOf(l.Name)][i] = l.Value;
@@ -171,7 +179,7 @@ public static class FlameGraphArrow
             IntColumn.SmallestUnsigned("cumulative", cumulative),
             IntColumn.SmallestUnsigned("flat", flat),
             IntColumn.SmallestSigned("diff", diff),
-            new IntColumn("timestamp", 64, true, timestamp, new bool[n]),
+            new IntColumn("timestamp", 64, true, timestamp, timestampValid ?? new bool[n]),
             IntColumn.SmallestUnsigned("depth", depth),
             IntColumn.SmallestUnsigned("value_offset", valueOffset),
         };

@@ -16,7 +16,7 @@ internal sealed class MergeBuilder
     private readonly List<List<FrameCondition>> _frameFilters = [];
     private readonly bool _invert;
     private readonly string? _sandwich;
-    private readonly Dictionary<LabelSet, int> _groups = [];
+    private readonly Dictionary<(LabelSet Labels, long Time), int> _groups = [];
 
     public MergeBuilder(MergeResult result, ProfileQueryOptions options)
     {
@@ -45,18 +45,21 @@ internal sealed class MergeBuilder
         }
     }
 
-    public int GroupRoot(LabelSet? group)
+    /// <summary>The root of a label group, of a timestamp (<paramref name="time"/> non-zero), or of both.</summary>
+    public int GroupRoot(LabelSet? group, long time = 0)
     {
-        if (group is null)
+        if (group is null && time == 0)
         {
             return 0;
         }
 
-        if (!_groups.TryGetValue(group, out var g))
+        var key = (group ?? LabelSet.Empty, time);
+        if (!_groups.TryGetValue(key, out var g))
         {
             g = _result.Groups.Count;
-            _result.Groups.Add(group);
-            _groups.Add(group, g);
+            _result.Groups.Add(key.Item1);
+            _result.GroupTimes.Add(time);
+            _groups.Add(key, g);
         }
 
         return _result.Tree.GroupRoot(g);
@@ -136,6 +139,11 @@ internal sealed class MergeBuilder
             }
 
             var tree = _result.Tree;
+            if (tree.Count <= 2)
+            {
+                tree.EnsureCapacity(n); // the first fold sizes the tree (later ones mostly find their nodes)
+            }
+
             map[0] = groupRoot;
             for (var i = 1; i < n; i++)
             {

@@ -20,6 +20,9 @@ public sealed class MergeResult
     public ResultSymbols Symbols { get; } = new();
     public ResultTree Tree { get; } = new();
     public List<LabelSet> Groups { get; } = [];
+
+    /// <summary>Per group: the profiles' timestamp when grouped by timestamp (flame charts), 0 otherwise.</summary>
+    public List<long> GroupTimes { get; } = [];
     public IReadOnlyList<string> GroupBy { get; init; } = [];
 
     /// <summary>Sum of all selected sample values before filtering (profile B in a diff).</summary>
@@ -45,6 +48,11 @@ public sealed class MergeResult
     public int ProfileCount { get; set; }
 
     /// <summary>Diff value of a node's flat value (0 when not a diff).</summary>
-    public long FlatDiff(int node) =>
-        IsDiff ? (long)Math.Round((Tree.Value[node] * ValueScale) - (Tree.Base[node] * BaseScale)) : 0;
+    public long FlatDiff(int node) => IsDiff ? DiffOf(Tree.Value[node], Tree.Base[node]) : 0;
+
+    /// <summary>
+    /// The diff of a value of B against a value of A, rounded once. Sums (cumulative values, per-function totals) are
+    /// taken of the exact values and rounded at the end: summing rounded parts showed "-1 ns" where nothing changed.
+    /// </summary>
+    public long DiffOf(long value, long baseValue) => (long)Math.Round((value * ValueScale) - (baseValue * BaseScale));
 }

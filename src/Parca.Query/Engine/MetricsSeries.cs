@@ -2,8 +2,12 @@ using Parca.Storage;
 
 namespace Parca.Query.Engine;
 
-/// <summary>A point of a QueryRange series.</summary>
-public readonly record struct MetricsPoint(long TimestampNanos, long Value, double ValuePerSecond, long DurationNanos, int Count);
+/// <summary>
+/// A point of a QueryRange series. <see cref="HasRange"/> (non-delta types, a step holding several profiles): the
+/// smallest and largest profile totals of the step and the time of the largest.
+/// </summary>
+public readonly record struct MetricsPoint(long TimestampNanos, long Value, double ValuePerSecond, long DurationNanos, int Count,
+    bool HasRange = false, long MinValue = 0, long MaxValue = 0, long MaxTimestampNanos = 0);
 
 /// <summary>
 /// A QueryRange series: labels, points sorted by time, and (delta types only) the value and period types.
@@ -74,7 +78,9 @@ public sealed class MetricsSeries
         ref readonly var b = ref _buckets[bucket];
         if (!_delta)
         {
-            return new MetricsPoint(b.FirstTime, b.A, b.A, 0, b.Count);
+            return b.MultipleTimes
+                ? new MetricsPoint(b.FirstTime, b.A, b.A, 0, b.Count, true, b.Min, b.B, b.MaxTime)
+                : new MetricsPoint(b.FirstTime, b.A, b.A, 0, b.Count);
         }
 
         var duration = b.MultipleTimes ? _step : b.B;
@@ -88,13 +94,16 @@ public sealed class MetricsSeries
 
 /// <summary>
 /// One step's accumulator. Delta types: A = sum of values, B = smallest duration. Non-delta: A = value at the first
-/// timestamp. 32 bytes: the dense per-group arrays are the query's working memory and its result.
+/// timestamp, B = the largest profile total and MaxTime its time, Min the smallest (kept so that downsampling does not
+/// hide peaks). 48 bytes: the dense per-group arrays are the query's working memory and its result.
 /// </summary>
 internal struct RangeBucket
 {
     public long A;
     public long B;
     public long FirstTime;
+    public long MaxTime;
+    public long Min;
     public int Count;
     public bool MultipleTimes;
 }

@@ -119,6 +119,9 @@ public sealed partial class QueryEngine
     {
         var convert = ConvertsToPeriod(selector.Type);
         var groupLabels = options.GroupByLabels();
+        // Flame charts: every profile is its own group at its timestamp, folded as soon as it is read, so the
+        // working memory stays one accumulator per label group however many profiles the range holds.
+        var byTime = options.GroupBy.Contains("timestamp");
         var profiles = 0;
         foreach (var p in _store.Partitions)
         {
@@ -135,7 +138,7 @@ public sealed partial class QueryEngine
             }
 
             var state = builder.Begin(view);
-            var acc = new GroupAccumulators(view.Tree.Count, options.MaxGroups);
+            var acc = new GroupAccumulators(view.Tree.Count, options.MaxGroups, trackDirty: byTime);
             try
             {
                 var anySampleLabels = false;
@@ -176,6 +179,16 @@ public sealed partial class QueryEngine
                         {
                             view.Accumulate(row, acc.For(seriesGroup), multiplier);
                         }
+
+                        if (byTime)
+                        {
+                            foreach (var (group, values) in acc.Dirty)
+                            {
+                                builder.Fold(state, values.AsSpan(0, view.Tree.Count), builder.GroupRoot(group, row.TimeNanos), isBase);
+                            }
+
+                            acc.Clear();
+                        }
                     }
                 }
 
@@ -190,9 +203,12 @@ public sealed partial class QueryEngine
                     }
                 }
 
-                foreach (var (group, values) in acc.All)
+                if (!byTime) // by time, every profile was folded as it was read
                 {
-                    builder.Fold(state, values.AsSpan(0, view.Tree.Count), builder.GroupRoot(group), isBase);
+                    foreach (var (group, values) in acc.All)
+                    {
+                        builder.Fold(state, values.AsSpan(0, view.Tree.Count), builder.GroupRoot(group), isBase);
+                    }
                 }
             }
             finally
@@ -261,10 +277,14 @@ public sealed partial class QueryEngine
     }
 
     /// <summary>One dense node-value array per label group, pooled.</summary>
-    private sealed class GroupAccumulators(int nodes, int maxGroups)
+    private sealed class GroupAccumulators(int nodes, int maxGroups, bool trackDirty = false)
     {
         private readonly Dictionary<LabelSet, long[]> _groups = [];
+        private readonly List<(LabelSet? Group, long[] Values)> _dirty = [];
         private long[]? _ungrouped;
+
+        /// <summary>The accumulators handed out since the last <see cref="Clear"/> (by time: this profile's groups).</summary>
+        public IReadOnlyList<(LabelSet? Group, long[] Values)> Dirty => _dirty;
 
         public IEnumerable<(LabelSet? Group, long[] Values)> All
         {
@@ -283,6 +303,17 @@ public sealed partial class QueryEngine
         }
 
         public long[] For(LabelSet? group)
+        {
+            var values = Find(group);
+            if (trackDirty && !_dirty.Exists(d => ReferenceEquals(d.Values, values)))
+            {
+                _dirty.Add((group, values)); // a profile touches one or a few groups: a list is enough
+            }
+
+            return values;
+        }
+
+        private long[] Find(LabelSet? group)
         {
             if (group is null)
             {
@@ -310,6 +341,17 @@ public sealed partial class QueryEngine
             var a = ArrayPool<long>.Shared.Rent(Math.Max(nodes, 1));
             Array.Clear(a, 0, nodes);
             return a;
+        }
+
+        /// <summary>Zeroes the accumulators used since the last clear (kept for the next profile).</summary>
+        public void Clear()
+        {
+            foreach (var (_, v) in _dirty)
+            {
+                Array.Clear(v, 0, nodes);
+            }
+
+            _dirty.Clear();
         }
 
         public void Return()

@@ -6,7 +6,7 @@ public sealed partial class QueryEngine
 {
     private const long MaxBuckets = 10_000_000;
 
-    /// <summary>Steps × series a query may accumulate (32 bytes each: at most 640 MB of working memory).</summary>
+    /// <summary>Steps × series a query may accumulate (48 bytes each: at most 960 MB of working memory).</summary>
     internal long MaxRangePoints { get; set; } = 20_000_000;
 
     /// <summary>
@@ -233,7 +233,9 @@ public sealed partial class QueryEngine
                 {
                     b.FirstTime = t;
                     b.A = value;
-                    b.B = row.DurationNanos;
+                    b.B = delta ? row.DurationNanos : value;
+                    b.MaxTime = t;
+                    b.Min = value;
                 }
                 else if (delta)
                 {
@@ -241,14 +243,26 @@ public sealed partial class QueryEngine
                     b.B = Math.Min(b.B, row.DurationNanos);
                     b.MultipleTimes |= t != b.FirstTime;
                 }
-                else if (t == b.FirstTime)
+                else
                 {
-                    b.A = Checked.Add(b.A, value);
-                }
-                else if (t < b.FirstTime)
-                {
-                    b.FirstTime = t;
-                    b.A = value;
+                    // Min and max are per profile (a series has one profile per timestamp).
+                    b.MultipleTimes |= t != b.FirstTime;
+                    if (value > b.B)
+                    {
+                        b.B = value;
+                        b.MaxTime = t;
+                    }
+
+                    b.Min = Math.Min(b.Min, value);
+                    if (t == b.FirstTime)
+                    {
+                        b.A = Checked.Add(b.A, value);
+                    }
+                    else if (t < b.FirstTime)
+                    {
+                        b.FirstTime = t;
+                        b.A = value;
+                    }
                 }
 
                 b.Count++;

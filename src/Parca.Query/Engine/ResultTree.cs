@@ -41,6 +41,22 @@ public sealed class ResultTree
         }
     }
 
+    /// <summary>Room for <paramref name="nodes"/> nodes in all, so a large fold does not grow (and rehash) step by step.</summary>
+    internal void EnsureCapacity(int nodes)
+    {
+        if (nodes <= _parent.Length)
+        {
+            return;
+        }
+
+        _children.EnsureCapacity(nodes);
+        Array.Resize(ref _parent, nodes);
+        Array.Resize(ref _location, nodes);
+        Array.Resize(ref _group, nodes);
+        Array.Resize(ref _value, nodes);
+        Array.Resize(ref _base, nodes);
+    }
+
     internal int GroupRoot(int group) => Get(0, -(group + 1), group);
 
     internal int Child(int parent, int location) => Get(parent, location, _group[parent]);

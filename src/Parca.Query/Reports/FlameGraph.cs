@@ -10,127 +10,185 @@ namespace Parca.Query.Reports;
 /// </summary>
 public sealed class FlameGraph
 {
-    private FlameGraph(MergeResult result) => Result = result;
+    private FlameGraph(MergeResult result, int capacity)
+    {
+        Result = result;
+        Parent = new int[capacity];
+        Location = new int[capacity];
+        Line = new int[capacity];
+        GroupNode = new int[capacity];
+        Frame = new int[capacity];
+        Depth = new int[capacity];
+        Flat = new long[capacity];
+        FlatDiff = new long[capacity];
+        Cumulative = new long[capacity];
+        Diff = new long[capacity];
+        FlatBase = new long[result.IsDiff ? capacity : 0];
+        CumulativeBase = new long[result.IsDiff ? capacity : 0];
+        Parent[0] = -1;
+        Line[0] = -1;
+        GroupNode[0] = -1;
+        Frame[0] = -1;
+        Count = 1;
+    }
 
     public MergeResult Result { get; }
 
-    public List<int> Parent { get; } = [-1];
+    // Columns are plain arrays sized to the most nodes the tree can expand to (one per location line), so building
+    // is stores into preallocated memory; entries at and beyond Count are unused.
+    public int[] Parent { get; }
 
     /// <summary>Result location id (0 for the root and label-group nodes).</summary>
-    public List<int> Location { get; } = [0];
+    public int[] Location { get; }
 
     /// <summary>Index of the line within the location (−1: no line).</summary>
-    public List<int> Line { get; } = [-1];
+    public int[] Line { get; }
 
     /// <summary>Label group index of label-group nodes (labels_only rows), −1 otherwise.</summary>
-    public List<int> GroupNode { get; } = [-1];
+    public int[] GroupNode { get; }
 
     /// <summary>
     /// Frame identity of each node (what siblings merge on, without the parent: function name or address, plus the
     /// group-by fields), dense from 0; label-group nodes and the root have negative ids. Rows of the per-function
     /// table are frame identities.
     /// </summary>
-    public List<int> Frame { get; } = [-1];
+    public int[] Frame { get; }
 
     /// <summary>Number of distinct frame identities (the bound of <see cref="Frame"/>'s non-negative values).</summary>
     public int FrameCount { get; private set; }
 
-    public List<long> Flat { get; } = [0];
-    public List<long> FlatDiff { get; } = [0];
-    public List<long> Cumulative { get; } = [0];
-    public List<long> Diff { get; } = [0];
-    public List<int> Depth { get; } = [0];
+    public long[] Flat { get; }
+    public long[] FlatDiff { get; }
+    public long[] Cumulative { get; }
+    public long[] Diff { get; }
 
-    public int Count => Parent.Count;
+    /// <summary>Profile A's flat and cumulative values (diffs only; empty otherwise): diffs are rounded from exact sums.</summary>
+    public long[] FlatBase { get; }
+    public long[] CumulativeBase { get; }
+
+    public int[] Depth { get; }
+
+    public int Count { get; private set; }
 
     /// <summary>Every line of a location but the last (the caller) is an inlined function; all are when a frame filter hid the caller.</summary>
     public bool IsInlined(int node) => Result.Symbols.IsInlined(Location[node], Line[node]);
 
     public static FlameGraph Build(MergeResult r)
     {
-        var g = new FlameGraph(r);
         var sym = r.Symbols;
         var tree = r.Tree;
+        var parents = tree.Parent;
+        var locations = tree.Location;
+        var values = tree.Value;
+
+        // Upper bound of the node count: every tree node expands to its location's lines (at least one node).
+        long capacity = 1;
+        for (var n = 1; n < tree.Count; n++)
+        {
+            capacity += tree.IsGroupRoot(n) ? 1 : Math.Max(1, sym.Locations[locations[n]].LineCount);
+        }
+
+        var g = new FlameGraph(r, checked((int)capacity));
         var frames = new FrameIdentities(r);
         // Siblings merge on (parent, frame identity): one long key, so the per-node work is one hash of a long
         // instead of a six-field struct (the identity of each location line is interned once, not once per node).
         var children = new Dictionary<long, int>(tree.Count, PackedKeyComparer.Instance);
-        var frameOf = new int[tree.Count];
-        g.Reserve(tree.Count);
-
-        int Child(int parent, int identity, int location, int line, int group)
+        var frameOf = System.Buffers.ArrayPool<int>.Shared.Rent(tree.Count);
+        var isDiff = r.IsDiff;
+        var flat = g.Flat;
+        var flatBase = g.FlatBase;
+        var bases = tree.Base;
+        try
         {
-            ref var id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(children, ((long)parent << 32) | (uint)identity, out var exists);
-            if (exists)
+            frameOf[0] = 0;
+            for (var n = 1; n < tree.Count; n++)
             {
-                return id;
-            }
-
-            id = g.Count;
-            g.Parent.Add(parent);
-            g.Location.Add(location);
-            g.Line.Add(line);
-            g.GroupNode.Add(group);
-            g.Frame.Add(identity);
-            g.Flat.Add(0);
-            g.FlatDiff.Add(0);
-            g.Cumulative.Add(0);
-            g.Diff.Add(0);
-            g.Depth.Add(g.Depth[parent] + 1);
-            return id;
-        }
-
-        var parents = tree.Parent;
-        var locations = tree.Location;
-        var values = tree.Value;
-        for (var n = 1; n < tree.Count; n++)
-        {
-            var parent = frameOf[parents[n]];
-            int f;
-            if (tree.IsGroupRoot(n))
-            {
-                var group = tree.Group[n];
-                f = Child(parent, -(group + 1), 0, -1, group);
-            }
-            else
-            {
-                var locId = locations[n];
-                var loc = sym.Locations[locId];
-                f = parent;
-                if (loc.LineCount == 0)
+                var parent = frameOf[parents[n]];
+                int f;
+                if (tree.IsGroupRoot(n))
                 {
-                    f = Child(f, frames.OfLocation(locId), locId, -1, -1);
+                    var group = tree.Group[n];
+                    f = g.Child(children, parent, -(group + 1), 0, -1, group);
                 }
                 else
                 {
-                    for (var k = loc.LineCount - 1; k >= 0; k--)
+                    var locId = locations[n];
+                    var lineCount = sym.Locations[locId].LineCount;
+                    f = parent;
+                    if (lineCount == 0)
                     {
-                        f = Child(f, frames.OfLine(locId, k), locId, k, -1);
+                        f = g.Child(children, f, frames.OfLocation(locId), locId, -1, -1);
+                    }
+                    else
+                    {
+                        for (var k = lineCount - 1; k >= 0; k--)
+                        {
+                            f = g.Child(children, f, frames.OfLine(locId, k), locId, k, -1);
+                        }
                     }
                 }
-            }
 
-            frameOf[n] = f;
-            g.Flat[f] += values[n];
-            g.FlatDiff[f] += r.FlatDiff(n);
+                frameOf[n] = f;
+                flat[f] += values[n];
+                if (isDiff)
+                {
+                    flatBase[f] += bases[n];
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(frameOf);
         }
 
         g.FrameCount = frames.Count;
-        g.Flat[0] += values[0];
-        g.FlatDiff[0] += r.FlatDiff(0);
-        for (var i = 0; i < g.Count; i++)
+        flat[0] += values[0];
+        var count = g.Count;
+        var cumulative = g.Cumulative;
+        var parentOf = g.Parent;
+        flat.AsSpan(0, count).CopyTo(cumulative);
+        // Children have larger ids than parents: one backward pass sums subtrees.
+        for (var i = count - 1; i > 0; i--)
         {
-            g.Cumulative[i] += g.Flat[i];
-            g.Diff[i] += g.FlatDiff[i];
+            cumulative[parentOf[i]] += cumulative[i];
         }
 
-        for (var i = g.Count - 1; i > 0; i--)
+        if (isDiff)
         {
-            g.Cumulative[g.Parent[i]] += g.Cumulative[i];
-            g.Diff[g.Parent[i]] += g.Diff[i];
+            flatBase[0] += bases[0];
+            var cumulativeBase = g.CumulativeBase;
+            flatBase.AsSpan(0, count).CopyTo(cumulativeBase);
+            for (var i = count - 1; i > 0; i--)
+            {
+                cumulativeBase[parentOf[i]] += cumulativeBase[i];
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                g.FlatDiff[i] = r.DiffOf(flat[i], flatBase[i]);
+                g.Diff[i] = r.DiffOf(cumulative[i], cumulativeBase[i]);
+            }
         }
 
         return g;
+    }
+
+    private int Child(Dictionary<long, int> children, int parent, int identity, int location, int line, int group)
+    {
+        ref var id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(children, ((long)parent << 32) | (uint)identity, out var exists);
+        if (exists)
+        {
+            return id;
+        }
+
+        id = Count++;
+        Parent[id] = parent;
+        Location[id] = location;
+        Line[id] = line;
+        GroupNode[id] = group;
+        Frame[id] = identity;
+        Depth[id] = Depth[parent] + 1;
+        return id;
     }
 
     /// <summary>
@@ -221,18 +279,5 @@ public sealed class FlameGraph
         var sym = Result.Symbols;
         var loc = sym.Locations[Location[node]];
         return Line[node] < 0 ? "" : sym.String(sym.Functions[sym.Lines[loc.FirstLine + Line[node]].Function].Name);
-    }
-
-    private void Reserve(int nodes)
-    {
-        foreach (var column in new[] { Parent, Location, Line, GroupNode, Frame, Depth })
-        {
-            column.EnsureCapacity(nodes);
-        }
-
-        foreach (var column in new[] { Flat, FlatDiff, Cumulative, Diff })
-        {
-            column.EnsureCapacity(nodes);
-        }
     }
 }

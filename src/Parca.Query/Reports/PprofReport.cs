@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Parca.Pprof.Protobuf;
 using Parca.Query.Engine;
 
 namespace Parca.Query.Reports;
@@ -31,15 +32,15 @@ public static class PprofReport
             return id;
         }
 
-        var w = new ProtoWriter();
-        var m = new ProtoWriter();
-        var inner = new ProtoWriter();
-        var scratch = new ProtoWriter();
+        using var w = new ProtoWriter();
+        using var m = new ProtoWriter();
+        using var inner = new ProtoWriter();
+        using var scratch = new ProtoWriter();
 
         m.Clear();
-        m.Int64(1, Str(r.SampleType));
-        m.Int64(2, Str(r.SampleUnit));
-        w.Message(1, m);
+        m.WriteField(1, (ulong)Str(r.SampleType));
+        m.WriteField(2, (ulong)Str(r.SampleUnit));
+        w.WriteMessage(1, m);
 
         var tree = r.Tree;
         var stack = new List<ulong>(64);
@@ -66,89 +67,89 @@ public static class PprofReport
             }
 
             m.Clear();
-            m.Packed(1, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(stack), scratch);
+            m.WritePacked(1, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(stack), scratch);
             one[0] = (ulong)value;
-            m.Packed(2, one, scratch);
+            m.WritePacked(2, one, scratch);
             if (group >= 0)
             {
                 foreach (var l in r.Groups[group].Labels)
                 {
                     inner.Clear();
-                    inner.Int64(1, Str(l.Name));
-                    inner.Int64(2, Str(l.Value));
-                    m.Message(3, inner);
+                    inner.WriteField(1, (ulong)Str(l.Name));
+                    inner.WriteField(2, (ulong)Str(l.Value));
+                    m.WriteMessage(3, inner);
                 }
             }
 
-            w.Message(2, m);
+            w.WriteMessage(2, m);
         }
 
         for (var i = 1; i < sym.Mappings.Count; i++)
         {
             var mp = sym.Mappings[i];
             m.Clear();
-            m.Varint(1, (ulong)i);
-            m.Varint(2, mp.Start);
-            m.Varint(3, mp.Limit);
-            m.Varint(4, mp.Offset);
-            m.Int64(5, mp.File);
-            m.Int64(6, mp.BuildId);
-            m.Bool(7, true);
-            m.Bool(8, true);
-            m.Bool(9, true);
-            w.Message(3, m);
+            m.WriteField(1, (ulong)i);
+            m.WriteField(2, mp.Start);
+            m.WriteField(3, mp.Limit);
+            m.WriteField(4, mp.Offset);
+            m.WriteField(5, (ulong)mp.File);
+            m.WriteField(6, (ulong)mp.BuildId);
+            m.WriteField(7, 1);
+            m.WriteField(8, 1);
+            m.WriteField(9, 1);
+            w.WriteMessage(3, m);
         }
 
         for (var i = 1; i < sym.Locations.Count; i++)
         {
             var loc = sym.Locations[i];
             m.Clear();
-            m.Varint(1, (ulong)i);
-            m.Varint(2, (ulong)loc.Mapping);
-            m.Varint(3, loc.Address);
+            m.WriteField(1, (ulong)i);
+            m.WriteField(2, (ulong)loc.Mapping);
+            m.WriteField(3, loc.Address);
             for (var k = 0; k < loc.LineCount; k++)
             {
                 var line = sym.Lines[loc.FirstLine + k];
                 inner.Clear();
-                inner.Varint(1, (ulong)line.Function);
-                inner.Int64(2, line.Line);
-                m.Message(4, inner);
+                inner.WriteField(1, (ulong)line.Function);
+                inner.WriteField(2, (ulong)line.Line);
+                m.WriteMessage(4, inner);
             }
 
-            w.Message(4, m);
+            w.WriteMessage(4, m);
         }
 
         for (var i = 1; i < sym.Functions.Count; i++)
         {
             var f = sym.Functions[i];
             m.Clear();
-            m.Varint(1, (ulong)i);
-            m.Int64(2, f.Name);
-            m.Int64(3, f.SystemName);
-            m.Int64(4, f.FileName);
-            m.Int64(5, f.StartLine);
-            w.Message(5, m);
+            m.WriteField(1, (ulong)i);
+            m.WriteField(2, (ulong)f.Name);
+            m.WriteField(3, (ulong)f.SystemName);
+            m.WriteField(4, (ulong)f.FileName);
+            m.WriteField(5, (ulong)f.StartLine);
+            w.WriteMessage(5, m);
         }
 
         var periodType = Str(r.PeriodType);
         var periodUnit = Str(r.PeriodUnit);
         foreach (var s in strings)
         {
-            w.String(6, s);
+            w.WriteString(6, s);
         }
 
-        w.Int64(9, r.TimeNanos);
-        w.Int64(10, r.DurationNanos);
+        w.WriteField(9, (ulong)r.TimeNanos);
+        w.WriteField(10, (ulong)r.DurationNanos);
         m.Clear();
-        m.Int64(1, periodType);
-        m.Int64(2, periodUnit);
-        w.Message(11, m);
-        w.Int64(12, r.Period);
+        m.WriteField(1, (ulong)periodType);
+        m.WriteField(2, (ulong)periodUnit);
+        w.WriteMessage(11, m);
+        w.WriteField(12, (ulong)r.Period);
 
         using var ms = new MemoryStream();
         using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
         {
-            gz.Write(w.Written);
+            gz.Write(w.WrittenSpan);
         }
 
         return ms.ToArray();

@@ -19,6 +19,7 @@ public static class ReportPipeline
             [ReportType.FlamegraphUnspecified] = FlamegraphTableReport.Build,
             [ReportType.FlamegraphTable] = FlamegraphTableReport.Build,
             [ReportType.FlamegraphArrow] = FlamegraphArrowReport.Build,
+            [ReportType.Flamechart] = FlamegraphArrowReport.Build, // the merge grouped by timestamp (QueryService adds it)
             [ReportType.TableArrow] = TableArrowBuilder.Build,
             [ReportType.Top] = TopReport.Build,
             [ReportType.Callgraph] = CallgraphReport.Build,
@@ -28,11 +29,19 @@ public static class ReportPipeline
         }.ToFrozenDictionary();
 #pragma warning restore CS0612
 
+    /// <summary>Whether a frame of the result from <paramref name="buildId"/> is in <paramref name="filename"/> (SOURCE report).</summary>
+    public static bool ReferencesSource(MergeResult result, string buildId, string filename) => SourceReport.References(result, buildId, filename);
+
     /// <summary>Report types this server builds.</summary>
     public static IEnumerable<ReportType> Supported => s_builders.Keys;
 
-    public static QueryResponse Build(ReportType type, MergeResult result, float trimThresholdPercent, ReportLimits limits)
+    public static QueryResponse Build(ReportType type, MergeResult result, float trimThresholdPercent, ReportLimits limits, SourceInput? source = null) =>
+        Build(type, new ReportData(result), trimThresholdPercent, limits, source);
+
+    /// <summary>Builds a report over <paramref name="data"/>, reusing what an earlier report of the same result built.</summary>
+    public static QueryResponse Build(ReportType type, ReportData data, float trimThresholdPercent, ReportLimits limits, SourceInput? source = null)
     {
+        var result = data.Result;
         if (!s_builders.TryGetValue(type, out var build))
         {
             throw new QueryException(QueryErrorKind.InvalidArgument, $"report_type {(int)type} is not supported");
@@ -44,7 +53,7 @@ public static class ReportPipeline
         }
 
         var response = new QueryResponse { Total = result.Total, Filtered = result.Filtered };
-        build(new ReportContext(result, trimThresholdPercent, limits), response);
+        build(new ReportContext(data, trimThresholdPercent, limits) { Source = source }, response);
         return response;
     }
 }

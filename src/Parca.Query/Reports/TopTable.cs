@@ -31,23 +31,15 @@ public sealed class TopTable
     /// <summary>Distinct callee rows of a row, ascending.</summary>
     public ReadOnlySpan<int> Callees(int row) => _callees.AsSpan(_calleeOffsets[row], _calleeOffsets[row + 1] - _calleeOffsets[row]);
 
-    /// <summary>Edges caller row → callee row with the value flowing through them (for CALLGRAPH).</summary>
-    public IEnumerable<((int Caller, int Callee) Edge, long Value)> EdgeValues()
-    {
-        for (var row = 0; row < Count; row++)
-        {
-            for (var k = _calleeOffsets[row]; k < _calleeOffsets[row + 1]; k++)
-            {
-                yield return ((row, _callees[k]), _edgeValues[k]);
-            }
-        }
-    }
+    /// <summary>The value flowing from a row into each of its <see cref="Callees"/>, in the same order (for CALLGRAPH).</summary>
+    public ReadOnlySpan<long> CalleeValues(int row) => _edgeValues.AsSpan(_calleeOffsets[row], _calleeOffsets[row + 1] - _calleeOffsets[row]);
 
     public static TopTable Build(FlameGraph g)
     {
         var t = new TopTable();
         var rowOf = t.Rows(g);
         var n = g.Count;
+        var isDiff = g.Result.IsDiff;
 
         // Children lists (CSR) of the graph, for the depth-first pass.
         var childStart = new int[n + 1];
@@ -99,7 +91,10 @@ public sealed class TopTable
                 if (onPath[row] == 0)
                 {
                     t.Cumulative[row] += g.Cumulative[node];
-                    t.CumulativeDiff[row] += g.Diff[node];
+                    if (isDiff)
+                    {
+                        t.CumulativeDiff[row] += g.CumulativeBase[node]; // A's value until the rounding below
+                    }
                 }
 
                 if (up >= 0 && up != row)
@@ -119,6 +114,16 @@ public sealed class TopTable
         }
 
         t.SetEdges(edges);
+        if (isDiff)
+        {
+            // The diff columns held A's exact sums: each diff is rounded once, from exact totals.
+            for (var row = 0; row < t.Count; row++)
+            {
+                t.FlatDiff[row] = g.Result.DiffOf(t.Flat[row], t.FlatDiff[row]);
+                t.CumulativeDiff[row] = g.Result.DiffOf(t.Cumulative[row], t.CumulativeDiff[row]);
+            }
+        }
+
         return t;
     }
 
@@ -157,7 +162,10 @@ public sealed class TopTable
 
             rowOf[n] = row;
             Flat[row] += g.Flat[n];
-            FlatDiff[row] += g.FlatDiff[n];
+            if (g.Result.IsDiff)
+            {
+                FlatDiff[row] += g.FlatBase[n]; // A's value until Build rounds the diffs
+            }
         }
 
         return rowOf;

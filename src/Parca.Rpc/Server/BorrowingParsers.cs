@@ -166,24 +166,6 @@ public static class BorrowingParsers
         return true;
     }
 
-    private static bool TryReadVarint(ReadOnlySpan<byte> span, ref int pos, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            if (pos >= span.Length)
-            {
-                return false;
-            }
-
-            var b = span[pos++];
-            value |= (ulong)(b & 0x7f) << shift;
-            if (b < 0x80)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool TryReadVarint(ReadOnlySpan<byte> span, ref int pos, out ulong value) =>
+        Pprof.Protobuf.Varint.TryRead(span, ref pos, out value);
 }

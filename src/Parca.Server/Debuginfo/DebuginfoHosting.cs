@@ -9,7 +9,8 @@ namespace Parca.Server.Debuginfo;
 /// <summary>
 /// Wiring of the debuginfo subsystem: the bucket (&lt;--storage-path&gt;/debuginfo on the local filesystem; an object
 /// store can replace the <see cref="IDebuginfoBucket"/> registration), the upload state machine and its RPC service,
-/// the debuginfod client, and the query-time symbolizer the QueryService runs before building reports.
+/// the debuginfod client, the query-time symbolizer the QueryService runs before building reports, and the source
+/// finder of the SOURCE report.
 /// </summary>
 internal static class DebuginfoHosting
 {
@@ -19,11 +20,13 @@ internal static class DebuginfoHosting
         services.AddSingleton(new DebuginfoOptions
         {
             BucketDirectory = Path.Combine(options.StoragePath, "debuginfo"),
+            SymbolCacheDirectory = Path.Combine(options.StoragePath, "debuginfo-symbols"),
             CacheDirectory = options.DebuginfoCacheDir,
             UploadMaxSize = options.DebuginfoUploadMaxSize,
             UploadMaxDuration = options.DebuginfoUploadMaxDuration,
             DebuginfodServers = options.DebuginfodUpstreamServers,
             DebuginfodTimeout = options.DebuginfodHttpRequestTimeout,
+            MissingRecheck = options.ObjectStorageSyncInterval, // one metadata read per unknown build id and interval
             DemangleMode = demangle,
         });
         if (!services.Any(d => d.ServiceType == typeof(IDebuginfoBucket)))
@@ -40,6 +43,8 @@ internal static class DebuginfoHosting
             sp.GetRequiredService<DebuginfoStore>(), sp.GetRequiredService<DebuginfodClient>(), sp.GetRequiredService<DebuginfoOptions>(),
             sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
         services.AddSingleton(sp => new ResultSymbolizer(sp.GetRequiredService<DebuginfoSymbolizer>()));
+        services.AddSingleton(sp => new SourceFinder(
+            sp.GetRequiredService<IDebuginfoBucket>(), options.DebuginfoSourceDirectories, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Debuginfo")));
         services.TryAddSingleton(TimeProvider.System);
         services.AddRpcService<DebuginfoService>();
     }

@@ -170,7 +170,10 @@ internal sealed partial class DebuginfoStore(
             _lock.Release();
         }
 
-        Uploaded?.Invoke(buildId);
+        if (type != DebuginfoType.Sources)
+        {
+            Uploaded?.Invoke(buildId); // a source archive changes no symbolization
+        }
     }
 
     /// <summary>Records that the stored file cannot be used (reason shown by ShouldInitiateUpload and the logs).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Parca.Protocol.Debuginfo.V1Alpha1;
+using Parca.Rpc;
 using Parca.Symbols.Dwarf;
 using Parca.Symbols.Symbolization;
 using Source = Parca.Protocol.Debuginfo.V1Alpha1.Debuginfo.Types.Source;
@@ -23,6 +24,9 @@ internal sealed class DebuginfoSymbolizer
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Lazy<Task<OpenFile>>> _files = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string BuildId, ulong Pc), SymbolizedFrame[]> _results = new();
+    private readonly ConcurrentDictionary<string, Lazy<Persisted?>> _persisted = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string BuildId, ulong Pc, SymbolizedFrame[] Frames, IReadOnlyList<Parca.Symbols.Elf.ProgramHeader> Headers)> _pending = new();
+    private readonly Lock _persistLock = new();
     private long _openBytes;
 
     public DebuginfoSymbolizer(DebuginfoStore store, DebuginfodClient debuginfod, DebuginfoOptions options, ILoggerFactory logs, TimeProvider time)
@@ -44,9 +48,31 @@ internal sealed class DebuginfoSymbolizer
         public long LastUse { get; set; }
     }
 
+    /// <summary>What a build id's persisted answers need: the file's program headers, and how much of the file is whole.</summary>
+    private sealed record Persisted(IReadOnlyList<Parca.Symbols.Elf.ProgramHeader> Headers, long ValidLength);
+
     /// <summary>Drops everything known about <paramref name="buildId"/> (a new upload replaces it).</summary>
     public void Forget(string buildId)
     {
+        if (_options.SymbolCacheDirectory is { } dir)
+        {
+            lock (_persistLock)
+            {
+                var keep = _pending.Where(p => p.BuildId != buildId).ToList();
+                _pending.Clear();
+                foreach (var p in keep)
+                {
+                    _pending.Enqueue(p);
+                }
+
+                _persisted.TryRemove(buildId, out _);
+                if (File.Exists(Path.Combine(dir, buildId)))
+                {
+                    File.Delete(Path.Combine(dir, buildId));
+                }
+            }
+        }
+
         if (_files.TryRemove(buildId, out var lazy) && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully && lazy.Value.Result.File is { } f)
         {
             Interlocked.Add(ref _openBytes, -f.Bytes);
@@ -68,7 +94,19 @@ internal sealed class DebuginfoSymbolizer
     /// </summary>
     public async ValueTask<SymbolizedFrame[]> SymbolizeAsync(string buildId, ulong address, ulong start, ulong limit, ulong offset, CancellationToken ct)
     {
-        var file = DebuginfoStore.IsValidBuildId(buildId) ? await FileAsync(buildId, ct) : null;
+        if (!DebuginfoStore.IsValidBuildId(buildId))
+        {
+            return [];
+        }
+
+        // Answers persisted by an earlier run need no debug file: normalize with the headers kept beside them.
+        if (LoadPersisted(buildId) is { } persisted
+            && _results.TryGetValue((buildId, DebugFileSymbolizer.Normalize(persisted.Headers, address, start, limit, offset)), out var known))
+        {
+            return known;
+        }
+
+        var file = await FileAsync(buildId, ct);
         if (file is null)
         {
             return [];
@@ -89,14 +127,109 @@ internal sealed class DebuginfoSymbolizer
         }
 
         _results[(buildId, pc)] = result;
+        if (_options.SymbolCacheDirectory is not null)
+        {
+            _pending.Enqueue((buildId, pc, result, file.ProgramHeaders));
+        }
+
         return result;
+    }
+
+    /// <summary>
+    /// Appends the answers found since the last call to their build ids' cache files (after each query's
+    /// symbolization pass, so a query costs one append per build id). I/O problems are logged and lose only the cache.
+    /// </summary>
+    public void PersistPending()
+    {
+        if (_options.SymbolCacheDirectory is not { } dir || _pending.IsEmpty)
+        {
+            return;
+        }
+
+        lock (_persistLock)
+        {
+            var batch = new List<(string BuildId, ulong Pc, SymbolizedFrame[] Frames, IReadOnlyList<Parca.Symbols.Elf.ProgramHeader> Headers)>();
+            while (_pending.TryDequeue(out var p))
+            {
+                batch.Add(p);
+            }
+
+            foreach (var group in batch.GroupBy(p => p.BuildId, StringComparer.Ordinal))
+            {
+                var path = Path.Combine(dir, group.Key);
+                var headers = group.First().Headers;
+                try
+                {
+                    var valid = LoadPersisted(group.Key)?.ValidLength ?? 0;
+                    SymbolCacheFile.Append(path, headers, group.Select(p => (p.Pc, p.Frames)), valid);
+                    var length = new FileInfo(path).Length;
+                    _persisted[group.Key] = new Lazy<Persisted?>(new Persisted(headers, length));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    DebuginfoLog.Problem(_log, group.Key, "could not persist symbolized addresses: " + e.Message);
+                }
+            }
+        }
+    }
+
+    /// <summary>Loads a build id's persisted answers into the cache once (bounded like it); null when there are none.</summary>
+    private Persisted? LoadPersisted(string buildId)
+    {
+        if (_options.SymbolCacheDirectory is not { } dir)
+        {
+            return null;
+        }
+
+        return _persisted.GetOrAdd(buildId, id => new Lazy<Persisted?>(() =>
+        {
+            var read = SymbolCacheFile.Read(Path.Combine(dir, id));
+            if (read is null)
+            {
+                return null;
+            }
+
+            foreach (var (pc, frames) in read.Value.Records)
+            {
+                if (_results.Count >= _options.MaxCachedAddresses)
+                {
+                    break;
+                }
+
+                _results.TryAdd((id, pc), frames);
+            }
+
+            return new Persisted(read.Value.Headers, read.Value.ValidLength);
+        })).Value;
+    }
+
+    /// <summary>
+    /// Whether debuginfo for <paramref name="buildId"/> is already held (open, uploaded, or cached from debuginfod),
+    /// without asking an upstream: re-symbolizing locations a client already named must not cause downloads.
+    /// </summary>
+    public async ValueTask<bool> HoldsAsync(string buildId, CancellationToken ct)
+    {
+        if (!DebuginfoStore.IsValidBuildId(buildId))
+        {
+            return false;
+        }
+
+        if (_files.TryGetValue(buildId, out var lazy) && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully)
+        {
+            return lazy.Value.Result.File is not null;
+        }
+
+        var record = await _store.Metadata.FetchAsync(buildId, DebuginfoType.Executable, ct);
+        return record?.Quality?.NotValidElf != true
+            && (record is { Source: Source.Upload, Upload.State: State.Uploaded }
+                || (record is { Source: Source.Debuginfod } && await _store.Bucket.ExistsAsync($"debuginfod-cache/{buildId}/debuginfo", ct)));
     }
 
     private async ValueTask<DebugFileSymbolizer?> FileAsync(string buildId, CancellationToken ct)
     {
         while (true)
         {
-            var lazy = _files.GetOrAdd(buildId, id => new Lazy<Task<OpenFile>>(() => Task.Run(() => LoadAsync(id, CancellationToken.None))));
+            var lazy = _files.GetOrAdd(buildId, id => new Lazy<Task<OpenFile>>(() => Task.Run(() => LoadOrRetryLaterAsync(id))));
             var entry = await lazy.Value.WaitAsync(ct);
             if (entry.File is null && entry.RetryAfter <= _time.GetUtcNow())
             {
@@ -106,6 +239,24 @@ internal sealed class DebuginfoSymbolizer
 
             entry.LastUse = _time.GetTimestamp();
             return entry.File;
+        }
+    }
+
+    /// <summary>
+    /// The bucket may be remote (object storage) or the cache disk full: while that lasts the build id's frames stay
+    /// unnamed and the bucket is asked again after <see cref="DebuginfoOptions.MissingRecheck"/>, not per location.
+    /// </summary>
+    private async Task<OpenFile> LoadOrRetryLaterAsync(string buildId)
+    {
+        try
+        {
+            return await LoadAsync(buildId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or RpcException { Status: StatusCode.Unavailable })
+        {
+            var reason = e is RpcException r ? r.Detail : e.Message;
+            DebuginfoLog.Problem(_log, buildId, reason);
+            return new OpenFile(null, reason, _time.GetUtcNow() + _options.MissingRecheck);
         }
     }
 
@@ -132,7 +283,7 @@ internal sealed class DebuginfoSymbolizer
 
         if (path is null)
         {
-            return new OpenFile(null, "no debuginfo uploaded or found in debuginfod", _time.GetUtcNow() + _options.DebuginfodNegativeCacheDuration);
+            return new OpenFile(null, "no debuginfo uploaded or found in debuginfod", _time.GetUtcNow() + _options.MissingRecheck);
         }
 
         try

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Parca.Hosting.Metrics;
 
 namespace Parca.Server.Observability;
 
@@ -14,7 +15,13 @@ public static class ObservabilityEndpoints
     public static IServiceCollection AddParcaObservability(this IServiceCollection services)
     {
         services.AddMetrics();
-        services.TryAddSingleton<PrometheusExporter>();
+        // This server's meters (created through its IMeterFactory, named Parca.*) and the runtime's.
+        services.TryAddSingleton(static sp =>
+        {
+            var factory = sp.GetRequiredService<IMeterFactory>();
+            return new PrometheusExporter(meter => meter.Name == ParcaMeters.Runtime
+                || (meter.Name.StartsWith(ParcaMeters.Prefix, StringComparison.Ordinal) && ReferenceEquals(meter.Scope, factory)));
+        });
         services.TryAddSingleton<RequestMetrics>();
         return services;
     }

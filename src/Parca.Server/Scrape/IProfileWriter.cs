@@ -20,5 +20,19 @@ public interface IProfileWriter
         CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A writer that also takes the scraper's decoded profile (the storage ingest), so a scraped profile is decoded once.
+/// </summary>
+internal interface IDecodedProfileWriter
+{
+    /// <param name="decoded">the decoded form of <paramref name="pprof"/>, borrowed until the returned task completes.</param>
+    ValueTask WriteDecodedAsync(
+        IReadOnlyList<KeyValuePair<string, string>> labels,
+        ReadOnlyMemory<byte> pprof,
+        Pprof.FlatProfile decoded,
+        IReadOnlyList<ExecutableInfo> executableInfos,
+        CancellationToken cancellationToken);
+}
+
 /// <summary><c>parca.profilestore.v1alpha1.ExecutableInfo</c>: ELF type and the load segment's offset and vaddr.</summary>
 public readonly record struct ExecutableInfo(uint ElfType, ulong Offset, ulong VAddr);

@@ -167,6 +167,7 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         int sampleCount;
         List<ExecutableInfo> executables;
         ReadOnlyMemory<byte> payload = body.AsMemory(0, length);
+        var filteredTypes = false;
         try
         {
             ScrapedProfile.Decode(body.AsSpan(0, length), _flat, _readOptions);
@@ -175,6 +176,7 @@ internal sealed class ScrapeLoop : IAsyncDisposable
             if (ScrapedProfile.KeepSampleTypes(_flat, _target.Profile.KeepSampleType) is { } filtered)
             {
                 payload = filtered;
+                filteredTypes = true;
             }
         }
         catch (PprofException e) when (e.IsLimit)
@@ -194,7 +196,15 @@ internal sealed class ScrapeLoop : IAsyncDisposable
         _metrics.Samples.Add(sampleCount, _tags);
         try
         {
-            await _writer.WriteRawAsync(_target.Labels, payload, executables, cancellationToken);
+            if (!filteredTypes && _writer is IDecodedProfileWriter decodedWriter)
+            {
+                // Storage takes the profile as decoded here (same limits or tighter), instead of decoding it again.
+                await decodedWriter.WriteDecodedAsync(_target.Labels, payload, _flat, executables, cancellationToken);
+            }
+            else
+            {
+                await _writer.WriteRawAsync(_target.Labels, payload, executables, cancellationToken);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

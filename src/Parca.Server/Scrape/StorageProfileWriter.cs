@@ -4,11 +4,18 @@ namespace Parca.Server.Scrape;
 
 /// <summary>
 /// Scraped profiles go through the same <see cref="ProfileWriter"/> as <c>ProfileStoreService.WriteRaw</c>: the same
-/// label and pprof validation, the same all-or-nothing append into storage.
+/// label and pprof validation, the same all-or-nothing append into storage. The scraper's decoded profile is taken
+/// as it is (<see cref="IDecodedProfileWriter"/>), so a scraped profile is decoded once.
 /// </summary>
-internal sealed class StorageProfileWriter(ProfileWriter writer) : IProfileWriter
+internal sealed class StorageProfileWriter(ProfileWriter writer) : IProfileWriter, IDecodedProfileWriter
 {
-    public ValueTask WriteRawAsync(IReadOnlyList<KeyValuePair<string, string>> labels, ReadOnlyMemory<byte> pprof, IReadOnlyList<ExecutableInfo> executableInfos, CancellationToken cancellationToken)
+    public ValueTask WriteRawAsync(IReadOnlyList<KeyValuePair<string, string>> labels, ReadOnlyMemory<byte> pprof, IReadOnlyList<ExecutableInfo> executableInfos, CancellationToken cancellationToken) =>
+        Write(labels, pprof, null, executableInfos);
+
+    public ValueTask WriteDecodedAsync(IReadOnlyList<KeyValuePair<string, string>> labels, ReadOnlyMemory<byte> pprof, Pprof.FlatProfile decoded, IReadOnlyList<ExecutableInfo> executableInfos, CancellationToken cancellationToken) =>
+        Write(labels, pprof, decoded, executableInfos);
+
+    private ValueTask Write(IReadOnlyList<KeyValuePair<string, string>> labels, ReadOnlyMemory<byte> pprof, Pprof.FlatProfile? decoded, IReadOnlyList<ExecutableInfo> executableInfos)
     {
         List<Storage.Ingest.ExecutableInfo>? infos = null;
         if (executableInfos.Count > 0)
@@ -20,7 +27,7 @@ internal sealed class StorageProfileWriter(ProfileWriter writer) : IProfileWrite
             }
         }
 
-        writer.Write([new WriteSeries(labels, [new WriteSample(pprof, infos)])]);
+        writer.Write([new WriteSeries(labels, [new WriteSample(pprof, infos, decoded)])]);
         return ValueTask.CompletedTask;
     }
 }

@@ -1,5 +1,8 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Parca.Server.Config;
+using Parca.Server.Debuginfo;
 using Parca.Storage.Buckets;
 
 namespace Parca.Server.Services;
@@ -13,6 +16,30 @@ namespace Parca.Server.Services;
 /// </summary>
 internal static class ObjectStorage
 {
+    /// <summary>
+    /// Debuginfo goes where the blocks go: under <c>debuginfo/</c> in the S3 bucket when one is configured, else in
+    /// &lt;--storage-path&gt;/debuginfo as before. A bucket a host registered itself (tests) is left alone.
+    /// </summary>
+    public static void AddDebuginfoBucket(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(IDebuginfoBucket)))
+        {
+            return;
+        }
+
+        services.AddSingleton<IDebuginfoBucket>(sp =>
+        {
+            if (sp.GetRequiredService<ConfiguredBucket>().Bucket is not { } bucket)
+            {
+                return new FileSystemDebuginfoBucket(sp.GetRequiredService<DebuginfoOptions>().BucketDirectory);
+            }
+
+            var shared = new ObjectDebuginfoBucket(bucket);
+            ServerLog.StorageEvent(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Debuginfo"), $"debuginfo: uploads go to {shared.Description}");
+            return shared;
+        });
+    }
+
     public static IObjectBucket? Open(ParcaServerOptions options, Action<string> log)
     {
         if (!(options.EnablePersistence || options.Mode == "query") || !File.Exists(options.ConfigPath))

@@ -11,8 +11,12 @@ namespace Parca.Server.Services;
 /// <summary>One series of a write: Parca's <c>RawProfileSeries</c> in neutral form.</summary>
 internal sealed record WriteSeries(IReadOnlyList<KeyValuePair<string, string>> Labels, IReadOnlyList<WriteSample> Samples);
 
-/// <summary>One raw pprof (gzip or not) with the optional executable info of its mappings.</summary>
-internal sealed record WriteSample(ReadOnlyMemory<byte> RawProfile, IReadOnlyList<ExecutableInfo>? ExecutableInfos);
+/// <summary>
+/// One raw pprof (gzip or not) with the optional executable info of its mappings, and optionally its decoded form
+/// when the caller decoded it already (the scraper, with at least the server's read limits; borrowed until the write
+/// returns), so it is not decoded twice.
+/// </summary>
+internal sealed record WriteSample(ReadOnlyMemory<byte> RawProfile, IReadOnlyList<ExecutableInfo>? ExecutableInfos, FlatProfile? Decoded = null);
 
 /// <summary>
 /// Parca's WriteRaw rules, shared by the gRPC service and the plain HTTP endpoints. A write is all-or-nothing: every
@@ -49,20 +53,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
                 var samples = series[s].Samples;
                 for (var k = 0; k < samples.Count; k++)
                 {
-                    // One decoder per profile of the request: the ingest profiles borrow their buffers until stored.
-                    var flat = RentDecoder();
-                    decoders.Add(flat);
-                    var options = remaining == _limits.RequestDecompressedBytes
-                        ? _limits.ReadOptions
-                        : _limits.ReadOptions with { Limits = _limits.ReadOptions.Limits with { MaxDecompressedBytes = remaining } };
-                    try
-                    {
-                        PprofDecoder.Decode(samples[k].RawProfile.Span, flat, options);
-                    }
-                    catch (PprofException e)
-                    {
-                        throw new IngestError($"series[{s}].samples[{k}].raw_profile: {IngestLimits.Describe(e)}", e.IsLimit);
-                    }
+                    var flat = samples[k].Decoded ?? DecodeSample(samples[k].RawProfile.Span, remaining, decoders, s, k);
 
                     remaining -= flat.Data.Length;
                     var exec = samples[k].ExecutableInfos;
@@ -93,7 +84,7 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
             {
                 foreach (var (name, labels, profile, source) in prepared)
                 {
-                    // With the write-ahead log on, the store logs the pprof as received (see DecodeLogged).
+                    // With the write-ahead log on, the store logs the pprof as received (storage decodes it again at replay).
                     stored += store.Append(name, labels, profile, source.Span);
                 }
             }
@@ -118,28 +109,30 @@ internal sealed partial class ProfileWriter(ProfileStore store, IngestLimits? in
         }
     }
 
+    /// <summary>Decodes one profile of the request into a pooled decoder (the ingest profile borrows its buffers until stored).</summary>
+    private FlatProfile DecodeSample(ReadOnlySpan<byte> raw, long remaining, List<FlatProfile> decoders, int s, int k)
+    {
+        var flat = RentDecoder();
+        decoders.Add(flat);
+        var options = remaining == _limits.RequestDecompressedBytes
+            ? _limits.ReadOptions
+            : _limits.ReadOptions with { Limits = _limits.ReadOptions.Limits with { MaxDecompressedBytes = remaining } };
+        try
+        {
+            PprofDecoder.Decode(raw, flat, options);
+        }
+        catch (PprofException e)
+        {
+            throw new IngestError($"series[{s}].samples[{k}].raw_profile: {IngestLimits.Describe(e)}", e.IsLimit);
+        }
+
+        return flat;
+    }
+
     internal static string FormatTime(long nanos) =>
         nanos / 1_000_000 is var ms && ms is >= -62_135_596_800_000 and <= 253_402_300_799_999
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)
             : nanos.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ns";
-
-    /// <summary>
-    /// The store's <see cref="StorageOptions.WalSourceDecoder"/>: decodes a logged pprof again, as ingest did, at replay.
-    /// </summary>
-    internal static IngestProfile DecodeLogged(ReadOnlyMemory<byte> pprof, IReadOnlyList<ExecutableInfo>? executableInfos)
-    {
-        var flat = new FlatProfile(); // not pooled: the returned profile borrows its buffers
-        try
-        {
-            PprofDecoder.Decode(pprof.Span, flat, PprofReadOptions.ParcaCompatible);
-        }
-        catch (PprofException e)
-        {
-            throw new InvalidDataException("logged pprof: " + e.Message, e);
-        }
-
-        return PprofIngest.ToIngest(flat, executableInfos);
-    }
 
     // Decoders keep their grown tables and pooled buffer between requests, so steady-state decoding does not allocate.
     // At most 64 are kept, and none that just held a profile over 1 MiB (such buffers are not pooled at all).

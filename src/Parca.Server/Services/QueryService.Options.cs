@@ -49,7 +49,10 @@ internal sealed partial class QueryService
         return new ProfileQueryOptions
         {
             Filters = filters,
-            GroupBy = request.GroupBy is null ? [] : [.. request.GroupBy.Fields],
+            // A flame chart is the flame graph of every profile at its own time, as Parca builds it.
+            GroupBy = request.ReportType == QueryRequest.Types.ReportType.Flamechart
+                ? [.. request.GroupBy?.Fields ?? [], "timestamp"]
+                : request.GroupBy is null ? [] : [.. request.GroupBy.Fields],
             InvertCallStack = request.HasInvertCallStack && request.InvertCallStack,
             SandwichByFunction = request.HasSandwichByFunction ? request.SandwichByFunction : null,
             MaxGroups = maxGroups,

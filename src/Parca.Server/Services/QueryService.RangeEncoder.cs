@@ -6,6 +6,7 @@ using Parca.Query.Engine;
 using Parca.Rpc;
 using Parca.Rpc.Server;
 using EngineSeries = Parca.Query.Engine.MetricsSeries;
+using Varint = Parca.Pprof.Protobuf.Varint;
 
 namespace Parca.Server.Services;
 
@@ -13,7 +14,8 @@ namespace Parca.Server.Services;
 // writer for these five messages, because building (and then serializing) one generated MetricsSample per point
 // costs several times the query itself for large ranges. Field numbers from proto/parca/query/v1alpha1/query.proto
 // (QueryRangeResponse.series = 1; MetricsSeries labelset = 1, samples = 2, period_type = 3, sample_type = 4;
-// MetricsSample timestamp = 1, value = 2, value_per_second = 3, duration = 4, count = 5 (int32)) and
+// MetricsSample timestamp = 1, value = 2, value_per_second = 3, duration = 4, count = 5 (int32), our extensions
+// min_value = 100, max_value = 101, max_timestamp = 102) and
 // profilestore.proto (LabelSet.labels = 1; Label name = 1, value = 2; ValueType type = 1, unit = 2). The output is
 // byte for byte what Google.Protobuf writes for the message QueryRange(engine, request) builds: fields in number order,
 // proto3 defaults (0, 0.0, "") omitted, sub-messages that are set written even when empty (QueryRangeEncoderTests).
@@ -181,6 +183,11 @@ internal sealed partial class QueryService
                 span[pos++] = 5 << 3;
                 WriteVarint(span, ref pos, (ulong)(long)p.Count); // int32: negatives sign-extend to 10 bytes
             }
+
+            if (p.HasRange)
+            {
+                WriteRange(span, ref pos, p);
+            }
         }
 
         if (s.PeriodType is { } pt)
@@ -263,7 +270,64 @@ internal sealed partial class QueryService
             size += 1 + VarintSize((ulong)(long)p.Count);
         }
 
+        if (p.HasRange)
+        {
+            size += RangeSize(p);
+        }
+
         return size;
+    }
+
+    // Extension fields 100-102 of MetricsSample (min_value, max_value, max_timestamp): two-byte tags.
+    private const ulong MinValueTag = (100 << 3) | 0;
+    private const ulong MaxValueTag = (101 << 3) | 0;
+    private const ulong MaxTimestampTag = (102 << 3) | 2;
+
+    private static int RangeSize(MetricsPoint p)
+    {
+        var size = 0;
+        if (p.MinValue != 0)
+        {
+            size += 2 + VarintSize((ulong)p.MinValue);
+        }
+
+        if (p.MaxValue != 0)
+        {
+            size += 2 + VarintSize((ulong)p.MaxValue);
+        }
+
+        var (seconds, nanos) = SplitNanos(p.MaxTimestampNanos);
+        return size + 3 + TimestampSize(seconds, nanos); // tag, length (< 128), message
+    }
+
+    private static void WriteRange(Span<byte> span, ref int pos, MetricsPoint p)
+    {
+        if (p.MinValue != 0)
+        {
+            WriteVarint(span, ref pos, MinValueTag);
+            WriteVarint(span, ref pos, (ulong)p.MinValue);
+        }
+
+        if (p.MaxValue != 0)
+        {
+            WriteVarint(span, ref pos, MaxValueTag);
+            WriteVarint(span, ref pos, (ulong)p.MaxValue);
+        }
+
+        var (seconds, nanos) = SplitNanos(p.MaxTimestampNanos);
+        WriteVarint(span, ref pos, MaxTimestampTag);
+        WriteVarint(span, ref pos, (ulong)TimestampSize(seconds, nanos));
+        if (seconds != 0)
+        {
+            span[pos++] = 1 << 3;
+            WriteVarint(span, ref pos, (ulong)seconds);
+        }
+
+        if (nanos != 0)
+        {
+            span[pos++] = 2 << 3;
+            WriteVarint(span, ref pos, (ulong)(long)nanos);
+        }
     }
 
     private static int TimestampSize(long seconds, int nanos) =>
@@ -276,16 +340,7 @@ internal sealed partial class QueryService
         return rem < 0 ? (seconds - 1, (int)(rem + 1_000_000_000L)) : (seconds, (int)rem);
     }
 
-    private static int VarintSize(ulong value) => value == 0 ? 1 : (63 - System.Numerics.BitOperations.LeadingZeroCount(value) + 7) / 7;
+    private static int VarintSize(ulong value) => Varint.Size(value);
 
-    private static void WriteVarint(Span<byte> span, ref int pos, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            span[pos++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[pos++] = (byte)value;
-    }
+    private static void WriteVarint(Span<byte> span, ref int pos, ulong value) => pos += Varint.Write(span[pos..], value);
 }

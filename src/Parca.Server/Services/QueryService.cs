@@ -16,7 +16,7 @@ namespace Parca.Server.Services;
 /// parca.query.v1alpha1.QueryService over <see cref="QueryEngine"/>. Bad requests are INVALID_ARGUMENT with what was
 /// wrong; empty results NOT_FOUND (as Parca). ShareProfile needs pprof.me and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null) : IRpcService
+internal sealed partial class QueryService(QueryEngine engine, ParcaServerOptions serverOptions, ReportLimits limits, Debuginfo.ResultSymbolizer? symbolizer = null, Debuginfo.SourceFinder? sources = null, ReportCache? cache = null) : IRpcService
 {
     public void Register(RpcServiceBuilder builder)
     {
@@ -221,14 +221,22 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
             }
 
             var p = s.GetPoint(i);
-            samples.Add(new MetricsSample
+            var sample = new MetricsSample
             {
                 Timestamp = shared is null ? ToTimestamp(p.TimestampNanos) : shared[i] ??= ToTimestamp(p.TimestampNanos),
                 Value = p.Value,
                 ValuePerSecond = p.ValuePerSecond,
                 Duration = p.DurationNanos,
                 Count = p.Count,
-            });
+            };
+            if (p.HasRange)
+            {
+                sample.MinValue = p.MinValue;
+                sample.MaxValue = p.MaxValue;
+                sample.MaxTimestamp = ToTimestamp(p.MaxTimestampNanos);
+            }
+
+            samples.Add(sample);
         }
 
         return m;
@@ -249,24 +257,82 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
 
     private async ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
     {
-        var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
-        if (symbolizer is not null)
+        var reference = request.ReportType == QueryRequest.Types.ReportType.Source ? ValidSourceReference(request) : null;
+        var key = cache is null ? default : ReportCache.KeyOf(request, engine.Store);
+        if (cache is not null && cache.TryGet(key, out var cached))
         {
-            await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
+            ReportData hit = cached;
+            return reference is null
+                ? WithBucketState(context, () => Report(request, hit))
+                : await SourceAsync(request, reference, hit, context.CancellationToken);
         }
 
-        return Report(request, result);
+        var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
+        // A result with frames that debuginfo arriving later could name is not cached: the next query must see them
+        // named (the cache key knows new samples, not new debuginfo).
+        var complete = symbolizer is null || await symbolizer.SymbolizeAsync(result.Symbols, context.CancellationToken);
+        var data = new ReportData(result);
+        if (complete)
+        {
+            cache?.Add(key, data);
+        }
+
+        return reference is null ? Report(request, data) : await SourceAsync(request, reference, data, context.CancellationToken);
+    }
+
+    private static SourceReference ValidSourceReference(QueryRequest request)
+    {
+        var reference = request.SourceReference;
+        if (reference is null || reference.BuildId.Length == 0 || reference.Filename.Length == 0)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "report_type SOURCE needs source_reference with build_id and filename");
+        }
+
+        return reference;
+    }
+
+    /// <summary>
+    /// REPORT_TYPE_SOURCE: the file's text from the build id's source archive or an allowed local directory
+    /// (<see cref="Debuginfo.SourceFinder"/>), NOT_FOUND when there is none; with source_only, only whether it exists.
+    /// </summary>
+    private async Task<QueryResponse> SourceAsync(QueryRequest request, SourceReference reference, ReportData data, CancellationToken ct)
+    {
+        var result = data.Result;
+        var referenced = ReportPipeline.ReferencesSource(result, reference.BuildId, reference.Filename);
+        var missing = $"no source for {reference.Filename} of build id {reference.BuildId}: upload a sources archive (DEBUGINFO_TYPE_SOURCES)" +
+            " or allow its directory with --debuginfo-source-directories";
+        if (reference.SourceOnly)
+        {
+            return sources is not null && await sources.ExistsAsync(reference.BuildId, reference.Filename, referenced, ct)
+                ? new QueryResponse { Total = result.Total, Filtered = result.Filtered, Source = new Source { Unit = result.SampleUnit } }
+                : throw new RpcException(StatusCode.NotFound, missing);
+        }
+
+        var text = sources is null ? null : await sources.FindAsync(reference.BuildId, reference.Filename, referenced, ct);
+        if (text is null)
+        {
+            throw new RpcException(StatusCode.NotFound, missing);
+        }
+
+        try
+        {
+            return ReportPipeline.Build(request.ReportType, data, 0f, limits, new Query.Reports.Types.SourceInput(reference.BuildId, reference.Filename, text));
+        }
+        catch (QueryException e)
+        {
+            throw ToRpc(e);
+        }
     }
 
     /// <summary>The Query handler's work (validation, engine, report) without query-time symbolization; benchmarks call it directly.</summary>
     internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default) =>
-        Report(request, Merge(request, cancellationToken));
+        Report(request, new ReportData(Merge(request, cancellationToken)));
 
-    private QueryResponse Report(QueryRequest request, MergeResult result)
+    private QueryResponse Report(QueryRequest request, ReportData data)
     {
         try
         {
-            return ReportPipeline.Build(request.ReportType, result, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
+            return ReportPipeline.Build(request.ReportType, data, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
         }
         catch (QueryException e)
         {

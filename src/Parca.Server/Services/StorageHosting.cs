@@ -19,10 +19,15 @@ internal static class StorageHosting
         services.AddSingleton(sp =>
         {
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Storage");
+            return new ConfiguredBucket(ObjectStorage.Open(options, line => ServerLog.StorageEvent(log, line)));
+        });
+        services.AddSingleton(sp =>
+        {
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Parca.Storage");
             var storage = StorageOptionsFrom(options);
             storage.Log = line => ServerLog.StorageEvent(log, line);
             storage.Meters = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>();
-            storage.Bucket = ObjectStorage.Open(options, line => ServerLog.StorageEvent(log, line));
+            storage.Bucket = sp.GetRequiredService<ConfiguredBucket>().Bucket;
             storage.QueryOnly = options.Mode == "query";
             if (storage.QueryOnly)
             {
@@ -41,6 +46,8 @@ internal static class StorageHosting
             return engine;
         });
         services.AddSingleton(new ReportLimits(options.QueryMemoryBudget, options.MaxMessageSize));
+        // A quarter of one query's budget keeps the last few selections' merged results and graphs for 30 s.
+        services.AddSingleton(new ReportCache(options.QueryMemoryBudget / 4, TimeSpan.FromSeconds(30), TimeProvider.System));
         services.AddSingleton(sp => new ProfileWriter(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
         services.AddSingleton(sp => new Ingest.ProfileCommit(sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IngestLimits>()));
         services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<Ingest.ProfileCommit>(), options.MaxMessageSize));
@@ -61,6 +68,7 @@ internal static class StorageHosting
         services.AddRpcService<OtlpProfilesService>();
         services.AddRpcService<AgentsService>();
         services.AddRpcService<QueryService>();
+        ObjectStorage.AddDebuginfoBucket(services);
         Debuginfo.DebuginfoHosting.AddServices(services, options);
     }
 
@@ -84,9 +92,10 @@ internal static class StorageHosting
             "discard" => WalLeftoverPolicy.Discard,
             _ => WalLeftoverPolicy.Refuse,
         },
-        WalSourceDecoder = ProfileWriter.DecodeLogged,
         BlockDuration = options.StorageBlockDuration,
         BucketSyncInterval = options.ObjectStorageSyncInterval,
+        // Debuginfo uploads share the bucket: their multipart uploads may run for --debuginfo-upload-max-duration.
+        BucketOrphanGrace = TimeSpan.FromTicks(Math.Max(TimeSpan.FromHours(1).Ticks, 2 * options.DebuginfoUploadMaxDuration.Ticks)),
         BucketCacheBytes = options.ObjectStorageCacheSize,
     };
 

@@ -1,9 +1,12 @@
+using System.Buffers;
+
 namespace Parca.Storage.Buckets;
 
 /// <summary>
 /// A bucket in a local directory (parca.yaml <c>type: FILESYSTEM</c>): objects are files under
-/// <c>directory/prefix</c>; a put writes a temporary file, fsyncs it and renames it over the key, so a reader never
-/// sees part of an object.
+/// <c>directory/prefix</c>; a put writes a temporary file (<c>&lt;key&gt;.&lt;guid&gt;.tmp</c>), fsyncs it and renames
+/// it over the key, so a reader never sees part of an object. A listed object's LastModified is its file's mtime; the
+/// temporaries a crash left behind are what <see cref="RemoveAbandonedWritesAsync"/> deletes.
 /// </summary>
 public sealed class FilesystemBucket : IObjectBucket
 {
@@ -36,6 +39,66 @@ public sealed class FilesystemBucket : IObjectBucket
         {
             File.Delete(tmp);
             throw new BucketException($"{Description}: put {key} failed: {e.Message}", e);
+        }
+    }
+
+    public async Task<long> PutStreamAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        var path = PathOf(key);
+        var tmp = $"{path}.{Guid.NewGuid():N}.tmp";
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        var reading = false; // the caller's stream fails with its own exceptions; only the file system's become BucketException
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            long total = 0;
+            await using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, useAsync: true))
+            {
+                while (true)
+                {
+                    reading = true;
+                    var n = await content.ReadAsync(buffer, cancellationToken);
+                    reading = false;
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    await fs.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                    total += n;
+                }
+
+                fs.Flush(flushToDisk: true);
+            }
+
+            File.Move(tmp, path, overwrite: true);
+            return total;
+        }
+        catch (IOException e) when (!reading)
+        {
+            File.Delete(tmp);
+            throw new BucketException($"{Description}: put {key} failed: {e.Message}", e);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public Task<Stream?> OpenReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return Task.FromResult<Stream?>(new FileStream(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, useAsync: true));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<Stream?>(null);
         }
     }
 
@@ -85,22 +148,46 @@ public sealed class FilesystemBucket : IObjectBucket
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<BucketObject>> ListAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        var keys = new List<string>();
-        if (Directory.Exists(_root))
+        var objects = new List<BucketObject>();
+        foreach (var file in Files())
         {
-            foreach (var file in Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories))
+            var key = Path.GetRelativePath(_root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && !key.EndsWith(".tmp", StringComparison.Ordinal))
             {
-                var key = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
-                if (key.StartsWith(prefix, StringComparison.Ordinal) && !key.EndsWith(".tmp", StringComparison.Ordinal))
-                {
-                    keys.Add(key);
-                }
+                objects.Add(new BucketObject(key, file.Length, file.LastWriteTimeUtc));
             }
         }
 
-        return Task.FromResult<IReadOnlyList<string>>(keys);
+        return Task.FromResult<IReadOnlyList<BucketObject>>(objects);
+    }
+
+    public Task<int> RemoveAbandonedWritesAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken = default)
+    {
+        var removed = 0;
+        foreach (var file in Files())
+        {
+            if (file.Name.EndsWith(".tmp", StringComparison.Ordinal) && file.LastWriteTimeUtc < startedBefore.UtcDateTime)
+            {
+                file.Delete();
+                removed++;
+            }
+        }
+
+        return Task.FromResult(removed);
+    }
+
+    /// <summary>Every file under the root; a file deleted while listing is simply not returned.</summary>
+    private IEnumerable<FileInfo> Files()
+    {
+        if (!Directory.Exists(_root))
+        {
+            return [];
+        }
+
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true };
+        return new DirectoryInfo(_root).EnumerateFiles("*", options);
     }
 
     private string PathOf(string key)

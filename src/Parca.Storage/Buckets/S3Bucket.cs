@@ -8,10 +8,11 @@ namespace Parca.Storage.Buckets;
 
 /// <summary>
 /// An S3 bucket through AWSSDK.S3. Every put carries Content-MD5, so the store refuses bytes damaged on the way;
-/// objects larger than <see cref="S3BucketOptions.PartSize"/> go up as a multipart upload (aborted on failure, so no
-/// part is ever visible). Checksums in the aws-chunked trailer are off: Ceph radosgw 16 and other S3 stores reject them.
+/// objects larger than <see cref="S3BucketOptions.PartSize"/> go up as a multipart upload, one part in memory at a time
+/// (aborted on failure, so no part is ever visible; one cut short by a crash is aborted later by
+/// <see cref="RemoveAbandonedWritesAsync"/>). Checksums in the aws-chunked trailer are off: Ceph radosgw 16 and other S3 stores reject them.
 /// </summary>
-public sealed class S3Bucket : IObjectBucket, IDisposable
+public sealed partial class S3Bucket : IObjectBucket, IDisposable
 {
     private readonly AmazonS3Client _client;
     private readonly S3BucketOptions _options;
@@ -51,76 +52,45 @@ public sealed class S3Bucket : IObjectBucket, IDisposable
 
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
+        if (data.Length > _options.PartSize)
+        {
+            using var content = ReadOnly(data);
+            await PutStreamAsync(key, content, cancellationToken);
+            return;
+        }
+
         try
         {
-            if (data.Length > _options.PartSize)
-            {
-                await PutMultipartAsync(key, data, cancellationToken);
-                return;
-            }
-
-            using var stream = new MemoryStream(data.ToArray(), writable: false);
-            await _client.PutObjectAsync(new PutObjectRequest
-            {
-                BucketName = _options.Bucket,
-                Key = _prefix + key,
-                InputStream = stream,
-                MD5Digest = Md5(data.Span),
-                AutoCloseStream = false,
-            }, cancellationToken);
+            await PutObjectAsync(key, data, cancellationToken);
         }
-        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
         {
             throw Failure("put", key, e);
         }
     }
 
-    private async Task PutMultipartAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private async Task PutObjectAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        var start = await _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = _prefix + key }, cancellationToken);
-        try
+        using var stream = ReadOnly(data);
+        await _client.PutObjectAsync(new PutObjectRequest
         {
-            var parts = new List<PartETag>();
-            for (int offset = 0, number = 1; offset < data.Length; offset += _options.PartSize, number++)
-            {
-                var part = data.Slice(offset, Math.Min(_options.PartSize, data.Length - offset));
-                using var stream = new MemoryStream(part.ToArray(), writable: false);
-                var uploaded = await _client.UploadPartAsync(new UploadPartRequest
-                {
-                    BucketName = _options.Bucket,
-                    Key = _prefix + key,
-                    UploadId = start.UploadId,
-                    PartNumber = number,
-                    InputStream = stream,
-                    PartSize = part.Length,
-                    MD5Digest = Md5(part.Span),
-                }, cancellationToken);
-                parts.Add(new PartETag(number, uploaded.ETag));
-            }
-
-            // radosgw 16 answers Complete with an empty ETag: success is the absence of an error, not the ETag.
-            await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
-            {
-                BucketName = _options.Bucket,
-                Key = _prefix + key,
-                UploadId = start.UploadId,
-                PartETags = parts,
-            }, cancellationToken);
-        }
-        catch
-        {
-            try
-            {
-                await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _options.Bucket, Key = _prefix + key, UploadId = start.UploadId }, CancellationToken.None);
-            }
-            catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException)
-            {
-                // The store expires abandoned uploads itself; the original failure is what matters.
-            }
-
-            throw;
-        }
+            BucketName = _options.Bucket,
+            Key = _prefix + key,
+            InputStream = stream,
+            MD5Digest = Md5(data.Span),
+            AutoCloseStream = false,
+        }, cancellationToken);
     }
+
+    /// <summary>A stream over the bytes without copying them when they are an array (they are: encoded blocks, pooled parts).</summary>
+    private static MemoryStream ReadOnly(ReadOnlyMemory<byte> data) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(data.ToArray(), writable: false);
+
+    /// <summary>What the store or the way to it did wrong (as opposed to the caller's cancellation or content stream).</summary>
+    private static bool IsStoreFailure(Exception e, CancellationToken cancellationToken) =>
+        e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested;
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
@@ -133,7 +103,7 @@ public sealed class S3Bucket : IObjectBucket, IDisposable
         {
             return null;
         }
-        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
         {
             throw Failure("get", key, e);
         }
@@ -156,7 +126,7 @@ public sealed class S3Bucket : IObjectBucket, IDisposable
             }, cancellationToken);
             return await ReadAllAsync(response, cancellationToken);
         }
-        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
         {
             throw Failure("range get", key, e);
         }
@@ -173,7 +143,7 @@ public sealed class S3Bucket : IObjectBucket, IDisposable
         {
             return false;
         }
-        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
         {
             throw Failure("head", key, e);
         }
@@ -188,37 +158,9 @@ public sealed class S3Bucket : IObjectBucket, IDisposable
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
         }
-        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
         {
             throw Failure("delete", key, e);
-        }
-    }
-
-    public async Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default)
-    {
-        var keys = new List<string>();
-        try
-        {
-            var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _prefix + prefix };
-            while (true)
-            {
-                var response = await _client.ListObjectsV2Async(request, cancellationToken);
-                foreach (var o in response.S3Objects ?? [])
-                {
-                    keys.Add(o.Key[_prefix.Length..]);
-                }
-
-                if (response.IsTruncated != true)
-                {
-                    return keys;
-                }
-
-                request.ContinuationToken = response.NextContinuationToken;
-            }
-        }
-        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw Failure("list", prefix, e);
         }
     }
 

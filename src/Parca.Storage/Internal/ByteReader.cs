@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
+using VarintCodec = Parca.Pprof.Protobuf.Varint;
 
 namespace Parca.Storage.Internal;
 
@@ -39,24 +40,12 @@ internal ref struct ByteReader
 
     private ulong UVarintSlow()
     {
-        ulong result = 0;
-        var shift = 0;
-        while (true)
+        if (!VarintCodec.TryRead(_data, ref _pos, out var value))
         {
-            if (_pos >= _data.Length || shift > 63)
-            {
-                ThrowCorrupt();
-            }
-
-            var b = _data[_pos++];
-            result |= (ulong)(b & 0x7f) << shift;
-            if (b < 0x80)
-            {
-                return result;
-            }
-
-            shift += 7;
+            ThrowCorrupt();
         }
+
+        return value;
     }
 
     public long Varint()

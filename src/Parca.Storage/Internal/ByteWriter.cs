@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using VarintCodec = Parca.Pprof.Protobuf.Varint;
 
 namespace Parca.Storage.Internal;
 
@@ -38,13 +39,7 @@ internal sealed class ByteWriter
     public void UVarint(ulong v)
     {
         Ensure(10);
-        while (v >= 0x80)
-        {
-            _buf[_pos++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-
-        _buf[_pos++] = (byte)v;
+        _pos += VarintCodec.Write(_buf.AsSpan(_pos), v);
     }
 
     public void Varint(long v) => UVarint((ulong)((v << 1) ^ (v >> 63)));

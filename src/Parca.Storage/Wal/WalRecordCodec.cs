@@ -9,7 +9,7 @@ namespace Parca.Storage.Wal;
 /// name/value pairs), executable infos (count + 1, or 0 for none). Then either
 /// <list type="bullet">
 /// <item><see cref="SourceKind"/>: the bytes the profile was decoded from (the server's pprof as received), turned back
-/// into the profile by <see cref="StorageOptions.WalSourceDecoder"/>; or</item>
+/// into the profile by <see cref="PprofIngest.DecodeLogged"/> (the log decodes its own records); or</item>
 /// <item><see cref="ProfileKind"/>: the decoded profile itself (varints unless noted): strings (count, UTF-8 each),
 /// mappings, functions, locations, lines, sample types, period type, period, time, duration, stacks (sample count,
 /// offsets, locations), values (per sample type, per sample), sample labels (optional). Strings are written from the
@@ -133,11 +133,10 @@ internal static class WalRecordCodec
     }
 
     /// <summary>
-    /// Decodes a record of either kind (<paramref name="sourceDecoder"/> for <see cref="SourceKind"/>);
+    /// Decodes a record of either kind (a <see cref="SourceKind"/> record's pprof is decoded here too);
     /// <see cref="InvalidDataException"/> when it is not one (the CRC matched but the layout is wrong).
     /// </summary>
-    public static (string Name, LabelSet Labels, IngestProfile Profile) Decode(
-        ReadOnlyMemory<byte> record, Func<ReadOnlyMemory<byte>, IReadOnlyList<ExecutableInfo>?, IngestProfile>? sourceDecoder)
+    public static (string Name, LabelSet Labels, IngestProfile Profile) Decode(ReadOnlyMemory<byte> record)
     {
         try
         {
@@ -168,8 +167,7 @@ internal static class WalRecordCodec
 
             if (kind == SourceKind)
             {
-                var decoder = sourceDecoder ?? throw new InvalidDataException("a logged source but no decoder for it (StorageOptions.WalSourceDecoder)");
-                return (name, LabelSet.From(labels), decoder(record[r.Position..], infos));
+                return (name, LabelSet.From(labels), PprofIngest.DecodeLogged(record[r.Position..], infos));
             }
 
             var strings = new string[r.Int()];

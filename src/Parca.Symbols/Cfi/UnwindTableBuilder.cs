@@ -32,7 +32,15 @@ public static class UnwindTableBuilder
     }
 
     /// <summary>Builds the table of an open, parsed ELF file; an empty table when it has no CFI or is not x86-64.</summary>
-    public static UnwindRow[] Build(SafeFileHandle handle, ElfFile elf, string nameForErrors, out UnwindTableInfo info)
+    public static UnwindRow[] Build(SafeFileHandle handle, ElfFile elf, string nameForErrors, out UnwindTableInfo info) =>
+        Build(handle, elf, nameForErrors, out info, null);
+
+    /// <summary>
+    /// The same, with the .debug_frame of <paramref name="debugFile"/> (the file's separate debug file: same virtual
+    /// addresses) for functions .eh_frame does not cover, used when the file itself has no .debug_frame (stripped
+    /// with `strip --strip-debug`, which moves it to the debug file).
+    /// </summary>
+    public static UnwindRow[] Build(SafeFileHandle handle, ElfFile elf, string nameForErrors, out UnwindTableInfo info, (SafeFileHandle Handle, ElfFile Elf, string Name)? debugFile)
     {
         info = new UnwindTableInfo(0, 0, 0, false);
         if (elf.Machine != EmX8664)
@@ -47,7 +55,27 @@ public static class UnwindTableBuilder
             var (ehFrame, ehAddress, fromHdr) = ReadEhFrame(handle, elf);
             var ehFdes = ehFrame.Length > 0 ? CfiParser.Parse(ehFrame, ehAddress, debugFrame: false, rows, null, starts) : 0;
             var debugFrame = ReadSection(handle, elf, ".debug_frame");
-            var debugFdes = debugFrame.Length > 0 ? CfiParser.Parse(debugFrame, 0, debugFrame: true, rows, starts, null) : 0;
+            string? debugSource = null;
+            if (debugFrame.Length == 0 && debugFile is { } d && d.Elf.Machine == EmX8664)
+            {
+                debugSource = d.Name;
+            }
+
+            int debugFdes;
+            try
+            {
+                if (debugSource is not null)
+                {
+                    debugFrame = ReadSection(debugFile!.Value.Handle, debugFile.Value.Elf, ".debug_frame");
+                }
+
+                debugFdes = debugFrame.Length > 0 ? CfiParser.Parse(debugFrame, 0, debugFrame: true, rows, starts, null) : 0;
+            }
+            catch (Exception e) when (debugSource is not null && e is InvalidDataException or OverflowException)
+            {
+                throw new InvalidDataException($"{debugSource}: .debug_frame: {e.Message}", e);
+            }
+
             info = new UnwindTableInfo(ehFdes, debugFdes, ehFrame.Length + debugFrame.Length, fromHdr);
             return UnwindRowBuilder.Build(rows);
         }

@@ -6,7 +6,7 @@ namespace Parca.Symbols.Elf;
 /// <summary>
 /// Writes what server-side symbolization needs of an ELF file (--debuginfo-strip): the ELF and program headers
 /// verbatim (so the server normalizes addresses with the real segment offsets), and the contents of DWARF, symbol,
-/// string, note and .gopclntab sections; every other section keeps its header (name, address, size) but becomes
+/// string, note and .gopclntab sections (and, for Go, the data the inline trees need: see <see cref="Keeps"/>); every other section keeps its header (name, address, size) but becomes
 /// SHT_NOBITS with no bytes. With <c>compress</c> (--debuginfo-compress), uncompressed .debug_* sections are written
 /// SHF_COMPRESSED (ELFCOMPRESS_ZLIB), as <c>objcopy --compress-debug-sections</c> does.
 /// Written here: no obtainable .NET package writes ELF section tables (LibObjectFile would rewrite the whole file).
@@ -21,9 +21,13 @@ public static class DebugInfoExtractor
     private const ulong ShfAlloc = 0x2;
     private const ulong ShfCompressed = 0x800;
 
-    /// <summary>Whether a section's bytes are kept (symbolization reads them).</summary>
-    public static bool Keeps(SectionHeader s, int index, int shstrndx) =>
-        index == shstrndx || s.Type is ShtSymtab or ShtDynsym or ShtNote
+    /// <summary>
+    /// Whether a section's bytes are kept (symbolization reads them). In Go binaries (<paramref name="go"/>: the file
+    /// has .gopclntab) also .noptrdata (the runtime's module data, which locates the inline trees) and .rodata (where
+    /// the inline trees are), and .go.module / .go.func of newer linkers, so the server can expand inlined frames.
+    /// </summary>
+    public static bool Keeps(SectionHeader s, int index, int shstrndx, bool go = false) =>
+        index == shstrndx || (go && s.Name is ".noptrdata" or ".rodata" or ".go.func" or ".go.module") || s.Type is ShtSymtab or ShtDynsym or ShtNote
         || (s.Type == ShtStrtab && (s.Name is ".strtab" or ".dynstr"))
         || s.Name.StartsWith(".debug_", StringComparison.Ordinal) || s.Name.StartsWith(".zdebug_", StringComparison.Ordinal)
         || s.Name is ".gopclntab" or ".gnu_debuglink" or ".gnu_debugaltlink" or ".go.buildinfo";
@@ -58,6 +62,7 @@ public static class DebugInfoExtractor
         // Layout: ELF header, program headers, kept section contents (8-aligned), section header table.
         var position = 64L + programHeaders.Length;
         var body = new List<(long Offset, byte[] Data)>();
+        var go = elf.Sections.Any(s => s.Name == ".gopclntab" && s.Type != ShtNobits);
         for (var i = 0; i < elf.Sections.Count; i++)
         {
             var s = elf.Sections[i];
@@ -67,7 +72,7 @@ public static class DebugInfoExtractor
                 continue;
             }
 
-            if (!Keeps(s, i, shstrndx) || s.Type == ShtNobits || s.Size == 0)
+            if (!Keeps(s, i, shstrndx, go) || s.Type == ShtNobits || s.Size == 0)
             {
                 if (s.Type != ShtNobits && (s.Flags & ShfAlloc) != 0)
                 {

@@ -239,23 +239,24 @@ public sealed class ElfFile
     {
         while (notes.Length >= 12)
         {
-            var nameSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes);
-            var descSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes[4..]);
+            // 64-bit sizes: garbage (a PT_NOTE pointing into an extract's rearranged bytes) must not overflow the check.
+            long nameSize = BinaryPrimitives.ReadUInt32LittleEndian(notes);
+            long descSize = BinaryPrimitives.ReadUInt32LittleEndian(notes[4..]);
             var type = BinaryPrimitives.ReadUInt32LittleEndian(notes[8..]);
-            var namePadded = (nameSize + 3) & ~3;
-            var descPadded = (descSize + 3) & ~3;
-            if (nameSize < 0 || descSize < 0 || 12 + namePadded + descPadded > notes.Length)
+            var namePadded = (nameSize + 3) & ~3L;
+            var descPadded = (descSize + 3) & ~3L;
+            if (12 + namePadded + descPadded > notes.Length)
             {
                 return null;
             }
 
-            var noteName = notes.Slice(12, nameSize);
+            var noteName = notes.Slice(12, (int)nameSize);
             if (type == NtGnuBuildId && noteName.SequenceEqual("GNU\0"u8))
             {
-                return Convert.ToHexStringLower(notes.Slice(12 + namePadded, descSize));
+                return Convert.ToHexStringLower(notes.Slice(12 + (int)namePadded, (int)descSize));
             }
 
-            notes = notes[(12 + namePadded + descPadded)..];
+            notes = notes[(int)(12 + namePadded + descPadded)..];
         }
 
         return null;

@@ -7,7 +7,8 @@ namespace Parca.Symbols.Symbolization;
 
 /// <summary>
 /// Symbolizes addresses of one ELF file (an uploaded debug file, a binary with its DWARF, or a stripped binary):
-/// DWARF first (function, file, line, inlined frames), else Go's .gopclntab names, else .symtab/.dynsym by nearest
+/// DWARF first (function, file, line, inlined frames), else Go's .gopclntab (function, file, line, inlined frames for
+/// Go 1.18+; names for older Go), else .symtab/.dynsym by nearest
 /// preceding function. Function names DWARF leaves out (rare, e.g. some compiler-made clones) come from the symbol
 /// table. Everything is read into memory at open, so the file handle is not kept.
 /// </summary>
@@ -19,12 +20,14 @@ public sealed class DebugFileSymbolizer
     private readonly ElfFile _elf;
     private readonly DwarfFile? _dwarf;
     private readonly SymbolTable _symbols;
+    private readonly GoLineTable? _go;
 
-    private DebugFileSymbolizer(ElfFile elf, DwarfFile? dwarf, SymbolTable symbols, DebugFileQuality quality)
+    private DebugFileSymbolizer(ElfFile elf, DwarfFile? dwarf, SymbolTable symbols, GoLineTable? go, DebugFileQuality quality)
     {
         _elf = elf;
         _dwarf = dwarf;
         _symbols = symbols;
+        _go = go;
         Quality = quality;
     }
 
@@ -33,7 +36,10 @@ public sealed class DebugFileSymbolizer
     public string? BuildId => _elf.BuildId;
 
     /// <summary>Memory held: DWARF sections plus the symbol table.</summary>
-    public long Bytes => (_dwarf?.Bytes ?? 0) + _symbols.ApproximateBytes;
+    public long Bytes => (_dwarf?.Bytes ?? 0) + _symbols.ApproximateBytes + (_go?.Bytes ?? 0);
+
+    /// <summary>Whether Go inline trees were found (Go 1.18+ non-PIE binaries and their extracts).</summary>
+    internal bool HasGoInlineTrees => _go?.HasInlineTrees ?? false;
 
     /// <summary>Problems met after open (units of corrupt DWARF skipped).</summary>
     public IReadOnlyList<string> Errors => _dwarf?.Errors ?? [];
@@ -50,18 +56,20 @@ public sealed class DebugFileSymbolizer
         var dwarf = DwarfFile.Open(elf, source, path, limits ?? DwarfLimits.Default);
         var builder = new SymbolTableBuilder();
         var hasPclntab = false;
+        GoLineTable? go = null;
         var pclntab = elf.ReadSection(source, path, ".gopclntab", Debuginfo.NativeSymbols.MaxPclntabBytes);
         if (pclntab is not null && GoPclntab.IsKnown(pclntab))
         {
             var text = elf.Sections.FirstOrDefault(s => s.Name == ".text")?.Address ?? 0;
             GoPclntab.Read(pclntab, text, builder, path);
+            go = GoLineTable.Create(pclntab, text, GoFuncData.Find(elf, source, pclntab, path), path);
             hasPclntab = true;
         }
 
         var hasSymtab = elf.AddSymbols(source, path, ElfFile.SymtabKind, builder);
         var hasDynsym = elf.AddSymbols(source, path, ElfFile.DynsymKind, builder);
         var quality = new DebugFileQuality(dwarf is not null && dwarf.UnitCount > 0, hasPclntab, hasSymtab, hasDynsym);
-        return new DebugFileSymbolizer(elf, dwarf, builder.Build(), quality);
+        return new DebugFileSymbolizer(elf, dwarf, builder.Build(), go, quality);
     }
 
     /// <summary>
@@ -71,7 +79,13 @@ public sealed class DebugFileSymbolizer
     /// p_vaddr − (first PT_LOAD's p_vaddr), which is how ld, gold and lld lay files out. A mapping covering the whole
     /// address space (start 0, offset 0) means the address is already a file address.
     /// </summary>
-    public ulong Normalize(ulong address, ulong start, ulong limit, ulong offset)
+    public ulong Normalize(ulong address, ulong start, ulong limit, ulong offset) => Normalize(_elf.ProgramHeaders, address, start, limit, offset);
+
+    /// <summary>The file's program headers (what <see cref="Normalize(ulong, ulong, ulong, ulong)"/> reads), kept with persisted answers.</summary>
+    public IReadOnlyList<ProgramHeader> ProgramHeaders => _elf.ProgramHeaders;
+
+    /// <summary><see cref="Normalize(ulong, ulong, ulong, ulong)"/> from program headers alone (a persisted cache has no file open).</summary>
+    public static ulong Normalize(IReadOnlyList<ProgramHeader> headers, ulong address, ulong start, ulong limit, ulong offset)
     {
         if (start == 0 && offset == 0 && (limit == 0 || limit == ulong.MaxValue))
         {
@@ -80,7 +94,7 @@ public sealed class DebugFileSymbolizer
 
         var fileOffset = address - start + offset;
         ulong firstVaddr = ulong.MaxValue;
-        foreach (var p in _elf.ProgramHeaders)
+        foreach (var p in headers)
         {
             if (p.Type == PtLoad)
             {
@@ -89,7 +103,7 @@ public sealed class DebugFileSymbolizer
         }
 
         ProgramHeader? executable = null;
-        foreach (var p in _elf.ProgramHeaders)
+        foreach (var p in headers)
         {
             if (p.Type != PtLoad || (p.Flags & PfX) == 0)
             {
@@ -135,6 +149,11 @@ public sealed class DebugFileSymbolizer
                 var name = f.LinkageName is not null ? Demangler.Demangle(f.LinkageName, mode) : system;
                 into.Add(new SymbolizedFrame(name, system, f.File == "??" ? "" : f.File, f.Line));
             }
+        }
+
+        if (into.Count == before && _go is not null)
+        {
+            _go.Lookup(pc, into);
         }
 
         if (into.Count == before && _symbols.TryLookup(pc, out var fallback, out _))

@@ -24,10 +24,13 @@ int main(int argc, char **argv)
     memcpy(code, spin_code, sizeof spin_code);
     unsigned long (*spin)(unsigned long) = (unsigned long (*)(unsigned long))code;
 
-    if (setgid(65534) != 0 || setuid(65534) != 0) { perror("setuid nobody"); return 1; }
-
     char path[64];
     snprintf(path, sizeof path, "/tmp/perf-%d.map", getpid());
+    /* A map left by an earlier process with this PID (pid_max is 32768; .NET processes the agent profiled leave
+       theirs) would make the create below fail once this process is nobody: remove it while still root. */
+    unlink(path);
+
+    if (setgid(65534) != 0 || setuid(65534) != 0) { perror("setuid nobody"); return 1; }
     int rc = 0;
     if (strcmp(mode, "fifo") == 0) rc = mkfifo(path, 0644);
     else if (strcmp(mode, "zero") == 0) rc = symlink("/dev/zero", path);

@@ -93,6 +93,54 @@ public sealed partial class LargeProfileReportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Top_and_callgraph_over_the_message_limit_keep_the_heaviest_functions_and_say_so()
+    {
+        const int limit = 256 * 1024;
+        await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", StorageRetention = TimeSpan.Zero, MaxMessageSize = limit });
+        await server.StartAsync();
+        using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'));
+        // Written to the server's store in-process: the profile itself is larger than this server's message limit.
+        var writer = new Parca.Server.Services.ProfileWriter((Parca.Storage.ProfileStore)server.Services.GetService(typeof(Parca.Storage.ProfileStore))!);
+        writer.Write([new([new("__name__", "cpu"), new("job", "large")], [new(await File.ReadAllBytesAsync(_file), null)])]);
+        var expected = GoTop(_file);
+
+        var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, Request(QueryRequest.Types.ReportType.Top, null));
+        var top = response.Top;
+        Assert.True(response.CalculateSize() <= limit, $"response of {response.CalculateSize()} bytes");
+        Assert.Equal(expected.Count, top.TotalRows);
+        Assert.True(top.List.Count < expected.Count && top.List.Count > 100, $"{top.List.Count} rows");
+        Assert.Equal(top.List.Count, top.Reported);
+        Assert.Equal($"the top list of {expected.Count:N0} functions does not fit the 256 KiB message limit: the {top.List.Count:N0} with the highest flat values are listed", top.TrimReason);
+        // The rows listed are exactly go tool pprof's heaviest by flat, with its values; the rest is the trimmed value.
+        var byFlat = expected.Values.Select(v => v.Flat).OrderDescending().ToArray();
+        Assert.Equal(byFlat.Take(top.List.Count), top.List.Select(n => n.Flat));
+        foreach (var n in top.List)
+        {
+            Assert.Equal(expected[n.Meta.Function.Name], (n.Flat, n.Cumulative));
+        }
+
+        Assert.Equal(byFlat.Skip(top.List.Count).Sum(), top.Trimmed);
+
+        response = await channel.UnaryAsync(ParcaApi.QueryService.Query, Request(QueryRequest.Types.ReportType.Callgraph, null));
+        var cg = response.Callgraph;
+        Assert.True(response.CalculateSize() <= limit, $"response of {response.CalculateSize()} bytes");
+        Assert.Equal(expected.Count, cg.TotalNodes);
+        Assert.Equal(cg.Nodes.Count, cg.KeptNodes);
+        Assert.True(cg.Nodes.Count < expected.Count && cg.Nodes.Count > 10, $"{cg.Nodes.Count} nodes");
+        Assert.Contains($"the call graph of {expected.Count:N0} functions does not fit the 256 KiB message limit", cg.TrimReason);
+        // The heaviest functions by cumulative are the ones kept, and every edge joins two kept nodes.
+        var byCum = expected.Values.Select(v => v.Cum).OrderDescending().ToArray();
+        Assert.Equal(byCum.Take(cg.Nodes.Count), cg.Nodes.Select(n => n.Cumulative).OrderDescending());
+        var ids = cg.Nodes.Select(n => n.Id).ToHashSet();
+        Assert.NotEmpty(cg.Edges);
+        Assert.All(cg.Edges, e => Assert.True(ids.Contains(e.Source) && ids.Contains(e.Target), e.Id));
+
+        // Under the limit nothing is trimmed and nothing is said.
+        var whole = await Query(QueryRequest.Types.ReportType.Top, trim: null);
+        Assert.Equal(("", expected.Count, 0L), (whole.Top.TrimReason, whole.Top.List.Count, whole.Top.Trimmed));
+    }
+
+    [Fact]
     public async Task A_result_over_the_memory_budget_is_resource_exhausted_naming_the_budget()
     {
         await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error", StorageRetention = TimeSpan.Zero, QueryMemoryBudget = 4 << 20 });

@@ -29,7 +29,7 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
 
     public ParcaServer Server => _server;
 
-    public static async Task<DebuginfoTestServer> StartAsync(string directory, IReadOnlyList<string>? debuginfod = null)
+    public static async Task<DebuginfoTestServer> StartAsync(string directory, IReadOnlyList<string>? debuginfod = null, IReadOnlyList<string>? sourceDirectories = null)
     {
         System.IO.Directory.CreateDirectory(directory);
         var server = ParcaServer.Create(new ParcaServerOptions
@@ -41,21 +41,30 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
             DebuginfoCacheDir = Path.Combine(directory, "cache"),
             DebuginfodUpstreamServers = debuginfod ?? [],
             DebuginfodHttpRequestTimeout = TimeSpan.FromSeconds(20),
+            DebuginfoSourceDirectories = sourceDirectories ?? [],
         });
         await server.StartAsync();
         return new DebuginfoTestServer(server, directory, RpcChannel.Create(server.BaseAddress));
     }
 
+    /// <summary>A server started from the caller's options (object storage tests run several on one bucket).</summary>
+    public static async Task<DebuginfoTestServer> StartAsync(ParcaServerOptions options)
+    {
+        var server = ParcaServer.Create(options);
+        await server.StartAsync();
+        return new DebuginfoTestServer(server, options.StoragePath, RpcChannel.Create(server.BaseAddress));
+    }
+
     /// <summary>The whole upload protocol for one file, in 64 KiB chunks; returns the size the server reports.</summary>
-    public async Task<ulong> UploadAsync(string buildId, byte[] content)
+    public async Task<ulong> UploadAsync(string buildId, byte[] content, DebuginfoType type = DebuginfoType.Executable)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(content));
-        var should = await Channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, new ShouldInitiateUploadRequest { BuildId = buildId, Hash = hash, Type = DebuginfoType.Executable, BuildIdType = BuildIDType.Gnu });
+        var should = await Channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, new ShouldInitiateUploadRequest { BuildId = buildId, Hash = hash, Type = type, BuildIdType = BuildIDType.Gnu });
         Assert.True(should.ShouldInitiateUpload, should.Reason);
-        var initiated = await Channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = hash, Size = content.Length, Type = DebuginfoType.Executable, BuildIdType = BuildIDType.Gnu });
+        var initiated = await Channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = hash, Size = content.Length, Type = type, BuildIdType = BuildIDType.Gnu });
         var uploadId = initiated.UploadInstructions.UploadId;
         using var call = Channel.ClientStreaming(ParcaApi.Debuginfo.Upload);
-        await call.WriteAsync(new UploadRequest { Info = new UploadInfo { BuildId = buildId, UploadId = uploadId, Type = DebuginfoType.Executable } });
+        await call.WriteAsync(new UploadRequest { Info = new UploadInfo { BuildId = buildId, UploadId = uploadId, Type = type } });
         for (var at = 0; at < content.Length; at += 64 << 10)
         {
             await call.WriteAsync(new UploadRequest { ChunkData = ByteString.CopyFrom(content, at, Math.Min(64 << 10, content.Length - at)) });
@@ -63,7 +72,7 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
 
         call.CompleteRequests();
         var response = await call.ResponseAsync;
-        await Channel.UnaryAsync(ParcaApi.Debuginfo.MarkUploadFinished, new MarkUploadFinishedRequest { BuildId = buildId, UploadId = uploadId, Type = DebuginfoType.Executable });
+        await Channel.UnaryAsync(ParcaApi.Debuginfo.MarkUploadFinished, new MarkUploadFinishedRequest { BuildId = buildId, UploadId = uploadId, Type = type });
         return response.Size;
     }
 
@@ -97,14 +106,17 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
     /// <summary>The merged profile of <paramref name="job"/> as the pprof report returns it (through the real query API).</summary>
     public async Task<Profile> QueryAsync(string job)
     {
-        var response = await Channel.UnaryAsync(ParcaApi.QueryService.Query, new QueryRequest
-        {
-            Mode = QueryRequest.Types.Mode.Merge,
-            Merge = new MergeProfile { Query = $"native:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}", Start = new Timestamp { Seconds = 0 }, End = new Timestamp { Seconds = 4_000_000_000 } },
-            ReportType = QueryRequest.Types.ReportType.Pprof,
-        });
+        var response = await Channel.UnaryAsync(ParcaApi.QueryService.Query, MergeRequest(job, QueryRequest.Types.ReportType.Pprof));
         return PprofDecoder.DecodeProfile(response.Pprof.Span);
     }
+
+    /// <summary>A merge over all time of <paramref name="job"/>'s native CPU samples.</summary>
+    public static QueryRequest MergeRequest(string job, QueryRequest.Types.ReportType report) => new()
+    {
+        Mode = QueryRequest.Types.Mode.Merge,
+        Merge = new MergeProfile { Query = $"native:samples:count:cpu:nanoseconds:delta{{job=\"{job}\"}}", Start = new Timestamp { Seconds = 0 }, End = new Timestamp { Seconds = 4_000_000_000 } },
+        ReportType = report,
+    };
 
     /// <summary>Per location address, its frames innermost first as (function, file, line).</summary>
     public static Dictionary<ulong, List<(string Function, string File, long Line)>> Frames(Profile p)

@@ -54,3 +54,55 @@ public sealed class DebuginfoUploadTests : IAsyncLifetime
         Assert.Equal("Debuginfo already exists and is not marked as invalid, therefore no new upload is needed.", again.Reason);
     }
 }
+
+/// <summary>The per-(build id, address) answers survive a restart: the second server names them without the debug file.</summary>
+public sealed class PersistedSymbolsTests : IAsyncLifetime
+{
+    private const ulong Base = 0x7f00_1000_0000;
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "parca-symcache-" + Guid.NewGuid().ToString("N"));
+    private NativeProgram _program = null!;
+
+    public Task InitializeAsync()
+    {
+        _program = NativeProgram.Build(Path.Combine(_dir, "program"));
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Restarted_server_names_addresses_it_named_before_without_the_debug_file()
+    {
+        var (offset, vaddr, size) = _program.TextSegment();
+        var start = Base + (vaddr & ~0xfffUL);
+        var fileOffset = offset & ~0xfffUL;
+        var pcs = _program.InterestingAddresses(6);
+        var toAddress = (ulong pc) => pc - vaddr + offset - fileOffset + start;
+        var addresses = pcs.Select(toAddress).ToList();
+        var expected = _program.Addr2line(pcs);
+        var serverDir = Path.Combine(_dir, "server");
+
+        await using (var first = await DebuginfoTestServer.StartAsync(serverDir))
+        {
+            await first.IngestAsync("first", _program.BuildId, start, start + size + 0x1000, fileOffset, addresses);
+            await first.UploadAsync(_program.BuildId, await File.ReadAllBytesAsync(_program.DebugFile));
+            var named = DebuginfoTestServer.Frames(await first.QueryAsync("first"));
+            Assert.All(pcs, pc => Assert.Equal(expected[pc], named[toAddress(pc)]));
+        }
+
+        Assert.True(File.Exists(Path.Combine(serverDir, "data", "debuginfo-symbols", _program.BuildId)));
+        File.Delete(Path.Combine(serverDir, "data", "debuginfo", _program.BuildId, "debuginfo"));
+
+        // One address the first server never saw: with the debug file gone, only persisted answers can name anything.
+        var unseen = _program.InterestingAddresses(40).First(pc => !pcs.Contains(pc));
+        await using var second = await DebuginfoTestServer.StartAsync(serverDir);
+        await second.IngestAsync("second", _program.BuildId, start, start + size + 0x1000, fileOffset, [.. addresses, toAddress(unseen)]);
+        var again = DebuginfoTestServer.Frames(await second.QueryAsync("second"));
+        Assert.All(pcs, pc => Assert.Equal(expected[pc], again[toAddress(pc)]));
+        Assert.Empty(again[toAddress(unseen)]);
+    }
+}

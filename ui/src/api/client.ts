@@ -8,12 +8,13 @@ import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import {
   FilterCriteriaSchema, FilterSchema, FrameFilterSchema, GroupBySchema, MergeProfileSchema, NumberConditionSchema, StackFilterSchema,
   StringConditionSchema, ProfileDiffSelection_Mode, ProfileDiffSelectionSchema, QueryRequest_Mode,
-  QueryRequest_ReportType, QueryRequestSchema, QueryService, type QueryRequest,
+  QueryRequest_ReportType, QueryRequestSchema, QueryService, SourceReferenceSchema, type QueryRequest,
 } from '../gen/parca/query/v1alpha1/query_pb';
 import { ScrapeService } from '../gen/parca/scrape/v1alpha1/scrape_pb';
 import { AgentsService } from '../gen/parca/profilestore/v1alpha1/profilestore_pb';
 import { decodeFlameGraph, type FlameGraph } from '../arrow/flamegraph';
 import { decodeServerTable, type ServerTable } from '../table/serverTable';
+import { decodeSourceRecord, sourceLines, type SourceLine, type SourceRef } from '../source/source';
 import { profileTypeKey } from '../format/profileTypes';
 import { toWire, type ProfileFilter } from '../state/filters';
 
@@ -80,7 +81,12 @@ export async function labelValues(api: Api, profileType: string, label: string, 
   return res.labelValues;
 }
 
-export interface SeriesPoint { t: number; value: number; perSecond: number; duration: number; count: number }
+/**
+ * A point of a metrics series. When a step of a heap or other gauge series holds several profiles the server sends
+ * their range (our max_value/min_value/max_timestamp): the point is then the step's peak, at the peak profile's
+ * time, so downsampling never hides a spike and clicking the point opens that profile; `min` is the step's low.
+ */
+export interface SeriesPoint { t: number; value: number; perSecond: number; duration: number; count: number; min?: number }
 export interface Series { labels: Record<string, string>; points: SeriesPoint[]; unit: string }
 
 export async function queryRange(api: Api, query: string, from: number, to: number, stepMs: number, sumBy: string[]): Promise<Series[]> {
@@ -93,10 +99,9 @@ export async function queryRange(api: Api, query: string, from: number, to: numb
   return res.series.map((s) => ({
     labels: Object.fromEntries((s.labelset?.labels ?? []).map((l) => [l.name, l.value])),
     unit: s.sampleType?.unit ?? '',
-    points: s.samples.map((p) => ({
-      t: p.timestamp ? msOf(p.timestamp) : 0, value: Number(p.value), perSecond: p.valuePerSecond,
-      duration: Number(p.duration), count: p.count,
-    })),
+    points: s.samples.map((p) => (p.maxTimestamp
+      ? { t: msOf(p.maxTimestamp), value: Number(p.maxValue), perSecond: Number(p.maxValue), duration: Number(p.duration), count: p.count, min: Number(p.minValue) }
+      : { t: p.timestamp ? msOf(p.timestamp) : 0, value: Number(p.value), perSecond: p.valuePerSecond, duration: Number(p.duration), count: p.count })),
   }));
 }
 
@@ -109,6 +114,8 @@ export interface ReportOptions {
   trim?: number;
   absolute?: boolean;
   filters?: ProfileFilter[];
+  /** Only stacks through this function, cut at it (Parca's sandwich_by_function): callees, or callers when inverted. */
+  sandwich?: string;
 }
 
 /** Parca's Filter message for a user filter (state/filters.ts decides stack/frame and the condition). */
@@ -144,6 +151,7 @@ export function buildRequest(a: ProfileSelection, b: ProfileSelection | null, re
     invertCallStack: o.invert,
   });
   if (o.trim !== undefined) req.nodeTrimThreshold = o.trim;
+  if (o.sandwich) req.sandwichByFunction = o.sandwich;
   for (const f of o.filters ?? []) req.filter.push(filterMessage(f));
   if (b) {
     req.mode = QueryRequest_Mode.DIFF;
@@ -180,6 +188,29 @@ export async function queryFlameGraph(api: Api, a: ProfileSelection, b: ProfileS
   };
 }
 
+/**
+ * The sandwich of `name` from the server: callers (inverted stacks cut at the function) and callees (stacks from the
+ * function on), each its own flame graph over the untrimmed profile, so nothing trimmed from the full graph is missing.
+ */
+export async function querySandwich(api: Api, a: ProfileSelection, b: ProfileSelection | null, o: ReportOptions, name: string, signal?: AbortSignal): Promise<{ callers: FlameGraph; callees: FlameGraph }> {
+  const [callers, callees] = await Promise.all([
+    queryFlameGraph(api, a, b, { ...o, invert: true, sandwich: name }, signal),
+    queryFlameGraph(api, a, b, { ...o, invert: false, sandwich: name }, signal),
+  ]);
+  return { callers: callers.graph, callees: callees.graph };
+}
+
+/**
+ * The flame chart of a selection (REPORT_TYPE_FLAMECHART): the server groups by profile timestamp and, when a
+ * dimension is given, by that label first; the labels-only rows carry the timestamps.
+ */
+export async function queryFlameChart(api: Api, a: ProfileSelection, o: ReportOptions, dimension: string, signal?: AbortSignal): Promise<FlameGraph> {
+  const groupBy = [...o.groupBy.filter((g) => !g.startsWith('labels.')), ...(dimension ? [`labels.${dimension}`] : [])];
+  const res = await api.query.query(buildRequest(a, null, QueryRequest_ReportType.FLAMECHART, { ...o, groupBy, invert: false }), { signal });
+  if (res.report.case !== 'flamegraphArrow') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected flamegraph_arrow`);
+  return decodeFlameGraph(res.report.value.record, res.report.value.unit, Number(res.report.value.trimmed));
+}
+
 /** Per-function totals of the untrimmed profile (TABLE_ARROW): the table when the flame graph was trimmed. */
 export async function queryTable(api: Api, a: ProfileSelection, b: ProfileSelection | null, o: ReportOptions, signal?: AbortSignal): Promise<ServerTable> {
   const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.TABLE_ARROW, { ...o, invert: false, trim: undefined }), { signal });
@@ -191,6 +222,18 @@ export async function queryPprof(api: Api, a: ProfileSelection, b: ProfileSelect
   const res = await api.query.query(buildRequest(a, b, QueryRequest_ReportType.PPROF, { ...o, trim: undefined }));
   if (res.report.case !== 'pprof') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected pprof`);
   return res.report.value;
+}
+
+export interface SourceResult { lines: SourceLine[]; unit: string }
+
+/** One file's text with per-line cumulative/flat (REPORT_TYPE_SOURCE with source_reference), for the same selection. */
+export async function querySource(api: Api, a: ProfileSelection, b: ProfileSelection | null, o: ReportOptions, ref: SourceRef, signal?: AbortSignal): Promise<SourceResult> {
+  const req = buildRequest(a, b, QueryRequest_ReportType.SOURCE, { ...o, invert: false, trim: undefined, groupBy: [] });
+  req.sourceReference = create(SourceReferenceSchema, { buildId: ref.buildId, filename: ref.filename });
+  const res = await api.query.query(req, { signal });
+  if (res.report.case !== 'source') throw new Error(`server answered with a ${res.report.case ?? 'empty'} report, expected source`);
+  const { cumulative, flat } = decodeSourceRecord(res.report.value.record);
+  return { lines: sourceLines(res.report.value.source, cumulative, flat), unit: res.report.value.unit };
 }
 
 export interface ProfileMetadataResult { labels: string[]; mappingFiles: string[] }

@@ -6,7 +6,7 @@ import {
 } from 'apache-arrow';
 
 /** `labelsOnly`: a label-group node (group by labels), as the server emits them right below the root. */
-export interface Frame { name: string; binary?: string; file?: string; line?: number; address?: number; labelsOnly?: boolean }
+export interface Frame { name: string; binary?: string; buildId?: string; file?: string; line?: number; address?: number; labelsOnly?: boolean }
 export interface Stack { frames: (string | Frame)[]; value: number; diff?: number }
 
 interface Node {
@@ -46,6 +46,8 @@ export interface Columns {
   name: string[]; nameIds: Int32Array;
   binary: string[]; binaryIds: Int32Array;
   file: string[]; fileIds: Int32Array;
+  /** mapping_build_id (all '' when absent). */
+  buildId?: string[]; buildIdIds?: Int32Array;
   line: Float64Array;
   address: Float64Array;
   labelsOnly?: Uint8Array;
@@ -76,7 +78,7 @@ export function tableFromColumns(c: Columns): Table {
     labels_only: bools((i) => (c.labelsOnly?.[i] ?? 0) === 1),
     location_address: makeVector(makeData({ type: new Uint64(), length: n, data: u64(c.address) })),
     mapping_file: dictVector(c.binary, c.binaryIds),
-    mapping_build_id: dictVector([''], new Int32Array(n)),
+    mapping_build_id: c.buildId && c.buildIdIds ? dictVector(c.buildId, c.buildIdIds) : dictVector([''], new Int32Array(n)),
     location_line: makeVector(makeData({ type: new Uint64(), length: n, data: u64(c.line) })),
     inlined: bools(() => false),
     function_startline: makeVector(makeData({ type: new Uint64(), length: n, data: new BigUint64Array(n) })),
@@ -146,6 +148,7 @@ export function columnsFromStacks(stacks: Stack[]): Columns {
   const name: string[] = []; const nameMap = new Map<string, number>();
   const binary: string[] = []; const binaryMap = new Map<string, number>();
   const file: string[] = []; const fileMap = new Map<string, number>();
+  const buildId: string[] = []; const buildIdMap = new Map<string, number>();
   return {
     n,
     parent: Int32Array.from(parents),
@@ -158,6 +161,7 @@ export function columnsFromStacks(stacks: Stack[]): Columns {
     name, nameIds: Int32Array.from(nodes, (x) => intern(name, nameMap, x.frame.name)),
     binary, binaryIds: Int32Array.from(nodes, (x) => intern(binary, binaryMap, x.frame.binary ?? '')),
     file, fileIds: Int32Array.from(nodes, (x) => intern(file, fileMap, x.frame.file ?? '')),
+    buildId, buildIdIds: Int32Array.from(nodes, (x) => intern(buildId, buildIdMap, x.frame.buildId ?? '')),
     line: Float64Array.from(nodes, (x) => x.frame.line ?? 0),
     address: Float64Array.from(nodes, (x) => x.frame.address ?? 0),
     labelsOnly: Uint8Array.from(nodes, (x) => (x.frame.labelsOnly ? 1 : 0)),

@@ -34,10 +34,15 @@ export interface FlameGraph {
   binaries: string[];
   fileId: Int32Array;
   files: string[];
+  /** mapping_build_id per node (absent in graphs derived in the browser, such as the sandwich). */
+  buildIdId?: Int32Array;
+  buildIds?: string[];
   line: Float64Array;
   address: Float64Array;
   inlined: Uint8Array;
   labelsOnly: Uint8Array;
+  /** Profile timestamp (ns) of the labels-only rows of a flame chart (REPORT_TYPE_FLAMECHART); absent otherwise. */
+  timestamp?: Float64Array;
 }
 
 /** Decodes the Arrow IPC bytes of a FlamegraphArrow report. */
@@ -63,6 +68,7 @@ export function flameGraphFromTable(table: Table, unit: string, trimmed = 0, com
   const functionNames = readStrings(col('function_name'), n);
   const mapping = readStrings(col('mapping_file'), n);
   const file = readStrings(col('function_file_name'), n);
+  const buildIds = readStrings(col('mapping_build_id'), n);
   const line = readNumbers(col('location_line'), n);
   const address = readNumbers(col('location_address'), n);
   const inlined = readBools(col('inlined'), n);
@@ -105,8 +111,11 @@ export function flameGraphFromTable(table: Table, unit: string, trimmed = 0, com
   const fg = layout({
     n, unit, trimmed, parent, cumulative, flat, diff, width, nameId, names,
     binaryId: mapping.ids, binaries: mapping.strings, fileId: file.ids, files: file.strings,
+    buildIdId: buildIds.ids, buildIds: buildIds.strings,
     line, address, inlined, labelsOnly, childOffsets: lists.offsets, children: lists.items,
   }, diff ? null : valueOffset);
+  const timestamps = col('timestamp');
+  if (timestamps && timestamps.nullCount < n) fg.timestamp = readNumbers(timestamps, n);
   return fg;
 }
 
@@ -194,6 +203,18 @@ export function nameMatcher(query: string): (name: string) => boolean {
   }
   const q = query.toLowerCase();
   return (s) => s.toLowerCase().includes(q);
+}
+
+/** Why the search text is not a valid /regex/ (the browser's message), or null when it is fine or not a regex. */
+export function searchError(query: string): string | null {
+  const re = /^\/(.+)\/([a-z]*)$/.exec(query);
+  if (!re) return null;
+  try {
+    new RegExp(re[1], re[2].includes('i') ? re[2] : re[2] + 'i');
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 /** Case-insensitive substring (or /regex/) search over node names. */

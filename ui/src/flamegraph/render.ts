@@ -4,6 +4,7 @@
 // graph with one node per pixel.
 import type { FlameGraph } from '../arrow/flamegraph';
 import { diffColor, type Coloring } from './colors';
+import { shortenName } from '../format/format';
 
 export interface View {
   /** The zoomed node: it spans the full width. */
@@ -23,6 +24,8 @@ export interface Style {
   /** Highlighted node (selection from the table or hover). */
   selectedName: number;
   font: string;
+  /** Overview drawing (the minimap): no text and no gaps between rows, which are a pixel or two high. */
+  overview?: boolean;
 }
 
 const minWidthPx = 0.5;
@@ -117,6 +120,12 @@ export function draw(ctx: CanvasRenderingContext2D, fg: FlameGraph, view: View, 
       else if (fg.diff) color = diffColor(fg.cumulative[node] - fg.diff[node], fg.cumulative[node], style.dark);
       else color = colorIndex[node] >= 0 ? fill[colorIndex[node]] : fill[fill.length - 1];
       ctx.fillStyle = color;
+      if (style.overview) {
+        ctx.fillRect(px, y, pw, rowHeight);
+        drawn++;
+        i++;
+        continue;
+      }
       // A 1 px gap between neighbours and rows keeps frames distinguishable.
       ctx.fillRect(px, y, pw > 2 ? pw - 1 : pw, rowHeight - 1);
       if (style.selectedName >= 0 && fg.nameId[node] === style.selectedName) {
@@ -134,7 +143,7 @@ export function draw(ctx: CanvasRenderingContext2D, fg: FlameGraph, view: View, 
     const name = fg.names[fg.nameId[l.node]];
     const maxChars = Math.floor((l.w - textPadding * 2) / s_charWidth);
     if (maxChars < 3) continue;
-    const label = name.length <= maxChars ? name : name.slice(0, maxChars - 1) + ellipsis;
+    const label = shortenName(name, maxChars, ellipsis); // cuts arguments and qualifiers, keeps the function
     ctx.fillStyle = l.dim ? dimText : text;
     ctx.fillText(label, l.x + textPadding, l.y + rowHeight / 2);
   }

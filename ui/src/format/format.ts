@@ -10,10 +10,13 @@ const countUnits: [number, string][] = [[1, ''], [1e3, 'k'], [1e6, 'M'], [1e9, '
 
 function scaled(value: number, units: [number, string][], digits: number): string {
   const abs = Math.abs(value);
-  let chosen = units[0];
-  for (const u of units) if (abs >= u[0]) chosen = u;
+  let k = 0;
+  for (let i = 0; i < units.length; i++) if (abs >= units[i][0]) k = i;
+  // A value just under the next unit rounds up to it: 999,999,999 ns is "1 s", not "1000 ms".
+  if (k + 1 < units.length && Math.abs(Number((value / units[k][0]).toFixed(digits))) * units[k][0] >= units[k + 1][0]) k++;
+  const chosen = units[k];
   const v = value / chosen[0];
-  const text = chosen === units[0] && Number.isInteger(v) ? String(v) : trimZeros(v.toFixed(digits));
+  const text = k === 0 && Number.isInteger(v) ? String(v) : trimZeros(v.toFixed(digits));
   return chosen[1] === '' ? text : `${text} ${chosen[1]}`;
 }
 
@@ -82,4 +85,48 @@ export function formatAge(ms: number, now: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   if (s < 365 * 86400) return `${Math.floor(s / 86400)}d ago`;
   return `${Math.floor(s / (365 * 86400))}y ago`;
+}
+
+/**
+ * The parts of a function name: the qualifier (namespace, class, package) and the function itself, so that a
+ * narrow column can cut the qualifier and keep the function visible. "ns::Cls::run(int)" → ["ns::Cls::", "run(int)"];
+ * "github.com/x/y.(*T).Run" → ["github.com/x/y.(*T).", "Run"]. Separators inside argument lists or template
+ * arguments do not count.
+ */
+export function splitName(name: string): [string, string] {
+  let depth = 0;
+  let cut = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    if (c === '(' || c === '<' || c === '[') {
+      // A parenthesized receiver right after a separator ("pkg.(*T).M") belongs to the qualifier.
+      if (c === '(' && depth === 0 && i > 0 && name[i - 1] !== '.') break;
+      depth++;
+    } else if (c === ')' || c === '>' || c === ']') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && (c === '.' || c === '/' || (c === ':' && name[i + 1] === ':'))) cut = c === ':' ? i + 2 : i + 1;
+  }
+  return [name.slice(0, cut), name.slice(cut)];
+}
+
+/**
+ * A function name cut to `max` characters keeping what identifies the function: a trailing argument list is
+ * elided first ("run(int, std::string const&)" → "run(…)"), then the qualifier from the left ("…Cls::run(…)").
+ */
+export function shortenName(name: string, max: number, ellipsis = '…'): string {
+  if (name.length <= max) return name;
+  let s = name;
+  const close = s.lastIndexOf(')');
+  if (close === s.length - 1 || /\)\s*(const|&|&&|volatile)?\s*$/.test(s)) {
+    let depth = 0;
+    for (let i = close; i >= 0; i--) {
+      if (s[i] === ')') depth++;
+      else if (s[i] === '(' && --depth === 0) {
+        if (i > 0 && close - i > 1) s = s.slice(0, i + 1) + ellipsis + s.slice(close);
+        break;
+      }
+    }
+    if (s.length <= max) return s;
+  }
+  if (max <= ellipsis.length) return s.slice(s.length - max);
+  return ellipsis + s.slice(s.length - (max - ellipsis.length));
 }

@@ -1,6 +1,7 @@
 // The whole view lives in the URL's query string, so a copied link reloads the same view. Names follow Parca's
 // URL parameters where the concept is the same (expression_a, merge_from_a, group_by, invert_call_stack, ...).
 import { decodeFilters, encodeFilters, type ProfileFilter } from './filters';
+import type { SourceRef } from '../source/source';
 
 export interface TimeRange {
   /** Relative window ending now ("15m", "1h", "7d"), or absolute when `from`/`to` are set. */
@@ -20,7 +21,7 @@ export interface SideState {
   sumBy?: string[];
 }
 
-export type Dashboard = 'flamegraph' | 'table' | 'sandwich';
+export type Dashboard = 'flamegraph' | 'table' | 'sandwich' | 'flamechart';
 /** A frame level, or `labels.<name>` to split the graph by a (pprof sample or series) label first. */
 export type GroupBy = 'function_name' | 'mapping_file' | 'function_file_name' | 'location_address' | `labels.${string}`;
 
@@ -44,6 +45,10 @@ export interface ViewState {
   filters: ProfileFilter[];
   /** Server-side node trimming threshold in percent of the total (0 = off, -1 = auto: one pixel, as Parca). */
   trim: number;
+  /** The open source view (Parca's source_buildid, source_filename, source_line), or null. */
+  source: SourceRef | null;
+  /** The label whose values are the flame chart's lanes (e.g. thread; '' = one lane), Parca's flamechart_dimension. */
+  flamechartDimension: string;
 }
 
 export const defaultState = (): ViewState => ({
@@ -62,6 +67,8 @@ export const defaultState = (): ViewState => ({
   sort: 'cumulative',
   filters: [],
   trim: -1,
+  source: null,
+  flamechartDimension: '',
 });
 
 const listSep = ',';
@@ -120,13 +127,19 @@ export function encodeState(s: ViewState): string {
   if (s.sort !== d.sort) p.set('sort_by', s.sort);
   if (s.trim !== d.trim) p.set('trim', String(s.trim));
   if (s.filters.length > 0) p.set('profile_filters', encodeFilters(s.filters));
+  if (s.source) {
+    p.set('source_buildid', s.source.buildId);
+    p.set('source_filename', s.source.filename);
+    if (s.source.line > 0) p.set('source_line', String(s.source.line));
+  }
+  if (s.flamechartDimension) p.set('flamechart_dimension', s.flamechartDimension);
   return p.toString();
 }
 
 export const groupByLevels = ['function_name', 'mapping_file', 'function_file_name', 'location_address'] as const;
 const labelGroup = /^labels\.[a-zA-Z_][a-zA-Z0-9_]*$/;
 const isGroupBy = (g: string): g is GroupBy => (groupByLevels as readonly string[]).includes(g) || labelGroup.test(g);
-const dashboardValues: Dashboard[] = ['flamegraph', 'table', 'sandwich'];
+const dashboardValues: Dashboard[] = ['flamegraph', 'table', 'sandwich', 'flamechart'];
 
 /**
  * The group-by after the user toggled entries in the menu: frame levels first, then labels (the server groups by
@@ -173,6 +186,11 @@ export function decodeState(search: string, page: ViewState['page'] = 'explorer'
   }
   const trim = num(p.get('trim'));
   s.trim = trim !== undefined && trim >= 0 && trim < 100 ? trim : -1;
+  const buildId = p.get('source_buildid');
+  const filename = p.get('source_filename');
+  if (buildId && filename) s.source = { buildId, filename, line: Math.max(0, Math.trunc(num(p.get('source_line')) ?? 0)) };
+  const dimension = p.get('flamechart_dimension') ?? '';
+  s.flamechartDimension = /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dimension) ? dimension : '';
   return s;
 }
 
@@ -191,7 +209,7 @@ export function isNavigation(prev: ViewState, next: ViewState): boolean {
   const side = (s: SideState) => [s.expression, s.range.relative ?? null, s.range.from ?? null, s.range.to ?? null,
     s.mergeFrom ?? null, s.mergeTo ?? null, s.selection ?? null, s.sumBy ?? null];
   const key = (s: ViewState) => JSON.stringify([s.page, side(s.a), s.compare, s.compare ? side(s.b) : null, s.absolute,
-    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard]);
+    s.focus, s.sandwich, s.groupBy, s.invert, s.filters, s.dashboard, s.source, s.flamechartDimension]);
   return key(prev) !== key(next);
 }
 

@@ -7,6 +7,8 @@ import { canvasHeight, draw, hitTest, type View } from '../flamegraph/render';
 import { copyText } from '../format/clipboard';
 import type { ProfileFilter } from '../state/filters';
 import { formatDiffPercent, formatPercent, formatValue } from '../format/format';
+import { sourceRefOf, type SourceRef } from '../source/source';
+import { Minimap, minimapMinDepth } from './Minimap';
 
 export interface FlameGraphViewProps {
   graph: FlameGraph;
@@ -20,6 +22,8 @@ export interface FlameGraphViewProps {
   onShowTable?: (name: number) => void;
   onShowSandwich?: (name: number) => void;
   onAddFilter?: (filter: ProfileFilter) => void;
+  /** "View source": the frame's file of its build, at its line (only frames with a build id, file and line). */
+  onShowSource?: (source: SourceRef) => void;
   /** Root at the bottom (used for the callers half of the sandwich). */
   flipped?: boolean;
   testid: string;
@@ -140,6 +144,9 @@ export function FlameGraphView(p: FlameGraphViewProps) {
         {p.search && <span data-testid="match-share"> · “{p.search}”: {found.count.toLocaleString()} frames, {formatPercent(found.matchedValue, total)} of total</span>}
         {fg.trimmed > 0 && <span data-testid="trimmed" title="Nodes smaller than the trimming threshold were dropped by the server."> · trimmed {valueText(fg.trimmed)} ({formatPercent(fg.trimmed, fg.total)} of the total, in frames below the threshold)</span>}
       </div>
+      {fg.height >= minimapMinDepth && (
+        <Minimap graph={fg} coloring={coloring} dark={p.dark} width={width} focus={focus} flipped={!!p.flipped} main={canvas.current} mainRowHeight={rowHeight} />
+      )}
       <div class="fg-canvas-wrap" ref={wrap}>
         <canvas ref={canvas} class="fg" data-testid="flamegraph-canvas"
           onMouseMove={(e) => { const node = nodeAt(e); setHover(node >= 0 ? { node, x: e.clientX, y: e.clientY } : null); }}
@@ -168,6 +175,12 @@ export function FlameGraphView(p: FlameGraphViewProps) {
           <div onClick={() => { zoomTo(menu.node); setMenu(null); }}>Focus on this frame</div>
           {p.onShowTable && <div onClick={() => { p.onShowTable!(fg.nameId[menu.node]); setMenu(null); }}>Show in table</div>}
           {p.onShowSandwich && <div onClick={() => { p.onShowSandwich!(fg.nameId[menu.node]); setMenu(null); }}>Show in sandwich</div>}
+          {p.onShowSource && (() => {
+            const ref = sourceRefOf(fg, menu.node);
+            return ref
+              ? <div data-testid="view-source" onClick={() => { p.onShowSource!(ref); setMenu(null); }}>View source</div>
+              : <div class="disabled" title="The frame has no build id, file or line">View source</div>;
+          })()}
           {p.onAddFilter && menu.node !== 0 && !fg.labelsOnly[menu.node] && (() => {
             const name = fg.names[fg.nameId[menu.node]];
             const add = (f: ProfileFilter) => { p.onAddFilter!(f); setMenu(null); };

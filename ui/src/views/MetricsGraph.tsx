@@ -44,6 +44,10 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const [tip, setTip] = useState<{ x: number; y: number; html: { time: string; rows: { color: string; label: string; value: string }[] } } | null>(null);
+  // Series switched off in the legend, by label text (so the choice survives a refresh of the data).
+  const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  const hiddenRef = useRef(hidden);
+  hiddenRef.current = hidden;
   const handlers = useRef({ onSelect, onPick });
   const selectionRef = useRef(selection);
   selectionRef.current = selection;
@@ -68,16 +72,18 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 7 }, focus: { prox: 24 } },
       focus: { alpha: 0.35 },
+      // Tick spacing wide enough for the longest label of each axis ("12:34:56" with a date line, "1.234 cores"), so
+      // labels never overlap however narrow the graph is.
       axes: [
-        { stroke: getComputedStyle(document.documentElement).getPropertyValue('--fg2') || '#666', grid: { stroke: 'rgba(128,128,128,.15)' } },
+        { stroke: getComputedStyle(document.documentElement).getPropertyValue('--fg2') || '#666', grid: { stroke: 'rgba(128,128,128,.15)' }, space: 90 },
         {
           stroke: getComputedStyle(document.documentElement).getPropertyValue('--fg2') || '#666', grid: { stroke: 'rgba(128,128,128,.15)' },
-          size: 100, values: (_u, vals) => vals.map((v) => formatY(v, unit)),
+          size: 100, space: 28, values: (_u, vals) => vals.map((v) => formatY(v, unit)),
         },
       ],
       series: [{}, ...series.map((s, i) => ({
         label: labelText(s.labels), stroke: colors[i % colors.length], width: 1.5, points: { show: times.length < 60, size: 5 },
-        spanGaps: false,
+        spanGaps: false, show: !hiddenRef.current.has(labelText(s.labels)),
       }))],
       hooks: {
         // The selected window is painted by the plot itself from the current selection (state), so it is right
@@ -109,10 +115,15 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
           if (i == null || u.cursor.left == null || u.cursor.left < 0) { setTip(null); return; }
           const rect = u.over.getBoundingClientRect();
           const rows = series.map((s, k) => ({ s, k, v: data[k + 1][i] }))
-            .filter((r) => r.v != null)
+            .filter((r) => r.v != null && !hiddenRef.current.has(labelText(r.s.labels)))
             .sort((a, b) => (b.v as number) - (a.v as number))
             .slice(0, 12)
-            .map((r) => ({ color: colors[r.k % colors.length], label: labelText(r.s.labels), value: formatY(r.v as number, unit) }));
+            .map((r) => {
+              // A gauge step of several profiles shows its peak; say so, with the step's low.
+              const p = r.s.points.find((x) => x.t === times[i]);
+              const range = p?.min !== undefined ? ` (peak of ${p.count} profiles, low ${formatY(p.min, unit)})` : '';
+              return { color: colors[r.k % colors.length], label: labelText(r.s.labels), value: formatY(r.v as number, unit) + range };
+            });
           setTip({ x: rect.left + u.cursor.left + 14, y: rect.top + (u.cursor.top ?? 0) + 14, html: { time: formatTimestamp(times[i]), rows } });
         }],
       },
@@ -131,7 +142,7 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
       let bestDist = Infinity;
       for (let k = 0; k < series.length; k++) {
         const v = data[k + 1][i];
-        if (v == null) continue;
+        if (v == null || hiddenRef.current.has(labelText(series[k].labels))) continue;
         const dist = Math.abs(v - y);
         if (dist < bestDist) { bestDist = dist; best = k; }
       }
@@ -147,6 +158,14 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
     return () => { ro.disconnect(); u.destroy(); plot.current = null; };
   }, [series, delta, from, to, typeUnit]);
 
+  const toggle = (i: number) => {
+    const label = labelText(series[i].labels);
+    const next = new Set(hidden);
+    if (next.has(label)) next.delete(label); else next.add(label);
+    setHidden(next);
+    plot.current?.setSeries(i + 1, { show: !next.has(label) });
+  };
+
   // Repaint when the selection changes (the draw hook reads it from the ref).
   useEffect(() => { plot.current?.redraw(false); }, [selection?.[0], selection?.[1]]);
 
@@ -156,7 +175,11 @@ export function MetricsGraph({ series, unit: typeUnit, delta, from, to, selectio
       {selection && <span hidden data-testid={`${testid}-selection`} data-from={selection[0]} data-to={selection[1]} />}
       {series.length > 1 && (
         <div class="legend" data-testid="series-legend">
-          {series.slice(0, 20).map((s, i) => <span key={i}><i style={{ background: colors[i % colors.length] }} />{labelText(s.labels)}</span>)}
+          {series.slice(0, 20).map((s, i) => {
+            const off = hidden.has(labelText(s.labels));
+            return <span key={i} data-testid="legend-item" class={off ? 'off' : ''} onClick={() => toggle(i)} title={off ? 'click to show' : 'click to hide'}>
+              <i style={{ background: colors[i % colors.length] }} />{labelText(s.labels)}</span>;
+          })}
           {series.length > 20 && <span class="hint">+{series.length - 20} more (hover the graph to see them)</span>}
         </div>
       )}

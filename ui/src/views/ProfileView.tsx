@@ -1,17 +1,19 @@
 // One profile (merge of a window) or a diff of two: toolbar, flame graph, table and sandwich panels.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { errorText, queryFlameGraph, queryMetadata, queryPprof, queryTable, type Api, type FlameResult, type ProfileMetadataResult, type ProfileSelection } from '../api/client';
+import { errorText, queryFlameChart, queryFlameGraph, queryMetadata, queryPprof, querySandwich, queryTable, type Api, type FlameResult, type ProfileMetadataResult, type ProfileSelection } from '../api/client';
 import type { ColorBy } from '../flamegraph/colors';
 import { copyText } from '../format/clipboard';
 import { formatPercent, formatTimestamp, formatValue, parseRelative } from '../format/format';
-import { sandwich, topNames, type TableRows } from '../table/aggregate';
+import { sandwich, topNames, type Sandwich, type TableRows } from '../table/aggregate';
 import { rowsFromServerTable, type ServerTable } from '../table/serverTable';
-import type { FlameGraph } from '../arrow/flamegraph';
+import { searchError, type FlameGraph } from '../arrow/flamegraph';
 import { encodeState, nextGroupBy, withAbsoluteTime, type Dashboard, type GroupBy, type ViewState } from '../state/url';
 import type { ProfileFilter } from '../state/filters';
 import { FiltersPanel } from './FiltersPanel';
+import { FlameChartView } from './FlameChartView';
 import { FlameGraphView } from './FlameGraphView';
 import { MultiSelect } from './MultiSelect';
+import { SourceView } from './SourceView';
 import { TableView } from './TableView';
 
 export interface ProfileViewProps {
@@ -35,6 +37,8 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
   const [selectedName, setSelectedName] = useState(-1);
   const [notice, setNotice] = useState('');
   const [searchText, setSearchText] = useState(state.search);
+  // An invalid /regex/ matches nothing; say why instead of showing an empty search.
+  const searchProblem = useMemo(() => searchError(searchText), [searchText]);
   useEffect(() => setSearchText(state.search), [state.search]);
 
   const [metadata, setMetadata] = useState<ProfileMetadataResult>({ labels: [], mappingFiles: [] });
@@ -81,6 +85,23 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
     () => (result && needServerTable && serverTable?.key === key ? rowsFromServerTable(result.graph, serverTable.table) : null),
     [result, serverTable, needServerTable]);
 
+  // The flame chart: delta profiles only (as Parca: a cumulative profile has no per-window samples to place in time).
+  const canChart = b === null && /:delta(\{|$)/.test(a.query);
+  const wantChart = canChart && state.dashboard.includes('flamechart');
+  const chartKey = JSON.stringify([key, state.flamechartDimension]);
+  const [chart, setChart] = useState<{ key: string; graph: FlameGraph } | null>(null);
+  const [chartError, setChartError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!wantChart || chart?.key === chartKey) return;
+    const ctl = new AbortController();
+    setChartError(null);
+    queryFlameChart(api, a, options, state.flamechartDimension, ctl.signal)
+      .then((graph) => setChart({ key: chartKey, graph }))
+      .catch((e) => { if (!ctl.signal.aborted) setChartError(errorText(e)); });
+    return () => ctl.abort();
+  }, [chartKey, wantChart]);
+  useEffect(() => { if (wantChart) setWantMetadata(true); }, [wantChart]);
+
   const set = (patch: Partial<ViewState>, push?: boolean) => setState({ ...state, ...patch }, push);
   const toggleDash = (d: Dashboard) => {
     const has = state.dashboard.includes(d);
@@ -90,8 +111,22 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
   const graph = result?.graph ?? null;
   // Computed only while the filter form is open (one pass over the nodes).
   const functionSuggestions = useMemo(() => (graph && filtersOpen ? topNames(graph, 300) : []), [graph, filtersOpen]);
+  // A trimmed graph lost some of the function's callers and callees: the server then builds both halves from the
+  // untrimmed profile. An untrimmed graph has them all, and the sandwich is computed here without another request.
+  const needServerSandwich = result !== null && result.graph.trimmed !== 0 && state.sandwich !== '' && state.dashboard.includes('sandwich');
+  const sandwichKey = JSON.stringify([key, state.sandwich]);
+  const [serverSandwich, setServerSandwich] = useState<{ key: string; graphs: Sandwich } | null>(null);
+  useEffect(() => {
+    if (!needServerSandwich || serverSandwich?.key === sandwichKey) return;
+    const ctl = new AbortController();
+    querySandwich(api, a, b, options, state.sandwich, ctl.signal)
+      .then((graphs) => setServerSandwich({ key: sandwichKey, graphs }))
+      .catch((e) => { if (!ctl.signal.aborted) setError(`Sandwich: ${errorText(e)}`); });
+    return () => ctl.abort();
+  }, [sandwichKey, needServerSandwich]);
   const sandwichName = useMemo(() => (graph && state.sandwich ? graph.names.indexOf(state.sandwich) : -1), [graph, state.sandwich]);
-  const sandwichGraphs = useMemo(() => (graph && sandwichName >= 0 ? sandwich(graph, sandwichName) : null), [graph, sandwichName]);
+  const localSandwich = useMemo(() => (graph && !needServerSandwich && sandwichName >= 0 ? sandwich(graph, sandwichName) : null), [graph, sandwichName, needServerSandwich]);
+  const sandwichGraphs = needServerSandwich ? (serverSandwich?.key === sandwichKey ? serverSandwich.graphs : null) : localSandwich;
   const showSandwich = (name: number) => {
     if (!graph) return;
     set({ sandwich: graph.names[name], dashboard: state.dashboard.includes('sandwich') ? state.dashboard : [...state.dashboard, 'sandwich'] });
@@ -168,14 +203,17 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
         <label>Trim <select data-testid="trim" value={String(state.trim)} onChange={(e) => set({ trim: Number((e.target as HTMLSelectElement).value) })}>
           <option value="-1">auto (&lt; 1 px)</option><option value="0">off</option><option value="0.01">&lt; 0.01%</option><option value="0.1">&lt; 0.1%</option><option value="1">&lt; 1%</option>
         </select></label>
-        <input data-testid="search" placeholder="Search frames (/), /regex/" value={searchText}
+        <input data-testid="search" placeholder="Search frames (/), /regex/" value={searchText} class={searchProblem ? 'invalid' : ''}
           onInput={(e) => { const v = (e.target as HTMLInputElement).value; setSearchText(v); set({ search: v }); }} />
+        {searchProblem && <span class="inline-error" data-testid="search-error">{searchProblem}</span>}
         <button data-testid="toggle-filters" class={filtersOpen ? 'active' : ''} onClick={() => { setWantMetadata(true); setFiltersOpen(!filtersOpen); }} title="Stack and frame filters (f)">
           Filters{state.filters.length > 0 ? ` (${state.filters.length})` : ''}
         </button>
         <button class={panels.includes('flamegraph') ? 'active' : ''} onClick={() => toggleDash('flamegraph')}>Flame graph</button>
         <button class={panels.includes('table') ? 'active' : ''} data-testid="toggle-table" onClick={() => toggleDash('table')}>Table</button>
         <button class={panels.includes('sandwich') ? 'active' : ''} data-testid="toggle-sandwich" onClick={() => toggleDash('sandwich')}>Sandwich</button>
+        {canChart && <button class={panels.includes('flamechart') ? 'active' : ''} data-testid="toggle-flamechart" onClick={() => toggleDash('flamechart')}
+          title="Samples in time order, one lane per value of a label">Flame chart</button>}
         <button data-testid="download" onClick={download} title="Download the profile as pprof (gzipped protobuf)">Download pprof</button>
         <button data-testid="copy-link" onClick={copyLink} title="Copy a link to this exact view (l)">Copy link</button>
         {notice && <span class="status" data-testid="notice">{notice}</span>}
@@ -195,7 +233,8 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
               <FlameGraphView {...commonFlame} graph={graph} testid="flamegraph" focusPath={state.focus}
                 onFocusPath={(focus) => set({ focus })}
                 onShowTable={(name) => { setSelectedName(name); set({ search: graph.names[name], dashboard: panels.includes('table') ? panels : [...panels, 'table'] }); }}
-                onAddFilter={(f) => set({ filters: [...state.filters.filter((g) => JSON.stringify(g) !== JSON.stringify(f)), f], focus: [] })} />
+                onAddFilter={(f) => set({ filters: [...state.filters.filter((g) => JSON.stringify(g) !== JSON.stringify(f)), f], focus: [] })}
+                onShowSource={(source) => set({ source }, true)} />
             </div>
           )}
           {panels.includes('table') && (
@@ -207,15 +246,35 @@ export function ProfileView({ api, a, b, state, setState, dark, refreshKey }: Pr
           )}
         </div>
       )}
+      {state.source && (
+        <SourceView api={api} a={a} b={b} options={options} source={state.source} dark={dark} refreshKey={refreshKey}
+          onClose={() => set({ source: null }, true)} />
+      )}
       {graph && graph.n > 1 && panels.includes('sandwich') && (
         <div class="panel" data-testid="sandwich" style={{ marginTop: '12px' }}>
           <h4>Sandwich {state.sandwich ? `· ${state.sandwich}` : ''}</h4>
-          {!sandwichGraphs ? <p class="hint">Right-click a frame and choose “Show in sandwich”, or double-click a table row.</p> : (
+          {!sandwichGraphs ? (needServerSandwich
+            ? <div class="status" data-testid="sandwich-loading">Loading the untrimmed sandwich…</div>
+            : <p class="hint">Right-click a frame and choose “Show in sandwich”, or double-click a table row.</p>) : (
             <>
               <FlameGraphView {...commonFlame} graph={sandwichGraphs.callers} flipped testid="sandwich-callers" title="Callers" focusPath={[]} />
               <FlameGraphView {...commonFlame} graph={sandwichGraphs.callees} testid="sandwich-callees" title="Callees" focusPath={[]} />
             </>
           )}
+        </div>
+      )}
+      {wantChart && (
+        <div class="panel" data-testid="flamechart-panel" style={{ marginTop: '12px' }}>
+          <h4>Flame chart{' '}
+            <label class="hint">lanes by <select data-testid="flamechart-dimension" value={state.flamechartDimension}
+              onChange={(e) => set({ flamechartDimension: (e.target as HTMLSelectElement).value })}>
+              <option value="">(one lane)</option>
+              {[...new Set([...metadata.labels, ...(state.flamechartDimension ? [state.flamechartDimension] : [])])].map((l) => <option key={l} value={l}>{l}</option>)}
+            </select></label>
+          </h4>
+          {chartError && <div class="error" data-testid="flamechart-error">{chartError}</div>}
+          {chart?.key === chartKey ? <FlameChartView graph={chart.graph} dark={dark} />
+            : !chartError && <div class="status" data-testid="flamechart-loading">Loading the flame chart…</div>}
         </div>
       )}
     </div>

@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { FlameGraph } from '../arrow/flamegraph';
 import { baseName } from '../flamegraph/colors';
-import { formatPercent, formatValue } from '../format/format';
+import { formatPercent, formatValue, splitName } from '../format/format';
 import { sortRows, tableFromFlameGraph, type SortKey, type TableRows } from '../table/aggregate';
 
 const rowHeight = 22;
@@ -73,7 +73,7 @@ export function TableView({ graph, search, inverted, sort, onSort, selectedName,
                 <td>{v(rows.cumulative[r])}</td><td>{formatPercent(rows.cumulative[r], total)}</td>
                 {rows.flatDiff && <td>{diff(rows.flatDiff[r])}</td>}
                 {rows.cumulativeDiff && <td>{diff(rows.cumulativeDiff[r])}</td>}
-                <td class="name" title={fg.names[name]}>{fg.names[name]}</td>
+                <td class="name" title={fg.names[name]}><FunctionName name={fg.names[name]} /></td>
                 {hasBinaries && <td class="name">{rows.binaryId[r] >= 0 ? baseName(fg.binaries[rows.binaryId[r]]) : ''}</td>}
               </tr>
             );
@@ -84,4 +84,10 @@ export function TableView({ graph, search, inverted, sort, onSort, selectedName,
       {order.length === 0 && <div class="hint">No function matches “{search}”.</div>}
     </div>
   );
+}
+
+/** A name whose qualifier gives way first when the column is narrow: the function part stays readable. */
+function FunctionName({ name }: { name: string }) {
+  const [qualifier, fn] = splitName(name);
+  return <span class="fn-name"><span class="qualifier">{qualifier}</span><span class="function">{fn}</span></span>;
 }

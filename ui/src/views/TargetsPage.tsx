@@ -16,7 +16,10 @@ const durationText = (d: Duration | undefined) => (d ? `${(Number(d.seconds) * 1
 export function TargetsPage({ api }: { api: Api }) {
   const [targets, setTargets] = useState<[string, Target[]][] | null>(null);
   const [agents, setAgents] = useState<Agent[] | null>(null);
-  const [errors, setErrors] = useState<string[]>([]);
+  // Per list: why the last refresh failed. The last list that loaded stays on screen; with none, the page says it
+  // could not load rather than claiming that nothing is configured.
+  const [targetsError, setTargetsError] = useState<string | null>(null);
+  const [agentsError, setAgentsError] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -24,16 +27,16 @@ export function TargetsPage({ api }: { api: Api }) {
     return () => clearInterval(id);
   }, []);
   useEffect(() => {
-    const problems: string[] = [];
-    const t = api.scrape.targets({}).then((r) => setTargets(Object.entries(r.targets).map(([job, t]) => [job, t.targets] as [string, Target[]]).sort()))
+    const t = api.scrape.targets({})
+      .then((r) => { setTargets(Object.entries(r.targets).map(([job, t]) => [job, t.targets] as [string, Target[]]).sort()); setTargetsError(null); })
       .catch((e) => {
-        setTargets([]);
         // A server without the scraper (e.g. started without scrape configuration support) is not an error.
-        if (!(e instanceof ConnectError && e.code === Code.Unimplemented)) problems.push(`Targets: ${errorText(e)}`);
+        if (e instanceof ConnectError && e.code === Code.Unimplemented) { setTargets([]); setTargetsError(null); } else setTargetsError(errorText(e));
       });
-    const a = api.agents.agents({}).then((r) => setAgents(r.agents))
-      .catch((e) => { setAgents([]); problems.push(`Agents: ${errorText(e)}`); });
-    void Promise.all([t, a]).then(() => { setErrors(problems); setNow(Date.now()); });
+    const a = api.agents.agents({})
+      .then((r) => { setAgents(r.agents); setAgentsError(null); })
+      .catch((e) => setAgentsError(errorText(e)));
+    void Promise.all([t, a]).then(() => setNow(Date.now()));
   }, [api, tick]);
   const labels = (t: Target) => (t.labels?.labels ?? []).map((l) => <span class="badge" key={l.name}>{l.name}="{l.value}"</span>);
   const when = (ts: Target['lastScrape']) => (ts ? <span title={formatTimestamp(timestampMs(ts))}>{formatAge(timestampMs(ts), now)}</span> : '—');
@@ -43,8 +46,10 @@ export function TargetsPage({ api }: { api: Api }) {
         <h2 style={{ margin: '0 8px 0 0' }}>Scrape targets</h2>
         <button data-testid="targets-refresh" onClick={() => setTick((t) => t + 1)} title={`Refreshes every ${refreshMs / 1000} s`}>Refresh</button>
       </div>
-      {errors.map((e) => <div class="error" key={e}>{e}</div>)}
-      {targets === null ? <p class="hint">Loading…</p> : targets.length === 0 ? <p class="hint">No scrape jobs are configured (see <code>scrape_configs</code> in parca.yaml).</p> : targets.map(([job, list]) => {
+      {targetsError && <div class="error" data-testid="targets-error">
+        Could not load the scrape targets: {targetsError}{targets ? ' — showing the last list that loaded.' : ''}
+        {' '}<button data-testid="targets-retry" onClick={() => setTick((t) => t + 1)}>Retry</button></div>}
+      {targets === null ? (targetsError ? null : <p class="hint">Loading…</p>) : targets.length === 0 ? <p class="hint">No scrape jobs are configured (see <code>scrape_configs</code> in parca.yaml).</p> : targets.map(([job, list]) => {
         const up = list.filter((t) => t.health === 1).length;
         return (
           <section key={job} data-testid={`job-${job}`}>
@@ -66,7 +71,8 @@ export function TargetsPage({ api }: { api: Api }) {
         );
       })}
       <h2>Agents</h2>
-      {agents === null ? <p class="hint">Loading…</p> : agents.length === 0 ? <p class="hint">No agent has pushed profiles in the last 5 minutes.</p> : (
+      {agentsError && <div class="error" data-testid="agents-error">Could not load the agents: {agentsError}{agents ? ' — showing the last list that loaded.' : ''}</div>}
+      {agents === null ? (agentsError ? null : <p class="hint">Loading…</p>) : agents.length === 0 ? <p class="hint">No agent has pushed profiles in the last 5 minutes.</p> : (
         <table data-testid="agents">
           <thead><tr><th>Agent</th><th>Last push</th><th>Duration</th><th>Last error</th></tr></thead>
           <tbody>{agents.map((a) => (

@@ -16,20 +16,17 @@ internal static class FlamegraphArrowReport
     // rather than after a record that is too large has been built.
     private const int EstimatedBytesPerRow = 90;
 
-    // Room for the response's other fields and the transport's framing.
-    private const int Headroom = 64 * 1024;
-
     public static void Build(ReportContext c, QueryResponse response)
     {
         var g = c.Graph;
         var threshold = c.TrimThreshold;
         var (kept, trimmed) = g.Trim(threshold);
-        var limit = Math.Max(1, c.Limits.MaxMessageBytes - Headroom);
+        var limit = c.Limits.ReportBytes;
         var reason = "";
         if ((long)kept.Count * EstimatedBytesPerRow > limit)
         {
             (threshold, kept, trimmed) = Fit(g, limit / EstimatedBytesPerRow);
-            reason = Reason(g.Count, threshold, c.Limits.MaxMessageBytes);
+            reason = Reason(g.Count, threshold, c.Limits);
         }
 
         c.Charge(c.Result.Tree.Count * (ReportContext.BytesPerTreeNode + ReportContext.BytesPerGraphNode) + (kept.Count * ReportContext.BytesPerArrowRow),
@@ -38,7 +35,7 @@ internal static class FlamegraphArrowReport
         while (record.Length > limit && kept.Count > 1)
         {
             (threshold, kept, trimmed) = Fit(g, (int)(kept.Count * (limit / (double)record.Length) * 0.9));
-            reason = Reason(g.Count, threshold, c.Limits.MaxMessageBytes);
+            reason = Reason(g.Count, threshold, c.Limits);
             (record, height) = FlameGraphArrow.Build(g, kept);
         }
 
@@ -62,6 +59,6 @@ internal static class FlamegraphArrowReport
         return (threshold, kept, trimmed);
     }
 
-    private static string Reason(int nodes, float threshold, int maxMessageBytes) => string.Create(CultureInfo.InvariantCulture,
-        $"the flame graph of {nodes:N0} nodes does not fit the {maxMessageBytes >> 20} MiB message limit: nodes under {threshold:0.####}% of the total were trimmed to fit");
+    private static string Reason(int nodes, float threshold, ReportLimits limits) => string.Create(CultureInfo.InvariantCulture,
+        $"the flame graph of {nodes:N0} nodes does not fit the {limits.MessageLimitText} message limit: nodes under {threshold:0.####}% of the total were trimmed to fit");
 }

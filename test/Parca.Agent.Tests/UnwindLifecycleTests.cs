@@ -1,0 +1,169 @@
+using Microsoft.Extensions.Logging;
+
+namespace Parca.Agent.Tests;
+
+/// <summary>
+/// The table unwinder across a process's life on the real kernel, stacks read back through a real parca: a process
+/// that exits mid-window, a binary deleted while it runs, a binary that exists only in another mount namespace, a
+/// library dlopen'ed after the agent captured the process, and code whose CFI is only in a separate debug file's
+/// .debug_frame. Every tracee is built at -O2 without frame pointers, so a frame-pointer walk would lose the chain.
+/// </summary>
+[Collection(KernelCollection.Name)]
+public sealed class UnwindLifecycleTests
+{
+    [Fact]
+    public async Task Process_exiting_mid_window_keeps_its_whole_chain_and_logs_no_warning()
+    {
+        var path = LifecycleTracees.Build(1);
+        await using var run = await ServerReadback.StartAsync("lifecycle-1", Roomy);
+        using var tracee = LifecycleTracees.Start(path, "b0.3", "w", "b2.5");
+        var from = await run.WaitForTablesAsync(tracee.Id);
+        LifecycleTracees.Continue(tracee);
+        await tracee.WaitForExitAsync(); // 2.5 s after a window began: the exit falls inside a 1 s window
+        Assert.Equal(0, tracee.ExitCode);
+        var unwinder = run.Agent.Agent.Unwinder!;
+        for (var i = 0; i < 100 && unwinder.HasProcess(tracee.Id); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(unwinder.HasProcess(tracee.Id), "the exited process's mappings stayed in the BPF map");
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+        UnwindEndToEndTests.AssertShare(traces, file, LifecycleTracees.BurnChain, 0.95);
+        var warnings = run.Agent.Logs.Entries.Where(e => e.Level >= LogLevel.Warning && e.Message.Contains(tracee.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)).ToList();
+        Assert.True(warnings.Count <= 1, "more than one warning about the exited process:\n" + string.Join("\n", warnings.Select(w => w.Message)));
+    }
+
+    [Fact]
+    public async Task Binary_deleted_while_running_is_still_unwound_and_named()
+    {
+        var copy = Path.Combine(Directory.CreateTempSubdirectory("parca-deleted-").FullName, "deletedbin");
+        File.Copy(LifecycleTracees.Build(2), copy);
+        var buildId = LifecycleTracees.BuildId(copy);
+        await using var run = await ServerReadback.StartAsync("deletedbin", Roomy);
+        using var tracee = LifecycleTracees.Start(copy, "w", "b6");
+        await WaitForExecAsync(tracee.Id, copy);
+        File.Delete(copy);
+        Assert.Contains(copy + " (deleted)", await File.ReadAllTextAsync($"/proc/{tracee.Id}/maps"), StringComparison.Ordinal);
+        LifecycleTracees.Continue(tracee); // first sample, hence first capture, only now: after the file is gone
+        var from = await run.WaitForTablesAsync(tracee.Id);
+        Assert.True(run.Agent.Agent.Unwinder!.HasTable(buildId), "no table was loaded for the deleted binary");
+        await tracee.WaitForExitAsync();
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+        UnwindEndToEndTests.AssertShare(traces, file, LifecycleTracees.BurnChain, 0.95);
+    }
+
+    [Fact]
+    public async Task Binary_private_to_another_mount_namespace_is_unwound_and_named()
+    {
+        // The directory exists for the agent but is empty: inside the tracee's namespace a tmpfs over it holds the binary.
+        var directory = Directory.CreateTempSubdirectory("parca-mntns-").FullName;
+        var binary = LifecycleTracees.Build(3);
+        var buildId = LifecycleTracees.BuildId(binary);
+        await using var run = await ServerReadback.StartAsync("nsprog", Roomy);
+        using var tracee = LifecycleTracees.Start(
+            "unshare", "-m", "--propagation", "private", "sh", "-c", $"mount -t tmpfs none {directory} && cp {binary} {directory}/nsprog && exec {directory}/nsprog w b6");
+        await WaitForExecAsync(tracee.Id, $"{directory}/nsprog");
+        Assert.False(File.Exists($"{directory}/nsprog"), "the binary is visible in the agent's mount namespace");
+        LifecycleTracees.Continue(tracee);
+        var from = await run.WaitForTablesAsync(tracee.Id);
+        Assert.True(run.Agent.Agent.Unwinder!.HasTable(buildId), "no table was loaded for the binary of the other mount namespace");
+        await tracee.WaitForExitAsync();
+        Assert.Equal(0, tracee.ExitCode);
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+        UnwindEndToEndTests.AssertShare(traces, file, LifecycleTracees.BurnChain, 0.95);
+    }
+
+    [Fact]
+    public async Task Library_dlopened_after_the_process_was_captured_is_unwound()
+    {
+        var path = LifecycleTracees.Build(4);
+        var library = LifecycleTracees.BuildLibrary();
+        var libraryId = LifecycleTracees.BuildId(library);
+        await using var run = await ServerReadback.StartAsync("lifecycle-4", Roomy);
+        var unwinder = run.Agent.Agent.Unwinder!;
+        using var tracee = LifecycleTracees.Start(path, "b1", "w", $"d{library}:20");
+        await run.WaitForTablesAsync(tracee.Id);
+        Assert.False(unwinder.HasTable(libraryId), "the library's table was loaded before the process opened it");
+        LifecycleTracees.Continue(tracee);
+        // The refresh happens when a window with a sample in the library is processed: seconds on a loaded machine.
+        for (var i = 0; i < 300 && !unwinder.HasTable(libraryId) && !tracee.HasExited; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(unwinder.HasTable(libraryId), "the dlopen'ed library's table was never loaded");
+        await Task.Delay(run.Agent.Agent.Options.ProfilingDuration);
+        var from = DateTimeOffset.UtcNow;
+        await tracee.WaitForExitAsync();
+        Assert.Equal(0, tracee.ExitCode);
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+        UnwindEndToEndTests.AssertShare(traces, file, LifecycleTracees.LibraryChain, 0.95);
+    }
+
+    [Fact]
+    public async Task Code_with_cfi_only_in_a_separate_debug_file_is_unwound_with_its_debug_frame()
+    {
+        // No unwind tables: gcc writes the CFI of this code into .debug_frame only, and strip --strip-debug moves
+        // that to the debug file; the binary keeps .eh_frame for _start and the PLT alone.
+        var built = LifecycleTracees.Build(5, "-g -fno-asynchronous-unwind-tables -fno-unwind-tables");
+        var work = Directory.CreateTempSubdirectory("parca-debugframe-").FullName;
+        var binary = Path.Combine(work, "dbgframe");
+        File.Copy(built, binary);
+        var buildId = LifecycleTracees.BuildId(binary);
+        var debugDir = Path.Combine(work, "debug");
+        var debugFile = Path.Combine(debugDir, ".build-id", buildId[..2], buildId[2..] + ".debug");
+        Directory.CreateDirectory(Path.GetDirectoryName(debugFile)!);
+        Tracees.Run("objcopy", $"--only-keep-debug {binary} {debugFile}");
+        Tracees.Run("strip", $"--strip-debug {binary}");
+        Parca.Symbols.Cfi.UnwindTableBuilder.Build(binary, out var alone);
+        Assert.Equal(0, alone.DebugFrameFdes);
+        Assert.True(alone.EhFrameFdes <= 4, $"the binary's .eh_frame covers {alone.EhFrameFdes} functions, expected only _start and the PLT");
+
+        await using var run = await ServerReadback.StartAsync("dbgframe", o =>
+        {
+            Roomy(o);
+            o.DebuginfoDirectories = [debugDir];
+            o.DwarfUnwindingCacheDirectory = Path.Combine(work, "cache");
+        });
+        using var tracee = LifecycleTracees.Start(binary, "b6");
+        var from = await run.WaitForTablesAsync(tracee.Id);
+        await tracee.WaitForExitAsync();
+        var (traces, file) = await run.StopAndQueryAsync(tracee.Id, from);
+        UnwindEndToEndTests.AssertShare(traces, file, LifecycleTracees.BurnChain, 0.95);
+    }
+
+    /// <summary>
+    /// Room for every process of a shared CI machine: row memory (compilers and test hosts of parallel builds sampled in
+    /// every window hold their tables, which are never evicted for a newcomer) and object files (with the default pool
+    /// of 100 those processes' files evict the tracee's, and a deleted or namespace-private binary cannot be opened
+    /// again once the process exited, while the window that names its frames may be processed later on a loaded machine).
+    /// </summary>
+    private static void Roomy(ParcaAgentOptions o)
+    {
+        o.DwarfUnwindingMaxRows = 8 << 20;
+        o.ObjectFilePoolSize = 2000;
+    }
+
+    /// <summary>Waits until <paramref name="pid"/> runs <paramref name="path"/> (unshare and sh exec into it).</summary>
+    private static async Task WaitForExecAsync(int pid, string path)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                if ((await File.ReadAllTextAsync($"/proc/{pid}/maps")).Contains(path, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (IOException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"pid {pid} never mapped {path}");
+    }
+}
