@@ -16,7 +16,10 @@ namespace Parca.Benchmarks.Query;
 /// a selection the report cache has not seen (merge + frame graph + table + encoding), per report type, and each
 /// phase alone. Issue 17's goals: untrimmed FLAMEGRAPH_ARROW ≤ 150 ms end to end, TOP and TABLE_ARROW ≤ 50 ms.
 /// The store also holds a second, unrelated profile (as a head partition of a real server does), so the merge scans
-/// a partition tree larger than the selection.
+/// a partition tree larger than the selection. <see cref="AddressesPerFunction"/> 1 is the profile of bench/README.md
+/// (a location per function); 4 gives each function four addresses, picked at random per frame, so frame-graph
+/// siblings merge as in real CPU profiles (the location tree then has about 2.5× the graph's nodes). Setup prints a
+/// SHA-256 of the untrimmed FLAMEGRAPH_ARROW and TABLE_ARROW records, so two builds can be shown to send the same bytes.
 /// </summary>
 [MemoryDiagnoser]
 public class ReportBenchmarks
@@ -29,17 +32,25 @@ public class ReportBenchmarks
     private MergeResult _merged = null!;
     private FlameGraph _graph = null!;
 
+    [Params(1, 4)]
+    public int AddressesPerFunction { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _store = new ProfileStore(new StorageOptions { Retention = TimeSpan.Zero });
         var writer = new ProfileWriter(_store);
-        writer.Write([new WriteSeries([new("__name__", "cpu"), new("job", "large")], [new WriteSample(Parca.Pprof.PprofEncoder.Encode(LargeProfile.Generate(425_000, timeNanos: Time)), null)])]);
+        writer.Write([new WriteSeries([new("__name__", "cpu"), new("job", "large")], [new WriteSample(Parca.Pprof.PprofEncoder.Encode(LargeProfile.Generate(425_000, timeNanos: Time, addressesPerFunction: AddressesPerFunction)), null)])]);
         writer.Write([new WriteSeries([new("__name__", "cpu"), new("job", "other")], [new WriteSample(Parca.Pprof.PprofEncoder.Encode(LargeProfile.Generate(200_000, seed: 5, timeNanos: Time)), null)])]);
         _engine = new QueryEngine(_store);
         _handler = new QueryService(_engine, new ParcaServerOptions(), new ReportLimits(1L << 32, 256 * 1024 * 1024));
         _merged = Merge();
         _graph = FlameGraph.Build(_merged);
+        var flame = _handler.Execute(Request(QueryRequest.Types.ReportType.FlamegraphArrow)).FlamegraphArrow.Record.Span;
+        var table = _handler.Execute(Request(QueryRequest.Types.ReportType.TableArrow)).TableArrow.Record.Span;
+        Console.WriteLine($"// {AddressesPerFunction} address(es) per function: {_merged.Tree.Count:N0} result nodes, {_graph.Count:N0} graph nodes; " +
+            $"FLAMEGRAPH_ARROW {flame.Length:N0} B sha256 {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(flame))[..16]}, " +
+            $"TABLE_ARROW {table.Length:N0} B sha256 {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(table))[..16]}");
     }
 
     [GlobalCleanup]
