@@ -6,8 +6,8 @@ using Parca.Query.Engine;
 using Parca.Query.Reports;
 using Parca.Server;
 using Parca.Server.Services;
-using QueryService = Parca.Server.Services.QueryService;
 using Parca.Storage;
+using QueryService = Parca.Server.Services.QueryService;
 
 namespace Parca.Benchmarks.Query;
 
