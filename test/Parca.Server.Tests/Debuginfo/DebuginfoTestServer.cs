@@ -57,12 +57,12 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
     }
 
     /// <summary>The whole upload protocol for one file, in 64 KiB chunks; returns the size the server reports.</summary>
-    public async Task<ulong> UploadAsync(string buildId, byte[] content, DebuginfoType type = DebuginfoType.Executable)
+    public async Task<ulong> UploadAsync(string buildId, byte[] content, DebuginfoType type = DebuginfoType.Executable, bool force = false)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(content));
-        var should = await Channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, new ShouldInitiateUploadRequest { BuildId = buildId, Hash = hash, Type = type, BuildIdType = BuildIDType.Gnu });
+        var should = await Channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, new ShouldInitiateUploadRequest { BuildId = buildId, Hash = hash, Force = force, Type = type, BuildIdType = BuildIDType.Gnu });
         Assert.True(should.ShouldInitiateUpload, should.Reason);
-        var initiated = await Channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = hash, Size = content.Length, Type = type, BuildIdType = BuildIDType.Gnu });
+        var initiated = await Channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = hash, Size = content.Length, Force = force, Type = type, BuildIdType = BuildIDType.Gnu });
         var uploadId = initiated.UploadInstructions.UploadId;
         using var call = Channel.ClientStreaming(ParcaApi.Debuginfo.Upload);
         await call.WriteAsync(new UploadRequest { Info = new UploadInfo { BuildId = buildId, UploadId = uploadId, Type = type } });
