@@ -10,7 +10,8 @@ namespace Parca.Agent.Profiling;
 /// <summary>
 /// Turns one window of aggregated samples into profiles: looks up each process, builds and relabels the label set
 /// of every (pid, tid, cpu) group, and writes one pprof per resulting label set with mappings (path, offset, build
-/// id), locations (raw addresses) and the function names the agent could resolve.
+/// id), locations (raw addresses) and the function names the agent could resolve; the v2 Arrow frames built beside
+/// it carry ELF file addresses instead (see <see cref="V2Address"/>).
 /// </summary>
 internal sealed partial class WindowProcessor
 {
@@ -277,10 +278,20 @@ internal sealed partial class WindowProcessor
         g.Locations[(pid, address)] = id;
         var mappingFile = mapping is null ? null : mapping.Kind == MappingKind.Jit && mapping.Path.Length == 0 ? "[anon]" : mapping.Path;
         var buildId = string.IsNullOrEmpty(file?.BuildId) ? null : file.BuildId;
-        g.Frames.Add(new Frame(address, "native", mappingFile, buildId,
+        g.Frames.Add(new Frame(V2Address(mapping, file, address), "native", mappingFile, buildId,
             function is null ? [] : [new FrameLine(function, string.IsNullOrEmpty(mapping?.Path) ? null : mapping.Path)]));
         return id;
     }
+
+    /// <summary>
+    /// The address a v2 Arrow frame carries: v2 has no mapping range, so Parca (and our server) read a native frame's
+    /// address as the ELF file's virtual address, as Parca Agent sends it. Frames of files the agent could not read as
+    /// ELF (and JIT code) keep the process address: they have no build id, so nothing symbolizes them on the server.
+    /// </summary>
+    private static ulong V2Address(MemoryMapping? mapping, ObjectFile? file, ulong address) =>
+        mapping is { Kind: MappingKind.File } && file?.Elf is { } elf
+            ? Parca.Symbols.Elf.FileAddress.FromMapping(elf.ProgramHeaders, address, mapping.Start, mapping.End, mapping.Offset)
+            : address;
 
     private static ExecutableSegment Segment(ObjectFile? file)
     {
