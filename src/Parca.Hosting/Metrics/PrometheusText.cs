@@ -56,6 +56,13 @@ internal static class PrometheusText
             return special.Length;
         }
 
+        // Counts and counters are whole numbers: below 1e15 "R" prints them as plain digits, which the integer
+        // formatter writes several times faster than the double one.
+        if (Math.Abs(value) < 1e15 && value == Math.Floor(value) && !(value == 0 && double.IsNegative(value)))
+        {
+            return ((long)value).TryFormat(span, out var digits, default, CultureInfo.InvariantCulture) ? digits : throw new InvalidOperationException("a long did not fit 32 bytes");
+        }
+
         if (!value.TryFormat(span, out var written, "R", CultureInfo.InvariantCulture))
         {
             throw new InvalidOperationException("a double did not fit 32 bytes"); // cannot happen: "R" needs at most 24
