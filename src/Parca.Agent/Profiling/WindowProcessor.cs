@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Parca.Agent.Interpreters;
 using Parca.Agent.Labels;
 using Parca.Agent.Pprof;
 using Parca.Agent.Processes;
@@ -9,9 +10,10 @@ namespace Parca.Agent.Profiling;
 /// <summary>
 /// Turns one window of aggregated samples into profiles: looks up each process, builds and relabels the label set
 /// of every (pid, tid, cpu) group, and writes one pprof per resulting label set with mappings (path, offset, build
-/// id), locations (raw addresses) and the function names the agent could resolve.
+/// id), locations (raw addresses) and the function names the agent could resolve; the v2 Arrow frames built beside
+/// it carry ELF file addresses instead (see <see cref="V2Address"/>).
 /// </summary>
-internal sealed class WindowProcessor
+internal sealed partial class WindowProcessor
 {
     private const ulong KernelStart = 0xffff_8000_0000_0000UL;
 
@@ -64,7 +66,8 @@ internal sealed class WindowProcessor
                 frames[e.Pid] = set;
             }
 
-            foreach (var address in stacks.UserFrames(e))
+            var user = stacks.UserFrames(e);
+            foreach (var address in user[..InterpreterFrames.NativeLength(user)])
             {
                 set.Add(address);
             }
@@ -146,12 +149,7 @@ internal sealed class WindowProcessor
                 locationIds.Add(KernelLocation(group, kernel[k], leaf: k == 0));
             }
 
-            var user = stacks.UserFrames(e);
-            for (var u = 0; u < user.Length; u++)
-            {
-                // The first user frame is the interrupted pc only when the sample did not start in the kernel.
-                locationIds.Add(UserLocation(group, process, e.Pid, user[u], leaf: u == 0 && kernel.Length == 0));
-            }
+            AddUserLocations(group, process, e.Pid, stacks.UserFrames(e), kernel.Length == 0, locationIds);
 
             group.Add(locationIds, e.Count);
         }
@@ -280,10 +278,20 @@ internal sealed class WindowProcessor
         g.Locations[(pid, address)] = id;
         var mappingFile = mapping is null ? null : mapping.Kind == MappingKind.Jit && mapping.Path.Length == 0 ? "[anon]" : mapping.Path;
         var buildId = string.IsNullOrEmpty(file?.BuildId) ? null : file.BuildId;
-        g.Frames.Add(new Frame(address, "native", mappingFile, buildId,
+        g.Frames.Add(new Frame(V2Address(mapping, file, address), "native", mappingFile, buildId,
             function is null ? [] : [new FrameLine(function, string.IsNullOrEmpty(mapping?.Path) ? null : mapping.Path)]));
         return id;
     }
+
+    /// <summary>
+    /// The address a v2 Arrow frame carries: v2 has no mapping range, so Parca (and our server) read a native frame's
+    /// address as the ELF file's virtual address, as Parca Agent sends it. Frames of files the agent could not read as
+    /// ELF (and JIT code) keep the process address: they have no build id, so nothing symbolizes them on the server.
+    /// </summary>
+    private static ulong V2Address(MemoryMapping? mapping, ObjectFile? file, ulong address) =>
+        mapping is { Kind: MappingKind.File } && file?.Elf is { } elf
+            ? Parca.Symbols.Elf.FileAddress.FromMapping(elf.ProgramHeaders, address, mapping.Start, mapping.End, mapping.Offset)
+            : address;
 
     private static ExecutableSegment Segment(ObjectFile? file)
     {
@@ -319,6 +327,11 @@ internal sealed class WindowProcessor
         public Dictionary<(int Pid, ulong Start), ulong> Mappings { get; } = [];
 
         public ulong KernelMapping { get; set; }
+
+        /// <summary>The pprof mapping of each interpreted language's frames (by InterpreterFrames language).</summary>
+        public Dictionary<int, ulong> InterpreterMappings { get; } = [];
+
+        public Dictionary<(int Pid, ulong Code, uint Fingerprint, int Line), ulong> InterpreterLocations { get; } = [];
 
         public List<ExecutableSegment> Executables { get; } = [];
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Parca.Agent.Shipping.Arrow;
 using Parca.Pprof;
 using Parca.Protocol.Debuginfo.V1Alpha1;
 using Parca.Protocol.Profilestore.V1Alpha1;
@@ -101,6 +102,23 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
         series.Samples.Add(new RawSample { RawProfile = ByteString.CopyFrom(PprofEncoder.Encode(profile)) });
         request.Series.Add(series);
         await Channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, request);
+    }
+
+    /// <summary>
+    /// The same profile as Parca Agent's v2 Arrow record (WriteArrow): single native frames at ELF file
+    /// <paramref name="fileAddresses"/>, with mapping file and build id and no mapping range (v2 has none).
+    /// </summary>
+    public async Task IngestV2Async(string job, string buildId, IReadOnlyList<ulong> fileAddresses)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        var labels = new Dictionary<string, string?> { ["job"] = job };
+        var rows = fileAddresses.Select((a, i) => new ArrowSample([new Frame(a, "native", "/opt/test/p", buildId)], i + 1, labels, now)
+        {
+            Producer = "native",
+            Period = 10_000_000,
+            Duration = 10_000_000_000,
+        }).ToList();
+        await Channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest { IpcBuffer = ByteString.CopyFrom(V2RecordWriter.Write([rows], lz4: true)) });
     }
 
     /// <summary>The merged profile of <paramref name="job"/> as the pprof report returns it (through the real query API).</summary>
