@@ -44,7 +44,7 @@ internal sealed class ServerReadback : IAsyncDisposable
     }
 
     /// <summary>Stops the agent (last window sent) and returns the merged profile of <paramref name="pid"/> as go tool pprof traces.</summary>
-    public async Task<(List<(double Seconds, string[] Frames)> Traces, string File)> StopAndQueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
+    public async Task<(List<PprofTrace> Traces, string File)> StopAndQueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
     {
         await Agent.WaitForProfileAsync(p => p.Pids.Contains(pid));
         await Agent.Agent.StopAsync();

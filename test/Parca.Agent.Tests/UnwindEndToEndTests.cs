@@ -136,7 +136,7 @@ public sealed class UnwindEndToEndTests
     }
 
     /// <summary>Share of samples whose outermost frames are exactly <paramref name="outer"/> (the leaf side may vary).</summary>
-    internal static void AssertSuffixShare(List<(double Seconds, string[] Frames)> traces, string file, string[] outer, double share)
+    internal static void AssertSuffixShare(List<PprofTrace> traces, string file, string[] outer, double share)
     {
         var total = traces.Sum(t => t.Seconds);
         var hot = traces.Where(t => t.Frames.Length >= outer.Length && Matches(t.Frames[^outer.Length..], outer)).Sum(t => t.Seconds);
@@ -148,7 +148,7 @@ public sealed class UnwindEndToEndTests
     /// Share of samples whose user stack (leaf first) is exactly <paramref name="expected"/> ("*" = any one frame,
     /// "~x" = a frame containing x); kernel frames above it (an interrupt taken in burn) are allowed.
     /// </summary>
-    internal static void AssertShare(List<(double Seconds, string[] Frames)> traces, string file, string[] expected, double share)
+    internal static void AssertShare(List<PprofTrace> traces, string file, string[] expected, double share)
     {
         var total = traces.Sum(t => t.Seconds);
         var hot = traces.Where(t => t.Frames.Length >= expected.Length && Matches(t.Frames[^expected.Length..], expected)
