@@ -4,7 +4,7 @@ using Parca.LoadGen;
 using Parca.Query.Arrow;
 using Parca.Query.Engine;
 using Parca.Query.Reports;
-using Parca.Server.Services;
+using Parca.Ingest;
 using Parca.Storage;
 
 namespace Parca.Query.Tests;

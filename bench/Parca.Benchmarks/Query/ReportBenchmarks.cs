@@ -4,6 +4,7 @@ using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Arrow;
 using Parca.Query.Engine;
 using Parca.Query.Reports;
+using Parca.Ingest;
 using Parca.Server;
 using Parca.Server.Services;
 using Parca.Storage;
