@@ -113,6 +113,8 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Metrics.ObjectFiles = () => _processes.Objects.Count;
         Metrics.ObjectFileSymbolBytes = () => _processes.Objects.SymbolBytes;
         Metrics.ObjectFileEvictions = () => _processes.Objects.Evictions;
+        Metrics.ObjectFilesHeld = () => (_processes.Objects.Held, _processes.Objects.HeldEvictions);
+        Metrics.ProcessExecs = () => _processes.Execs;
         Metrics.KernelSymbolLoads = () => _symbolizer.Kernel.Loads;
         Metrics.Debuginfo = () => (debugSymbols.DebugFilesLoaded, debugSymbols.Skipped);
         Metrics.FilesRefused = files.Refused;
@@ -214,7 +216,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             VerboseLogging = Options.BpfVerboseLogging,
             UnwindTables = !Options.DwarfUnwindingDisable,
             UnwindMixed = Options.DwarfUnwindingMixed,
-            UnwindMaxRows = (uint)Options.DwarfUnwindingMaxRows,
+            UnwindMaxRows = Options.DwarfUnwindingMaxRows > 0 ? (uint)Options.DwarfUnwindingMaxRows : Unwinding.RowBudget.FromMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes),
         }, _aggregator);
         if (!Options.DwarfUnwindingDisable)
         {

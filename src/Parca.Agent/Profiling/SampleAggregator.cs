@@ -6,12 +6,15 @@ namespace Parca.Agent.Profiling;
 /// <summary>
 /// The ring buffer's consumer: counts each sample into the current window's <see cref="StackTable"/>, remembers
 /// thread names, and tells the process table about PIDs it has not seen in this window (so /proc is read while the
-/// process still exists). Called on the consuming thread only; <see cref="Swap"/> runs on the same thread.
+/// process still exists). A main thread whose comm changes within the window is reported again: execve renames it,
+/// and the process table then captures the new program's executable and mappings at once rather than a window
+/// later. Called on the consuming thread only; <see cref="Swap"/> runs on the same thread.
 /// </summary>
 internal sealed class SampleAggregator : ISampleSink
 {
     private readonly Action<int> _newProcess;
     private readonly HashSet<int> _seenPids = [];
+    private readonly Dictionary<int, UInt128> _mainThreadComms = [];
     private readonly System.Collections.Concurrent.ConcurrentQueue<(StackTable, Dictionary<int, string>)> _pool = new();
     private StackTable _current = new();
     private Dictionary<int, string> _threadNames = [];
@@ -39,7 +42,12 @@ internal sealed class SampleAggregator : ISampleSink
             _newProcess(pid);
         }
 
-        if (!_threadNames.ContainsKey(tid))
+        if (tid == pid && MainThreadRenamed(pid, sample.CommBytes))
+        {
+            _newProcess(pid); // exec (or prctl rename): looked at again
+            _threadNames[tid] = Encoding.UTF8.GetString(sample.CommBytes);
+        }
+        else if (!_threadNames.ContainsKey(tid))
         {
             _threadNames[tid] = Encoding.UTF8.GetString(sample.CommBytes);
         }
@@ -62,7 +70,21 @@ internal sealed class SampleAggregator : ISampleSink
         }
 
         _seenPids.Clear();
+        _mainThreadComms.Clear();
         return full;
+    }
+
+    /// <summary>True when the main thread of <paramref name="pid"/> had another comm earlier in this window (no allocation).</summary>
+    private bool MainThreadRenamed(int pid, ReadOnlySpan<byte> comm)
+    {
+        Span<byte> padded = stackalloc byte[16];
+        padded.Clear();
+        comm[..Math.Min(comm.Length, 16)].CopyTo(padded);
+        var key = System.Runtime.InteropServices.MemoryMarshal.Read<UInt128>(padded);
+        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_mainThreadComms, pid, out var existed);
+        var renamed = existed && slot != key;
+        slot = key;
+        return renamed;
     }
 
     /// <summary>Gives a window's table back once its profiles are built, so the next window reuses its arrays.</summary>
