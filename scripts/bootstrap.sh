@@ -21,7 +21,8 @@ run_packages=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev curl)
 # ceph-mon, ceph-osd, radosgw: a real S3 server (one-node Ceph on loopback, scripts/s3/start-s3.sh) for the object storage tests.
 # debuginfod: a real debuginfod server for the symbolizer's upstream test.
 # rustc: Debian's Rust compiler for the unwinder's release-build (no frame pointers) tracee.
-test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils rustc)
+# perl: the Perl interpreter tests profile, and the CORE headers PerlLayoutTests compiles its structure offsets against.
+test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils rustc perl)
 case "$purpose" in
   run) packages=("${run_packages[@]}") ;;
   test) packages=("${test_packages[@]}") ;;

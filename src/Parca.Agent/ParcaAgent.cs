@@ -44,6 +44,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private CpuSampler? _sampler;
     private Unwinding.UnwindTableManager? _unwinder;
     private readonly Runtimes.Dotnet.DotnetPerfMapEnabler? _dotnet;
+    private Interpreters.InterpreterManager? _interpreters;
     private Thread? _samplingThread;
     private Task? _processing;
     private volatile bool _ready;
@@ -238,6 +239,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             }
         }
 
+        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable)
+        {
+            StartInterpreters();
+        }
+
         if (_sampler.MemlockWarning is { } warning)
         {
             LogMemlock(_logger, warning);
@@ -306,6 +312,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         await _processes.DisposeAsync().ConfigureAwait(false);
+        if (_interpreters is not null)
+        {
+            await _interpreters.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         Metrics.Dispose();
