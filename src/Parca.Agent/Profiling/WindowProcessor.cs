@@ -18,6 +18,9 @@ internal sealed partial class WindowProcessor
 
     /// <summary>Symbol tables kept loaded between windows (most recently used files first); see ObjectFileCache.TrimSymbols.</summary>
     private const long SymbolBudgetBytes = 8L << 20;
+
+    /// <summary>Longest a window waits for the process table to look at the PIDs it observed (exec detection).</summary>
+    private static readonly TimeSpan SyncWait = TimeSpan.FromMilliseconds(250);
     private readonly ProcessTable _processes;
     private readonly Symbolizer _symbolizer;
     private readonly LabelSetBuilder _labels;
@@ -75,8 +78,9 @@ internal sealed partial class WindowProcessor
         try
         {
             // The PIDs observed in this window are looked at first: a process that exec'ed is then captured again.
-            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-            await _processes.SyncAsync().WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero).ConfigureAwait(false);
+            // Bounded well below the window's wait: on a loaded machine the worker may lag, and a late exec only
+            // costs that window's labels, while waiting would delay every window.
+            await _processes.SyncAsync().WaitAsync(SyncWait).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
