@@ -205,7 +205,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         var first = new Uri(addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
         BaseAddress = new Uri($"{first.Scheme}://{first.Host}:{first.Port}/");
 
-        _aggregator = new SampleAggregator(_processes.Observe);
+        _aggregator = new SampleAggregator(_processes.Observe) { ProcessRenamed = _processes.ObserveRename };
         Metrics.SamplesReceived = () => _aggregator.Received;
         LibbpfLog.Sink = line => LogLibbpf(_logger, line);
         _sampler = CpuSampler.Start(new CpuSamplerOptions

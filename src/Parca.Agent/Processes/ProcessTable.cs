@@ -24,6 +24,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
     private readonly List<(long Window, Task<ProcessInfo?> Info)> _retired = [];
     private readonly Task _worker;
     private long _window;
+    private int _renames;
 
     public ProcessTable(ProcessFiles files, ObjectFileCache objects, ILogger logger)
     {
@@ -48,12 +49,24 @@ internal sealed partial class ProcessTable : IAsyncDisposable
     /// <summary>Called from the ring-buffer thread: cheap, never blocks.</summary>
     public void Observe(int pid) => _queue.Writer.TryWrite((pid, null));
 
+    /// <summary>Called from the ring-buffer thread when a process's main thread changed its comm (exec): looked at again, and the window waits for it.</summary>
+    public void ObserveRename(int pid)
+    {
+        Interlocked.Increment(ref _renames);
+        Observe(pid);
+    }
+
     /// <summary>
     /// Completes once every PID observed before the call was looked at: a window's processing starts with it, so a
     /// process that exec'ed in the window is already being captured again when its info is asked for.
     /// </summary>
     public Task SyncAsync()
     {
+        if (Interlocked.Exchange(ref _renames, 0) == 0)
+        {
+            return Task.CompletedTask; // no exec seen since the last window: nothing to wait for
+        }
+
         var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         return _queue.Writer.TryWrite((0, barrier)) ? barrier.Task : Task.CompletedTask;
     }

@@ -21,6 +21,9 @@ internal sealed class SampleAggregator : ISampleSink
 
     public SampleAggregator(Action<int> newProcess) => _newProcess = newProcess;
 
+    /// <summary>Called when a process's main thread changed its comm (exec); null: treated as a new process.</summary>
+    internal Action<int>? ProcessRenamed { get; set; }
+
     /// <summary>Names the interpreted frames of new samples while their process lives (null: no interpreter support).</summary>
     internal Interpreters.InterpreterSymbolCache? Interpreters { get; set; }
 
@@ -47,7 +50,7 @@ internal sealed class SampleAggregator : ISampleSink
 
         if (tid == pid && MainThreadRenamed(pid, sample.CommBytes))
         {
-            _newProcess(pid); // exec (or prctl rename): looked at again
+            (ProcessRenamed ?? _newProcess)(pid); // exec (or prctl rename): looked at again
             _threadNames[tid] = Encoding.UTF8.GetString(sample.CommBytes);
         }
         else if (!_threadNames.ContainsKey(tid))
@@ -73,12 +76,27 @@ internal sealed class SampleAggregator : ISampleSink
             _threadNames = [];
         }
 
+        // Main-thread comms are kept across windows (an exec between two samples in different windows is seen too),
+        // for the PIDs of this window only, which bounds the dictionary.
+        List<int>? gone = null;
+        foreach (var pid in _mainThreadComms.Keys)
+        {
+            if (!_seenPids.Contains(pid))
+            {
+                (gone ??= []).Add(pid);
+            }
+        }
+
+        foreach (var pid in gone ?? [])
+        {
+            _mainThreadComms.Remove(pid);
+        }
+
         _seenPids.Clear();
-        _mainThreadComms.Clear();
         return full;
     }
 
-    /// <summary>True when the main thread of <paramref name="pid"/> had another comm earlier in this window (no allocation).</summary>
+    /// <summary>True when the main thread of <paramref name="pid"/> had another comm in its last sample (no allocation).</summary>
     private bool MainThreadRenamed(int pid, ReadOnlySpan<byte> comm)
     {
         Span<byte> padded = stackalloc byte[16];
