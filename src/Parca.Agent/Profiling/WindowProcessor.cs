@@ -20,7 +20,7 @@ internal sealed partial class WindowProcessor
     private const long SymbolBudgetBytes = 8L << 20;
 
     /// <summary>Longest a window waits for the process table to look at the PIDs it observed (exec detection).</summary>
-    private static readonly TimeSpan SyncWait = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan s_syncWait = TimeSpan.FromMilliseconds(250);
     private readonly ProcessTable _processes;
     private readonly Symbolizer _symbolizer;
     private readonly LabelSetBuilder _labels;
@@ -80,7 +80,7 @@ internal sealed partial class WindowProcessor
             // The PIDs observed in this window are looked at first: a process that exec'ed is then captured again.
             // Bounded well below the window's wait: on a loaded machine the worker may lag, and a late exec only
             // costs that window's labels, while waiting would delay every window.
-            await _processes.SyncAsync().WaitAsync(SyncWait).ConfigureAwait(false);
+            await _processes.SyncAsync().WaitAsync(s_syncWait).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -118,11 +118,7 @@ internal sealed partial class WindowProcessor
                     // The process exec'ed (or its PID was reused) in this window: frames of the program before are
                     // named with that program's mappings and files (frozen, still held).
                     before[pid] = previous;
-                    work[pid] = (info.Comm, () =>
-                    {
-                        Prepare(info, addresses);
-                        Prepare(previous, earlier);
-                    });
+                    work[pid] = (info.Comm, () => PrepareBoth(info, addresses, previous, earlier));
                     continue;
                 }
 
@@ -243,6 +239,12 @@ internal sealed partial class WindowProcessor
                 jit.Update(info, _symbolizer.PerfMapEntries(info));
             }
         }
+    }
+
+    private void PrepareBoth(ProcessInfo info, HashSet<ulong> addresses, ProcessInfo previous, HashSet<ulong> earlier)
+    {
+        Prepare(info, addresses);
+        Prepare(previous, earlier);
     }
 
     /// <summary>
