@@ -33,6 +33,10 @@ public sealed partial class AgentMetrics : IDisposable
 
     internal Func<long>? ObjectFileEvictions { get; set; }
 
+    internal Func<(int Held, long HeldEvictions)>? ObjectFilesHeld { get; set; }
+
+    internal Func<long>? ProcessExecs { get; set; }
+
     internal Func<int>? KernelSymbolLoads { get; set; }
 
     internal Func<(long DebugFiles, long Skipped)>? Debuginfo { get; set; }

@@ -19,6 +19,9 @@ internal sealed partial class WindowProcessor
 
     /// <summary>Symbol tables kept loaded between windows (most recently used files first); see ObjectFileCache.TrimSymbols.</summary>
     private const long SymbolBudgetBytes = 8L << 20;
+
+    /// <summary>Longest a window waits for the process table to look at the PIDs it observed (exec detection).</summary>
+    private static readonly TimeSpan s_syncWait = TimeSpan.FromMilliseconds(250);
     private readonly ProcessTable _processes;
     private readonly Symbolizer _symbolizer;
     private readonly LabelSetBuilder _labels;
@@ -73,6 +76,17 @@ internal sealed partial class WindowProcessor
             }
         }
 
+        try
+        {
+            // The PIDs observed in this window are looked at first: a process that exec'ed is then captured again.
+            // Bounded well below the window's wait: on a loaded machine the worker may lag, and a late exec only
+            // costs that window's labels, while waiting would delay every window.
+            await _processes.SyncAsync().WaitAsync(s_syncWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
         var pending = new List<(int Pid, Task<ProcessInfo?> Info)>(frames.Count);
         foreach (var pid in frames.Keys)
         {
@@ -94,25 +108,41 @@ internal sealed partial class WindowProcessor
             }
         }
 
+        var before = new Dictionary<int, ProcessInfo>();
         var work = new Dictionary<int, (string, Action)>();
         foreach (var (pid, addresses) in frames)
         {
             if (infos[pid] is { } info && addresses.Count > 0)
             {
+                if (_processes.PreviousImage(pid) is { } previous && SplitPrevious(previous, info, addresses) is { } earlier)
+                {
+                    // The process exec'ed (or its PID was reused) in this window: frames of the program before are
+                    // named with that program's mappings and files (frozen, still held).
+                    before[pid] = previous;
+                    work[pid] = (info.Comm, () => PrepareBoth(info, addresses, previous, earlier));
+                    continue;
+                }
+
                 work[pid] = (info.Comm, () => Prepare(info, addresses));
             }
         }
 
         await _jobs.RunAsync(work, deadline).ConfigureAwait(false);
         _processes.EndWindow(infos.Keys);
-        var groupOf = new Dictionary<(int, int, int), Group?>();
+        var groupOf = new Dictionary<(int, int, int, bool), Group?>();
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
         var locationIds = new List<ulong>(256);
         for (var i = 0; i < stacks.Entries.Length; i++)
         {
             var e = stacks.Entries[i];
             var process = infos[e.Pid];
-            if (!groupOf.TryGetValue((e.Pid, e.Tid, e.Cpu), out var group))
+            var earlierImage = before.TryGetValue(e.Pid, out var previousImage) && IsEarlier(previousImage, process!, stacks.UserFrames(e));
+            if (earlierImage)
+            {
+                process = previousImage;
+            }
+
+            if (!groupOf.TryGetValue((e.Pid, e.Tid, e.Cpu, earlierImage), out var group))
             {
                 var threadComm = threadNames.GetValueOrDefault(e.Tid, "");
                 var discovered = _labels.Discover(process, e.Pid, e.Tid, threadComm, e.Cpu);
@@ -132,7 +162,7 @@ internal sealed partial class WindowProcessor
                     }
                 }
 
-                groupOf[(e.Pid, e.Tid, e.Cpu)] = group;
+                groupOf[(e.Pid, e.Tid, e.Cpu, earlierImage)] = group;
             }
 
             if (group is null)
@@ -193,7 +223,7 @@ internal sealed partial class WindowProcessor
             else if (mapping.Kind == MappingKind.File && !ReferenceEquals(mapping, last))
             {
                 last = mapping;
-                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files)?.Symbols;
+                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files, info.Holds)?.Symbols;
             }
         }
 
@@ -211,6 +241,39 @@ internal sealed partial class WindowProcessor
             }
         }
     }
+
+    private void PrepareBoth(ProcessInfo info, HashSet<ulong> addresses, ProcessInfo previous, HashSet<ulong> earlier)
+    {
+        Prepare(info, addresses);
+        Prepare(previous, earlier);
+    }
+
+    /// <summary>
+    /// Moves the addresses only <paramref name="previous"/> maps out of <paramref name="addresses"/> and returns them
+    /// (null when there are none): a pc in the old program's mappings and outside the new one's was sampled before the exec.
+    /// </summary>
+    private static HashSet<ulong>? SplitPrevious(ProcessInfo previous, ProcessInfo current, HashSet<ulong> addresses)
+    {
+        HashSet<ulong>? earlier = null;
+        foreach (var address in addresses)
+        {
+            if (MemoryMapping.Find(current.Mappings, address) is null && MemoryMapping.Find(previous.Mappings, address) is not null)
+            {
+                (earlier ??= []).Add(address);
+            }
+        }
+
+        if (earlier is not null)
+        {
+            addresses.ExceptWith(earlier);
+        }
+
+        return earlier;
+    }
+
+    /// <summary>A stack taken before the exec: its leaf pc is mapped by the old program and not by the new one.</summary>
+    private static bool IsEarlier(ProcessInfo previous, ProcessInfo current, ReadOnlySpan<ulong> user) =>
+        user.Length > 0 && MemoryMapping.Find(current.Mappings, user[0]) is null && MemoryMapping.Find(previous.Mappings, user[0]) is not null;
 
     private static bool AllMapped(ProcessInfo info, HashSet<ulong> user)
     {
