@@ -52,7 +52,7 @@ internal sealed class ServerReadback : IAsyncDisposable
     }
 
     /// <summary>The merged profile of <paramref name="pid"/> stored so far (a second query after <see cref="StopAndQueryAsync"/>).</summary>
-    public async Task<(List<(double Seconds, string[] Frames)> Traces, string File)> QueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
+    public async Task<(List<PprofTrace> Traces, string File)> QueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
     {
         var file = await QueryFileAsync($"pid=\"{pid}\"{extraMatchers}", from);
         return (GoPprof.Traces(file), file);
