@@ -1,10 +1,10 @@
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
+using Parca.Ingest;
 using Parca.LoadGen;
 using Parca.Query.Arrow;
 using Parca.Query.Engine;
 using Parca.Query.Reports;
-using Parca.Ingest;
 using Parca.Storage;
 
 namespace Parca.Query.Tests;

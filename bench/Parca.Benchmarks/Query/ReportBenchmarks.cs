@@ -1,12 +1,11 @@
 using BenchmarkDotNet.Attributes;
+using Parca.Ingest;
 using Parca.LoadGen;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Arrow;
 using Parca.Query.Engine;
 using Parca.Query.Reports;
-using Parca.Ingest;
 using Parca.Server;
-using Parca.Server.Services;
 using Parca.Storage;
 using QueryService = Parca.Server.Services.QueryService;
 
