@@ -15,6 +15,7 @@ public sealed partial class AgentMetrics : IDisposable
     private readonly PrometheusExporter _exporter;
     private readonly Lock _renderLock = new();
     private ulong[]? _bpfSnapshot; // one read of the BPF counters per render, so they add up within one scrape
+    private ulong[]? _interpreterSnapshot; // the same for the interpreter walker's counters
     private long _profilesWritten;
     private long _profileWriteErrors;
     private long _windows;
@@ -80,6 +81,7 @@ public sealed partial class AgentMetrics : IDisposable
         lock (_renderLock)
         {
             _bpfSnapshot = BpfStats?.Invoke();
+            _interpreterSnapshot = Interpreters?.Maps.ReadStats();
             try
             {
                 return _exporter.Render();
@@ -87,6 +89,7 @@ public sealed partial class AgentMetrics : IDisposable
             finally
             {
                 _bpfSnapshot = null;
+                _interpreterSnapshot = null;
             }
         }
     }
