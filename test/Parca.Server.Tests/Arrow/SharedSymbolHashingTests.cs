@@ -101,8 +101,14 @@ public sealed class SharedSymbolHashingTests
                 {
                     rows.Add(new ArrowSample([frames[1], frames[2]], 4096, new Dictionary<string, string?> { ["job"] = job, ["comm"] = "app" }, now + 5)
                     {
-                        Producer = "memory", SampleType = "inuse_space", SampleUnit = "bytes", PeriodType = "space", PeriodUnit = "bytes",
-                        Period = 524288, Duration = 0, Temporality = null,
+                        Producer = "memory",
+                        SampleType = "inuse_space",
+                        SampleUnit = "bytes",
+                        PeriodType = "space",
+                        PeriodUnit = "bytes",
+                        Period = 524288,
+                        Duration = 0,
+                        Temporality = null,
                     });
                 }
             }
