@@ -239,7 +239,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             }
         }
 
-        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable)
+        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable || !Options.RubyUnwindingDisable || !Options.PhpUnwindingDisable)
         {
             StartInterpreters();
         }
