@@ -7,7 +7,7 @@
 #     start-up, and its peak RSS;
 #   - the interpreter metrics (walks, frames, code-object cache entries and bytes).
 # Then `perf record --call-graph dwarf` on one of the processes for comparison (py-spy cannot be installed here).
-# Other agents on the machine load a program of the same name: the newest one (highest id) is taken as ours.
+# Other agents on the machine load a program of the same name: ours is found through the agent's own descriptors.
 # Usage (root): [INTERP=python|ruby] bench/agent/interp-runtime.sh [seconds per measurement, default 30] [processes, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,10 +34,14 @@ start_agent() { # hz flags...
   agent=$!
   prog=""
   for _ in $(seq 120); do
-    prog=$(bpftool prog show name parca_sample_cpu 2>/dev/null | awk -F: '/^[0-9]+:/ { last = $1 } END { print last }') && [ -n "$prog" ] && break
+    # our agent's own program: the prog ids of its file descriptors (other agents on the machine load one of the same name)
+    prog=$(cat /proc/"$agent"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ { print $2 }' | while read -r id; do
+      bpftool prog show id "$id" 2>/dev/null | grep -q 'name parca_sample_cpu' && echo "$id"; done | head -1 || true)
+    [ -n "$prog" ] && break
     sleep 1
   done
-  sleep 10 # every process seen, its tables loaded and its interpreter detected
+  sleep "${SETTLE:-10}" # every process seen, its tables loaded and its interpreter detected
+  kill -0 "$agent" 2>/dev/null || { echo "the agent exited:"; tail -20 "$work/agent.log"; exit 1; }
 }
 stop_agent() { kill -TERM "$agent"; wait "$agent" 2>/dev/null || true; }
 
