@@ -239,6 +239,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             }
         }
 
+        StartJitWatch();
         if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable || !Options.RubyUnwindingDisable || !Options.PhpUnwindingDisable)
         {
             StartInterpreters();
@@ -311,6 +312,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        StopJitWatch();
         await _processes.DisposeAsync().ConfigureAwait(false);
         if (_interpreters is not null)
         {

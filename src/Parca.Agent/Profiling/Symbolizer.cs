@@ -56,8 +56,11 @@ internal sealed class Symbolizer
         _kernel.ReloadIfChanged();
     }
 
-    /// <summary>Reads what the process appended to its perf map since the last window (blocking: called from the process's background job).</summary>
-    public void LoadPerfMap(ProcessFiles files, ProcessInfo process)
+    /// <summary>
+    /// Reads what the process appended to its perf map since the last window (blocking: called from the process's
+    /// background job). Returns true when it read anything new.
+    /// </summary>
+    public bool LoadPerfMap(ProcessFiles files, ProcessInfo process)
     {
         if (!_perfMaps.TryGetValue(process.Pid, out var state) || state.StartTime != process.StartTime)
         {
@@ -70,12 +73,16 @@ internal sealed class Symbolizer
         {
             state.LastWindow = Interlocked.Read(ref _window);
             var inode = state.Inode;
+            var (before, offset) = (state.Map, state.Map.Offset);
             if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current))
             {
                 state.Inode = inode;
                 state.Map = current;
                 state.Table = current.Table;
+                return !ReferenceEquals(before, current) || current.Offset != offset;
             }
+
+            return false;
         }
     }
 
