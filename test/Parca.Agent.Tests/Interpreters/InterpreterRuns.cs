@@ -106,7 +106,7 @@ internal static class InterpreterRuns
     {
         var label = pid.ToString(CultureInfo.InvariantCulture);
         return run.Agent.Profiles.Any(p => p.Labels.TryGetValue("pid", out var v) && v == label
-            && Parca.Pprof.PprofDecoder.DecodeProfile(p.PprofGzip).Mappings.Any(m => m.Filename is "[python]" or "[perl]"));
+            && Parca.Pprof.PprofDecoder.DecodeProfile(p.PprofGzip).Mappings.Any(m => m.Filename is "[python]" or "[perl]" or "[ruby]" or "[php]"));
     }
 
     /// <summary>Samples of <paramref name="pid"/> in the agent's windows that began at or after <paramref name="from"/>.</summary>
