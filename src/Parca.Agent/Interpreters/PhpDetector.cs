@@ -34,30 +34,8 @@ internal static partial class PhpDetector
     [GeneratedRegex(@"^(?:php[\d.]*|libphp[\d.]*\.so(?:\.[\d.]+)?)$")]
     private static partial Regex FileName();
 
-    public static PhpDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open)
-    {
-        foreach (var mapping in info.Mappings)
-        {
-            if (mapping.Kind != MappingKind.File)
-            {
-                continue;
-            }
-
-            // By name only: every detector reading every executable's symbols would cost each new process more.
-            if (!FileName().IsMatch(System.IO.Path.GetFileName(mapping.Path)))
-            {
-                continue;
-            }
-
-            var found = ObjectFileLease.Use(() => open(mapping), file => Examine(info, mapping, file), null);
-            if (found is { } detection)
-            {
-                return detection;
-            }
-        }
-
-        return default;
-    }
+    public static PhpDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open) =>
+        InterpreterFiles.FirstDetection(info, open, m => FileName().IsMatch(System.IO.Path.GetFileName(m.Path)), (mapping, file) => Examine(info, mapping, file));
 
     private static PhpDetection? Examine(ProcessInfo info, MemoryMapping mapping, ObjectFile file)
     {

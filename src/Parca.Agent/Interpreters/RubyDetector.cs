@@ -23,41 +23,17 @@ internal readonly record struct RubyDetection(RubyProcess? Process, string? Unsu
 /// library was built as). The walker reads each thread's execution context at fs base + a fixed offset: libruby is
 /// loaded at start-up as the executable's dependency, so its TLS block is static. With an executable that has no TLS
 /// block of its own (Debian's ruby3.1), libruby's is the first one, right below the thread pointer (x86-64 glibc,
-/// TLS variant II; <see cref="PerlDetector.TlsOffset"/>). An executable with its own TLS block puts libruby's at an
+/// TLS variant II; <see cref="InterpreterFiles.StaticTlsOffset"/>). An executable with its own TLS block puts libruby's at an
 /// offset only the dynamic loader knows: such a process is reported and profiled natively.
 /// </summary>
 internal static partial class RubyDetector
 {
-    private const uint PtTls = 7;
-
     [GeneratedRegex(@"^(?:ruby[\d.]*|libruby[-\d.]*\.so(?:\.[\d.]+)?)$")]
     private static partial Regex FileName();
 
-    public static RubyDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open)
-    {
-        foreach (var mapping in info.Mappings)
-        {
-            if (mapping.Kind != MappingKind.File)
-            {
-                continue;
-            }
-
-            // By name only: every detector reading every executable's symbols would cost each new process more.
-            var isExecutable = mapping.Path == info.ExecutablePath;
-            if (!FileName().IsMatch(System.IO.Path.GetFileName(mapping.Path)))
-            {
-                continue;
-            }
-
-            var found = ObjectFileLease.Use(() => open(mapping), file => Examine(info, mapping, file, isExecutable, open), null);
-            if (found is { } detection)
-            {
-                return detection;
-            }
-        }
-
-        return default;
-    }
+    public static RubyDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open) =>
+        InterpreterFiles.FirstDetection(info, open, m => FileName().IsMatch(System.IO.Path.GetFileName(m.Path)),
+            (mapping, file) => Examine(info, mapping, file, mapping.Path == info.ExecutablePath, open));
 
     /// <summary>What <paramref name="file"/> (mapped by <paramref name="mapping"/>) says; null when it is no Ruby.</summary>
     private static RubyDetection? Examine(ProcessInfo info, MemoryMapping mapping, ObjectFile file, bool isExecutable, Func<MemoryMapping, ObjectFile?> open)
@@ -106,7 +82,7 @@ internal static partial class RubyDetector
             }
         }
 
-        var tls = PerlDetector.TlsOffset(elf, symbols["ruby_current_ec"].Value);
+        var tls = InterpreterFiles.StaticTlsOffset(elf, symbols["ruby_current_ec"].Value);
         if (tls == 0)
         {
             return new RubyDetection(null, null, mapping.Path, "the file has no thread-local block (PT_TLS)");
@@ -128,6 +104,6 @@ internal static partial class RubyDetector
             return null;
         }
 
-        return ObjectFileLease.Use(() => open(exe), f => f.Elf is { } e ? e.ProgramHeaders.Any(p => p.Type == PtTls && p.MemorySize > 0) : (bool?)null, null);
+        return ObjectFileLease.Use(() => open(exe), f => f.Elf is { } e ? InterpreterFiles.HasTls(e) : (bool?)null, null);
     }
 }
