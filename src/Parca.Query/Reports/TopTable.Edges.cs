@@ -55,23 +55,22 @@ public sealed partial class TopTable
     private void Calls(long[] cumulative, int[] start, int[]? fill, int[] callees, long[] values)
     {
         var tree = _result.Tree;
-        var sym = _result.Symbols;
         var parents = tree.Parent;
         var locations = tree.Location;
+        var (rowStart, rows) = (_locationRowStart, _locationRows);
         for (var n = 1; n < tree.Count; n++)
         {
-            if (tree.IsGroupRoot(n))
+            var loc = locations[n];
+            if (loc == 0)
             {
-                continue;
+                continue; // a label group
             }
 
-            var parent = parents[n];
-            var caller = parent == 0 || tree.IsGroupRoot(parent) ? -1 : InnermostRow(locations[parent]);
-            var loc = locations[n];
-            var lineCount = sym.Locations[loc].LineCount;
-            for (var k = Math.Max(lineCount, 1) - 1; k >= 0; k--)
+            var parentLocation = locations[parents[n]];
+            var caller = parentLocation == 0 ? -1 : rows[rowStart[parentLocation + 1] - 1]; // the parent's innermost
+            for (var j = rowStart[loc]; j < rowStart[loc + 1]; j++)
             {
-                var callee = lineCount == 0 ? _frames.OfLocation(loc) : _frames.OfLine(loc, k);
+                var callee = rows[j];
                 if (caller >= 0 && caller != callee)
                 {
                     if (fill is null)
@@ -90,9 +89,6 @@ public sealed partial class TopTable
             }
         }
     }
-
-    private int InnermostRow(int location) =>
-        _result.Symbols.Locations[location].LineCount == 0 ? _frames.OfLocation(location) : _frames.OfLine(location, 0);
 
     private sealed record EdgeLists(int[] CalleeStart, int[] Callees, long[] Values, int[] CallerStart, int[] Callers);
 

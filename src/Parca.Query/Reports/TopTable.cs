@@ -19,13 +19,19 @@ public sealed partial class TopTable
     private const int ParallelNodes = 64 * 1024;
 
     private readonly MergeResult _result;
-    private readonly FrameIdentities _frames;
 
-    private TopTable(MergeResult r, FrameIdentities frames, List<int> location, List<int> line)
+    // The rows of each result location's frames, outermost first: location l's are
+    // _locationRows[_locationRowStart[l] .. _locationRowStart[l + 1]] (one for a location without lines, none for a
+    // location the tree does not use), so the passes over the tree read two small arrays per node.
+    private readonly int[] _locationRowStart;
+    private readonly int[] _locationRows;
+
+    private TopTable(MergeResult r, int[] locationRowStart, int[] locationRows, List<int> location, List<int> line)
     {
         _result = r;
-        _frames = frames;
-        var rows = frames.Count;
+        _locationRowStart = locationRowStart;
+        _locationRows = locationRows;
+        var rows = location.Count;
         Location = [.. location];
         Line = [.. line];
         Flat = new long[rows];
@@ -95,8 +101,9 @@ public sealed partial class TopTable
     }
 
     /// <summary>
-    /// Interns every frame of the tree in the frame graph's order (node by node, outermost line first); a row's
-    /// location and line are those of its first frame.
+    /// Numbers the frames as the frame graph does (tree nodes in id order, each location's lines outermost first, a
+    /// row per new frame identity): a location's lines are all met at its first node, so each location is interned
+    /// once. A row's location and line are those of its first frame.
     /// </summary>
     private static TopTable NumberRows(MergeResult r)
     {
@@ -106,37 +113,48 @@ public sealed partial class TopTable
         var frames = new FrameIdentities(r);
         var location = new List<int>();
         var line = new List<int>();
+        var start = new int[sym.Locations.Count + 1];
+        var rows = new List<int>();
+        var seen = new bool[sym.Locations.Count];
         for (var n = 1; n < tree.Count; n++)
         {
-            if (tree.IsGroupRoot(n))
-            {
-                continue;
-            }
-
             var loc = locations[n];
-            var lineCount = sym.Locations[loc].LineCount;
-            if (lineCount == 0)
+            if (seen[loc] || tree.IsGroupRoot(n))
             {
-                if (frames.OfLocation(loc) == location.Count)
-                {
-                    location.Add(loc);
-                    line.Add(-1);
-                }
-
                 continue;
             }
 
-            for (var k = lineCount - 1; k >= 0; k--)
+            seen[loc] = true;
+            var lineCount = sym.Locations[loc].LineCount;
+            for (var k = Math.Max(lineCount, 1) - 1; k >= 0; k--)
             {
-                if (frames.OfLine(loc, k) == location.Count)
+                var row = lineCount == 0 ? frames.OfLocation(loc) : frames.OfLine(loc, k);
+                if (row == location.Count)
                 {
                     location.Add(loc);
-                    line.Add(k);
+                    line.Add(lineCount == 0 ? -1 : k);
                 }
             }
         }
 
-        return new TopTable(r, frames, location, line);
+        // Each used location's rows, outermost first (all interned above, so these are lookups).
+        for (var loc = 1; loc < seen.Length; loc++)
+        {
+            start[loc] = rows.Count;
+            if (!seen[loc])
+            {
+                continue;
+            }
+
+            var lineCount = sym.Locations[loc].LineCount;
+            for (var k = Math.Max(lineCount, 1) - 1; k >= 0; k--)
+            {
+                rows.Add(lineCount == 0 ? frames.OfLocation(loc) : frames.OfLine(loc, k));
+            }
+        }
+
+        start[seen.Length] = rows.Count;
+        return new TopTable(r, start, [.. rows], location, line);
     }
 
     /// <summary>Each node's value plus its descendants' (parents have smaller ids than children: one backward pass).</summary>
@@ -160,6 +178,8 @@ public sealed partial class TopTable
         var n = tree.Count;
         var values = tree.Value;
         var bases = tree.Base;
+        var locations = tree.Location;
+        var (rowStart, rows) = (_locationRowStart, _locationRows);
         var (childStart, children) = ChildLists(tree.Parent);
         var onPath = ArrayPool<int>.Shared.Rent(Count);
         var stack = ArrayPool<int>.Shared.Rent(n + 1); // pending nodes, and ~node as "leave node" markers: at most n live
@@ -177,22 +197,50 @@ public sealed partial class TopTable
                 var item = stack[--sp];
                 if (item < 0)
                 {
-                    Leave(~item, onPath);
+                    // Leaving a node with children: every frame it put on the path comes off.
+                    var left = locations[~item];
+                    for (var j = rowStart[left]; j < rowStart[left + 1]; j++)
+                    {
+                        onPath[rows[j]]--;
+                    }
+
                     continue;
                 }
 
                 var hasChildren = childStart[item + 1] > childStart[item];
-                if (!tree.IsGroupRoot(item))
+                var loc = locations[item];
+                if (loc != 0) // 0: a label group (no frame)
                 {
-                    var row = Enter(item, hasChildren, onPath, cumulative[item], cumulativeBase is null ? 0 : cumulativeBase[item]);
-                    Flat[row] += values[item];
+                    var (from, to) = (rowStart[loc], rowStart[loc + 1]);
+                    var (sum, sumBase) = (cumulative[item], cumulativeBase is null ? 0 : cumulativeBase[item]);
+                    for (var j = from; j < to; j++)
+                    {
+                        var row = rows[j];
+                        if (onPath[row] == 0)
+                        {
+                            Cumulative[row] += sum;
+                            CumulativeDiff[row] += sumBase; // A's value until Build rounds the diffs (0 unless a diff)
+                        }
+
+                        onPath[row]++;
+                    }
+
+                    var innermost = rows[to - 1];
+                    Flat[innermost] += values[item];
                     if (cumulativeBase is not null)
                     {
-                        FlatDiff[row] += bases[item]; // A's value until Build rounds the diffs
+                        FlatDiff[innermost] += bases[item]; // A's value until Build rounds the diffs
                     }
 
                     if (!hasChildren)
                     {
+                        // A leaf is not left later: its frames come off the path now (they only mattered to its own
+                        // inner lines).
+                        for (var j = from; j < to; j++)
+                        {
+                            onPath[rows[j]]--;
+                        }
+
                         continue;
                     }
 
@@ -211,59 +259,6 @@ public sealed partial class TopTable
             ArrayPool<int>.Shared.Return(stack);
             ArrayPool<int>.Shared.Return(childStart);
             ArrayPool<int>.Shared.Return(children);
-        }
-    }
-
-    /// <summary>
-    /// Adds a node's subtree sums to the rows of its frames not yet on the path and puts them on it (the innermost
-    /// only when the node has children: nothing else reads it); returns the innermost frame's row.
-    /// </summary>
-    private int Enter(int node, bool hasChildren, int[] onPath, long cumulative, long cumulativeBase)
-    {
-        var loc = _result.Tree.Location[node];
-        var lineCount = _result.Symbols.Locations[loc].LineCount;
-        var row = -1;
-        for (var k = Math.Max(lineCount, 1) - 1; k >= 0; k--)
-        {
-            row = lineCount == 0 ? _frames.OfLocation(loc) : _frames.OfLine(loc, k);
-            if (onPath[row] == 0)
-            {
-                Cumulative[row] += cumulative;
-                CumulativeDiff[row] += cumulativeBase; // A's value until Build rounds the diffs (0 unless a diff)
-            }
-
-            if (k > 0 || hasChildren)
-            {
-                onPath[row]++;
-            }
-        }
-
-        if (!hasChildren)
-        {
-            // A leaf is not left later: its outer lines come off the path now (they only mattered to its inner ones).
-            for (var k = 1; k < lineCount; k++)
-            {
-                onPath[_frames.OfLine(loc, k)]--;
-            }
-        }
-
-        return row;
-    }
-
-    /// <summary>Takes the frames <see cref="Enter"/> put on the path (every one: the node has children) off it.</summary>
-    private void Leave(int node, int[] onPath)
-    {
-        var loc = _result.Tree.Location[node];
-        var lineCount = _result.Symbols.Locations[loc].LineCount;
-        if (lineCount == 0)
-        {
-            onPath[_frames.OfLocation(loc)]--;
-            return;
-        }
-
-        for (var k = 0; k < lineCount; k++)
-        {
-            onPath[_frames.OfLine(loc, k)]--;
         }
     }
 
