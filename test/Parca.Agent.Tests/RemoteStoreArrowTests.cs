@@ -1,7 +1,7 @@
 using Parca.Agent.Profiling;
 using Parca.Agent.Shipping;
+using Parca.Ingest.Arrow;
 using Parca.Pprof;
-using Parca.Server.Ingest.Arrow;
 using Parca.Storage;
 
 namespace Parca.Agent.Tests;
