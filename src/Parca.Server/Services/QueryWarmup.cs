@@ -31,6 +31,9 @@ internal static class QueryWarmup
             try
             {
                 var (elapsed, _) = Run(options, limits);
+                // Give back what the warm-up's synthetic store and reports took (tens of MB a fresh process would
+                // otherwise keep mapped until the GC decides to shrink): once, at start-up, on an almost empty heap.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 ServerLog.QueryWarmupDone(log, elapsed.TotalMilliseconds);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
