@@ -20,8 +20,9 @@ run_packages=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev curl)
 # libc6-dbg, python3.11-dbg: debug files the symbolizer tests read (build id / debuglink); xz-utils, binutils: their MiniDebugInfo generator.
 # ceph-mon, ceph-osd, radosgw: a real S3 server (one-node Ceph on loopback, scripts/s3/start-s3.sh) for the object storage tests.
 # debuginfod: a real debuginfod server for the symbolizer's upstream test.
+# openjdk-17-jdk-headless: the JVM (and javac for its tracee) the agent's Java runtime tests profile.
 # rustc: Debian's Rust compiler for the unwinder's release-build (no frame pointers) tracee.
-test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils rustc)
+test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils openjdk-17-jdk-headless rustc)
 case "$purpose" in
   run) packages=("${run_packages[@]}") ;;
   test) packages=("${test_packages[@]}") ;;

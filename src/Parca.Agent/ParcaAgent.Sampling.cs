@@ -77,6 +77,7 @@ public sealed partial class ParcaAgent
                 _unwinder?.Touch(window.Stacks);
                 _unwinder?.Sweep();
                 _dotnet?.Sweep();
+                _java?.Sweep();
                 _windows.JitUnwind?.Sweep(pid => _unwinder?.HasProcess(pid) == true);
                 Metrics.WindowClosed();
                 // Between windows the agent is idle: a compacting, decommitting collection gives back the gen0 budget

@@ -27,6 +27,9 @@ internal sealed class WindowProcessor
     /// <summary>Turns on .NET processes' perf maps before their JIT frames are named (null: --dotnet-perf-map-disable).</summary>
     public Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet { get; init; }
 
+    /// <summary>Has JVMs write their perf maps through the attach socket (null: --java-perf-map-disable).</summary>
+    public Runtimes.Java.JavaPerfMaps? Java { get; init; }
+
     /// <summary>Unwind tables for .NET JIT code (null without unwind tables); set once the sampler is up.</summary>
     public Runtimes.Dotnet.JitUnwindTables? JitUnwind { get; set; }
 
@@ -188,7 +191,7 @@ internal sealed class WindowProcessor
         foreach (var address in addresses)
         {
             var mapping = MemoryMapping.Find(mappings, address);
-            if (mapping is null or { Kind: MappingKind.Jit })
+            if (mapping is null or { Kind: MappingKind.Jit } || Symbolizer.IsManagedImage(mapping))
             {
                 needPerfMap = true;
             }
@@ -206,12 +209,38 @@ internal sealed class WindowProcessor
 
         if (needPerfMap && _symbolizer.JitEnabled)
         {
-            _symbolizer.LoadPerfMap(_processes.Files, info);
+            // A JVM writes its perf map on request, whole (Java?.Refresh), and is read whole after each request.
+            var rewritten = Java?.Refresh(info, _symbolizer.HasUnnamedJit(info, addresses)) == true;
+            _symbolizer.LoadPerfMap(_processes.Files, info, restart: rewritten);
             if (JitUnwind is { } jit && Symbolizer.IsDotnet(info))
             {
                 jit.Update(info, _symbolizer.PerfMapEntries(info));
             }
+            else if (JitUnwind is { } hotSpot && rewritten)
+            {
+                // The code cache commits memory as it grows: methods in the new map may lie beyond the mappings known.
+                var methods = _symbolizer.PerfMapEntries(info);
+                if (!AllMapped(info, methods))
+                {
+                    _processes.RefreshMappings(info);
+                }
+
+                hotSpot.Update(info, methods, hotSpot: true);
+            }
         }
+    }
+
+    private static bool AllMapped(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
+    {
+        foreach (var m in methods)
+        {
+            if (MemoryMapping.Find(info.Mappings, m.Start) is null)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool AllMapped(ProcessInfo info, HashSet<ulong> user)

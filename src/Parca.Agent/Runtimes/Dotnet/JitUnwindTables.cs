@@ -33,8 +33,12 @@ internal sealed class JitUnwindTables
     /// <summary>True once a table of <paramref name="pid"/>'s JIT code was loaded (tests).</summary>
     public bool HasTable(int pid) => _states.TryGetValue(pid, out var s) && s.Published;
 
-    /// <summary>Analyses the methods new in <paramref name="methods"/> and republishes the process's table when there were any.</summary>
-    public void Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
+    /// <summary>
+    /// Analyses the methods new in <paramref name="methods"/> and republishes the process's table when there were any.
+    /// <paramref name="hotSpot"/>: the methods are a HotSpot JVM's (<see cref="Java.HotSpotPrologue"/>) and the list
+    /// is a whole snapshot of its code cache, so methods no longer in it (freed code) are dropped.
+    /// </summary>
+    public void Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods, bool hotSpot = false)
     {
         if (info.Exited || methods.Count == 0)
         {
@@ -44,15 +48,15 @@ internal sealed class JitUnwindTables
         var state = _states.AddOrUpdate(info.Pid, _ => new State(info.StartTime), (_, s) => s.StartTime == info.StartTime ? s : new State(info.StartTime));
         lock (state)
         {
-            var added = false;
+            var added = hotSpot && Prune(state, methods);
             SafeFileHandle? memory = null;
             try
             {
-                Span<byte> code = stackalloc byte[JitPrologue.MaxBytes];
+                Span<byte> code = stackalloc byte[hotSpot ? Java.HotSpotPrologue.MaxBytes : JitPrologue.MaxBytes];
                 var scratch = new List<UnwindRow>();
                 foreach (var (start, size, name, tag) in methods)
                 {
-                    if (state.Methods.ContainsKey(start) || size == 0 || size > uint.MaxValue
+                    if ((state.Methods.TryGetValue(start, out var known) && known.Size == size) || size == 0 || size > uint.MaxValue
                         || MemoryMapping.Find(info.Mappings, start) is not { Kind: MappingKind.Jit })
                     {
                         continue;
@@ -62,8 +66,12 @@ internal sealed class JitUnwindTables
                     var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
                     scratch.Clear();
                     bool ok;
-                    var key = Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
-                    if (tag.EndsWith("OSR]", StringComparison.Ordinal))
+                    var key = hotSpot ? name : Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
+                    if (hotSpot)
+                    {
+                        ok = n > 0 && Java.HotSpotPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch);
+                    }
+                    else if (tag.EndsWith("OSR]", StringComparison.Ordinal))
                     {
                         // OSR code runs on the frame of the tier-0 version compiled last before it (entries come in
                         // the order the runtime wrote them).
@@ -173,6 +181,27 @@ internal sealed class JitUnwindTables
         }
 
         state.Published |= _unwinder.SetJitRows(info, bias, ranges, [.. rows]);
+    }
+
+    /// <summary>Drops the methods a whole snapshot no longer lists; true when there were any.</summary>
+    private static bool Prune(State state, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
+    {
+        var live = new HashSet<ulong>(methods.Count);
+        foreach (var m in methods)
+        {
+            live.Add(m.Start);
+        }
+
+        var removed = false;
+        foreach (var start in state.Methods.Keys.ToList())
+        {
+            if (!live.Contains(start))
+            {
+                removed |= state.Methods.Remove(start);
+            }
+        }
+
+        return removed;
     }
 
     private static bool HasMethod(State state, MemoryMapping m)
