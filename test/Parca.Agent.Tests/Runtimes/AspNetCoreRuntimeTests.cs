@@ -21,15 +21,26 @@ public sealed class AspNetCoreRuntimeTests
             var address = await ReadAddressAsync(app);
             using var http = new HttpClient { BaseAddress = new Uri(address) };
             Assert.Equal("1229", await http.GetStringAsync("/primes?limit=10000"));
-            // Warm-up: after 30 calls the runtime recompiles the service at tier 1; until then its loop runs as
-            // on-stack-replacement code, whose caller the unwinder finds only when the OSR frame matches its tier-0
-            // version (docs/agent.md ".NET stacks"). The assertion is about the app under steady load.
+            // Warm-up to the steady state the assertion is about: the service's loop first runs as tier-0 code,
+            // then as on-stack-replacement code, then instrumented (tiered PGO), and only after a second round of
+            // calls and a background compile at tier 1. Code compiled during a window has no unwind rows before the
+            // agent reads the perf map at its end (docs/agent.md ".NET stacks"), so the load starts once the tier-1
+            // service is in the map and the agent has analysed it.
             for (var i = 0; i < 60; i++)
             {
                 await http.GetStringAsync("/primes?limit=20000");
             }
 
-            var from = await DotnetRuntimeTests.WaitForPerfMapAsync(run, app.Id);
+            await DotnetRuntimeTests.WaitForPerfMapAsync(run, app.Id);
+            var tier1 = await WarmUpToTier1Async(http, app.Id);
+            var jit = run.Agent.Agent.JitUnwind!;
+            for (var i = 0; i < 600 && !jit.Methods(app.Id).Any(m => m.Start == tier1 && m.HasRows); i++)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.True(jit.Methods(app.Id).Any(m => m.Start == tier1 && m.HasRows), $"the agent has no unwind rows for the tier-1 service at {tier1:x}");
+            var from = DateTimeOffset.UtcNow;
 
             // Two concurrent clients for six seconds: requests run on thread-pool threads.
             var until = DateTime.UtcNow.AddSeconds(6);
@@ -54,6 +65,7 @@ public sealed class AspNetCoreRuntimeTests
             var withController = inService.Where(t => t.Frames.Length > 1 && t.Frames[1] == Controller).Sum(t => t.Seconds);
             Assert.True(withController >= 0.9 * total, $"{Controller} -> {Service} holds {withController:F2}s of {total:F2}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
             DotnetRuntimeTests.AssertAtMostOneWarning(run.Agent, app.Id);
+            AssertOsrCodePaired(jit.Methods(app.Id), app.Id);
         }
         finally
         {
@@ -63,6 +75,62 @@ public sealed class AspNetCoreRuntimeTests
                 app.Kill();
             }
         }
+    }
+
+    /// <summary>Calls the service until the perf map lists its tier-1 code; returns that code's address.</summary>
+    private static async Task<ulong> WarmUpToTier1Async(HttpClient http, int pid)
+    {
+        for (var i = 0; i < 2000; i++)
+        {
+            if (PerfMapEntries(pid).FirstOrDefault(e => e.Name.Contains(Service + "(int32)[OptimizedTier1]", StringComparison.Ordinal)) is { Start: > 0 } tier1)
+            {
+                return tier1.Start;
+            }
+
+            await http.GetStringAsync("/primes?limit=20000");
+        }
+
+        throw new InvalidOperationException($"{Service} never reached tier 1 in 2000 calls:\n{string.Join("\n", PerfMapEntries(pid).Where(e => e.Name.Contains(Service, StringComparison.Ordinal)))}");
+    }
+
+    /// <summary>
+    /// Every on-stack-replacement version of the service got rows once a tier-0 version did: OSR code runs on its
+    /// tier-0 frame and is unwound with that frame's shape, whatever order the perf map lists them in (the listing
+    /// written when the map is turned on follows the code heap, not time).
+    /// </summary>
+    private static void AssertOsrCodePaired(List<(ulong Start, uint Size, bool HasRows)> analysed, int pid)
+    {
+        var entries = PerfMapEntries(pid).Where(e => e.Name.Contains(Service + "(int32)[", StringComparison.Ordinal)).ToList();
+        var tier0WithRows = entries.Any(e => !e.Name.EndsWith("OSR]", StringComparison.Ordinal) && !e.Name.EndsWith("[OptimizedTier1]", StringComparison.Ordinal)
+            && analysed.Any(m => m.Start == e.Start && m.HasRows));
+        Assert.True(tier0WithRows, "no tier-0 version of the service was analysed:\n" + string.Join("\n", entries));
+        foreach (var osr in entries.Where(e => e.Name.EndsWith("OSR]", StringComparison.Ordinal)))
+        {
+            Assert.True(analysed.Any(m => m.Start == osr.Start && m.HasRows), $"the OSR code at {osr.Start:x} has no unwind rows:\n{string.Join("\n", entries)}");
+        }
+    }
+
+    /// <summary>The app's perf map (the agent turned it on; it is in the app's /tmp, which is ours).</summary>
+    private static List<(ulong Start, string Name)> PerfMapEntries(int pid)
+    {
+        var list = new List<(ulong, string)>();
+        var path = $"/tmp/perf-{pid}.map";
+        if (!File.Exists(path))
+        {
+            return list;
+        }
+
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        while (reader.ReadLine() is { } line)
+        {
+            var parts = line.Split(' ', 3);
+            if (parts.Length == 3 && ulong.TryParse(parts[0].AsSpan(2), System.Globalization.NumberStyles.HexNumber, null, out var start))
+            {
+                list.Add((start, parts[2]));
+            }
+        }
+
+        return list;
     }
 
     private static async Task<string> ReadAddressAsync(System.Diagnostics.Process app)

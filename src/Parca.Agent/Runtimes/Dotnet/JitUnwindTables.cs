@@ -30,6 +30,24 @@ internal sealed class JitUnwindTables
 
     public long Understood { get; private set; }
 
+    /// <summary>The methods of <paramref name="pid"/> analysed so far, with whether they got rows (tests).</summary>
+    internal List<(ulong Start, uint Size, bool HasRows)> Methods(int pid)
+    {
+        var list = new List<(ulong, uint, bool)>();
+        if (_states.TryGetValue(pid, out var state))
+        {
+            lock (state)
+            {
+                foreach (var (start, (size, rows)) in state.Methods)
+                {
+                    list.Add((start, size, rows is not null));
+                }
+            }
+        }
+
+        return list;
+    }
+
     /// <summary>True once a table of <paramref name="pid"/>'s JIT code was loaded (tests).</summary>
     public bool HasTable(int pid) => _states.TryGetValue(pid, out var s) && s.Published;
 
@@ -54,44 +72,26 @@ internal sealed class JitUnwindTables
             {
                 Span<byte> code = stackalloc byte[hotSpot ? Java.HotSpotPrologue.MaxBytes : JitPrologue.MaxBytes];
                 var scratch = new List<UnwindRow>();
-                foreach (var (start, size, name, tag) in methods)
+                List<int>? unpaired = null;
+                for (var i = 0; i < methods.Count; i++)
                 {
-                    if ((state.Methods.TryGetValue(start, out var known) && known.Size == size) || size == 0 || size > uint.MaxValue
-                        || MemoryMapping.Find(info.Mappings, start) is not { Kind: MappingKind.Jit })
+                    switch (Analyse(info, state, methods[i], hotSpot, code, scratch, ref memory))
                     {
-                        continue;
+                        case Outcome.Added:
+                            added = true;
+                            break;
+                        case Outcome.NoTier0Yet:
+                            (unpaired ??= []).Add(i);
+                            break;
                     }
+                }
 
-                    memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
-                    var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
-                    scratch.Clear();
-                    bool ok;
-                    var key = hotSpot ? name : Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
-                    if (hotSpot)
-                    {
-                        ok = n > 0 && Java.HotSpotPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch);
-                    }
-                    else if (tag.EndsWith("OSR]", StringComparison.Ordinal))
-                    {
-                        // OSR code runs on the frame of the tier-0 version compiled last before it (entries come in
-                        // the order the runtime wrote them).
-                        ok = n > 0 && state.Tier0.TryGetValue(key, out var shape)
-                            && JitPrologue.TryAppendOsrRows(code[..n], 0, (uint)size, scratch, shape.FrameBytes, shape.RbpSlot);
-                    }
-                    else
-                    {
-                        int frameBytes = 0, rbpSlot = 0;
-                        ok = n > 0 && JitPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch, out frameBytes, out rbpSlot);
-                        if (ok && frameBytes > 0 && tag is "[QuickJitted]" or "[InstrumentedTier]" or "[MinOptJitted]")
-                        {
-                            state.Tier0[key] = (frameBytes, rbpSlot);
-                        }
-                    }
-
-                    state.Methods[start] = ((uint)size, ok ? [.. scratch] : null);
-                    Analysed++;
-                    Understood += ok ? 1 : 0;
-                    added = true;
+                // OSR code listed before its tier-0 version: the listing the runtime writes when the map is turned on
+                // follows the code heap, not time. Paired now that every tier-0 version of this update is analysed;
+                // one with none yet stays unanalysed and is tried again at the next update.
+                foreach (var i in unpaired ?? [])
+                {
+                    added |= Analyse(info, state, methods[i], hotSpot, code, scratch, ref memory) == Outcome.Added;
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -112,6 +112,60 @@ internal sealed class JitUnwindTables
                 Publish(info, state);
             }
         }
+    }
+
+    /// <summary>
+    /// Reads one method's first bytes and records its rows (null rows: not understood, frame-pointer step).
+    /// On-stack-replacement code needs the frame shape of its tier-0 version: without one it is not recorded
+    /// (<see cref="Outcome.NoTier0Yet"/>) so that it can be paired later.
+    /// </summary>
+    private Outcome Analyse(ProcessInfo info, State state, (ulong Start, ulong Size, string Name, string Tag) method, bool hotSpot,
+        Span<byte> code, List<UnwindRow> scratch, ref SafeFileHandle? memory)
+    {
+        var (start, size, name, tag) = method;
+        if ((state.Methods.TryGetValue(start, out var known) && known.Size == size) || size == 0 || size > uint.MaxValue
+            || MemoryMapping.Find(info.Mappings, start) is not { Kind: MappingKind.Jit })
+        {
+            return Outcome.Skipped;
+        }
+
+        var osr = !hotSpot && tag.EndsWith("OSR]", StringComparison.Ordinal);
+        var key = hotSpot ? name : Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
+        (int FrameBytes, int RbpSlot) shape = default;
+        if (osr && !state.Tier0.TryGetValue(key, out shape))
+        {
+            return Outcome.NoTier0Yet;
+        }
+
+        memory ??= File.OpenHandle($"{_procRoot}/{info.Pid}/mem");
+        var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
+        scratch.Clear();
+        bool ok;
+        if (hotSpot)
+        {
+            ok = n > 0 && Java.HotSpotPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch);
+        }
+        else if (osr)
+        {
+            // OSR code runs on the frame of its tier-0 version: the one listed last before it when the list is in
+            // the order the runtime compiled them (tier-0 and instrumented tier-0 code of one method have the same
+            // frame in practice, so the pairing matters little).
+            ok = n > 0 && JitPrologue.TryAppendOsrRows(code[..n], 0, (uint)size, scratch, shape.FrameBytes, shape.RbpSlot);
+        }
+        else
+        {
+            int frameBytes = 0, rbpSlot = 0;
+            ok = n > 0 && JitPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch, out frameBytes, out rbpSlot);
+            if (ok && frameBytes > 0 && tag is "[QuickJitted]" or "[InstrumentedTier]" or "[MinOptJitted]")
+            {
+                state.Tier0[key] = (frameBytes, rbpSlot);
+            }
+        }
+
+        state.Methods[start] = ((uint)size, ok ? [.. scratch] : null);
+        Analysed++;
+        Understood += ok ? 1 : 0;
+        return Outcome.Added;
     }
 
     /// <summary>Forgets processes that exited (their tables go with them in the unwinder).</summary>
@@ -215,6 +269,13 @@ internal sealed class JitUnwindTables
         }
 
         return false;
+    }
+
+    private enum Outcome
+    {
+        Skipped,
+        Added,
+        NoTier0Yet,
     }
 
     private sealed class State(ulong startTime)
