@@ -68,6 +68,7 @@ static __always_inline void count(struct scratch *scratch, __u32 stat)
 }
 
 #include "unwind.h"
+#include "interp.h"
 
 /* Frame-pointer walk: frames[0] is the interrupted user pc, then the return address saved above each rbp.
  * Returns the number of frames (at most PARCA_MAX_STACK_DEPTH); sets flags on truncation, an unreadable frame, or
@@ -186,6 +187,7 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
             count(scratch, PARCA_STAT_UNWIND_NO_PROCESS);
         user_len = walk_user_stack(ip, sp, fp, s->frames, scratch->chunk, &s->flags);
     }
+    user_len = interp_append(task, tgid, user_len); /* interpreted frames behind the native ones (interp.h) */
     if (user_len > PARCA_MAX_STACK_DEPTH) /* never: tells the verifier the kernel frames fit behind */
         user_len = PARCA_MAX_STACK_DEPTH;
     s->user_len = user_len;

@@ -22,7 +22,8 @@ run_packages=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev curl)
 # debuginfod: a real debuginfod server for the symbolizer's upstream test.
 # openjdk-17-jdk-headless: the JVM (and javac for its tracee) the agent's Java runtime tests profile.
 # rustc: Debian's Rust compiler for the unwinder's release-build (no frame pointers) tracee.
-test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils openjdk-17-jdk-headless rustc)
+# perl: the Perl interpreter tests profile, and the CORE headers PerlLayoutTests compiles its structure offsets against.
+test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils openjdk-17-jdk-headless rustc perl)
 case "$purpose" in
   run) packages=("${run_packages[@]}") ;;
   test) packages=("${test_packages[@]}") ;;

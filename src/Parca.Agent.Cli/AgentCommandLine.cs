@@ -68,6 +68,8 @@ internal static class AgentCommandLine
     private static readonly Option<string> s_dwarfUnwindingCacheDir = Text("--dwarf-unwinding-cache-dir", "Directory where compiled unwind tables are cached (empty: no disk cache).", s_defaults.DwarfUnwindingCacheDirectory);
     private static readonly Option<int> s_dwarfUnwindingCacheMaxMb = Number("--dwarf-unwinding-cache-max-mb", "Size bound of the unwind table cache directory in MiB.", 256);
     private static readonly Option<bool> s_pythonUnwindingDisable = Flag("--python-unwinding-disable", "Disable Python unwinder.");
+    private static readonly Option<int> s_interpreterSymbolCacheSize = Number("--interpreter-symbol-cache-size", "Code objects of interpreted languages whose names the agent keeps (a full cache is emptied).", 16384);
+    private static readonly Option<bool> s_perlUnwindingDisable = Flag("--perl-unwinding-disable", "Disable the Perl unwinder (not a Parca Agent flag).");
     private static readonly Option<bool> s_rubyUnwindingDisable = Flag("--ruby-unwinding-disable", "Disable Ruby unwinder.");
     private static readonly Option<bool> s_analyticsOptOut = Flag("--analytics-opt-out", "Opt out of sending anonymous usage statistics.");
     private static readonly Option<bool> s_telemetryDisablePanicReporting = Flag("--telemetry-disable-panic-reporting", "");
@@ -89,7 +91,6 @@ internal static class AgentCommandLine
         (s_otlpAddress, "trace export is not implemented; no traces are sent"),
         (s_otlpExporter, "trace export is not implemented"),
         (s_objectFilePoolEvictionPolicy, "the pool always evicts least recently used"),
-        (s_pythonUnwindingDisable, "there is no Python unwinder yet"),
         (s_rubyUnwindingDisable, "there is no Ruby unwinder yet"),
         (s_analyticsOptOut, "this agent sends no analytics"),
         (s_telemetryDisablePanicReporting, "this agent sends no telemetry"),
@@ -146,8 +147,8 @@ internal static class AgentCommandLine
         s_debuginfoUploadDisable, s_debuginfoUploadMaxParallel, s_debuginfoUploadTimeout, s_debuginfoUploadCacheDuration,
         s_debuginfoDisableCaching, s_symbolizerJitDisable, s_dotnetPerfMapDisable, s_dotnetKeepTiers, s_javaPerfMapDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
         s_objectFilePoolEvictionPolicy, s_objectFilePoolSize, s_dwarfUnwindingDisable, s_dwarfUnwindingMixed,
-        s_dwarfUnwindingMaxRows, s_dwarfUnwindingCacheDir, s_dwarfUnwindingCacheMaxMb,
-        s_pythonUnwindingDisable, s_rubyUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
+        s_dwarfUnwindingMaxRows, s_dwarfUnwindingCacheDir, s_dwarfUnwindingCacheMaxMb, s_interpreterSymbolCacheSize,
+        s_pythonUnwindingDisable, s_perlUnwindingDisable, s_rubyUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
         s_telemetryStderrBufferSizeKb, s_bpfVerboseLogging, s_bpfEventsBufferSize, s_verboseBpfLogging,
     ];
 
@@ -205,5 +206,8 @@ internal static class AgentCommandLine
         DwarfUnwindingMaxRows = r.GetValue(s_dwarfUnwindingMaxRows),
         DwarfUnwindingCacheDirectory = r.GetValue(s_dwarfUnwindingCacheDir) ?? "",
         DwarfUnwindingCacheMaxMb = r.GetValue(s_dwarfUnwindingCacheMaxMb),
+        PythonUnwindingDisable = r.GetValue(s_pythonUnwindingDisable),
+        PerlUnwindingDisable = r.GetValue(s_perlUnwindingDisable),
+        InterpreterSymbolCacheSize = r.GetValue(s_interpreterSymbolCacheSize),
     };
 }

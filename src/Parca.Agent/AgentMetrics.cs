@@ -43,6 +43,8 @@ public sealed partial class AgentMetrics : IDisposable
 
     internal Func<long>? ShippingRejected { get; set; }
 
+    internal Interpreters.InterpreterManager? Interpreters { get; set; }
+
     internal Func<Parca.Symbols.IO.FileRefusal, long>? FilesRefused { get; set; }
 
     internal Func<long>? FileLogLinesSuppressed { get; set; }

@@ -79,6 +79,7 @@ public sealed partial class ParcaAgent
                 _dotnet?.Sweep();
                 _java?.Sweep();
                 _windows.JitUnwind?.Sweep(pid => _unwinder?.HasProcess(pid) == true);
+                _interpreters?.Sweep();
                 Metrics.WindowClosed();
                 // Between windows the agent is idle: a compacting, decommitting collection gives back the gen0 budget
                 // the window's allocations committed (otherwise ~15-20 MB of RSS above the live heap on this

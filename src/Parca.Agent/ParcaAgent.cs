@@ -45,6 +45,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private Unwinding.UnwindTableManager? _unwinder;
     private readonly Runtimes.Dotnet.DotnetPerfMapEnabler? _dotnet;
     private readonly Runtimes.Java.JavaPerfMaps? _java;
+    private Interpreters.InterpreterManager? _interpreters;
     private Thread? _samplingThread;
     private Task? _processing;
     private volatile bool _ready;
@@ -240,6 +241,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             }
         }
 
+        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable)
+        {
+            StartInterpreters();
+        }
+
         if (_sampler.MemlockWarning is { } warning)
         {
             LogMemlock(_logger, warning);
@@ -308,6 +314,11 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         await _processes.DisposeAsync().ConfigureAwait(false);
+        if (_interpreters is not null)
+        {
+            await _interpreters.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         Metrics.Dispose();

@@ -126,6 +126,15 @@ public sealed class ParcaAgentOptions
 
     public int DwarfUnwindingCacheMaxMb { get; set; } = 256;
 
+    /// <summary>Do not walk Python frames (Parca Agent's flag): Python processes get native stacks only.</summary>
+    public bool PythonUnwindingDisable { get; set; }
+
+    /// <summary>Not a Parca Agent flag: do not walk Perl frames (Perl processes get native stacks only).</summary>
+    public bool PerlUnwindingDisable { get; set; }
+
+    /// <summary>Code objects (per process) whose names the agent keeps; a full cache is emptied and counted.</summary>
+    public int InterpreterSymbolCacheSize { get; set; } = 16384;
+
     /// <summary>Where /proc is (tests can point it elsewhere).</summary>
     internal string ProcRoot { get; set; } = "/proc";
 
@@ -147,6 +156,11 @@ public sealed class ParcaAgentOptions
         if (ProfilingDuration < TimeSpan.FromMilliseconds(100))
         {
             problems.Add($"--profiling-duration={ProfilingDuration}: must be at least 100ms");
+        }
+
+        if (InterpreterSymbolCacheSize < 1)
+        {
+            problems.Add($"--interpreter-symbol-cache-size={InterpreterSymbolCacheSize}: must be at least 1");
         }
 
         if (PerfEventBufferPollInterval <= TimeSpan.Zero)

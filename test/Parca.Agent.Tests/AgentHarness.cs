@@ -52,22 +52,34 @@ internal sealed class AgentHarness : IAsyncDisposable
         return harness;
     }
 
-    /// <summary>Waits (bounded by windows, not wall-clock asserts) until a profile matching <paramref name="match"/> was stored.</summary>
+    /// <summary>
+    /// Waits until a profile matching <paramref name="match"/> was stored, for at most <paramref name="maxWindows"/>
+    /// windows that the agent processed after this call (plus the one in progress). Counted in processed windows,
+    /// not seconds: on a loaded machine (CI runs every test project at once on two cores) the agent processes its
+    /// windows late, and a wall-clock wait gave up while the profile was still on its way. A generous wall-clock cap
+    /// only keeps a stuck agent from hanging the run.
+    /// </summary>
     public async Task<ProfileSeries> WaitForProfileAsync(Func<ProfileSeries, bool> match, int maxWindows = 6)
     {
-        var deadline = DateTime.UtcNow + (Agent.Options.ProfilingDuration * maxWindows);
-        while (DateTime.UtcNow < deadline)
+        var windowsAtStart = Agent.Metrics.Windows;
+        var started = DateTime.UtcNow;
+        var cap = started + (Agent.Options.ProfilingDuration * maxWindows * 10) + TimeSpan.FromSeconds(30);
+        while (true)
         {
+            var windows = Agent.Metrics.Windows - windowsAtStart; // read before the profiles: a window stores its profiles, then counts
             var found = Profiles.FirstOrDefault(match);
             if (found is not null)
             {
                 return found;
             }
 
+            if (windows > maxWindows || DateTime.UtcNow > cap)
+            {
+                throw new InvalidOperationException($"no matching profile in {windows} windows ({(DateTime.UtcNow - started).TotalSeconds:F1} s); got: " + string.Join("; ", Profiles.Select(p => string.Join(",", p.Labels.Select(kv => kv.Key + "=" + kv.Value)) + " pids=" + string.Join(",", p.Pids))));
+            }
+
             await Task.Delay(100);
         }
-
-        throw new InvalidOperationException($"no matching profile after {maxWindows} windows; got: " + string.Join("; ", Profiles.Select(p => string.Join(",", p.Labels.Select(kv => kv.Key + "=" + kv.Value)))));
     }
 
     /// <summary>Writes a profile to a temp file for go tool pprof.</summary>

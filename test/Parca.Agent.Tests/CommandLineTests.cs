@@ -109,10 +109,12 @@ public sealed class CommandLineTests
     [Fact]
     public async Task Unimplemented_flags_warn_at_start_up()
     {
-        // --python-unwinding-disable warns (--dwarf-unwinding-disable and --debuginfo-upload-disable are implemented: no warning); the bad config path then stops before any BPF is loaded.
-        var (_, _, stderr) = await RunCli("--python-unwinding-disable", "--dwarf-unwinding-disable", "--debuginfo-upload-disable", "--config-path=/nonexistent.yaml");
-        Assert.Contains("warning: --python-unwinding-disable: there is no Python unwinder yet", stderr, StringComparison.Ordinal);
+        // --ruby-unwinding-disable warns (--dwarf-, --python-, --perl-unwinding-disable and --debuginfo-upload-disable are implemented: no warning); the bad config path then stops before any BPF is loaded.
+        var (_, _, stderr) = await RunCli("--ruby-unwinding-disable", "--python-unwinding-disable", "--perl-unwinding-disable", "--dwarf-unwinding-disable", "--debuginfo-upload-disable", "--config-path=/nonexistent.yaml");
+        Assert.Contains("warning: --ruby-unwinding-disable: there is no Ruby unwinder yet", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("--dwarf-unwinding-disable", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--python-unwinding-disable", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--perl-unwinding-disable", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("--debuginfo-upload-disable", stderr, StringComparison.Ordinal);
         Assert.Contains("--config-path=/nonexistent.yaml:", stderr, StringComparison.Ordinal);
     }

@@ -21,7 +21,7 @@ internal sealed class ServerReadback : IAsyncDisposable
 
     public AgentHarness Agent { get; }
 
-    /// <param name="extraRelabel">More relabel rules (YAML list items), e.g. to keep the thread name as a label.</param>
+    /// <param name="extraRelabel">More relabel rules (YAML list items) after the comm filter and the pid label, e.g. to keep the thread name as a label.</param>
     public static async Task<ServerReadback> StartAsync(string comm, Action<ParcaAgentOptions>? configure = null, string extraRelabel = "")
     {
         var dataDir = Directory.CreateTempSubdirectory("parca-server-data-").FullName;
@@ -48,21 +48,28 @@ internal sealed class ServerReadback : IAsyncDisposable
     {
         await Agent.WaitForProfileAsync(p => p.Pids.Contains(pid));
         await Agent.Agent.StopAsync();
+        var file = await QueryFileAsync($"pid=\"{pid}\"{extraMatchers}", from);
+        return (GoPprof.Traces(file), file);
+    }
+
+    /// <summary>The merged profile of the series matching <paramref name="selector"/> (label matchers) as a pprof file.</summary>
+    public async Task<string> QueryFileAsync(string selector, DateTimeOffset? from = null)
+    {
         using var channel = RpcChannel.Create($"127.0.0.1:{_server.BaseAddress.Port}", new RpcChannelOptions { Insecure = true });
         var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, new QueryRequest
         {
             Mode = QueryRequest.Types.Mode.Merge,
             Merge = new MergeProfile
             {
-                Query = $"{CpuType}{{pid=\"{pid}\"{extraMatchers}}}",
+                Query = $"{CpuType}{{{selector}}}",
                 Start = Timestamp.FromDateTimeOffset(from ?? _start),
                 End = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(1)),
             },
             ReportType = QueryRequest.Types.ReportType.Pprof,
         });
-        var file = Path.Combine(Path.GetTempPath(), $"parca-unwind-{pid}-{Guid.NewGuid():N}.pb.gz");
+        var file = Path.Combine(Path.GetTempPath(), $"parca-readback-{Guid.NewGuid():N}.pb.gz");
         await File.WriteAllBytesAsync(file, response.Pprof.ToByteArray());
-        return (GoPprof.Traces(file), file);
+        return file;
     }
 
     /// <summary>

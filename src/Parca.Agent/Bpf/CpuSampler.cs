@@ -153,6 +153,12 @@ internal sealed unsafe class CpuSampler : IDisposable
         }
     }
 
+    /// <summary>The file descriptor of the loaded object's map <paramref name="name"/> (for subsystems that own their maps, e.g. interpreters).</summary>
+    public int MapFd(string name) => Libbpf.MapFd(RequireMap(_object.DangerousGetHandle(), name));
+
+    /// <summary>Possible CPUs: a per-CPU map lookup returns one value per possible CPU.</summary>
+    public int PossibleCpus => Math.Max(_possibleCpus, 1);
+
     /// <summary>Reads every sample waiting in the ring buffer; returns how many were handed to the sink.</summary>
     public int Consume()
     {

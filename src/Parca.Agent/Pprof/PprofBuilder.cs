@@ -44,25 +44,25 @@ internal sealed class PprofBuilder
         return id;
     }
 
-    public ulong Function(string name, string file)
+    public ulong Function(string name, string file, long startLine = 0)
     {
         if (!_functionIds.TryGetValue((name, file), out var id))
         {
             id = (ulong)_profile.Functions.Count + 1;
-            _profile.Functions.Add(new Function { Id = id, Name = name, SystemName = name, Filename = file });
+            _profile.Functions.Add(new Function { Id = id, Name = name, SystemName = name, Filename = file, StartLine = startLine });
             _functionIds[(name, file)] = id;
         }
 
         return id;
     }
 
-    public ulong AddLocation(ulong mappingId, ulong address, ulong functionId)
+    public ulong AddLocation(ulong mappingId, ulong address, ulong functionId, long line = 0)
     {
         var id = (ulong)_profile.Locations.Count + 1;
         var location = new Location { Id = id, MappingId = mappingId, Address = address };
         if (functionId != 0)
         {
-            location.Lines.Add(new Line(functionId, 0));
+            location.Lines.Add(new Line(functionId, line));
         }
 
         _profile.Locations.Add(location);

@@ -18,6 +18,9 @@ internal sealed class SampleAggregator : ISampleSink
 
     public SampleAggregator(Action<int> newProcess) => _newProcess = newProcess;
 
+    /// <summary>Names the interpreted frames of new samples while their process lives (null: no interpreter support).</summary>
+    internal Interpreters.InterpreterSymbolCache? Interpreters { get; set; }
+
     /// <summary>Samples received since start.</summary>
     public long Received { get; private set; }
 
@@ -45,6 +48,7 @@ internal sealed class SampleAggregator : ISampleSink
         }
 
         _current.Add(pid, tid, (int)sample.Cpu, (long)sample.TimestampNs, sample.KernelFrames, sample.UserFrames);
+        Interpreters?.Observe(pid, sample.UserFrames);
     }
 
     /// <summary>Ends the window: returns its samples and thread names and starts an empty one (reusing returned tables).</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Parca.Agent.Interpreters;
 using Parca.Agent.Labels;
 using Parca.Agent.Pprof;
 using Parca.Agent.Processes;
@@ -11,7 +12,7 @@ namespace Parca.Agent.Profiling;
 /// of every (pid, tid, cpu) group, and writes one pprof per resulting label set with mappings (path, offset, build
 /// id), locations (raw addresses) and the function names the agent could resolve.
 /// </summary>
-internal sealed class WindowProcessor
+internal sealed partial class WindowProcessor
 {
     private const ulong KernelStart = 0xffff_8000_0000_0000UL;
 
@@ -67,7 +68,8 @@ internal sealed class WindowProcessor
                 frames[e.Pid] = set;
             }
 
-            foreach (var address in stacks.UserFrames(e))
+            var user = stacks.UserFrames(e);
+            foreach (var address in user[..InterpreterFrames.NativeLength(user)])
             {
                 set.Add(address);
             }
@@ -149,12 +151,7 @@ internal sealed class WindowProcessor
                 locationIds.Add(KernelLocation(group, kernel[k], leaf: k == 0));
             }
 
-            var user = stacks.UserFrames(e);
-            for (var u = 0; u < user.Length; u++)
-            {
-                // The first user frame is the interrupted pc only when the sample did not start in the kernel.
-                locationIds.Add(UserLocation(group, process, e.Pid, user[u], leaf: u == 0 && kernel.Length == 0));
-            }
+            AddUserLocations(group, process, e.Pid, stacks.UserFrames(e), kernel.Length == 0, locationIds);
 
             group.Add(locationIds, e.Count);
         }
@@ -348,6 +345,11 @@ internal sealed class WindowProcessor
         public Dictionary<(int Pid, ulong Start), ulong> Mappings { get; } = [];
 
         public ulong KernelMapping { get; set; }
+
+        /// <summary>The pprof mapping of each interpreted language's frames (by InterpreterFrames language).</summary>
+        public Dictionary<int, ulong> InterpreterMappings { get; } = [];
+
+        public Dictionary<(int Pid, ulong Code, uint Fingerprint, int Line), ulong> InterpreterLocations { get; } = [];
 
         public List<ExecutableSegment> Executables { get; } = [];
 

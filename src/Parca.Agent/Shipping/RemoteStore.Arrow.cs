@@ -36,7 +36,7 @@ internal sealed partial class RemoteStore
             foreach (var l in p.Locations)
             {
                 var m = mappings.GetValueOrDefault(l.MappingId);
-                var type = m is not null && m.Filename.StartsWith("[kernel", StringComparison.Ordinal) ? "kernel" : "native";
+                var type = m is not null && m.Filename.StartsWith("[kernel", StringComparison.Ordinal) ? "kernel" : Parca.Agent.Interpreters.InterpreterFrames.FrameType(m?.Filename) ?? "native";
                 frames[l.Id] = new Frame(l.Address, type, m?.Filename, string.IsNullOrEmpty(m?.BuildId) ? null : m.BuildId,
                     [.. l.Lines.Select(line => functions.TryGetValue(line.FunctionId, out var f)
                         ? new FrameLine(f.Name.Length > 0 ? f.Name : f.SystemName, f.Filename.Length > 0 ? f.Filename : null, (ulong)Math.Max(0, line.LineNumber), (ulong)Math.Max(0, f.StartLine))

@@ -99,7 +99,8 @@ public sealed class ElfFile
                     BinaryPrimitives.ReadUInt64LittleEndian(e[8..]),
                     BinaryPrimitives.ReadUInt64LittleEndian(e[16..]),
                     BinaryPrimitives.ReadUInt64LittleEndian(e[32..]),
-                    BinaryPrimitives.ReadUInt64LittleEndian(e[40..]));
+                    BinaryPrimitives.ReadUInt64LittleEndian(e[40..]),
+                    BinaryPrimitives.ReadUInt64LittleEndian(e[48..]));
             }
         }
 
@@ -298,7 +299,7 @@ public sealed class ElfFile
 }
 
 /// <summary>An ELF program header (segment).</summary>
-public sealed record ProgramHeader(uint Type, uint Flags, ulong Offset, ulong VirtualAddress, ulong FileSize, ulong MemorySize);
+public sealed record ProgramHeader(uint Type, uint Flags, ulong Offset, ulong VirtualAddress, ulong FileSize, ulong MemorySize, ulong Align = 0);
 
 /// <summary>An ELF section header with its name resolved.</summary>
 public sealed record SectionHeader(string Name, uint Type, ulong Flags, ulong Address, ulong Offset, ulong Size, uint Link, ulong EntrySize);

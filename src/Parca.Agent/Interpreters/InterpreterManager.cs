@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Parca.Agent.Processes;
+
+namespace Parca.Agent.Interpreters;
+
+/// <summary>
+/// Interpreted languages in the agent: when the process table captures a process, recognises its interpreter
+/// (<see cref="PerlDetector"/>, <see cref="PythonDetector"/>) and publishes the version's layout to the BPF walker;
+/// removes exited processes at window end; names code objects and subs through <see cref="InterpreterSymbolCache"/>. A process whose interpreter version
+/// has no table is logged once (one line naming the process, the file and the version), counted, and profiled
+/// with native frames only.
+/// </summary>
+internal sealed partial class InterpreterManager : IAsyncDisposable
+{
+    private readonly InterpreterMaps _maps;
+    private readonly ObjectFileCache _objects;
+    private readonly ProcessFiles _files;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<int, PythonProcess> _python = new();
+    private readonly ConcurrentDictionary<int, PerlProcess> _perl = new();
+    private readonly ConcurrentDictionary<int, int> _misses = new();
+    private readonly bool _pythonEnabled;
+    private readonly bool _perlEnabled;
+    private long _unsupported;
+    private long _detectionFailures;
+
+    public InterpreterManager(InterpreterMaps maps, ObjectFileCache objects, ProcessFiles files, int cacheCapacity, ILogger logger, bool python = true, bool perl = true)
+    {
+        _maps = maps;
+        _objects = objects;
+        _files = files;
+        _logger = logger;
+        _pythonEnabled = python;
+        _perlEnabled = perl;
+        Symbols = new InterpreterSymbolCache(ReadCode, cacheCapacity);
+    }
+
+    public InterpreterSymbolCache Symbols { get; }
+
+    public InterpreterMaps Maps => _maps;
+
+    /// <summary>Processes whose Python frames the BPF walker reads now.</summary>
+    public int PythonProcesses => _python.Count;
+
+    /// <summary>Processes whose Perl frames the BPF walker reads now.</summary>
+    public int PerlProcesses => _perl.Count;
+
+    /// <summary>Interpreter processes of a version without a table (native stacks only), since start.</summary>
+    public long Unsupported => Interlocked.Read(ref _unsupported);
+
+    public long DetectionFailures => Interlocked.Read(ref _detectionFailures);
+
+    public PythonProcess? Python(int pid) => _python.TryGetValue(pid, out var p) ? p : null;
+
+    public PerlProcess? Perl(int pid) => _perl.TryGetValue(pid, out var p) ? p : null;
+
+    /// <summary>The interpreter process <paramref name="pid"/> is, if the walker reads its frames.</summary>
+    public IInterpreterProcess? Process(int pid) => Python(pid) ?? (IInterpreterProcess?)Perl(pid);
+
+    /// <summary>Called on the capture task for every new process.</summary>
+    public void AddProcess(ProcessInfo info)
+    {
+        if (_perlEnabled && AddPerl(info))
+        {
+            return;
+        }
+
+        if (!_pythonEnabled)
+        {
+            return;
+        }
+
+        var found = PythonDetector.Detect(info, m => _objects.Get(info.Pid, m, _files));
+        if (found.Process is { } python)
+        {
+            if (_maps.WritePython(python))
+            {
+                _python[info.Pid] = python;
+                LogPython(_logger, info.Pid, info.Comm, python.Path, python.Version);
+            }
+
+            return;
+        }
+
+        if (found.UnsupportedVersion is { } version)
+        {
+            Interlocked.Increment(ref _unsupported);
+            LogUnsupported(_logger, info.Pid, info.Comm, found.Path ?? "", version);
+        }
+        else if (found.Problem is { } problem)
+        {
+            Interlocked.Increment(ref _detectionFailures);
+            LogDetectionFailed(_logger, info.Pid, info.Comm, found.Path ?? "", problem);
+        }
+    }
+
+    /// <summary>At window end: forgets processes that exited (or whose PID now names another process).</summary>
+    public void Sweep()
+    {
+        foreach (var (pid, python) in _python)
+        {
+            if (Gone(pid, python.StartTime))
+            {
+                _python.TryRemove(pid, out _);
+                _maps.DeletePython(pid);
+                Symbols.RemoveProcess(pid);
+            }
+        }
+
+        foreach (var (pid, perl) in _perl)
+        {
+            if (Gone(pid, perl.StartTime))
+            {
+                _perl.TryRemove(pid, out _);
+                _maps.DeletePerl(pid);
+                Symbols.RemoveProcess(pid);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A stat read can be refused, fail or come back without a start time on a loaded machine while the process
+    /// lives: only a missing /proc entry or another (known) start time means it is gone. Removing a live process
+    /// stops its interpreted frames for good (it is detected once), which is what made the end-to-end tests flaky.
+    /// </summary>
+    private bool Gone(int pid, ulong startTime)
+    {
+        var stat = ProcFs.ReadStat(_files, pid);
+        bool gone;
+        if (stat is { StartTime: > 0 } known)
+        {
+            gone = known.StartTime != startTime;
+        }
+        else
+        {
+            // No start time: gone only when /proc has no entry in three sweeps running (a live process was seen
+            // removed on a machine at load 60-75, which stopped its interpreted frames for good).
+            var misses = Directory.Exists($"{_files.ProcRoot}/{pid}") ? 0 : _misses.GetValueOrDefault(pid) + 1;
+            _misses[pid] = misses;
+            gone = misses >= 3;
+        }
+
+        if (gone)
+        {
+            _misses.TryRemove(pid, out _);
+            LogGone(_logger, pid, stat?.StartTime ?? 0, startTime);
+        }
+
+        return gone;
+    }
+
+    /// <summary>Perl detection; true when the process is Perl (walked, or logged as one the agent cannot walk).</summary>
+    private bool AddPerl(ProcessInfo info)
+    {
+        var found = PerlDetector.Detect(info, m => _objects.Get(info.Pid, m, _files));
+        if (found.Process is { } perl)
+        {
+            if (_maps.WritePerl(perl))
+            {
+                _perl[info.Pid] = perl;
+                LogPerl(_logger, info.Pid, info.Comm, perl.Path, perl.VersionText, perl.TlsOffset != 0 ? "thread-local PL_current_context" : "PL_curinterp");
+            }
+
+            return true;
+        }
+
+        if (found.UnsupportedVersion is { } version)
+        {
+            Interlocked.Increment(ref _unsupported);
+            LogUnsupportedPerl(_logger, info.Pid, info.Comm, found.Path ?? "", version);
+            return true;
+        }
+
+        if (found.Problem is { } problem)
+        {
+            Interlocked.Increment(ref _detectionFailures);
+            LogDetectionFailed(_logger, info.Pid, info.Comm, found.Path ?? "", problem);
+            return true;
+        }
+
+        return false;
+    }
+
+    private InterpretedCode? ReadCode(CodeKey key)
+    {
+        if (Python(key.Pid) is { } python)
+        {
+            return PythonCodeReader.Read(key.Pid, python.Layout, key.Address, key.Fingerprint);
+        }
+
+        return Perl(key.Pid) is { } perl ? PerlCodeReader.Read(key.Pid, perl.Layout, key.Address, key.Fingerprint) : null;
+    }
+
+    public ValueTask DisposeAsync() => Symbols.DisposeAsync();
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} exited (start time now {Now}, was {Was}): its interpreter state is removed")]
+    private static partial void LogGone(ILogger logger, int pid, ulong now, ulong was);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): Python {Version} in {Path}, its Python frames are profiled")]
+    private static partial void LogPython(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): Python {Version} in {Path} has no structure table in this agent (3.8-3.13 have); profiled with native frames only")]
+    private static partial void LogUnsupported(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): Perl {Version} in {Path}, its Perl frames are profiled (interpreter from {Source})")]
+    private static partial void LogPerl(ILogger logger, int pid, string comm, string path, string version, string source);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): Perl {Version} in {Path} has no structure table in this agent (5.36 has); profiled with native frames only")]
+    private static partial void LogUnsupportedPerl(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): could not read the interpreter in {Path}: {Problem}; profiled with native frames only")]
+    private static partial void LogDetectionFailed(ILogger logger, int pid, string comm, string path, string problem);
+}

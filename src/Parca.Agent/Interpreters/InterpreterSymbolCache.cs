@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace Parca.Agent.Interpreters;
+
+/// <summary>One code object as the BPF walker saw it: process, address and what tells reuse apart (<see cref="InterpreterFrames.CacheFingerprint"/>).</summary>
+internal readonly record struct CodeKey(int Pid, ulong Address, uint Fingerprint);
+
+/// <summary>
+/// Names of code objects (Python) and subs (Perl) per (process, address, fingerprint), read from the process as soon
+/// as a sample shows a new one: a short-lived process is usually gone by the end of its window. The sampling thread only looks keys up and
+/// queues unknown ones (no allocation for known ones); one background task reads them. Bounded by
+/// --interpreter-symbol-cache-size entries: a full cache is emptied (and counted) rather than grown.
+/// </summary>
+internal sealed class InterpreterSymbolCache : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<CodeKey, InterpretedCode?> _codes = new();
+    private readonly ConcurrentDictionary<CodeKey, byte> _queued = new();
+    private readonly Channel<CodeKey> _pending = Channel.CreateBounded<CodeKey>(new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Func<CodeKey, InterpretedCode?> _read;
+    private readonly int _capacity;
+    private readonly Task _worker;
+    private long _bytes;
+    private long _evictions;
+    private long _unreadable;
+
+    /// <param name="read">Reads a code object out of its process (null: unreadable, or the process is not known).</param>
+    public InterpreterSymbolCache(Func<CodeKey, InterpretedCode?> read, int capacity)
+    {
+        _read = read;
+        _capacity = Math.Max(capacity, 1);
+        _worker = Task.Run(ResolveQueuedAsync);
+    }
+
+    public int Count => _codes.Count;
+
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    public long Evictions => Interlocked.Read(ref _evictions);
+
+    /// <summary>Code objects that could not be read (process gone, memory reused).</summary>
+    public long Unreadable => Interlocked.Read(ref _unreadable);
+
+    /// <summary>Called for every sample on the sampling thread: queues the code objects not named yet.</summary>
+    public void Observe(int pid, ReadOnlySpan<ulong> user)
+    {
+        var native = InterpreterFrames.NativeLength(user);
+        for (var i = native; i + 1 < user.Length; i += 2)
+        {
+            var key = new CodeKey(pid, user[i + 1], InterpreterFrames.CacheFingerprint(user[i]));
+            if (!_codes.ContainsKey(key) && _queued.TryAdd(key, 0) && !_pending.Writer.TryWrite(key))
+            {
+                _queued.TryRemove(key, out _); // queue full: named at window end instead
+            }
+        }
+    }
+
+    /// <summary>The code object's names, reading it now when the background task has not yet.</summary>
+    public InterpretedCode? Get(CodeKey key) => _codes.TryGetValue(key, out var code) ? code : Resolve(key);
+
+    /// <summary>Forgets the code objects of an exited process.</summary>
+    public void RemoveProcess(int pid)
+    {
+        foreach (var key in _codes.Keys)
+        {
+            if (key.Pid == pid && _codes.TryRemove(key, out var code))
+            {
+                Interlocked.Add(ref _bytes, -(code?.Bytes ?? 0));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await _worker.ConfigureAwait(false);
+    }
+
+    private async Task ResolveQueuedAsync()
+    {
+        await foreach (var key in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (!_codes.ContainsKey(key))
+            {
+                Resolve(key);
+            }
+
+            _queued.TryRemove(key, out _);
+        }
+    }
+
+    private InterpretedCode? Resolve(CodeKey key)
+    {
+        var code = _read(key);
+        if (code is null)
+        {
+            Interlocked.Increment(ref _unreadable);
+            return null; // not cached: a later sample may find it readable (e.g. read mid-construction)
+        }
+
+        if (_codes.Count >= _capacity)
+        {
+            _codes.Clear();
+            Interlocked.Exchange(ref _bytes, 0);
+            Interlocked.Increment(ref _evictions);
+        }
+
+        if (_codes.TryAdd(key, code))
+        {
+            Interlocked.Add(ref _bytes, code.Bytes);
+        }
+
+        return code;
+    }
+}
