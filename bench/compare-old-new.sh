@@ -16,6 +16,11 @@ mkdir -p "$out"
 
 if [ ! -d "$old" ]; then
   git -C "$root" worktree add --detach "$old" "$old_rev"
+  # b2aee6d itself does not compile (a semantic conflict of its merge, fixed by 933eaf2): apply that fix's
+  # QueryService part, which only passes the call's cancellation token, so the old side builds as main ran it.
+  if [ "$old_rev" = b2aee6d ]; then
+    git -C "$root" show 933eaf2 -- src/Parca.Server/Services/QueryService.cs | git -C "$old" apply
+  fi
 fi
 # The RPC suite starts test/interop/grpc-server.mjs: the old tree uses this tree's node_modules.
 if [ ! -e "$old/test/interop/node_modules" ]; then

@@ -179,24 +179,18 @@ internal static class BucketRun
             },
         }))
         {
-            // Done once no merge happened for 10 s after the first one.
-            while (true)
+            // Done once a pass of the lease holder finds nothing to merge or delete (a merge may take longer than any
+            // fixed quiet period on a loaded machine: waiting for "no merge for 10 s" stopped the compactor mid-merge).
+            while (!compactor.BucketUpkeepIdle && clock.Elapsed < TimeSpan.FromMinutes(30))
             {
-                await Task.Delay(1000);
-                lock (compacted)
-                {
-                    if ((compacted.Count > 0 && clock.Elapsed - compacted[^1].At > TimeSpan.FromSeconds(10)) || clock.Elapsed > TimeSpan.FromMinutes(30))
-                    {
-                        break;
-                    }
-                }
+                await Task.Delay(200);
             }
         }
 
         var merged = compacted.Sum(c => c.Samples);
         var took = compacted.Count > 0 ? compacted[^1].At : clock.Elapsed;
         Console.WriteLine($"  compaction: {compacted.Count} merged blocks holding {merged:N0} samples in {took.TotalSeconds:F1} s = {merged / took.TotalSeconds:N0} samples/s " +
-            "(list, lease, range reads of every input, merge, encode, upload; one window per 200 ms sync pass)");
+            "(list, lease, range reads of every input, merge, encode, upload; complete 12 h windows only)");
         start.Restart();
         using (var after = new ProfileStore(new StorageOptions { QueryOnly = true, Bucket = bucket(), Retention = TimeSpan.Zero }))
         {

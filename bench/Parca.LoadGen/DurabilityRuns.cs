@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Parca.Server.Services;
+using Parca.Ingest;
 using Parca.Storage;
 using Parca.Storage.Wal;
 

@@ -10,8 +10,13 @@ namespace Parca.LoadGen;
 /// </summary>
 public static class LargeProfile
 {
-    /// <summary>Builds a profile whose call tree (one frame per location, no inlining) has <paramref name="nodes"/> nodes besides the root.</summary>
-    public static Profile Generate(int nodes, int seed = 17, int functions = 8000, long timeNanos = 1_700_000_000_000_000_000)
+    /// <summary>
+    /// Builds a profile whose call tree by function (one line per location, no inlining) has <paramref name="nodes"/>
+    /// nodes besides the root. With <paramref name="addressesPerFunction"/> above 1 every function has that many
+    /// locations (addresses, as a sampling profiler records them) and each frame takes one at random, so the location
+    /// tree is larger than the function tree and flame-graph siblings merge, as in real CPU profiles.
+    /// </summary>
+    public static Profile Generate(int nodes, int seed = 17, int functions = 8000, long timeNanos = 1_700_000_000_000_000_000, int addressesPerFunction = 1)
     {
         var rng = new Random(seed);
         var p = new Profile
@@ -27,9 +32,13 @@ public static class LargeProfile
         for (var f = 1; f <= functions; f++)
         {
             p.Functions.Add(new Function { Id = (ulong)f, Name = $"ns{f % 37}::Component{f % 211}::method_{f}(int, std::string const&)", SystemName = $"_ZN2ns{f}", Filename = $"src/ns{f % 37}/component{f % 211}.cc", StartLine = f % 997 });
-            var loc = new Location { Id = (ulong)f, MappingId = 1, Address = 0x400000 + ((ulong)f * 64) };
-            loc.Lines.Add(new Line((ulong)f, 10 + (f % 500)));
-            p.Locations.Add(loc);
+            for (var a = 0; a < addressesPerFunction; a++)
+            {
+                var id = (ulong)(((f - 1) * addressesPerFunction) + a + 1);
+                var loc = new Location { Id = id, MappingId = 1, Address = 0x400000 + ((ulong)f * 64) + ((ulong)a * 4) };
+                loc.Lines.Add(new Line((ulong)f, 10 + (f % 500) + a));
+                p.Locations.Add(loc);
+            }
         }
 
         var tree = new Dictionary<(int Parent, int Function), int>();
@@ -80,7 +89,8 @@ public static class LargeProfile
             var ids = new ulong[depth];
             for (var i = 0; i < depth; i++)
             {
-                ids[i] = (ulong)stack[depth - 1 - i]; // leaf first
+                var f = stack[depth - 1 - i]; // leaf first
+                ids[i] = addressesPerFunction == 1 ? (ulong)f : (ulong)(((f - 1) * addressesPerFunction) + rng.Next(addressesPerFunction) + 1);
             }
 
             var samples = 1 + rng.Next(rng.Next(4) == 0 ? 400 : 20);

@@ -107,6 +107,6 @@ internal static class UnwindTableRun
         Console.WriteLine();
         Console.WriteLine($"machine: {processes} processes with executable file mappings, {files.Count} distinct files, {built} ELF tables; "
             + $"{cfi / 1e6:F1} MB of CFI built in {clock.Elapsed.TotalSeconds:F2} s; {rows:N0} rows = {rows * UnwindRow.Size / 1048576.0:F1} MiB of BPF row memory "
-            + $"(default --dwarf-unwinding-max-rows 2 Mi rows = 24 MiB)");
+            + $"(default --dwarf-unwinding-max-rows: {Parca.Agent.Unwinding.RowBudget.FromMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes):N0} rows here, 1/256 of the memory)");
     }
 }

@@ -61,10 +61,10 @@ internal static class AgentCommandLine
     private static readonly Option<string?> s_otlpAddress = OptionalText("--otlp-address", "The endpoint to send OTLP traces to.");
     private static readonly Option<string> s_otlpExporter = Text("--otlp-exporter", "The OTLP exporter to use.", "grpc");
     private static readonly Option<string> s_objectFilePoolEvictionPolicy = Text("--object-file-pool-eviction-policy", "The eviction policy to use for the object file pool.", "lru");
-    private static readonly Option<int> s_objectFilePoolSize = Number("--object-file-pool-size", "The maximum number of object files to keep in the pool. 0 means no limit.", 100);
+    private static readonly Option<int> s_objectFilePoolSize = Number("--object-file-pool-size", "The maximum number of object files to keep in the pool that no known process maps (files of known processes stay open besides, up to half the open-file limit). 0 means no limit.", 100);
     private static readonly Option<bool> s_dwarfUnwindingDisable = Flag("--dwarf-unwinding-disable", "Do not unwind using .eh_frame information.");
     private static readonly Option<bool> s_dwarfUnwindingMixed = Number("--dwarf-unwinding-mixed", "Unwind using .eh_frame information and frame pointers.", true);
-    private static readonly Option<int> s_dwarfUnwindingMaxRows = Number("--dwarf-unwinding-max-rows", "Rows (12 bytes each) of the BPF unwind table memory; tables that do not fit are walked with frame pointers.", 1 << 21);
+    private static readonly Option<int> s_dwarfUnwindingMaxRows = Number("--dwarf-unwinding-max-rows", "Rows (12 bytes each) of the BPF unwind table memory; tables that do not fit are walked with frame pointers. 0 sizes it from memory: 1/256 of the memory available, between 1 Mi and 16 Mi rows.", 0);
     private static readonly Option<string> s_dwarfUnwindingCacheDir = Text("--dwarf-unwinding-cache-dir", "Directory where compiled unwind tables are cached (empty: no disk cache).", s_defaults.DwarfUnwindingCacheDirectory);
     private static readonly Option<int> s_dwarfUnwindingCacheMaxMb = Number("--dwarf-unwinding-cache-max-mb", "Size bound of the unwind table cache directory in MiB.", 256);
     private static readonly Option<bool> s_pythonUnwindingDisable = Flag("--python-unwinding-disable", "Disable Python unwinder.");

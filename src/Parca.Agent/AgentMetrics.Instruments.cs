@@ -49,9 +49,12 @@ public sealed partial class AgentMetrics
         Counter("parca_agent_profiles_written_total", "Profiles built and handed to the stores.", () => ProfilesWritten);
         Counter("parca_agent_profile_write_errors_total", "Profiles a store failed to write.", () => Interlocked.Read(ref _profileWriteErrors));
         Counter("parca_agent_windows_total", "Profiling windows closed.", () => Windows);
-        Gauge("parca_agent_object_files", "Object files held in the pool.", () => ObjectFiles?.Invoke() ?? 0);
+        Gauge("parca_agent_object_files", "Object files open in the pool (held and idle).", () => ObjectFiles?.Invoke() ?? 0);
+        Gauge("parca_agent_object_files_held", "Object files kept open because a process the agent knows maps them.", () => ObjectFilesHeld?.Invoke().Held ?? 0);
         Gauge("parca_agent_object_file_symbol_bytes", "Bytes of symbol tables kept loaded (bounded to 8 MiB, most recently used files first).", () => ObjectFileSymbolBytes?.Invoke() ?? 0);
-        Counter("parca_agent_object_file_evictions_total", "Object files evicted from the bounded pool.", () => ObjectFileEvictions?.Invoke() ?? 0);
+        Counter("parca_agent_object_file_evictions_total", "Object files closed: idle ones beyond --object-file-pool-size, and held ones past the open-file cap.", () => ObjectFileEvictions?.Invoke() ?? 0);
+        Counter("parca_agent_object_file_held_evictions_total", "Held object files closed because the open-file cap (half the open-file limit, at most 16384) was reached.", () => ObjectFilesHeld?.Invoke().HeldEvictions ?? 0);
+        Counter("parca_agent_process_execs_total", "Processes captured again because they exec'ed (or renamed themselves): new comm, executable and mappings.", () => ProcessExecs?.Invoke() ?? 0);
         Counter("parca_agent_kernel_symbol_loads_total", "Times /proc/kallsyms was (re)loaded.", () => KernelSymbolLoads?.Invoke() ?? 0);
         Counter("parca_agent_debuginfo_files_loaded_total", "Symbol tables read from a separate debug file (build id or .gnu_debuglink under --debuginfo-directories).", () => Debuginfo?.Invoke().DebugFiles ?? 0);
         Counter("parca_agent_debuginfo_skipped_total", "Debug sources skipped as corrupt, truncated or mismatched (.gopclntab, .gnu_debugdata, .gnu_debuglink, debug files); each is logged once naming the file.", () => Debuginfo?.Invoke().Skipped ?? 0);

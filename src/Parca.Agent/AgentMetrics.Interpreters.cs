@@ -31,11 +31,12 @@ public sealed partial class AgentMetrics
         InterpreterCounter("parca_agent_interpreter_code_unreadable_total", "Code objects that could not be read (process gone, memory reused).", i => i.Symbols.Unreadable);
     }
 
-    private static Measurement<long> Reason(InterpreterManager interpreters, string reason, InterpreterStat stat) =>
+    private Measurement<long> Reason(InterpreterManager interpreters, string reason, InterpreterStat stat) =>
         new(InterpreterStatCount(interpreters, stat), new KeyValuePair<string, object?>("reason", reason));
 
-    private static long InterpreterStatCount(InterpreterManager interpreters, InterpreterStat stat) =>
-        (long)interpreters.Maps.ReadStats()[(int)stat];
+    /// <summary>One counter of the walker, from the render's single read of the per-CPU map.</summary>
+    private long InterpreterStatCount(InterpreterManager interpreters, InterpreterStat stat) =>
+        (long)(_interpreterSnapshot ?? interpreters.Maps.ReadStats())[(int)stat];
 
     private void InterpreterCounter(string name, string help, Func<InterpreterManager, long> value) =>
         _meter.CreateObservableCounter(name, () => Interpreters is { } i ? [new Measurement<long>(value(i))] : Array.Empty<Measurement<long>>(), null, help);

@@ -15,6 +15,7 @@ public sealed partial class AgentMetrics : IDisposable
     private readonly PrometheusExporter _exporter;
     private readonly Lock _renderLock = new();
     private ulong[]? _bpfSnapshot; // one read of the BPF counters per render, so they add up within one scrape
+    private ulong[]? _interpreterSnapshot; // the same for the interpreter walker's counters
     private long _profilesWritten;
     private long _profileWriteErrors;
     private long _windows;
@@ -32,6 +33,10 @@ public sealed partial class AgentMetrics : IDisposable
     internal Func<long>? ObjectFileSymbolBytes { get; set; }
 
     internal Func<long>? ObjectFileEvictions { get; set; }
+
+    internal Func<(int Held, long HeldEvictions)>? ObjectFilesHeld { get; set; }
+
+    internal Func<long>? ProcessExecs { get; set; }
 
     internal Func<int>? KernelSymbolLoads { get; set; }
 
@@ -76,6 +81,7 @@ public sealed partial class AgentMetrics : IDisposable
         lock (_renderLock)
         {
             _bpfSnapshot = BpfStats?.Invoke();
+            _interpreterSnapshot = Interpreters?.Maps.ReadStats();
             try
             {
                 return _exporter.Render();
@@ -83,6 +89,7 @@ public sealed partial class AgentMetrics : IDisposable
             finally
             {
                 _bpfSnapshot = null;
+                _interpreterSnapshot = null;
             }
         }
     }

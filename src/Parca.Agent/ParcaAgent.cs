@@ -116,6 +116,8 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         Metrics.ObjectFiles = () => _processes.Objects.Count;
         Metrics.ObjectFileSymbolBytes = () => _processes.Objects.SymbolBytes;
         Metrics.ObjectFileEvictions = () => _processes.Objects.Evictions;
+        Metrics.ObjectFilesHeld = () => (_processes.Objects.Held, _processes.Objects.HeldEvictions);
+        Metrics.ProcessExecs = () => _processes.Execs;
         Metrics.KernelSymbolLoads = () => _symbolizer.Kernel.Loads;
         Metrics.Debuginfo = () => (debugSymbols.DebugFilesLoaded, debugSymbols.Skipped);
         Metrics.FilesRefused = files.Refused;
@@ -207,7 +209,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         var first = new Uri(addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
         BaseAddress = new Uri($"{first.Scheme}://{first.Host}:{first.Port}/");
 
-        _aggregator = new SampleAggregator(_processes.Observe);
+        _aggregator = new SampleAggregator(_processes.Observe) { ProcessRenamed = _processes.ObserveRename };
         Metrics.SamplesReceived = () => _aggregator.Received;
         LibbpfLog.Sink = line => LogLibbpf(_logger, line);
         _sampler = CpuSampler.Start(new CpuSamplerOptions
@@ -219,7 +221,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             VerboseLogging = Options.BpfVerboseLogging,
             UnwindTables = !Options.DwarfUnwindingDisable,
             UnwindMixed = Options.DwarfUnwindingMixed,
-            UnwindMaxRows = (uint)Options.DwarfUnwindingMaxRows,
+            UnwindMaxRows = Options.DwarfUnwindingMaxRows > 0 ? (uint)Options.DwarfUnwindingMaxRows : Unwinding.RowBudget.FromMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes),
         }, _aggregator);
         if (!Options.DwarfUnwindingDisable)
         {

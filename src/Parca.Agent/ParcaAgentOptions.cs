@@ -102,6 +102,7 @@ public sealed class ParcaAgentOptions
 
     public string ObjectFilePoolEvictionPolicy { get; set; } = "lru";
 
+    /// <summary>Object files kept open that no known process maps (0 = no limit); files of known processes are held besides (see ObjectFileCache).</summary>
     public int ObjectFilePoolSize { get; set; } = 100;
 
     public bool BpfVerboseLogging { get; set; }
@@ -118,8 +119,8 @@ public sealed class ParcaAgentOptions
     /// <summary>Inside a table walk, take a frame-pointer step where a pc has no table (JIT, anonymous code); false stops there.</summary>
     public bool DwarfUnwindingMixed { get; set; } = true;
 
-    /// <summary>Rows of the BPF unwind table memory (12 bytes each): the bound on table memory in the kernel.</summary>
-    public int DwarfUnwindingMaxRows { get; set; } = 1 << 21;
+    /// <summary>Rows of the BPF unwind table memory (12 bytes each): the bound on table memory in the kernel; 0 sizes it from memory (<see cref="Unwinding.RowBudget"/>).</summary>
+    public int DwarfUnwindingMaxRows { get; set; }
 
     /// <summary>Where compiled tables are cached between runs; empty: no disk cache.</summary>
     public string DwarfUnwindingCacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "parca-agent-unwind-tables");
@@ -173,9 +174,9 @@ public sealed class ParcaAgentOptions
             problems.Add("--remote-store-batch-write-interval: must be positive");
         }
 
-        if (DwarfUnwindingMaxRows < 1)
+        if (DwarfUnwindingMaxRows < 0)
         {
-            problems.Add($"--dwarf-unwinding-max-rows={DwarfUnwindingMaxRows}: must be at least 1");
+            problems.Add($"--dwarf-unwinding-max-rows={DwarfUnwindingMaxRows}: must not be negative (0 = sized from memory)");
         }
 
         if (DwarfUnwindingCacheMaxMb < 0)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Parca.Ingest;
 using static Parca.Hosting.CommandLine.FlagOptions;
 
 namespace Parca.Server.Cli;

@@ -85,7 +85,7 @@ internal static partial class ServerCommandLine
             {
                 await server.RunAsync(cancellationToken);
             }
-            catch (Parca.Server.Config.ConfigException e)
+            catch (Parca.Scrape.Config.ConfigException e)
             {
                 // A bad parca.yaml at start-up: the reason with file:line, no stack trace (reloads keep the last good one).
                 await Console.Error.WriteLineAsync($"parca: {e.Message}");

@@ -9,9 +9,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parca.Hosting;
 using Parca.Hosting.Logging;
+using Parca.Scrape;
 using Parca.Server.Observability;
 using Parca.Server.Rpc;
-using Parca.Server.Scrape;
 using Parca.Server.SelfProfiling;
 using Parca.Server.Services;
 using Parca.Server.WebUi;
@@ -66,10 +66,12 @@ public sealed class ParcaServer : IAsyncDisposable
             RpcHosting.ConfigureKestrel(kestrel, endPoint, tls is null ? null : tls.Listen);
         });
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(new IngestLimits(options.Limits, options.MaxMessageSize));
+        // One instance: gRPC, /ingest and scraping share its decode budget.
+        var ingestLimits = new IngestLimits(options.Limits, options.MaxMessageSize);
+        builder.Services.AddSingleton(ingestLimits);
         RpcHosting.AddServices(builder.Services, options);
         Security.TransportHygiene.AddServices(builder.Services, options);
-        builder.Services.AddParcaScraping(options);
+        builder.Services.AddParcaScraping(ScrapeHosting.OptionsFrom(options, ingestLimits));
         builder.Services.AddParcaObservability();
         builder.Services.AddParcaTracing(options);
         builder.Services.AddParcaSelfProfiling();

@@ -92,7 +92,7 @@ public sealed class ParcaServerOptions
     public bool ExperimentalArrow { get; set; }
 
     /// <summary>Largest gRPC message accepted or sent (Parca uses 64 MiB).</summary>
-    public int MaxMessageSize { get; set; } = 64 * 1024 * 1024;
+    public int MaxMessageSize { get; set; } = IngestLimits.DefaultMaxMessageSize;
 
     /// <summary>Resource limits (ingest, labels, queries, registries), each with its own flag.</summary>
     public ServerLimits Limits { get; set; } = new();

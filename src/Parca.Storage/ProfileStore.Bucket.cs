@@ -341,9 +341,11 @@ public sealed partial class ProfileStore
             {
                 return;
             }
-            catch (InvalidDataException e)
+            catch (Exception e)
             {
-                _options.Log?.Invoke($"storage: object storage sync: {e.Message}");
+                // Anything else (a damaged block met by a merge, a bug): an exception escaping here would end the loop,
+                // and with it discovery, uploads of idle heads and every later compaction, without a word.
+                _options.Log?.Invoke($"storage: object storage sync or upkeep failed: {e.GetType().Name}: {e.Message}; retried at the next sync");
             }
         }
     }
@@ -425,37 +427,37 @@ public sealed partial class ProfileStore
     }
 
     /// <summary>
-    /// Ids of the blocks queries should read: of two blocks holding a common input, the one of the higher compaction
-    /// level (a merged block supersedes its inputs until the compactor deletes them), and at the same level the
-    /// smaller id (two compactors that merged the same blocks despite the lease still count them once). Blocks past
+    /// Ids of the blocks queries should read, so that every level-0 block (input) is counted exactly once: blocks are
+    /// taken greedily, most inputs first (a merged block before the blocks it holds, a window merged again after a late
+    /// block before the window's earlier merge), then higher level, then smaller id (two compactors that merged the
+    /// same blocks despite the lease); a block sharing an input with one already taken is left out. Between a merge's
+    /// upload and the deletion of its inputs, or with two lease holders, nothing is counted twice. Blocks past
     /// retention are left out.
     /// </summary>
     private HashSet<string> VisibleBlocks()
     {
         var cutoff = RetentionCutoffNanos;
+        var metas = new List<BucketBlockMeta>(_bucketMetas.Count);
+        foreach (var meta in _bucketMetas.Values)
+        {
+            if (meta.MaxTimeNanos >= cutoff)
+            {
+                metas.Add(meta);
+            }
+        }
+
+        metas.Sort((a, b) =>
+            a.Inputs.Count != b.Inputs.Count ? b.Inputs.Count.CompareTo(a.Inputs.Count)
+            : a.Level != b.Level ? b.Level.CompareTo(a.Level)
+            : string.CompareOrdinal(a.Id, b.Id));
         var visible = new HashSet<string>(StringComparer.Ordinal);
-        var metas = _bucketMetas.Values.ToList();
+        var covered = new HashSet<string>(StringComparer.Ordinal);
         foreach (var meta in metas)
         {
-            if (meta.MaxTimeNanos < cutoff)
-            {
-                continue;
-            }
-
-            var superseded = false;
-            foreach (var other in metas)
-            {
-                if (!ReferenceEquals(other, meta) && (other.Level > meta.Level || (other.Level == meta.Level && string.CompareOrdinal(other.Id, meta.Id) < 0))
-                    && other.Inputs.Exists(meta.Inputs.Contains))
-                {
-                    superseded = true;
-                    break;
-                }
-            }
-
-            if (!superseded)
+            if (!meta.Inputs.Exists(covered.Contains))
             {
                 visible.Add(meta.Id);
+                covered.UnionWith(meta.Inputs);
             }
         }
 

@@ -23,25 +23,37 @@ public sealed partial class ProfileStore
         HoldsCompactorLease = await TryTakeLeaseAsync(stop).ConfigureAwait(false);
         if (!HoldsCompactorLease)
         {
+            BucketUpkeepIdle = false;
             return;
         }
 
         List<BucketBlockMeta> delete;
+        var cutoff = RetentionCutoffNanos;
         lock (_rotateLock)
         {
+            // A hidden block goes once every input it holds is in a visible block (or retention is past it): a block
+            // that two lease holders merged only partly alike keeps what only it holds.
             var visible = VisibleBlocks();
-            delete = [.. _bucketMetas.Values.Where(m => !visible.Contains(m.Id) && !_freshUploads.Contains(m.Id))];
+            var covered = new HashSet<string>(visible.SelectMany(id => _bucketMetas[id].Inputs), StringComparer.Ordinal);
+            delete = [.. _bucketMetas.Values.Where(m => !visible.Contains(m.Id) && !_freshUploads.Contains(m.Id) && (m.MaxTimeNanos < cutoff || m.Inputs.TrueForAll(covered.Contains)))];
         }
 
         foreach (var meta in delete)
         {
-            await DeleteBucketBlockAsync(meta, meta.MaxTimeNanos < RetentionCutoffNanos ? "retention" : "compacted", stop).ConfigureAwait(false);
+            await DeleteBucketBlockAsync(meta, meta.MaxTimeNanos < cutoff ? "retention" : "compacted", stop).ConfigureAwait(false);
         }
 
         await DeleteOrphansAsync(stop).ConfigureAwait(false);
 
-        await CompactBucketAsync(stop).ConfigureAwait(false);
+        var merged = await CompactBucketAsync(stop).ConfigureAwait(false);
+        BucketUpkeepIdle = delete.Count == 0 && !merged;
     }
+
+    /// <summary>
+    /// True after a pass of the lease holder that found nothing to delete or merge: the bucket holds what compaction
+    /// makes of it until new blocks arrive or a window completes.
+    /// </summary>
+    internal bool BucketUpkeepIdle { get; private set; }
 
     private async Task<bool> TryTakeLeaseAsync(CancellationToken stop)
     {
@@ -74,36 +86,44 @@ public sealed partial class ProfileStore
         _options.Log?.Invoke($"storage: deleted block {meta.Id} from object storage ({reason})");
     }
 
-    /// <summary>Most blocks merged in one pass (bounds the memory of a pass; the rest wait for the next sync).</summary>
+    /// <summary>Most blocks merged into one (bounds the work of one merge; a larger window takes several).</summary>
     private const int MaxCompactionInputs = 32;
 
     /// <summary>
-    /// Merges small blocks: visible level-0 blocks no newer than two block durations, grouped by a window of twelve
-    /// block durations (a day at the default 2 h), two or more per window, become one level-1 block holding their
-    /// inputs and sources. It is uploaded like any block (parts, then the meta); readers switch to it at their next
-    /// sync and the next pass of the lease holder deletes the inputs.
+    /// Merges what <see cref="BucketCompactionPlan"/> picks, group after group, for up to half the lease. Each merged
+    /// block is uploaded like any block (parts, then the meta) and counted as this server's own at once (queries here
+    /// switch to it); other readers switch at their next sync, and the next pass deletes the inputs.
+    /// Returns whether anything was merged.
     /// </summary>
-    private async Task CompactBucketAsync(CancellationToken stop)
+    private async Task<bool> CompactBucketAsync(CancellationToken stop)
     {
-        var window = _options.BlockDuration.Ticks * 100 * 12;
-        var recent = (_options.Time.GetUtcNow() - (2 * _options.BlockDuration)).ToUnixTimeMilliseconds() * 1_000_000;
-        List<BucketBlockMeta> group;
-        lock (_rotateLock)
+        var started = _options.Time.GetTimestamp();
+        var merged = false;
+        while (_options.Time.GetElapsedTime(started) < LeaseDuration / 2)
         {
-            var visible = VisibleBlocks();
-            group = _bucketMetas.Values
-                .Where(m => m.Level == 0 && visible.Contains(m.Id) && m.MaxTimeNanos < recent && !_freshUploads.Contains(m.Id))
-                .GroupBy(m => m.MinTimeNanos / window)
-                .Where(g => g.Count() >= 2)
-                .Select(g => g.OrderBy(m => m.MinTimeNanos).Take(MaxCompactionInputs).ToList())
-                .FirstOrDefault() ?? [];
+            List<BucketBlockMeta> group;
+            int level;
+            lock (_rotateLock)
+            {
+                var visible = VisibleBlocks();
+                var candidates = _bucketMetas.Values.Where(m => visible.Contains(m.Id) && !_freshUploads.Contains(m.Id)).ToList();
+                group = BucketCompactionPlan.Next(candidates, _options.BlockDuration, _options.Time.GetUtcNow(), _options.BucketCompactionMaxBytes, MaxCompactionInputs, out level);
+            }
+
+            if (group.Count < 2)
+            {
+                return merged;
+            }
+
+            await MergeBucketBlocksAsync(group, level, stop).ConfigureAwait(false);
+            merged = true;
         }
 
-        if (group.Count < 2)
-        {
-            return;
-        }
+        return merged;
+    }
 
+    private async Task MergeBucketBlocksAsync(List<BucketBlockMeta> group, int level, CancellationToken stop)
+    {
         var views = new List<PartitionView>();
         foreach (var meta in group)
         {
@@ -111,22 +131,29 @@ public sealed partial class ProfileStore
             {
                 var part = new RemoteBlockPartition(meta.Id, i, meta.Parts[i], _options.Bucket!, _blockCache!, m => throw new BucketException(m));
                 var view = part.View();
-                _ = view.Tree; // fetch the details now: a failure aborts the pass before anything is written
+                _ = view.Tree; // fetch the details now: a failure aborts the merge before anything is written
                 views.Add(view);
             }
         }
 
         var id = $"compacted/{group[0].MinTimeNanos:x16}-{Guid.NewGuid().ToString("N")[..8]}";
-        var merged = BlockMerge.Merge(views, id);
+        var block = BlockMerge.Merge(views, id, stop);
         var result = new BucketBlockMeta
         {
             Id = id,
-            Level = group.Max(m => m.Level) + 1,
-            Inputs = [.. group.SelectMany(m => m.Inputs).Distinct()],
-            Sources = [.. group.SelectMany(m => m.Sources)],
+            Level = level,
+            Inputs = [.. group.SelectMany(m => m.Inputs).Distinct(StringComparer.Ordinal)],
+            Sources = [.. group.SelectMany(m => m.Sources).DistinctBy(s => (s.Ingester, s.WalFirst, s.WalLast))],
         };
-        await PutBucketBlockAsync(result, [merged], stop).ConfigureAwait(false);
+        await PutBucketBlockAsync(result, [block], stop).ConfigureAwait(false);
+        lock (_rotateLock)
+        {
+            _bucketMetas[id] = result;
+            _freshUploads.Add(id); // a listing taken before the upload must not remove it
+            SwapVisible(VisibleBlocks());
+        }
+
         _bucketMetrics!.Compacted();
-        _options.Log?.Invoke($"storage: compacted {group.Count} blocks in object storage into {id} ({merged.SampleCount} samples)");
+        _options.Log?.Invoke($"storage: compacted {group.Count} blocks in object storage into {id} ({block.SampleCount} samples, level {level})");
     }
 }

@@ -86,6 +86,12 @@ public sealed class StorageOptions
     /// </summary>
     public TimeSpan BucketOrphanGrace { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Bound on the part files merged into one bucket block (the merge holds its inputs and the result in memory);
+    /// blocks this large are final. See Buckets.BucketCompactionPlan for the levels and windows.
+    /// </summary>
+    public long BucketCompactionMaxBytes { get; set; } = 256L << 20;
+
     /// <summary>A query server (--mode=query): appends are refused, blocks come from the bucket only.</summary>
     public bool QueryOnly { get; set; }
 

@@ -28,7 +28,7 @@ public sealed class AgentEndToEndTests
         Assert.True(hot >= total * 0.9, $"burn<-c<-b<-a<-main holds {hot:F3}s of {total:F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
 
         // Below main: libc's start code (no frame pointers there, so the walk may stop inside libc).
-        var raw = GoPprof.Raw(file);
+        var raw = GoPprof.Run("-raw", file);
         var buildId = Tracees.Run("readelf", "-n " + path).Split('\n').Single(l => l.Contains("Build ID:", StringComparison.Ordinal)).Split("Build ID:")[1].Trim();
         Assert.Contains($"{path} {buildId}", raw, StringComparison.Ordinal);
         Assert.Contains("PeriodType: cpu nanoseconds\nPeriod: 10101010\n", raw, StringComparison.Ordinal); // 1e9 / 99 Hz

@@ -43,6 +43,18 @@ public sealed class CommandLineTests
         Assert.Equal(Environment.MachineName, o.Node);
     }
 
+    [Theory]
+    [InlineData(2L << 30, 1u << 20)] // 2 GiB: the floor, 1 Mi rows
+    [InlineData(24L << 30, 8_388_608u)] // this machine: 96 MiB of rows
+    [InlineData(1L << 40, 1u << 24)] // 1 TiB: the cap, 16 Mi rows
+    public void Unwind_row_memory_is_sized_from_the_memory_available_by_default(long memory, uint rows)
+    {
+        Assert.Equal(0, new ParcaAgentOptions().DwarfUnwindingMaxRows);
+        Assert.Equal(rows, Unwinding.RowBudget.FromMemory(memory));
+        Assert.DoesNotContain(new ParcaAgentOptions { DwarfUnwindingMaxRows = 0 }.Validate(), p => p.Contains("--dwarf-unwinding-max-rows", StringComparison.Ordinal));
+        Assert.Contains(new ParcaAgentOptions { DwarfUnwindingMaxRows = -1 }.Validate(), p => p.Contains("--dwarf-unwinding-max-rows=-1", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Remote_store_sends_v2_arrow_by_default_and_WriteRaw_when_asked()
     {

@@ -31,7 +31,7 @@ public sealed partial class DebugSymbolsEndToEndTests
         Assert.True(named >= total * 0.9, $"main <- __libc_start_call_main holds {named:F3}s of {total:F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
 
         // The libc mapping keeps its build id, so a server can symbolize the same addresses again.
-        Assert.Contains($"{Libc} {libcBuildId}", GoPprof.Raw(file), StringComparison.Ordinal);
+        Assert.Contains($"{Libc} {libcBuildId}", GoPprof.Run("-raw", file), StringComparison.Ordinal);
         var metrics = await new HttpClient().GetStringAsync(new Uri(agent.Agent.BaseAddress, "/metrics"));
         Assert.Matches(@"parca_agent_debuginfo_files_loaded_total [1-9]", metrics);
         Assert.Contains("parca_agent_debuginfo_skipped_total 0", metrics, StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public sealed partial class DebugSymbolsEndToEndTests
 
         // Every location in the Go binary: our name is what go tool addr2line says for the address (leaf) or the
         // address - 1 (a return address, looked up inside the call instruction).
-        var raw = GoPprof.Raw(file);
+        var raw = GoPprof.Run("-raw", file);
         var mapping = MappingId(raw, binary);
         var locations = LocationLine().Matches(raw).Where(m => m.Groups["m"].Value == mapping)
             .Select(m => (Address: ulong.Parse(m.Groups["a"].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture), Name: m.Groups["f"].Value.Trim()))

@@ -10,23 +10,34 @@ using Parca.Symbols.Elf;
 namespace Parca.Agent.Tests;
 
 /// <summary>
-/// The must-hold run under our agent: a gcc -O2 -g program, stripped, its debug file in --debuginfo-directories
-/// (by build id), sampled by the real agent through BPF; the agent uploads the debug file to our server, and the
-/// server's pprof report names every sampled address of the program with the same functions, files, lines and
-/// inlined frames as binutils' <c>addr2line -i -f</c> on the debug file. Profiles go through WriteRaw (see below).
+/// The must-hold runs under our agent: a gcc -O2 -g program, stripped, sampled by the real agent through BPF, and the
+/// server's pprof report naming every sampled address of the program with the same functions, files, lines and
+/// inlined frames as binutils' <c>addr2line -i -f</c> on the debug file. Two runs cover both shipping paths and both
+/// debuginfo sources: the default v2 Arrow records (WriteArrow: native frames carry ELF file addresses and no mapping
+/// range, Parca's convention) with the debug file uploaded by the agent from --debuginfo-directories (by build id);
+/// and WriteRaw (pprof mappings carry the range the server normalizes through) with the debug file served by Debian's
+/// debuginfod in its own network namespace, the agent uploading nothing.
 /// </summary>
 [Collection(KernelCollection.Name)]
 public sealed class DebuginfoUploadEndToEndTests
 {
-    [Fact]
-    public async Task Stripped_program_sampled_by_the_agent_is_named_by_the_server_from_the_uploaded_debug_file_as_addr2line()
+    [Theory]
+    [InlineData("v2", "upload")]
+    [InlineData("writeraw", "debuginfod")]
+    public async Task Stripped_program_sampled_by_the_agent_is_named_by_the_server_as_addr2line(string shipping, string source)
     {
+        var v2 = shipping == "v2";
+        var upload = source == "upload";
         var root = Directory.CreateTempSubdirectory("parca-agent-debuginfo-").FullName;
         var program = NativeProgram.Build(Path.Combine(root, "program"));
         var debugDir = Path.Combine(root, "debug");
         var byId = Path.Combine(debugDir, ".build-id", program.BuildId[..2], program.BuildId[2..] + ".debug");
         Directory.CreateDirectory(Path.GetDirectoryName(byId)!);
         File.Copy(program.DebugFile, byId);
+        var served = Path.Combine(root, "served");
+        Directory.CreateDirectory(served);
+        File.Copy(program.DebugFile, Path.Combine(served, "p.debug"));
+        using var debuginfod = upload ? null : await DebuginfodPeer.StartAsync(served, program.BuildId);
 
         await using var server = ParcaServer.Create(new ParcaServerOptions
         {
@@ -35,7 +46,8 @@ public sealed class DebuginfoUploadEndToEndTests
             LogLevel = "warn",
             StoragePath = Path.Combine(root, "data"),
             DebuginfoCacheDir = Path.Combine(root, "cache"),
-            DebuginfodUpstreamServers = [],
+            DebuginfodUpstreamServers = debuginfod is null ? [] : [debuginfod.Url],
+            DebuginfodHttpRequestTimeout = TimeSpan.FromSeconds(20),
         });
         await server.StartAsync();
         var address = $"127.0.0.1:{server.BaseAddress.Port}";
@@ -48,10 +60,10 @@ public sealed class DebuginfoUploadEndToEndTests
                 o.RemoteStoreAddress = address;
                 o.RemoteStoreInsecure = true;
                 o.RemoteStoreBatchWriteInterval = TimeSpan.FromSeconds(1);
-                // WriteRaw: its pprof mappings carry start/limit/offset, which the server needs to normalize addresses.
-                // The v2 Arrow records carry no mapping range (Parca expects file addresses there): not symbolizable yet.
-                o.RemoteStoreUseV2Schema = false;
-                o.DebuginfoDirectories = [debugDir];
+                Assert.True(o.RemoteStoreUseV2Schema); // the default
+                o.RemoteStoreUseV2Schema = v2;
+                o.DebuginfoDirectories = upload ? [debugDir] : [];
+                o.DebuginfoUploadDisable = !upload;
                 o.DebuginfoTempDir = root;
             });
 
@@ -62,13 +74,17 @@ public sealed class DebuginfoUploadEndToEndTests
         // The agent uploads once per build id, in the background: wait (bounded by tries, a fail-safe) until the server has it.
         using var channel = RpcChannel.Create(address, new RpcChannelOptions { Insecure = true });
         var should = new ShouldInitiateUploadRequest { BuildId = program.BuildId, Type = DebuginfoType.Executable, BuildIdType = BuildIDType.Gnu };
-        for (var i = 0; i < 120 && (await channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, should)).ShouldInitiateUpload; i++)
+        for (var i = 0; upload && i < 120 && (await channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, should)).ShouldInitiateUpload; i++)
         {
             await Task.Delay(250);
         }
 
-        var answer = await channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, should);
-        Assert.False(answer.ShouldInitiateUpload, "the agent did not upload the debug file: " + answer.Reason);
+        if (upload)
+        {
+            var answer = await channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, should);
+            Assert.False(answer.ShouldInitiateUpload, "the agent did not upload the debug file: " + answer.Reason);
+        }
+
         await agent.Agent.StopAsync(); // sends what is buffered
 
         var response = await channel.UnaryAsync(ParcaApi.QueryService.Query, new QueryRequest
@@ -87,13 +103,15 @@ public sealed class DebuginfoUploadEndToEndTests
         Assert.NotEmpty(mappings);
 
         // Every location in the program's mapping: the server's frames against addr2line on the same file address.
+        // v2 frames arrive as file addresses in a mapping without range; WriteRaw ones as process addresses.
         var text = ElfFile.Open(program.Stripped).ProgramHeaders.First(h => h.Type == 1 && (h.Flags & 1) != 0);
+        Assert.All(mappings.Values, m => Assert.Equal(v2, m.MemoryStart == 0 && m.MemoryLimit == 0 && m.FileOffset == 0));
         var functions = profile.Functions.ToDictionary(f => f.Id);
         var ours = new Dictionary<ulong, List<(string, string, long)>>();
         foreach (var loc in profile.Locations.Where(l => mappings.ContainsKey(l.MappingId)))
         {
             var m = mappings[loc.MappingId];
-            var pc = loc.Address - m.MemoryStart + m.FileOffset - text.Offset + text.VirtualAddress;
+            var pc = v2 ? loc.Address : loc.Address - m.MemoryStart + m.FileOffset - text.Offset + text.VirtualAddress;
             ours[pc] = [.. loc.Lines.Select(l => (functions[l.FunctionId].Name, functions[l.FunctionId].Filename, l.LineNumber))];
         }
 

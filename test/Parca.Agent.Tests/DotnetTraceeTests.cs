@@ -63,6 +63,6 @@ public sealed class DotnetTraceeTests
     }
 
     /// <summary>Burn as the leaf in its final tiered version, not the on-stack-replacement one the loop starts in.</summary>
-    private static bool IsSteadyBurn((double Seconds, string[] Frames) t) =>
+    private static bool IsSteadyBurn(PprofTrace t) =>
         t.Frames[0].Contains("Hot::Burn", StringComparison.Ordinal) && !t.Frames[0].Contains("OSR", StringComparison.Ordinal);
 }

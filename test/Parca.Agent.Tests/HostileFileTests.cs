@@ -104,8 +104,10 @@ public sealed class HostileFileTests
 
     private static async Task WaitForWindowsAsync(AgentHarness agent, long windows)
     {
-        // Bounded by windows: twice the time the windows need, then the assertion below says what happened.
-        var deadline = DateTime.UtcNow + (agent.Agent.Options.ProfilingDuration * (windows - agent.Agent.Metrics.Windows) * 2);
+        // A hostile file that stalled the window loop would stall it for good (a blocking FIFO open never returns), so
+        // a generous bound tells a stall from a loaded machine's late windows (CI runs on two busy cores): four times
+        // the time the windows need plus 15 s, then the assertion below says what happened.
+        var deadline = DateTime.UtcNow + (agent.Agent.Options.ProfilingDuration * (windows - agent.Agent.Metrics.Windows) * 4) + TimeSpan.FromSeconds(15);
         while (agent.Agent.Metrics.Windows < windows && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);

@@ -65,4 +65,29 @@ public sealed class RemoteStoreArrowTests
 
         Assert.Equal(RemoteStore.BuildArrowRequest([decoded]).IpcBuffer.ToByteArray(), RemoteStore.BuildArrowRequest([aggregated]).IpcBuffer.ToByteArray());
     }
+
+    [Fact]
+    public void Native_frames_of_a_pprof_with_executable_info_carry_elf_file_addresses()
+    {
+        var time = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        const long period = 52_631_578;
+        var p = new Profile { TimeNanos = time.ToUnixTimeMilliseconds() * 1_000_000, DurationNanos = 10_000_000_000, Period = period, PeriodType = new("cpu", "nanoseconds") };
+        p.SampleTypes.Add(new("samples", "count"));
+        p.SampleTypes.Add(new("cpu", "nanoseconds"));
+        // A PIE whose text segment (file offset 0x1000, vaddr 0x2000) the kernel mapped at 0x7f0000001000.
+        p.Mappings.Add(new Mapping { Id = 1, MemoryStart = 0x7f00_0000_1000, MemoryLimit = 0x7f00_0000_5000, FileOffset = 0x1000, Filename = "/usr/bin/app", BuildId = "b1d" });
+        p.Mappings.Add(new Mapping { Id = 2, MemoryStart = 0x7f10_0000_0000, MemoryLimit = 0x7f10_0001_0000, Filename = "[anon]" });
+        p.Locations.Add(new Location { Id = 1, MappingId = 1, Address = 0x7f00_0000_1234 });
+        p.Locations.Add(new Location { Id = 2, MappingId = 2, Address = 0x7f10_0000_0040 });
+        p.Samples.Add(new Sample { LocationIds = [2, 1], Values = [2, 2 * period] });
+        var labels = new Dictionary<string, string> { ["comm"] = "app" };
+        var decoded = new ProfileSeries(labels, PprofEncoder.Encode(p, compress: true), [1], 2, time, TimeSpan.FromSeconds(10),
+            [new ExecutableSegment(3, 0x1000, 0x2000), default]);
+
+        Shipping.Arrow.Frame text = new(0x2234, "native", "/usr/bin/app", "b1d"); // 0x1234 − 0x1000 + 0x1000 − 0x1000 + 0x2000
+        Shipping.Arrow.Frame jit = new(0x7f10_0000_0040, "native", "[anon]"); // no ELF: the process address stays
+        var expected = decoded with { Stacks = new AggregatedStacks(period, [([jit, text], 2)]) };
+
+        Assert.Equal(RemoteStore.BuildArrowRequest([expected]).IpcBuffer.ToByteArray(), RemoteStore.BuildArrowRequest([decoded]).IpcBuffer.ToByteArray());
+    }
 }

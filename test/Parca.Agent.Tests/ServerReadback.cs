@@ -44,10 +44,16 @@ internal sealed class ServerReadback : IAsyncDisposable
     }
 
     /// <summary>Stops the agent (last window sent) and returns the merged profile of <paramref name="pid"/> as go tool pprof traces.</summary>
-    public async Task<(List<(double Seconds, string[] Frames)> Traces, string File)> StopAndQueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
+    public async Task<(List<PprofTrace> Traces, string File)> StopAndQueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
     {
         await Agent.WaitForProfileAsync(p => p.Pids.Contains(pid));
         await Agent.Agent.StopAsync();
+        return await QueryAsync(pid, from, extraMatchers);
+    }
+
+    /// <summary>The merged profile of <paramref name="pid"/> stored so far (a second query after <see cref="StopAndQueryAsync"/>).</summary>
+    public async Task<(List<PprofTrace> Traces, string File)> QueryAsync(int pid, DateTimeOffset? from = null, string extraMatchers = "")
+    {
         var file = await QueryFileAsync($"pid=\"{pid}\"{extraMatchers}", from);
         return (GoPprof.Traces(file), file);
     }

@@ -57,7 +57,8 @@ public sealed class UnwindEndToEndTests
         string[] leaf = ["rustchain::burn", "rustchain::level3", "rustchain::level2", "rustchain::level1", "rustchain::main"];
         string[] root = ["main", "*", "__libc_start_main", "_start"];
         var total = traces.Sum(t => t.Seconds);
-        var complete = traces.Select(t => (t.Seconds, User: t.Frames[(Array.FindLastIndex(t.Frames, IsKernelFrame) + 1)..]))
+        var complete = traces.Select(t => (t.Seconds, Frames: LibcStartAsSymbolTable(t.Frames)))
+            .Select(t => (t.Seconds, User: t.Frames[(Array.FindLastIndex(t.Frames, IsKernelFrame) + 1)..]))
             .Where(t => t.User.Length >= leaf.Length + root.Length
                 && t.User.Take(leaf.Length).SequenceEqual(leaf)
                 && t.User[^root.Length..].Zip(root).All(p => p.Second == "*" || p.First == p.Second)).Sum(t => t.Seconds);
@@ -136,10 +137,11 @@ public sealed class UnwindEndToEndTests
     }
 
     /// <summary>Share of samples whose outermost frames are exactly <paramref name="outer"/> (the leaf side may vary).</summary>
-    internal static void AssertSuffixShare(List<(double Seconds, string[] Frames)> traces, string file, string[] outer, double share)
+    internal static void AssertSuffixShare(List<PprofTrace> traces, string file, string[] outer, double share)
     {
         var total = traces.Sum(t => t.Seconds);
-        var hot = traces.Where(t => t.Frames.Length >= outer.Length && Matches(t.Frames[^outer.Length..], outer)).Sum(t => t.Seconds);
+        var hot = traces.Select(t => (t.Seconds, Frames: LibcStartAsSymbolTable(t.Frames)))
+            .Where(t => t.Frames.Length >= outer.Length && Matches(t.Frames[^outer.Length..], outer)).Sum(t => t.Seconds);
         Assert.True(total > 0, "the server returned an empty profile");
         Assert.True(hot >= total * share, $"... <- {string.Join(" <- ", outer)} holds {hot:F3}s of {total:F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
     }
@@ -148,13 +150,38 @@ public sealed class UnwindEndToEndTests
     /// Share of samples whose user stack (leaf first) is exactly <paramref name="expected"/> ("*" = any one frame,
     /// "~x" = a frame containing x); kernel frames above it (an interrupt taken in burn) are allowed.
     /// </summary>
-    internal static void AssertShare(List<(double Seconds, string[] Frames)> traces, string file, string[] expected, double share)
+    internal static void AssertShare(List<PprofTrace> traces, string file, string[] expected, double share)
     {
         var total = traces.Sum(t => t.Seconds);
-        var hot = traces.Where(t => t.Frames.Length >= expected.Length && Matches(t.Frames[^expected.Length..], expected)
-            && (t.Frames.Length == expected.Length || IsKernelFrame(t.Frames[^(expected.Length + 1)]))).Sum(t => t.Seconds);
+        var hot = traces.Select(t => (t.Seconds, Frames: LibcStartAsSymbolTable(t.Frames)))
+            .Where(t => t.Frames.Length >= expected.Length && Matches(t.Frames[^expected.Length..], expected)
+                && (t.Frames.Length == expected.Length || IsKernelFrame(t.Frames[^(expected.Length + 1)]))).Sum(t => t.Seconds);
         Assert.True(total > 0, "the server returned an empty profile");
         Assert.True(hot >= total * share, $"{string.Join(" <- ", expected)} holds {hot:F3}s of {total:F3}s:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
+    }
+
+    /// <summary>
+    /// libc's start code as its symbol table names it. Named from DWARF (libc6-dbg: the server symbolizing file
+    /// addresses from debug files), the same return addresses read `call_init` (inlined) and
+    /// `__libc_start_main_impl`, the function behind the exported versioned `__libc_start_main`; the patterns use
+    /// the symbol table's names.
+    /// </summary>
+    internal static string[] LibcStartAsSymbolTable(string[] frames)
+    {
+        var i = Array.IndexOf(frames, "__libc_start_main_impl");
+        if (i < 0)
+        {
+            return frames;
+        }
+
+        var list = frames.ToList();
+        list[i] = "__libc_start_main";
+        if (i > 0 && list[i - 1] == "call_init")
+        {
+            list.RemoveAt(i - 1);
+        }
+
+        return [.. list];
     }
 
     /// <summary>The process's comm: its file name cut to 15 bytes.</summary>

@@ -5,8 +5,10 @@ namespace Parca.Agent.Tests;
 /// <summary>
 /// The table unwinder across a process's life on the real kernel, stacks read back through a real parca: a process
 /// that exits mid-window, a binary deleted while it runs, a binary that exists only in another mount namespace, a
-/// library dlopen'ed after the agent captured the process, and code whose CFI is only in a separate debug file's
-/// .debug_frame. Every tracee is built at -O2 without frame pointers, so a frame-pointer walk would lose the chain.
+/// library dlopen'ed after the agent captured the process, code whose CFI is only in a separate debug file's
+/// .debug_frame, and a process that execs another program. Every tracee is built at -O2 without frame pointers, so
+/// a frame-pointer walk would lose the chain. The agent runs with its default pool and row sizes: on a shared CI
+/// machine other processes compete for both, as on a user's busy machine.
 /// </summary>
 [Collection(KernelCollection.Name)]
 public sealed class UnwindLifecycleTests
@@ -15,7 +17,7 @@ public sealed class UnwindLifecycleTests
     public async Task Process_exiting_mid_window_keeps_its_whole_chain_and_logs_no_warning()
     {
         var path = LifecycleTracees.Build(1);
-        await using var run = await ServerReadback.StartAsync("lifecycle-1", Roomy);
+        await using var run = await ServerReadback.StartAsync("lifecycle-1");
         using var tracee = LifecycleTracees.Start(path, "b0.3", "w", "b2.5");
         var from = await run.WaitForTablesAsync(tracee.Id);
         LifecycleTracees.Continue(tracee);
@@ -40,7 +42,7 @@ public sealed class UnwindLifecycleTests
         var copy = Path.Combine(Directory.CreateTempSubdirectory("parca-deleted-").FullName, "deletedbin");
         File.Copy(LifecycleTracees.Build(2), copy);
         var buildId = LifecycleTracees.BuildId(copy);
-        await using var run = await ServerReadback.StartAsync("deletedbin", Roomy);
+        await using var run = await ServerReadback.StartAsync("deletedbin");
         using var tracee = LifecycleTracees.Start(copy, "w", "b6");
         await WaitForExecAsync(tracee.Id, copy);
         File.Delete(copy);
@@ -60,7 +62,7 @@ public sealed class UnwindLifecycleTests
         var directory = Directory.CreateTempSubdirectory("parca-mntns-").FullName;
         var binary = LifecycleTracees.Build(3);
         var buildId = LifecycleTracees.BuildId(binary);
-        await using var run = await ServerReadback.StartAsync("nsprog", Roomy);
+        await using var run = await ServerReadback.StartAsync("nsprog");
         using var tracee = LifecycleTracees.Start(
             "unshare", "-m", "--propagation", "private", "sh", "-c", $"mount -t tmpfs none {directory} && cp {binary} {directory}/nsprog && exec {directory}/nsprog w b6");
         await WaitForExecAsync(tracee.Id, $"{directory}/nsprog");
@@ -80,7 +82,7 @@ public sealed class UnwindLifecycleTests
         var path = LifecycleTracees.Build(4);
         var library = LifecycleTracees.BuildLibrary();
         var libraryId = LifecycleTracees.BuildId(library);
-        await using var run = await ServerReadback.StartAsync("lifecycle-4", Roomy);
+        await using var run = await ServerReadback.StartAsync("lifecycle-4");
         var unwinder = run.Agent.Agent.Unwinder!;
         using var tracee = LifecycleTracees.Start(path, "b1", "w", $"d{library}:20");
         await run.WaitForTablesAsync(tracee.Id);
@@ -122,7 +124,6 @@ public sealed class UnwindLifecycleTests
 
         await using var run = await ServerReadback.StartAsync("dbgframe", o =>
         {
-            Roomy(o);
             o.DebuginfoDirectories = [debugDir];
             o.DwarfUnwindingCacheDirectory = Path.Combine(work, "cache");
         });
@@ -133,16 +134,50 @@ public sealed class UnwindLifecycleTests
         UnwindEndToEndTests.AssertShare(traces, file, LifecycleTracees.BurnChain, 0.95);
     }
 
-    /// <summary>
-    /// Room for every process of a shared CI machine: row memory (compilers and test hosts of parallel builds sampled in
-    /// every window hold their tables, which are never evicted for a newcomer) and object files (with the default pool
-    /// of 100 those processes' files evict the tracee's, and a deleted or namespace-private binary cannot be opened
-    /// again once the process exited, while the window that names its frames may be processed later on a loaded machine).
-    /// </summary>
-    private static void Roomy(ParcaAgentOptions o)
+    [Fact]
+    public async Task Process_that_execs_is_profiled_as_the_new_program_from_the_exec_on()
     {
-        o.DwarfUnwindingMaxRows = 8 << 20;
-        o.ObjectFilePoolSize = 2000;
+        // Two builds (two build ids), copied under the names that become the comm: the first runs, then execs the second.
+        var directory = Directory.CreateTempSubdirectory("parca-exec-").FullName;
+        var before = Path.Combine(directory, "execbefore");
+        var after = Path.Combine(directory, "execafter");
+        File.Copy(LifecycleTracees.Build(6), before);
+        File.Copy(LifecycleTracees.Build(7), after);
+        var afterId = LifecycleTracees.BuildId(after);
+        await using var run = await ServerReadback.StartAsync("execbefore|execafter");
+        var unwinder = run.Agent.Agent.Unwinder!;
+        // Each program burns a second (it is sampled, hence captured) and waits while the agent loads its tables.
+        using var tracee = LifecycleTracees.Start(before, "b1", "w", "b3", $"x{after}", "b1", "w", "b6");
+        await WaitForExecAsync(tracee.Id, before);
+        var from = await run.WaitForTablesAsync(tracee.Id);
+        LifecycleTracees.Continue(tracee);
+        for (var i = 0; i < 1200 && !unwinder.HasTable(afterId) && !tracee.HasExited; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        // As for a new process, the new program's first samples (until its tables are loaded) are walked by frame pointer.
+        Assert.True(unwinder.HasTable(afterId), "the unwind table of the program exec'ed into was never loaded");
+        await Task.Delay(run.Agent.Agent.Options.ProfilingDuration);
+        var afterLoaded = DateTimeOffset.UtcNow;
+        LifecycleTracees.Continue(tracee);
+        await tracee.WaitForExitAsync();
+        Assert.Equal(0, tracee.ExitCode);
+
+        // Before the exec (the window of the exec included): the first program's comm and chain; after it the second's, in the same PID.
+        var (afterTraces, afterFile) = await run.StopAndQueryAsync(tracee.Id, afterLoaded, ",comm=\"execafter\"");
+        UnwindEndToEndTests.AssertShare(afterTraces, afterFile, LifecycleTracees.BurnChain, 0.95);
+        var (beforeTraces, beforeFile) = await run.QueryAsync(tracee.Id, from, ",comm=\"execbefore\"");
+        UnwindEndToEndTests.AssertShare(beforeTraces, beforeFile, LifecycleTracees.BurnChain, 0.95);
+        try
+        {
+            var (lateBefore, _) = await run.QueryAsync(tracee.Id, afterLoaded, ",comm=\"execbefore\"");
+            Assert.True(lateBefore.Sum(t => t.Seconds) == 0, $"{lateBefore.Sum(t => t.Seconds):F2}s of samples after the exec kept the old comm");
+        }
+        catch (Parca.Rpc.RpcException e) when (e.Status == Parca.Rpc.StatusCode.NotFound)
+        {
+            // no profile of the old program after the exec
+        }
     }
 
     /// <summary>Waits until <paramref name="pid"/> runs <paramref name="path"/> (unshare and sh exec into it).</summary>

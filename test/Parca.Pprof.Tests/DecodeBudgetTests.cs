@@ -21,25 +21,10 @@ public sealed class DecodeBudgetTests
         return copy;
     }
 
-    private static byte[] GzipZeros(long count)
-    {
-        using var output = new MemoryStream();
-        using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            var zeros = new byte[1 << 20];
-            for (long written = 0; written < count; written += zeros.Length)
-            {
-                gz.Write(zeros);
-            }
-        }
-
-        return output.ToArray();
-    }
-
     [Fact]
     public void A_bomb_whose_trailer_exceeds_the_limit_is_refused_before_inflating()
     {
-        var bomb = GzipZeros(80L << 20); // 80 MiB of zeros: about 80 KiB compressed
+        var bomb = GzipData.Zeros(80L << 20); // 80 MiB of zeros: about 80 KiB compressed
         var budget = new DecodeBudget(64L << 20);
         var options = new PprofReadOptions { Budget = budget, Limits = new PprofLimits { MaxDecompressedBytes = 64L << 20 } };
         using var flat = new FlatProfile();
@@ -68,7 +53,7 @@ public sealed class DecodeBudgetTests
     [Fact]
     public void A_large_forged_trailer_is_refused_without_allocating_its_size()
     {
-        var forged = WithTrailer(GzipZeros(16L << 20), 8 << 20); // inflates to 16 MiB, claims 8 MiB
+        var forged = WithTrailer(GzipData.Zeros(16L << 20), 8 << 20); // inflates to 16 MiB, claims 8 MiB
         var budget = new DecodeBudget(64L << 20);
         using var flat = new FlatProfile();
         var options = new PprofReadOptions { Budget = budget };
@@ -88,7 +73,7 @@ public sealed class DecodeBudgetTests
     public void A_large_honest_profile_decodes_through_the_counting_pass()
     {
         // A real profile padded past the pooled size with a skipped unknown field (field 100, bytes): still valid pprof.
-        var raw = Inflate(s_fib);
+        var raw = GzipData.Inflate(s_fib);
         var padding = new byte[3 << 20];
         using var padded = new MemoryStream();
         padded.Write(raw);
@@ -182,7 +167,7 @@ public sealed class DecodeBudgetTests
 
         // Uncompressed input is reserved too.
         using var raw = new FlatProfile();
-        Assert.Equal(PprofErrorCode.DecodeBudgetExhausted, Assert.Throws<PprofException>(() => PprofDecoder.Decode(Inflate(s_fib), raw, options)).Code);
+        Assert.Equal(PprofErrorCode.DecodeBudgetExhausted, Assert.Throws<PprofException>(() => PprofDecoder.Decode(GzipData.Inflate(s_fib), raw, options)).Code);
         b.Dispose();
         c.Dispose();
         Assert.Equal(0, budget.InUseBytes);
@@ -238,13 +223,5 @@ public sealed class DecodeBudgetTests
         Assert.Equal(PprofErrorCode.CountLimit, e.Code);
         Assert.Equal("sample[1].location_id: 6 frames, more than the stack depth limit of 5", e.Message);
         PprofDecoder.Decode(bytes, new PprofReadOptions { Limits = new PprofLimits { MaxStackDepth = 6 } }).Dispose();
-    }
-
-    private static byte[] Inflate(byte[] gzip)
-    {
-        using var gz = new GZipStream(new MemoryStream(gzip), CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        gz.CopyTo(output);
-        return output.ToArray();
     }
 }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Google.Protobuf;
 using PprofPb = Parca.Protocol.Pprof;
 
@@ -12,19 +11,11 @@ public sealed class GeneratedReferenceTests
 {
     public static TheoryData<string> Files => TestFiles.All();
 
-    private static byte[] Inflate(byte[] gzip)
-    {
-        using var gz = new GZipStream(new MemoryStream(gzip), CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        gz.CopyTo(output);
-        return output.ToArray();
-    }
-
     [Theory]
     [MemberData(nameof(Files))]
     public void Flat_profile_matches_the_generated_parser_field_by_field(string file)
     {
-        var raw = Inflate(TestFiles.Read(file));
+        var raw = GzipData.Inflate(TestFiles.Read(file));
         var reference = PprofPb.Profile.Parser.ParseFrom(raw);
         using var flat = PprofDecoder.Decode(raw);
 
@@ -67,7 +58,7 @@ public sealed class GeneratedReferenceTests
     {
         var model = PprofDecoder.DecodeProfile(TestFiles.Read(file));
         var ours = PprofPb.Profile.Parser.ParseFrom(PprofEncoder.Encode(model, compress: false));
-        var original = PprofPb.Profile.Parser.ParseFrom(Inflate(TestFiles.Read(file)));
+        var original = PprofPb.Profile.Parser.ParseFrom(GzipData.Inflate(TestFiles.Read(file)));
 
         // String indices may differ (our table is in first-use order), so compare with strings resolved.
         Assert.Equal(Resolve(original), Resolve(ours));
@@ -105,7 +96,7 @@ public sealed class GeneratedReferenceTests
         p.Samples.Add(s);
 
         var bytes = PprofEncoder.Encode(p);
-        var g = PprofPb.Profile.Parser.ParseFrom(Inflate(bytes));
+        var g = PprofPb.Profile.Parser.ParseFrom(GzipData.Inflate(bytes));
         string S(long i) => g.StringTable[(int)i];
 
         Assert.Equal("", g.StringTable[0]);

@@ -328,7 +328,7 @@ public sealed class MalformedInputTests
     public void Gzip_bomb_is_stopped_at_the_default_decompressed_limit()
     {
         // 600 MiB of zeros compress to well under 1 MiB; the default limit is 512 MiB.
-        var bomb = GzipZeros(600L << 20);
+        var bomb = GzipData.Zeros(600L << 20);
         Assert.True(bomb.Length < PprofLimits.Default.MaxCompressedBytes);
 
         var e = Refused(bomb);
@@ -401,20 +401,5 @@ public sealed class MalformedInputTests
 
         PprofDecoder.Decode(TestFiles.Read("parca/fib.pb.gz"), flat);
         Assert.True(flat.SampleCount > 0);
-    }
-
-    private static byte[] GzipZeros(long count)
-    {
-        using var output = new MemoryStream();
-        using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            var zeros = new byte[1 << 20];
-            for (long written = 0; written < count; written += zeros.Length)
-            {
-                gz.Write(zeros);
-            }
-        }
-
-        return output.ToArray();
     }
 }

@@ -1,4 +1,4 @@
-using Parca.Server.Config;
+using Parca.Scrape.Config;
 
 namespace Parca.Scrape.Tests;
 

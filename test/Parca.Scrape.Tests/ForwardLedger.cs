@@ -1,5 +1,4 @@
 using Parca.Pprof;
-using Parca.Server.Scrape;
 
 namespace Parca.Scrape.Tests;
 

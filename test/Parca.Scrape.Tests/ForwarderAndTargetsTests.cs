@@ -4,7 +4,7 @@ using Parca.Pprof;
 using Parca.Protocol.Scrape.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Client;
-using Parca.Server.Forwarding;
+using Parca.Scrape.Forwarding;
 
 namespace Parca.Scrape.Tests;
 
@@ -98,7 +98,7 @@ public sealed class ForwarderAndTargetsTests(GoTargetFixture go) : IClassFixture
                 [("__name__", "goroutine"), ("cluster", "eu-1"), ("instance", go.Address), ("job", "go")],
                 series.Labels.Labels.Select(l => (l.Name, l.Value)).OrderBy(l => l.Name, StringComparer.Ordinal));
             var raw = Assert.Single(series.Samples).RawProfile.ToByteArray();
-            Assert.Equal(50, GoTool.CumulativeByFunction(raw)["main.parkedGoroutine"]);
+            Assert.Equal(50, GoPprof.CumulativeByFunction(raw)["main.parkedGoroutine"]);
 
             // Outage 2, the store goes away while the forwarder is connected, then comes back on the same address.
             await stores[0].DisposeAsync();

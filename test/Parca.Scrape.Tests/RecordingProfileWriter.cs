@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Parca.Server.Scrape;
 
 namespace Parca.Scrape.Tests;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using Parca.Server.Config;
-using Parca.Server.Scrape;
+using Parca.Scrape.Config;
 
 namespace Parca.Scrape.Tests;
 

@@ -1,4 +1,3 @@
-using Parca.Server.Scrape;
 
 namespace Parca.Scrape.Tests;
 
@@ -33,25 +32,25 @@ public sealed class ScrapeGoTargetTests(GoTargetFixture go) : IClassFixture<GoTa
 
         var cpu = await Profile("process_cpu");
         // Ranked among the program's own functions: on a loaded machine the runtime's memclr/asyncPreempt can come first.
-        var (cpuCum, cpuFlat) = GoTool.ByFunction(cpu.Pprof, "cpu");
+        var (cpuCum, cpuFlat) = GoPprof.ByFunction(cpu.Pprof, "cpu");
         Assert.Equal("main.cpuHeavy", cpuFlat.Where(kv => kv.Key.StartsWith("main.", StringComparison.Ordinal)).MaxBy(kv => kv.Value).Key);
         Assert.True(cpuCum["main.cpuHeavy"] > 3 * cpuCum.GetValueOrDefault("main.cpuLight"), "cpuHeavy does 10x the work of cpuLight");
-        Assert.Contains("Duration: 2", GoTool.Raw(cpu.Pprof), StringComparison.Ordinal);
+        Assert.Contains("Duration: 2", GoPprof.Raw(cpu.Pprof), StringComparison.Ordinal);
 
         var memory = await Profile("memory");
-        Assert.Equal("main.allocHeavy", GoTool.TopFlat(memory.Pprof, "alloc_space"));
+        Assert.Equal("main.allocHeavy", GoPprof.TopFlat(memory.Pprof, "alloc_space"));
 
         var heap = await Profile("heap");
-        Assert.Equal("main.allocHeavy", GoTool.TopFlat(heap.Pprof, "inuse_space"));
+        Assert.Equal("main.allocHeavy", GoPprof.TopFlat(heap.Pprof, "inuse_space"));
 
         var goroutine = await Profile("goroutine");
-        Assert.Equal(50, GoTool.CumulativeByFunction(goroutine.Pprof)["main.parkedGoroutine"]);
+        Assert.Equal(50, GoPprof.CumulativeByFunction(goroutine.Pprof)["main.parkedGoroutine"]);
 
-        var block = await test.Writer.WaitForAsync(p => p.Name == "block" && GoTool.CumulativeByFunction(p.Pprof, "delay").ContainsKey("main.blockOnChannel"), s_guard);
-        Assert.True(GoTool.CumulativeByFunction(block.Pprof, "delay")["main.blockOnChannel"] > 0);
+        var block = await test.Writer.WaitForAsync(p => p.Name == "block" && GoPprof.CumulativeByFunction(p.Pprof, "delay").ContainsKey("main.blockOnChannel"), s_guard);
+        Assert.True(GoPprof.CumulativeByFunction(block.Pprof, "delay")["main.blockOnChannel"] > 0);
 
-        var mutex = await test.Writer.WaitForAsync(p => p.Name == "mutex" && GoTool.CumulativeByFunction(p.Pprof, "delay").ContainsKey("main.contendMutex"), s_guard);
-        var mutexMain = GoTool.CumulativeByFunction(mutex.Pprof, "delay").Where(kv => kv.Key.StartsWith("main.", StringComparison.Ordinal));
+        var mutex = await test.Writer.WaitForAsync(p => p.Name == "mutex" && GoPprof.CumulativeByFunction(p.Pprof, "delay").ContainsKey("main.contendMutex"), s_guard);
+        var mutexMain = GoPprof.CumulativeByFunction(mutex.Pprof, "delay").Where(kv => kv.Key.StartsWith("main.", StringComparison.Ordinal));
         Assert.Equal("main.contendMutex", mutexMain.MaxBy(kv => kv.Value).Key);
 
         var targets = test.Scraper.ActiveTargets()["go"];
@@ -86,10 +85,10 @@ public sealed class ScrapeGoTargetTests(GoTargetFixture go) : IClassFixture<GoTa
             """));
 
         var memory = await test.Writer.WaitForAsync(p => p.Name == "memory", s_guard);
-        var raw = GoTool.Raw(memory.Pprof);
+        var raw = GoPprof.Raw(memory.Pprof);
         var header = raw.Split('\n').SkipWhile(l => l != "Samples:").Skip(1).First();
         Assert.Equal("alloc_space/bytes", header.Trim().Replace("[dflt]", "", StringComparison.Ordinal));
-        Assert.Equal("main.allocHeavy", GoTool.TopFlat(memory.Pprof));
+        Assert.Equal("main.allocHeavy", GoPprof.TopFlat(memory.Pprof));
         Assert.Single(test.Scraper.ActiveTargets()["go"]);
     }
 

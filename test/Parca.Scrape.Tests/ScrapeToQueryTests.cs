@@ -35,7 +35,7 @@ public sealed class ScrapeToQueryTests(GoTargetFixture go) : IClassFixture<GoTar
                         ReportType = QueryRequest.Types.ReportType.Pprof,
                     });
                     var pprof = response.Pprof.ToByteArray();
-                    if (response.Total > 0 && ready(GoTool.CumulativeByFunction(pprof)))
+                    if (response.Total > 0 && ready(GoPprof.CumulativeByFunction(pprof)))
                     {
                         return pprof;
                     }
@@ -50,21 +50,21 @@ public sealed class ScrapeToQueryTests(GoTargetFixture go) : IClassFixture<GoTar
         }
 
         var cpu = await Merged("process_cpu:cpu:nanoseconds:cpu:nanoseconds:delta", f => f.ContainsKey("main.cpuHeavy"));
-        var (cpuCum, cpuFlat) = GoTool.ByFunction(cpu);
+        var (cpuCum, cpuFlat) = GoPprof.ByFunction(cpu);
         Assert.Equal("main.cpuHeavy", cpuFlat.Where(kv => kv.Key.StartsWith("main.", StringComparison.Ordinal)).MaxBy(kv => kv.Value).Key);
         Assert.True(cpuCum["main.cpuHeavy"] > 3 * cpuCum.GetValueOrDefault("main.cpuLight"));
 
         var allocs = await Merged("memory:alloc_space:bytes:space:bytes", f => f.ContainsKey("main.allocHeavy"));
-        Assert.Equal("main.allocHeavy", GoTool.TopFlat(allocs));
+        Assert.Equal("main.allocHeavy", GoPprof.TopFlat(allocs));
 
         var goroutines = await Merged("goroutine:goroutine:count:goroutine:count", f => f.ContainsKey("main.parkedGoroutine"));
-        var parked = GoTool.CumulativeByFunction(goroutines)["main.parkedGoroutine"];
+        var parked = GoPprof.CumulativeByFunction(goroutines)["main.parkedGoroutine"];
         Assert.True(parked > 0 && parked % 50 == 0, $"50 parked goroutines per snapshot, got {parked}");
 
         var block = await Merged("block:delay:nanoseconds:contentions:count", f => f.ContainsKey("main.blockOnChannel"));
-        Assert.True(GoTool.CumulativeByFunction(block)["main.blockOnChannel"] > 0);
+        Assert.True(GoPprof.CumulativeByFunction(block)["main.blockOnChannel"] > 0);
 
         var mutex = await Merged("mutex:delay:nanoseconds:contentions:count", f => f.ContainsKey("main.contendMutex"));
-        Assert.Equal("main.contendMutex", GoTool.CumulativeByFunction(mutex).Where(kv => kv.Key.StartsWith("main.", StringComparison.Ordinal)).MaxBy(kv => kv.Value).Key);
+        Assert.Equal("main.contendMutex", GoPprof.CumulativeByFunction(mutex).Where(kv => kv.Key.StartsWith("main.", StringComparison.Ordinal)).MaxBy(kv => kv.Value).Key);
     }
 }

@@ -85,7 +85,7 @@ public sealed partial class SelfProfilingSamplingTests
 
         // go tool pprof reads it and finds the thread's method; the exact values come from the decoded profile
         // (pprof prints nanoseconds rounded to its display unit).
-        Assert.Contains(GoTool.CumulativeByFunction(profile, "cpu").Keys, k => k.StartsWith(Self + "SpinForTheWholeWindow", StringComparison.Ordinal));
+        Assert.Contains(GoPprof.CumulativeByFunction(profile, "cpu").Keys, k => k.StartsWith(Self + "SpinForTheWholeWindow", StringComparison.Ordinal));
         var (samples, cpu) = Cumulative(decoded, Self + "SpinForTheWholeWindow");
         Assert.Equal(samples * period, cpu);
 
@@ -150,7 +150,7 @@ public sealed partial class SelfProfilingSamplingTests
             Assert.Equal(refreshes, methods.Refreshes);
 
             var threads = await Get(test, "debug/pprof/goroutine");
-            Assert.Equal(1, GoTool.CumulativeByFunction(threads).Single(kv => kv.Key.StartsWith(Self + "CompiledAfterTheFirstProfile", StringComparison.Ordinal)).Value);
+            Assert.Equal(1, GoPprof.CumulativeByFunction(threads).Single(kv => kv.Key.StartsWith(Self + "CompiledAfterTheFirstProfile", StringComparison.Ordinal)).Value);
         }
         finally
         {

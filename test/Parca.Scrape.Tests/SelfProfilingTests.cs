@@ -2,7 +2,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Parca.Pprof;
-using Parca.Server.Config;
+using Parca.Scrape.Config;
 
 namespace Parca.Scrape.Tests;
 
@@ -106,7 +106,7 @@ public sealed class SelfProfilingTests
         await using var test = await TestServer.StartAsync("");
         var profile = await WhileRunning(s => BurnCpu(s), () => Get(test, "debug/pprof/profile?seconds=2"));
 
-        var (cumulative, flat) = GoTool.ByFunction(profile, "cpu");
+        var (cumulative, flat) = GoPprof.ByFunction(profile, "cpu");
         // Idle thread-pool workers spin in LowLevelSpinWaiter/LowLevelLifoSemaphore before they sleep: real but
         // incidental CPU of this test process, left out of the ranking.
         var ranked = flat.Where(kv => !kv.Key.StartsWith("System.Threading.LowLevel", StringComparison.Ordinal));
@@ -114,7 +114,7 @@ public sealed class SelfProfilingTests
         var burn = cumulative.Single(kv => kv.Key.StartsWith(Self + "BurnCpu", StringComparison.Ordinal)).Value;
         Assert.InRange(burn, 500_000_000, 2_500_000_000); // one busy thread for ~2 s; samples are scaled by the achieved sampling rate
         Assert.Contains(cumulative.Keys, k => k.StartsWith(Self + "<>c", StringComparison.Ordinal) || k.Contains("ThreadStart", StringComparison.Ordinal) || k.Contains("StartCallback", StringComparison.Ordinal));
-        var raw = GoTool.Raw(profile);
+        var raw = GoPprof.Raw(profile);
         Assert.Contains("PeriodType: cpu nanoseconds", raw, StringComparison.Ordinal);
         Assert.Contains("samples/count cpu/nanoseconds", raw, StringComparison.Ordinal);
     }
@@ -125,8 +125,8 @@ public sealed class SelfProfilingTests
         await using var test = await TestServer.StartAsync("");
         var profile = await WhileRunning(s => AllocateALot(s), () => Get(test, "debug/pprof/allocs?seconds=2"));
 
-        var cumulative = GoTool.CumulativeByFunction(profile, "alloc_space");
-        var total = GoTool.ByFunction(profile, "alloc_space").Flat.Values.Sum();
+        var cumulative = GoPprof.CumulativeByFunction(profile, "alloc_space");
+        var total = GoPprof.ByFunction(profile, "alloc_space").Flat.Values.Sum();
         var allocating = cumulative.Single(kv => kv.Key.StartsWith(Self + "AllocateALot", StringComparison.Ordinal)).Value;
         Assert.True(allocating > total / 2, $"AllocateALot has {allocating} of {total} bytes");
     }
@@ -141,7 +141,7 @@ public sealed class SelfProfilingTests
         try
         {
             var threads = await Get(test, "debug/pprof/goroutine");
-            Assert.Equal(1, GoTool.CumulativeByFunction(threads).Single(kv => kv.Key.StartsWith(Self + "ParkedThread", StringComparison.Ordinal)).Value);
+            Assert.Equal(1, GoPprof.CumulativeByFunction(threads).Single(kv => kv.Key.StartsWith(Self + "ParkedThread", StringComparison.Ordinal)).Value);
         }
         finally
         {
@@ -151,8 +151,8 @@ public sealed class SelfProfilingTests
 
         var gate = new Lock();
         var contention = await WhileRunning(s => ContendLock(gate, s), () => WhileRunning(s => ContendLock(gate, s), () => Get(test, "debug/pprof/mutex?seconds=2")));
-        var contentions = GoTool.CumulativeByFunction(contention, "contentions");
-        var delay = GoTool.CumulativeByFunction(contention, "delay");
+        var contentions = GoPprof.CumulativeByFunction(contention, "contentions");
+        var delay = GoPprof.CumulativeByFunction(contention, "delay");
         Assert.True(contentions.Single(kv => kv.Key.StartsWith(Self + "ContendLock", StringComparison.Ordinal)).Value >= 1);
         Assert.True(delay.Single(kv => kv.Key.StartsWith(Self + "ContendLock", StringComparison.Ordinal)).Value >= 500_000, "each wait lasts about as long as the 1 ms hold");
     }
@@ -167,8 +167,8 @@ public sealed class SelfProfilingTests
         var decoded = PprofDecoder.DecodeProfile(profile); // validates: string indices, ids, one value per sample type
         Assert.Equal([new PprofValueType("contentions", "count"), new PprofValueType("delay", "nanoseconds")], decoded.SampleTypes);
         Assert.Equal(new PprofValueType("contentions", "count"), decoded.PeriodType);
-        var contentions = GoTool.CumulativeByFunction(profile, "contentions");
-        var delay = GoTool.CumulativeByFunction(profile, "delay");
+        var contentions = GoPprof.CumulativeByFunction(profile, "contentions");
+        var delay = GoPprof.CumulativeByFunction(profile, "delay");
         var waits = contentions.Single(kv => kv.Key.StartsWith(Self + "BlockOnWaitHandle", StringComparison.Ordinal)).Value;
         var blocked = delay.Single(kv => kv.Key.StartsWith(Self + "BlockOnWaitHandle", StringComparison.Ordinal)).Value;
         Assert.True(waits >= 1);
@@ -187,7 +187,7 @@ public sealed class SelfProfilingTests
             Assert.Equal([new PprofValueType("contentions", "count"), new PprofValueType("delay", "nanoseconds")], decoded.SampleTypes);
             Assert.Empty(decoded.Samples);
             Assert.Contains(decoded.Comments, c => c.Contains("profiling is off: start parca with --", StringComparison.Ordinal));
-            Assert.Contains("contentions/count delay/nanoseconds", GoTool.Raw(profile), StringComparison.Ordinal);
+            Assert.Contains("contentions/count delay/nanoseconds", GoPprof.Raw(profile), StringComparison.Ordinal);
         }
     }
 
@@ -220,9 +220,9 @@ public sealed class SelfProfilingTests
         var guard = TimeSpan.FromMinutes(2);
         var cpu = await test.Writer.WaitForAsync(p => p.Name == "process_cpu", guard);
         Assert.Equal(new Dictionary<string, string> { ["__name__"] = "process_cpu", ["instance"] = address, ["job"] = "parca" }, cpu.Labels);
-        Assert.Contains("samples/count cpu/nanoseconds", GoTool.Raw(cpu.Pprof), StringComparison.Ordinal);
+        Assert.Contains("samples/count cpu/nanoseconds", GoPprof.Raw(cpu.Pprof), StringComparison.Ordinal);
         var memory = await test.Writer.WaitForAsync(p => p.Name == "memory", guard);
-        Assert.Contains("alloc_space/bytes", GoTool.Raw(memory.Pprof), StringComparison.Ordinal);
+        Assert.Contains("alloc_space/bytes", GoPprof.Raw(memory.Pprof), StringComparison.Ordinal);
         await test.Writer.WaitForAsync(p => p.Name == "goroutine", guard);
         await test.Writer.WaitForAsync(p => p.Name == "mutex", guard);
         var targets = test.Scraper.ActiveTargets()["parca"];

@@ -1,6 +1,5 @@
-using Parca.Server.Config;
-using Parca.Server.Scrape;
-using Parca.Server.Scrape.Discovery;
+using Parca.Scrape.Config;
+using Parca.Scrape.Discovery;
 
 namespace Parca.Scrape.Tests;
 

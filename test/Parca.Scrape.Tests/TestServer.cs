@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Parca.Server;
-using Parca.Server.Scrape;
 
 namespace Parca.Scrape.Tests;
 

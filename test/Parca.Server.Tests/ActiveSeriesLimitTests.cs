@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Parca.Ingest;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Rpc.Client;

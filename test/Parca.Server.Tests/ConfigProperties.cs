@@ -1,7 +1,7 @@
 using System.Text;
 using FsCheck;
 using FsCheck.Xunit;
-using Parca.Server.Config;
+using Parca.Scrape.Config;
 
 namespace Parca.Server.Tests;
 

@@ -30,23 +30,8 @@ public sealed class GzipBombTests
     private const long GiB = 1L << 30;
     private const int Limit = 64 << 20; // --grpc-max-message-size default: the per-request inflated budget
 
-    private static readonly Lazy<byte[]> s_bomb = new(() => GzipZeros(GiB));
+    private static readonly Lazy<byte[]> s_bomb = new(() => GzipData.Zeros(GiB, CompressionLevel.Optimal));
     private static readonly Lazy<byte[]> s_forged = new(() => WithTrailer(s_bomb.Value, Limit - 1));
-
-    private static byte[] GzipZeros(long count)
-    {
-        using var output = new MemoryStream();
-        using (var gz = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
-        {
-            var zeros = new byte[1 << 20];
-            for (long written = 0; written < count; written += zeros.Length)
-            {
-                gz.Write(zeros);
-            }
-        }
-
-        return output.ToArray();
-    }
 
     private static byte[] WithTrailer(byte[] gzip, uint size)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Google.Protobuf;
+using Parca.Ingest;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Client;

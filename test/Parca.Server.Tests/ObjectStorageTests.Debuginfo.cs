@@ -6,11 +6,13 @@ public sealed partial class ObjectStorageTests
 {
     /// <summary>
     /// Debuginfo lives in the bucket next to the blocks: a stripped program's profile is written to ingest server A,
-    /// the query server B reads it from the bucket (unnamed: nothing uploaded yet), the debug file is uploaded to A,
-    /// and B names the same frames as binutils' addr2line -i without an upload of its own.
+    /// the query server B reads it from the bucket (unnamed: nothing uploaded yet), a debug file with only a symbol
+    /// table is uploaded to A and B names each address by its function alone; then the full debug file is uploaded to A
+    /// with force, and B (which has the first file open) names the same frames as binutils' addr2line -i, inlined
+    /// calls, files and lines, without an upload or a restart of its own.
     /// </summary>
     [Fact]
-    public async Task Debuginfo_uploaded_to_an_ingest_server_names_frames_on_a_query_server()
+    public async Task Debuginfo_uploaded_to_an_ingest_server_names_frames_on_a_query_server_and_a_forced_reupload_replaces_them()
     {
         using var dir = new TempDir();
         var config = dir.Config(s3.Gateway, "debuginfo");
@@ -45,11 +47,22 @@ public sealed partial class ObjectStorageTests
         var unnamed = await PollAsync(() => b.QueryAsync("shared"), p => p.Locations.Count == addresses.Count);
         Assert.All(addresses, x => Assert.Empty(DebuginfoTestServer.Frames(unnamed)[x]));
 
-        Assert.Equal((ulong)new FileInfo(program.DebugFile).Length, await a.UploadAsync(program.BuildId, await File.ReadAllBytesAsync(program.DebugFile)));
-
         var expected = program.Addr2line(pcs);
-        var named = DebuginfoTestServer.Frames(await PollAsync(
+        Assert.Contains(pcs, pc => expected[pc].Count > 1); // inlined calls: only the DWARF names them
+        var symbolsOnly = dir.Sub("p.symtab");
+        NativeProgram.Run("objcopy", $"--strip-debug \"{program.DebugFile}\" \"{symbolsOnly}\"");
+        await a.UploadAsync(program.BuildId, await File.ReadAllBytesAsync(symbolsOnly));
+        var byName = DebuginfoTestServer.Frames(await PollAsync(
             () => b.QueryAsync("shared"), p => DebuginfoTestServer.Frames(p).Values.All(f => f.Count > 0)));
+        for (var i = 0; i < pcs.Count; i++)
+        {
+            var frame = Assert.Single(byName[addresses[i]]);
+            Assert.Equal(expected[pcs[i]][^1].Function, frame.Function);
+        }
+
+        Assert.Equal((ulong)new FileInfo(program.DebugFile).Length, await a.UploadAsync(program.BuildId, await File.ReadAllBytesAsync(program.DebugFile), force: true));
+        var named = DebuginfoTestServer.Frames(await PollAsync(
+            () => b.QueryAsync("shared"), p => pcs.Select((pc, i) => DebuginfoTestServer.Frames(p)[addresses[i]].SequenceEqual(expected[pc])).All(same => same)));
         for (var i = 0; i < pcs.Count; i++)
         {
             Assert.Equal(expected[pcs[i]], named[addresses[i]]);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Parca.Server.Tests;
@@ -57,7 +56,7 @@ internal sealed class ParcaProcess : IAsyncDisposable
 
     public static async Task<ParcaProcess> StartAsync(params string[] args)
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "parca.dll"));
         start.ArgumentList.Add($"--http-address=127.0.0.1:{port}");
@@ -103,13 +102,6 @@ internal sealed class ParcaProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>SIGTERM and wait: a graceful shutdown (the head is cut into blocks on the way out).</summary>

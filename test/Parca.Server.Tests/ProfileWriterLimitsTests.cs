@@ -1,5 +1,5 @@
-using Parca.Server.Security;
-using Parca.Server.Services;
+using Parca.Ingest;
+using Parca.Scrape;
 using Parca.Storage;
 
 namespace Parca.Server.Tests;

@@ -1,5 +1,5 @@
+using Parca.Ingest;
 using Parca.Pprof;
-using Parca.Server.Services;
 using Parca.Storage;
 
 namespace Parca.Server.Tests;

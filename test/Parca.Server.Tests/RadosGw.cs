@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
@@ -41,7 +39,7 @@ public sealed class RadosGw : IAsyncDisposable
         }
 
         var dir = Path.Combine(Path.GetTempPath(), $"parca-rgw-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
-        var (code, output) = await RunAsync(Path.Combine(Scripts, "start-s3.sh"), dir, FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var (code, output) = await RunAsync(Path.Combine(Scripts, "start-s3.sh"), dir, LoopbackPort.Free().ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (code != 0)
         {
             throw new InvalidOperationException($"start-s3.sh failed ({code}):\n{output}");
@@ -115,13 +113,6 @@ public sealed class RadosGw : IAsyncDisposable
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
         return (p.ExitCode, await stdout + await stderr);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync() => await RunAsync(Path.Combine(Scripts, "stop-s3.sh"), _dir);

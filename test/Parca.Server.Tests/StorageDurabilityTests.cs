@@ -35,7 +35,7 @@ public sealed class StorageDurabilityTests
     public async Task A_full_disk_is_refused_with_resource_exhausted_and_ingest_recovers_by_itself()
     {
         using var disk = new SmallDisk();
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var args = Args(disk.Path, port, "--storage-enable-wal");
         var server = await StartAsync(args, port);
         try
@@ -94,7 +94,7 @@ public sealed class StorageDurabilityTests
         var dir = Directory.CreateTempSubdirectory("parca-leftover-").FullName;
         try
         {
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             var first = await StartAsync(Args(dir, port, "--storage-enable-wal"), port);
             try
             {
@@ -136,7 +136,7 @@ public sealed class StorageDurabilityTests
         var dir = Directory.CreateTempSubdirectory("parca-kill-compact-").FullName;
         try
         {
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             // A 1 MiB head: nearly every write seals the head, so compactions are running when the kill comes.
             var args = Args(dir, port, "--storage-enable-wal", "--storage-active-memory=1048576");
             var acked = new List<string>();
@@ -186,7 +186,7 @@ public sealed class StorageDurabilityTests
     public async Task A_kill_during_disk_full_recovery_loses_and_duplicates_nothing_acknowledged()
     {
         using var disk = new SmallDisk();
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         // A 1 MiB head: compactions fail while the disk is full and are retried at once when space returns.
         var args = Args(disk.Path, port, "--storage-enable-wal", "--storage-active-memory=1048576");
         var acked = new List<string>();

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -28,7 +27,7 @@ public sealed class WriteAheadLogCrashTests
         {
             var config = Path.Combine(dir.FullName, "parca.yaml");
             await File.WriteAllTextAsync(config, $"object_storage:\n  bucket:\n    type: \"FILESYSTEM\"\n    config:\n      directory: \"{dir.FullName}\"\nscrape_configs: []\n");
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             string[] args = [$"--config-path={config}", $"--http-address=127.0.0.1:{port}", "--enable-persistence",
                 $"--storage-path={Path.Combine(dir.FullName, "data")}", "--storage-enable-wal"];
 
@@ -153,12 +152,5 @@ public sealed class WriteAheadLogCrashTests
 
         process.Kill();
         throw new InvalidOperationException($"parca did not become healthy:\n{output}");
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -5,9 +5,8 @@ using Parca.Symbols.Symbolization;
 namespace Parca.Symbols.Tests;
 
 /// <summary>
-/// The DWARF reader on hostile input: every debug file under /usr/lib/debug (a sample in CI; PARCA_FUZZ_ALL=1 for
-/// all), random byte corruptions and truncations of a gcc -O2 program's DWARF sections, and crafted cases
-/// (compression bombs, reserved lengths, a self-referencing abstract origin). The only acceptable failures are
+/// The DWARF reader on hostile input: every debug file under /usr/lib/debug, random byte corruptions and
+/// truncations of a gcc -O2 program's DWARF sections, and crafted cases (compression bombs, reserved lengths, a self-referencing abstract origin). The only acceptable failures are
 /// <see cref="DwarfException"/> / <see cref="InvalidDataException"/> with a message; anything else is a bug.
 /// </summary>
 public sealed class DwarfFuzzTests
@@ -15,17 +14,17 @@ public sealed class DwarfFuzzTests
     private static readonly string[] s_sections = [".debug_info", ".debug_abbrev", ".debug_line", ".debug_rnglists", ".debug_str_offsets", ".debug_addr", ".debug_line_str"];
 
     [Fact]
-    public void Every_sampled_debug_file_under_usr_lib_debug_opens_and_answers_lookups()
+    public void Every_debug_file_under_usr_lib_debug_opens_and_answers_lookups()
     {
+        // All of them (322 files, 47 MB here: about 10 s on the loaded CI machine), 200 addresses each over .text.
         var files = Directory.EnumerateFiles("/usr/lib/debug", "*.debug", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
         Assert.True(files.Count > 0, "no debug files under /usr/lib/debug (scripts/bootstrap.sh test installs libc6-dbg and python3.11-dbg)");
-        var all = Environment.GetEnvironmentVariable("PARCA_FUZZ_ALL") == "1";
-        var sample = all ? files : files.Where((_, i) => i % Math.Max(1, files.Count / 24) == 0).ToList();
         var frames = new List<SymbolizedFrame>();
         var named = 0;
-        foreach (var file in sample)
+        var refused = new List<string>();
+        foreach (var file in files)
         {
-            var symbolizer = Open(file);
+            var symbolizer = Open(file, refused);
             if (symbolizer is null)
             {
                 continue;
@@ -46,7 +45,9 @@ public sealed class DwarfFuzzTests
             }
         }
 
-        Assert.True(named > 0, "no address of any sampled debug file was named");
+        // Debian's own files are well formed: refusing one is a gap in the reader, not hostile input.
+        Assert.True(refused.Count == 0, $"{refused.Count} of {files.Count} debug files refused:\n" + string.Join('\n', refused));
+        Assert.True(named > 0, "no address of any debug file was named");
     }
 
     [Fact]
@@ -148,7 +149,7 @@ public sealed class DwarfFuzzTests
         return symbolizer.Errors.Count == 0;
     }
 
-    private static DebugFileSymbolizer? Open(string path)
+    private static DebugFileSymbolizer? Open(string path, List<string>? refused = null)
     {
         try
         {
@@ -157,11 +158,13 @@ public sealed class DwarfFuzzTests
         catch (DwarfException e)
         {
             Assert.False(string.IsNullOrEmpty(e.Message));
+            refused?.Add(e.Message);
             return null;
         }
         catch (InvalidDataException e)
         {
             Assert.False(string.IsNullOrEmpty(e.Message));
+            refused?.Add(e.Message);
             return null;
         }
     }

@@ -56,6 +56,7 @@ public class DebuginfoUploadBenchmarks
     public async Task<ulong> Upload64MiB()
     {
         var buildId = $"bench{Interlocked.Increment(ref _next):x8}";
+        await _channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, new ShouldInitiateUploadRequest { BuildId = buildId, Hash = _hash, Type = DebuginfoType.Executable, BuildIdType = BuildIDType.Gnu });
         var initiated = await _channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = _hash, Size = Size, Type = DebuginfoType.Executable, BuildIdType = BuildIDType.Gnu });
         var uploadId = initiated.UploadInstructions.UploadId;
         using var call = _channel.ClientStreaming(ParcaApi.Debuginfo.Upload);

@@ -1,9 +1,9 @@
 using BenchmarkDotNet.Attributes;
+using Parca.Ingest;
 using Parca.LoadGen;
 using Parca.Query.Arrow;
 using Parca.Query.Engine;
 using Parca.Query.Reports;
-using Parca.Server.Services;
 using Parca.Storage;
 
 namespace Parca.Benchmarks.Query;

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Parca.Pprof;
-using Parca.Server.Config;
-using Parca.Server.Scrape;
+using Parca.Scrape;
+using Parca.Scrape.Config;
 
 namespace Parca.Benchmarks.Scrape;
 

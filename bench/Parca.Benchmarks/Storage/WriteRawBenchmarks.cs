@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
+using Parca.Ingest;
 using Parca.LoadGen;
-using Parca.Server.Services;
 using Parca.Storage;
 
 namespace Parca.Benchmarks.Storage;

@@ -76,18 +76,10 @@ internal sealed unsafe class InterpreterMaps
     {
         Span<byte> value = stackalloc byte[PythonProcBytes];
         Encode(process, value);
-        var key = (uint)process.Pid;
-        fixed (byte* v = value)
-        {
-            return Libbpf.MapUpdateElem(_pythonFd, &key, v, 0) == 0;
-        }
+        return Update(_pythonFd, process.Pid, value);
     }
 
-    public void DeletePython(int pid)
-    {
-        var key = (uint)pid;
-        _ = Libbpf.MapDeleteElem(_pythonFd, &key);
-    }
+    public void DeletePython(int pid) => Delete(_pythonFd, pid);
 
     /// <summary>The bytes of struct parca_perl_proc for <paramref name="process"/>.</summary>
     public static void Encode(PerlProcess process, Span<byte> value)
@@ -112,17 +104,25 @@ internal sealed unsafe class InterpreterMaps
     {
         Span<byte> value = stackalloc byte[PerlProcBytes];
         Encode(process, value);
-        var key = (uint)process.Pid;
+        return Update(_perlFd, process.Pid, value);
+    }
+
+    public void DeletePerl(int pid) => Delete(_perlFd, pid);
+
+    /// <summary>One process's entry in a per-language map (key: the pid); false when the map is full.</summary>
+    private static bool Update(int fd, int pid, ReadOnlySpan<byte> value)
+    {
+        var key = (uint)pid;
         fixed (byte* v = value)
         {
-            return Libbpf.MapUpdateElem(_perlFd, &key, v, 0) == 0;
+            return Libbpf.MapUpdateElem(fd, &key, v, 0) == 0;
         }
     }
 
-    public void DeletePerl(int pid)
+    private static void Delete(int fd, int pid)
     {
         var key = (uint)pid;
-        _ = Libbpf.MapDeleteElem(_perlFd, &key);
+        _ = Libbpf.MapDeleteElem(fd, &key);
     }
 
     /// <summary>The walker's counters summed over CPUs, indexed by <see cref="InterpreterStat"/>.</summary>

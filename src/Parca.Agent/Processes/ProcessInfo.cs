@@ -21,6 +21,9 @@ internal sealed class ProcessInfo
 
     public ObjectFile? Executable { get; init; }
 
+    /// <summary>The mapped files kept open for this process while the agent knows it (released when it is forgotten).</summary>
+    public FileHolds Holds { get; init; } = new();
+
     public ContainerId? Container { get; init; }
 
     public int NamespacePid { get; init; }

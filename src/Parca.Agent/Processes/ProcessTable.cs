@@ -6,8 +6,12 @@ namespace Parca.Agent.Processes;
 
 /// <summary>
 /// Per-PID metadata, captured on a background task as soon as a PID's first sample of a window arrives (so a
-/// process that exits mid-window still has its mappings, comm and executable). A PID whose start time changed is
-/// recaptured (PID reuse); entries not seen for two windows are forgotten, which bounds the table.
+/// process that exits mid-window still has its mappings, comm and executable). The capture holds every mapped file
+/// open (<see cref="FileHolds"/>) until the entry is forgotten, so a late window names the frames of an exited
+/// process even when its binary was deleted or lived in another mount namespace. A PID whose start time changed
+/// (PID reuse), or whose executable or comm changed (exec), is captured again; the replaced entry's files stay held
+/// for two more windows (its samples may still be waiting). Entries not seen for two windows are forgotten, which
+/// bounds the table.
 /// </summary>
 internal sealed partial class ProcessTable : IAsyncDisposable
 {
@@ -15,9 +19,12 @@ internal sealed partial class ProcessTable : IAsyncDisposable
     private readonly ObjectFileCache _objects;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, Entry> _entries = new();
-    private readonly Channel<int> _queue = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(int Pid, TaskCompletionSource? Barrier)> _queue = Channel.CreateUnbounded<(int, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _retiredLock = new();
+    private readonly List<(long Window, Task<ProcessInfo?> Info)> _retired = [];
     private readonly Task _worker;
     private long _window;
+    private int _renames;
 
     public ProcessTable(ProcessFiles files, ObjectFileCache objects, ILogger logger)
     {
@@ -36,8 +43,33 @@ internal sealed partial class ProcessTable : IAsyncDisposable
     /// <summary>Processes that exited before the agent could read anything about them.</summary>
     public long Missed { get; private set; }
 
+    /// <summary>Processes captured again because they exec'ed (another executable or comm, same PID and start time) or renamed themselves.</summary>
+    public long Execs { get; private set; }
+
     /// <summary>Called from the ring-buffer thread: cheap, never blocks.</summary>
-    public void Observe(int pid) => _queue.Writer.TryWrite(pid);
+    public void Observe(int pid) => _queue.Writer.TryWrite((pid, null));
+
+    /// <summary>Called from the ring-buffer thread when a process's main thread changed its comm (exec): looked at again, and the window waits for it.</summary>
+    public void ObserveRename(int pid)
+    {
+        Interlocked.Increment(ref _renames);
+        Observe(pid);
+    }
+
+    /// <summary>
+    /// Completes once every PID observed before the call was looked at: a window's processing starts with it, so a
+    /// process that exec'ed in the window is already being captured again when its info is asked for.
+    /// </summary>
+    public Task SyncAsync()
+    {
+        if (Interlocked.Exchange(ref _renames, 0) == 0)
+        {
+            return Task.CompletedTask; // no exec seen since the last window: nothing to wait for
+        }
+
+        var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return _queue.Writer.TryWrite((0, barrier)) ? barrier.Task : Task.CompletedTask;
+    }
 
     /// <summary>The info for <paramref name="pid"/>, waiting for a pending capture; null when nothing could be read.</summary>
     public async Task<ProcessInfo?> GetAsync(int pid)
@@ -65,12 +97,82 @@ internal sealed partial class ProcessTable : IAsyncDisposable
 
         foreach (var (pid, e) in _entries)
         {
-            if (_window - e.LastWindow >= 2)
+            if (_window - e.LastWindow >= 2 && _entries.TryRemove(new KeyValuePair<int, Entry>(pid, e)))
             {
-                _entries.TryRemove(pid, out _);
+                Release(e.Info);
+            }
+        }
+
+        lock (_retiredLock)
+        {
+            for (var i = _retired.Count - 1; i >= 0; i--)
+            {
+                if (_window - _retired[i].Window >= 2)
+                {
+                    Release(_retired[i].Info);
+                    _retired.RemoveAt(i);
+                }
             }
         }
     }
+
+    /// <summary>Gives back the files an entry held (once its capture finished, if it has not yet).</summary>
+    private void Release(Task<ProcessInfo?> info)
+    {
+        if (info.IsCompleted)
+        {
+            if (info.Result is { } done)
+            {
+                _objects.Release(done.Holds);
+            }
+        }
+        else
+        {
+            _ = info.ContinueWith(t => Release(t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the entry of <paramref name="pid"/> by a new capture. The old program (exec) or process (PID reuse) is
+    /// over: its info is frozen (no maps refresh), stays reachable through <see cref="PreviousImage"/> for the samples
+    /// it took in this window, and its files stay held for two windows.
+    /// </summary>
+    private void Recapture(int pid, Entry? old)
+    {
+        if (old is { Info.IsCompletedSuccessfully: true, Info.Result: { } image })
+        {
+            image.Exited = true;
+        }
+
+        var entry = new Entry(CaptureInBackground(pid)) { LastWindow = _window, Previous = old?.Info, PreviousUntil = _window + 2 };
+        while (true)
+        {
+            // GetAsync may add an entry meanwhile: whatever is replaced is retired, so its files are given back.
+            if (_entries.TryGetValue(pid, out var current))
+            {
+                if (_entries.TryUpdate(pid, entry, current))
+                {
+                    lock (_retiredLock)
+                    {
+                        _retired.Add((_window, current.Info));
+                    }
+
+                    return;
+                }
+            }
+            else if (_entries.TryAdd(pid, entry))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The program <paramref name="pid"/> ran before its last exec (or the process that had the PID before), for
+    /// samples of the window in which it changed; null when there is none or it is older than two windows.
+    /// </summary>
+    public ProcessInfo? PreviousImage(int pid) =>
+        _entries.TryGetValue(pid, out var e) && e.Previous is { IsCompletedSuccessfully: true, Result: { } previous } && _window <= e.PreviousUntil ? previous : null;
 
     /// <summary>Re-reads the executable mappings of a live process (dlopen, JIT code); keeps the old ones once it exited.</summary>
     public void RefreshMappings(ProcessInfo info)
@@ -92,6 +194,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
         info.Mappings = MemoryMapping.ParseExecutable(maps);
         if (!SameFiles(previous, info.Mappings))
         {
+            HoldFiles(info.Pid, info.Mappings, info.Holds);
             MappingsChanged?.Invoke(info);
         }
     }
@@ -133,8 +236,14 @@ internal sealed partial class ProcessTable : IAsyncDisposable
 
     private async Task WorkAsync()
     {
-        await foreach (var pid in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (pid, barrier) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            if (barrier is not null)
+            {
+                barrier.TrySetResult();
+                continue;
+            }
+
             if (_entries.TryGetValue(pid, out var existing))
             {
                 existing.LastWindow = _window;
@@ -156,7 +265,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
                 else
                 {
                     var stat = ProcFs.ReadStat(_files, pid);
-                    if (stat is null || stat.Value.StartTime == known.StartTime)
+                    if (stat is null || (stat.Value.StartTime == known.StartTime && !Execed(known, stat.Value.Comm)))
                     {
                         continue;
                     }
@@ -164,8 +273,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
             }
 
             // In the background: a process whose /proc files are slow to read (mmap lock held) delays only itself.
-            var entry = new Entry(CaptureInBackground(pid)) { LastWindow = _window };
-            _entries[pid] = entry;
+            Recapture(pid, existing);
         }
     }
 
@@ -175,6 +283,61 @@ internal sealed partial class ProcessTable : IAsyncDisposable
     /// </summary>
     private Task<ProcessInfo?> CaptureInBackground(int pid) =>
         Task.Factory.StartNew(() => Capture(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>
+    /// True when the live process <paramref name="known"/> runs another program than the one captured: execve keeps
+    /// the PID and start time but replaces the executable and (unless the program renames itself) the comm.
+    /// </summary>
+    private bool Execed(ProcessInfo known, string comm)
+    {
+        if (comm != known.Comm)
+        {
+            Execs++;
+            return true;
+        }
+
+        var exe = ProcFs.ReadExecutablePath(_files.ProcRoot, known.Pid);
+        if (exe.Length == 0 || SameExecutable(exe, known.ExecutablePath))
+        {
+            return false;
+        }
+
+        Execs++;
+        return true;
+    }
+
+    /// <summary>The same file, whether or not it was deleted since (the link then ends with " (deleted)").</summary>
+    internal static bool SameExecutable(string a, string b)
+    {
+        const string Deleted = " (deleted)";
+        var x = a.AsSpan();
+        var y = b.AsSpan();
+        if (x.EndsWith(Deleted, StringComparison.Ordinal))
+        {
+            x = x[..^Deleted.Length];
+        }
+
+        if (y.EndsWith(Deleted, StringComparison.Ordinal))
+        {
+            y = y[..^Deleted.Length];
+        }
+
+        return x.SequenceEqual(y);
+    }
+
+    /// <summary>Opens and holds every mapped file (what a later window may need after the process exited).</summary>
+    private void HoldFiles(int pid, List<MemoryMapping> mappings, FileHolds holds)
+    {
+        MemoryMapping? last = null;
+        foreach (var m in mappings)
+        {
+            if (m.Kind == MappingKind.File && (last is null || last.Inode != m.Inode || last.Device != m.Device || last.Path != m.Path))
+            {
+                _ = _objects.Get(pid, m, _files, holds);
+                last = m;
+            }
+        }
+    }
 
     private ProcessInfo? Capture(int pid)
     {
@@ -190,14 +353,16 @@ internal sealed partial class ProcessTable : IAsyncDisposable
         var mappings = MemoryMapping.ParseExecutable(maps);
         var exePath = ProcFs.ReadExecutablePath(_files.ProcRoot, pid);
         ObjectFile? exe = null;
+        var holds = new FileHolds();
         var exeMapping = mappings.FirstOrDefault(m => m.Path == exePath && m.Kind == MappingKind.File);
         if (exeMapping is not null)
         {
-            exe = _objects.Get(pid, exeMapping, _files);
+            exe = _objects.Get(pid, exeMapping, _files, holds);
         }
 
-        // Other mapped files are opened when a frame needs them (window end): through map_files while the process
-        // lives, else by path, which covers everything but files private to an exited container.
+        // Every mapped file now, through map_files while the process lives: once it exited a deleted file or one
+        // private to its mount namespace cannot be opened again, and its last window is named after that.
+        HoldFiles(pid, mappings, holds);
         var cgroup = ProcFs.ReadCgroup(_files, pid);
         var status = _files.ReadProcText(pid, "status", _files.Limits.SmallProcFileMaxBytes);
         var (nsPid, uids) = status is null ? (pid, []) : ProcFs.ParseStatus(status, pid);
@@ -212,6 +377,7 @@ internal sealed partial class ProcessTable : IAsyncDisposable
             Container = ProcFs.ContainerFromCgroup(cgroup),
             ExecutablePath = exePath,
             Executable = exe,
+            Holds = holds,
             NamespacePid = nsPid,
             Uids = uids,
             Mappings = mappings,
@@ -237,5 +403,9 @@ internal sealed partial class ProcessTable : IAsyncDisposable
         public Task<ProcessInfo?> Info { get; } = info;
 
         public long LastWindow { get; set; }
+
+        public Task<ProcessInfo?>? Previous { get; init; }
+
+        public long PreviousUntil { get; init; }
     }
 }

@@ -10,7 +10,8 @@ namespace Parca.Agent.Profiling;
 /// <summary>
 /// Turns one window of aggregated samples into profiles: looks up each process, builds and relabels the label set
 /// of every (pid, tid, cpu) group, and writes one pprof per resulting label set with mappings (path, offset, build
-/// id), locations (raw addresses) and the function names the agent could resolve.
+/// id), locations (raw addresses) and the function names the agent could resolve; the v2 Arrow frames built beside
+/// it carry ELF file addresses instead (see <see cref="V2Address"/>).
 /// </summary>
 internal sealed partial class WindowProcessor
 {
@@ -18,6 +19,9 @@ internal sealed partial class WindowProcessor
 
     /// <summary>Symbol tables kept loaded between windows (most recently used files first); see ObjectFileCache.TrimSymbols.</summary>
     private const long SymbolBudgetBytes = 8L << 20;
+
+    /// <summary>Longest a window waits for the process table to look at the PIDs it observed (exec detection).</summary>
+    private static readonly TimeSpan s_syncWait = TimeSpan.FromMilliseconds(250);
     private readonly ProcessTable _processes;
     private readonly Symbolizer _symbolizer;
     private readonly LabelSetBuilder _labels;
@@ -75,6 +79,17 @@ internal sealed partial class WindowProcessor
             }
         }
 
+        try
+        {
+            // The PIDs observed in this window are looked at first: a process that exec'ed is then captured again.
+            // Bounded well below the window's wait: on a loaded machine the worker may lag, and a late exec only
+            // costs that window's labels, while waiting would delay every window.
+            await _processes.SyncAsync().WaitAsync(s_syncWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
         var pending = new List<(int Pid, Task<ProcessInfo?> Info)>(frames.Count);
         foreach (var pid in frames.Keys)
         {
@@ -96,25 +111,41 @@ internal sealed partial class WindowProcessor
             }
         }
 
+        var before = new Dictionary<int, ProcessInfo>();
         var work = new Dictionary<int, (string, Action)>();
         foreach (var (pid, addresses) in frames)
         {
             if (infos[pid] is { } info && addresses.Count > 0)
             {
+                if (_processes.PreviousImage(pid) is { } previous && SplitPrevious(previous, info, addresses) is { } earlier)
+                {
+                    // The process exec'ed (or its PID was reused) in this window: frames of the program before are
+                    // named with that program's mappings and files (frozen, still held).
+                    before[pid] = previous;
+                    work[pid] = (info.Comm, () => PrepareBoth(info, addresses, previous, earlier));
+                    continue;
+                }
+
                 work[pid] = (info.Comm, () => Prepare(info, addresses));
             }
         }
 
         await _jobs.RunAsync(work, deadline).ConfigureAwait(false);
         _processes.EndWindow(infos.Keys);
-        var groupOf = new Dictionary<(int, int, int), Group?>();
+        var groupOf = new Dictionary<(int, int, int, bool), Group?>();
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
         var locationIds = new List<ulong>(256);
         for (var i = 0; i < stacks.Entries.Length; i++)
         {
             var e = stacks.Entries[i];
             var process = infos[e.Pid];
-            if (!groupOf.TryGetValue((e.Pid, e.Tid, e.Cpu), out var group))
+            var earlierImage = before.TryGetValue(e.Pid, out var previousImage) && IsEarlier(previousImage, process!, stacks.UserFrames(e));
+            if (earlierImage)
+            {
+                process = previousImage;
+            }
+
+            if (!groupOf.TryGetValue((e.Pid, e.Tid, e.Cpu, earlierImage), out var group))
             {
                 var threadComm = threadNames.GetValueOrDefault(e.Tid, "");
                 var discovered = _labels.Discover(process, e.Pid, e.Tid, threadComm, e.Cpu);
@@ -134,7 +165,7 @@ internal sealed partial class WindowProcessor
                     }
                 }
 
-                groupOf[(e.Pid, e.Tid, e.Cpu)] = group;
+                groupOf[(e.Pid, e.Tid, e.Cpu, earlierImage)] = group;
             }
 
             if (group is null)
@@ -195,7 +226,7 @@ internal sealed partial class WindowProcessor
             else if (mapping.Kind == MappingKind.File && !ReferenceEquals(mapping, last))
             {
                 last = mapping;
-                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files)?.Symbols;
+                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files, info.Holds)?.Symbols;
             }
         }
 
@@ -239,6 +270,39 @@ internal sealed partial class WindowProcessor
 
         return true;
     }
+
+    private void PrepareBoth(ProcessInfo info, HashSet<ulong> addresses, ProcessInfo previous, HashSet<ulong> earlier)
+    {
+        Prepare(info, addresses);
+        Prepare(previous, earlier);
+    }
+
+    /// <summary>
+    /// Moves the addresses only <paramref name="previous"/> maps out of <paramref name="addresses"/> and returns them
+    /// (null when there are none): a pc in the old program's mappings and outside the new one's was sampled before the exec.
+    /// </summary>
+    private static HashSet<ulong>? SplitPrevious(ProcessInfo previous, ProcessInfo current, HashSet<ulong> addresses)
+    {
+        HashSet<ulong>? earlier = null;
+        foreach (var address in addresses)
+        {
+            if (MemoryMapping.Find(current.Mappings, address) is null && MemoryMapping.Find(previous.Mappings, address) is not null)
+            {
+                (earlier ??= []).Add(address);
+            }
+        }
+
+        if (earlier is not null)
+        {
+            addresses.ExceptWith(earlier);
+        }
+
+        return earlier;
+    }
+
+    /// <summary>A stack taken before the exec: its leaf pc is mapped by the old program and not by the new one.</summary>
+    private static bool IsEarlier(ProcessInfo previous, ProcessInfo current, ReadOnlySpan<ulong> user) =>
+        user.Length > 0 && MemoryMapping.Find(current.Mappings, user[0]) is null && MemoryMapping.Find(previous.Mappings, user[0]) is not null;
 
     private static bool AllMapped(ProcessInfo info, HashSet<ulong> user)
     {
@@ -306,10 +370,20 @@ internal sealed partial class WindowProcessor
         g.Locations[(pid, address)] = id;
         var mappingFile = mapping is null ? null : mapping.Kind == MappingKind.Jit && mapping.Path.Length == 0 ? "[anon]" : mapping.Path;
         var buildId = string.IsNullOrEmpty(file?.BuildId) ? null : file.BuildId;
-        g.Frames.Add(new Frame(address, "native", mappingFile, buildId,
+        g.Frames.Add(new Frame(V2Address(mapping, file, address), "native", mappingFile, buildId,
             function is null ? [] : [new FrameLine(function, string.IsNullOrEmpty(mapping?.Path) ? null : mapping.Path)]));
         return id;
     }
+
+    /// <summary>
+    /// The address a v2 Arrow frame carries: v2 has no mapping range, so Parca (and our server) read a native frame's
+    /// address as the ELF file's virtual address, as Parca Agent sends it. Frames of files the agent could not read as
+    /// ELF (and JIT code) keep the process address: they have no build id, so nothing symbolizes them on the server.
+    /// </summary>
+    private static ulong V2Address(MemoryMapping? mapping, ObjectFile? file, ulong address) =>
+        mapping is { Kind: MappingKind.File } && file?.Elf is { } elf
+            ? Parca.Symbols.Elf.FileAddress.FromMapping(elf.ProgramHeaders, address, mapping.Start, mapping.End, mapping.Offset)
+            : address;
 
     private static ExecutableSegment Segment(ObjectFile? file)
     {

@@ -14,8 +14,8 @@ internal sealed partial class RemoteStore
 
     /// <summary>
     /// Builds the WriteArrow request for a batch. The profile's name is the producer; its labels are the row's labels;
-    /// frames keep address, mapping file and build id, and lines where the agent symbolized them. WriteRaw's
-    /// executable info has no place in v2 (Parca Agent does not send it either).
+    /// frames keep mapping file and build id, and lines where the agent symbolized them. v2 has no mapping range and no
+    /// executable info, so native frames carry ELF file addresses, as Parca Agent sends them and Parca symbolizes them.
     /// </summary>
     internal static WriteArrowRequest BuildArrowRequest(IEnumerable<ProfileSeries> batch)
     {
@@ -37,7 +37,7 @@ internal sealed partial class RemoteStore
             {
                 var m = mappings.GetValueOrDefault(l.MappingId);
                 var type = m is not null && m.Filename.StartsWith("[kernel", StringComparison.Ordinal) ? "kernel" : Parca.Agent.Interpreters.InterpreterFrames.FrameType(m?.Filename) ?? "native";
-                frames[l.Id] = new Frame(l.Address, type, m?.Filename, string.IsNullOrEmpty(m?.BuildId) ? null : m.BuildId,
+                frames[l.Id] = new Frame(FileAddress(l.Address, m, s.Executables, type), type, m?.Filename, string.IsNullOrEmpty(m?.BuildId) ? null : m.BuildId,
                     [.. l.Lines.Select(line => functions.TryGetValue(line.FunctionId, out var f)
                         ? new FrameLine(f.Name.Length > 0 ? f.Name : f.SystemName, f.Filename.Length > 0 ? f.Filename : null, (ulong)Math.Max(0, line.LineNumber), (ulong)Math.Max(0, f.StartLine))
                         : new FrameLine("", null, (ulong)Math.Max(0, line.LineNumber)))]);
@@ -63,6 +63,22 @@ internal sealed partial class RemoteStore
         }
 
         return new WriteArrowRequest { IpcBuffer = ByteString.CopyFrom(V2RecordWriter.Write([rows], lz4: true)) };
+    }
+
+    /// <summary>
+    /// A pprof location's address as v2 carries it: the ELF file's virtual address (v2 has no mapping range), from the
+    /// mapping and the executable segment WriteRaw would send as executable_info; unchanged where that is unknown.
+    /// </summary>
+    private static ulong FileAddress(ulong address, Mapping? m, IReadOnlyList<ExecutableSegment> executables, string type)
+    {
+        var index = (int)(m?.Id ?? 0) - 1;
+        if (type != "native" || m is null || index < 0 || index >= executables.Count || executables[index].ElfType == 0 || string.IsNullOrEmpty(m.BuildId))
+        {
+            return address;
+        }
+
+        var segment = executables[index];
+        return address - m.MemoryStart + m.FileOffset - segment.Offset + segment.VirtualAddress;
     }
 
     /// <summary>

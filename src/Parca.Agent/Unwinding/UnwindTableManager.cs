@@ -17,9 +17,6 @@ namespace Parca.Agent.Unwinding;
 /// </summary>
 internal sealed partial class UnwindTableManager
 {
-    /// <summary>Bound of the remembered file identities (the headers of a few thousand files: a few MB).</summary>
-    private const int MaxIdentities = 4096;
-
     private readonly UnwindMaps _maps;
     private readonly UnwindTableCache _cache;
     private readonly ObjectFileCache _objects;
@@ -31,7 +28,6 @@ internal sealed partial class UnwindTableManager
     private readonly Dictionary<int, ProcessEntry> _processes = [];
     private readonly Stack<uint> _freeIds = new();
     private readonly HashSet<string> _reported = [];
-    private readonly Dictionary<(string Device, ulong Inode, string Path), FileIdentity> _identities = [];
     private uint _nextId;
 
     public UnwindTableManager(UnwindMaps maps, UnwindTableCache cache, ObjectFileCache objects, ProcessFiles files, ILogger logger)
@@ -139,17 +135,15 @@ internal sealed partial class UnwindTableManager
 
             foreach (var m in missing)
             {
-                var file = m.File ?? _objects.Get(info.Pid, m.Mapping, _files);
-                rows[m.Key] = file?.Elf is null || file.Handle is not { IsClosed: false } ? null : LoadRows(m.Key, file);
+                rows[m.Key] = m.File.Handle is not { IsClosed: false } ? null : LoadRows(m.Key, m.File);
             }
         }
     }
 
     /// <summary>
-    /// The process's file mappings with their bias and table key, outside the lock. A file seen before is not opened
-    /// again (its key and ELF headers are remembered): the object-file pool is bounded, and opening every mapping of
-    /// every process again at each mapping change (.NET maps assemblies all the time) would evict the files that
-    /// symbolization needs.
+    /// The process's file mappings with their bias and table key, outside the lock. The files are those the process
+    /// table holds open for the process (<see cref="FileHolds"/>), so this finds them in the pool without I/O; a
+    /// file no known process holds any more (a reload after eviction) is opened again through the live process.
     /// </summary>
     private List<FileMapping> OpenMappings(ProcessInfo info)
     {
@@ -161,42 +155,14 @@ internal sealed partial class UnwindTableManager
                 continue;
             }
 
-            var identity = (m.Device, m.Inode, m.Path);
-            FileIdentity? known;
-            lock (_lock)
+            var file = _objects.Get(info.Pid, m, _files, info.Holds);
+            if (file?.Elf is not { } elf || file.Handle is not { IsClosed: false } || !TryBias(elf, m, out var bias))
             {
-                _identities.TryGetValue(identity, out known);
+                continue; // not ELF, or unreadable now (exited): tried again next time
             }
 
-            ObjectFile? file = null;
-            if (known is null)
-            {
-                file = _objects.Get(info.Pid, m, _files);
-                if (file is null)
-                {
-                    continue; // unreadable now (exited): tried again next time
-                }
-
-                known = file.Elf is { } e && file.Handle is { IsClosed: false }
-                    ? new FileIdentity(file.BuildId is { Length: > 0 } id ? "b-" + id : $"f-{m.Device.Replace(':', '-')}-{m.Inode}", e)
-                    : new FileIdentity(null, null);
-                lock (_lock)
-                {
-                    if (_identities.Count >= MaxIdentities)
-                    {
-                        _identities.Clear(); // bounded; only costs a reopen
-                    }
-
-                    _identities[identity] = known;
-                }
-            }
-
-            if (known.Key is null || !TryBias(known.Elf!, m, out var bias))
-            {
-                continue;
-            }
-
-            wanted.Add(new FileMapping(m.Start, m.End, bias, known.Key, m, file));
+            var key = file.BuildId is { Length: > 0 } id ? "b-" + id : $"f-{m.Device.Replace(':', '-')}-{m.Inode}";
+            wanted.Add(new FileMapping(m.Start, m.End, bias, key, m, file));
         }
 
         return wanted;
@@ -206,9 +172,9 @@ internal sealed partial class UnwindTableManager
     private void Publish(ProcessInfo info, List<FileMapping> wanted, Dictionary<string, UnwindRow[]?> rows, JitPart? jit)
     {
         _processes.TryGetValue(info.Pid, out var previous);
-        if (previous is not null && previous.StartTime != info.StartTime)
+        if (previous is not null && (previous.StartTime != info.StartTime || (!ReferenceEquals(previous.Info, info) && previous.Info.Exited)))
         {
-            RemoveLocked(info.Pid); // PID reused
+            RemoveLocked(info.Pid); // PID reused, or the process exec'ed: nothing of the old program (its JIT table) carries over
             previous = null;
         }
 
@@ -422,11 +388,8 @@ internal sealed partial class UnwindTableManager
     [LoggerMessage(Level = LogLevel.Information, Message = "unwind table of {Path} ({Rows} rows) not loaded: {Used} of {Capacity} rows in use by recently sampled processes (--dwarf-unwinding-max-rows); its code is walked with frame pointers")]
     private static partial void LogTableNotLoaded(ILogger logger, string path, int rows, long used, long capacity);
 
-    /// <summary>A file mapping of a process; <see cref="File"/> is set when it was opened for this call.</summary>
-    private readonly record struct FileMapping(ulong Start, ulong End, ulong Bias, string Key, MemoryMapping Mapping, ObjectFile? File);
-
-    /// <summary>What a mapped file is for the unwinder: its table key and ELF headers (null key: not ELF).</summary>
-    private sealed record FileIdentity(string? Key, ElfFile? Elf);
+    /// <summary>A file mapping of a process and its open file.</summary>
+    private readonly record struct FileMapping(ulong Start, ulong End, ulong Bias, string Key, MemoryMapping Mapping, ObjectFile File);
 
     /// <summary>A process's JIT table and the ranges of JIT code it covers.</summary>
     private readonly record struct JitPart(Table Table, ulong Bias, IReadOnlyList<(ulong Start, ulong End)> Ranges);

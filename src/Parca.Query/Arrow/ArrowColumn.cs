@@ -94,13 +94,14 @@ internal sealed class DictionaryColumn(string name, string[] dictionary, int[] i
     }
 
     /// <summary>
-    /// Builds the dictionary from interned string ids (−1 = null) without hashing strings: <paramref name="scratch"/>
-    /// (one int per interned string, all −1 on entry and on return) maps a string id to its dictionary index.
+    /// Builds the dictionary from interned string ids (−1 = null) without hashing strings: a scratch array (one int
+    /// per interned string) maps a string id to its dictionary index.
     /// </summary>
-    public static DictionaryColumn FromIds(string name, int[] ids, IReadOnlyList<string> strings, int[] scratch, bool utf8 = false)
+    public static DictionaryColumn FromIds(string name, int[] ids, IReadOnlyList<string> strings, bool utf8 = false)
     {
+        var scratch = System.Buffers.ArrayPool<int>.Shared.Rent(strings.Count);
+        scratch.AsSpan(0, strings.Count).Fill(-1);
         var dict = new List<string>();
-        var dictIds = new List<int>();
         var indices = new int[ids.Length];
         bool[]? valid = null;
         for (var i = 0; i < ids.Length; i++)
@@ -108,7 +109,12 @@ internal sealed class DictionaryColumn(string name, string[] dictionary, int[] i
             var id = ids[i];
             if (id < 0)
             {
-                valid ??= Enumerable.Repeat(true, ids.Length).ToArray();
+                if (valid is null)
+                {
+                    valid = new bool[ids.Length];
+                    valid.AsSpan().Fill(true);
+                }
+
                 valid[i] = false;
                 continue;
             }
@@ -118,17 +124,12 @@ internal sealed class DictionaryColumn(string name, string[] dictionary, int[] i
             {
                 index = scratch[id] = dict.Count;
                 dict.Add(strings[id]);
-                dictIds.Add(id);
             }
 
             indices[i] = index;
         }
 
-        foreach (var id in dictIds)
-        {
-            scratch[id] = -1;
-        }
-
+        System.Buffers.ArrayPool<int>.Shared.Return(scratch);
         return new DictionaryColumn(name, [.. dict], indices, valid, utf8);
     }
 }

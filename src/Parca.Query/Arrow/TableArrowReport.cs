@@ -17,26 +17,24 @@ public static class TableArrowReport
     {
         var sym = r.Symbols;
         var n = t.Count;
-        var mappingFile = new string?[n];
-        var buildId = new string?[n];
+        var mappingFile = new int[n];
+        var buildId = new int[n];
         var address = new long[n];
         var line = new long[n];
         var startLine = new long[n];
-        var fnName = new string?[n];
-        var fnSystem = new string?[n];
-        var fnFile = new string?[n];
-        var callerOffsets = new int[n + 1];
-        var calleeOffsets = new int[n + 1];
-        var callers = new List<long>();
-        var callees = new List<long>();
+        var fnName = new int[n];
+        var fnSystem = new int[n];
+        var fnFile = new int[n];
         for (var i = 0; i < n; i++)
         {
             var loc = sym.Locations[t.Location[i]];
             address[i] = (long)loc.Address;
+            mappingFile[i] = buildId[i] = fnName[i] = fnSystem[i] = fnFile[i] = -1;
             if (loc.Mapping != 0)
             {
-                mappingFile[i] = sym.String(sym.Mappings[loc.Mapping].File);
-                buildId[i] = sym.String(sym.Mappings[loc.Mapping].BuildId);
+                var m = sym.Mappings[loc.Mapping];
+                mappingFile[i] = m.File;
+                buildId[i] = m.BuildId;
             }
 
             if (t.Line[i] >= 0)
@@ -47,43 +45,55 @@ public static class TableArrowReport
                 {
                     var f = sym.Functions[ln.Function];
                     startLine[i] = f.StartLine;
-                    fnName[i] = sym.String(f.Name);
-                    fnSystem[i] = sym.String(f.SystemName);
-                    fnFile[i] = sym.String(f.FileName);
+                    fnName[i] = f.Name;
+                    fnSystem[i] = f.SystemName;
+                    fnFile[i] = f.FileName;
                 }
             }
-
-            foreach (var x in t.Callers(i))
-            {
-                callers.Add(x);
-            }
-
-            foreach (var x in t.Callees(i))
-            {
-                callees.Add(x);
-            }
-
-            callerOffsets[i + 1] = callers.Count;
-            calleeOffsets[i + 1] = callees.Count;
         }
 
-        var diffValid = Enumerable.Repeat(r.IsDiff, n).ToArray();
+        var (callerOffsets, callers) = Lists(n, t.Callers);
+        var (calleeOffsets, callees) = Lists(n, t.Callees);
+        var diffValid = new bool[n];
+        diffValid.AsSpan().Fill(r.IsDiff);
         return
         [
-            DictionaryColumn.From("mapping_file", mappingFile, utf8: true),
-            DictionaryColumn.From("mapping_build_id", buildId, utf8: true),
+            DictionaryColumn.FromIds("mapping_file", mappingFile, sym.Strings, utf8: true),
+            DictionaryColumn.FromIds("mapping_build_id", buildId, sym.Strings, utf8: true),
             new IntColumn("location_address", 64, false, address),
             new IntColumn("location_line", 64, true, line),
             new IntColumn("function_startline", 64, true, startLine),
-            DictionaryColumn.From("function_name", fnName, utf8: true),
-            DictionaryColumn.From("function_system_name", fnSystem, utf8: true),
-            DictionaryColumn.From("function_file_name", fnFile, utf8: true),
-            new IntColumn("cumulative", 64, true, [.. t.Cumulative]),
-            new IntColumn("cumulative_diff", 64, true, [.. t.CumulativeDiff], diffValid),
-            new IntColumn("flat", 64, true, [.. t.Flat]),
-            new IntColumn("flat_diff", 64, true, [.. t.FlatDiff], diffValid),
-            new IntListColumn("callers", callerOffsets, [.. callers], 64, true),
-            new IntListColumn("callees", calleeOffsets, [.. callees], 64, true),
+            DictionaryColumn.FromIds("function_name", fnName, sym.Strings, utf8: true),
+            DictionaryColumn.FromIds("function_system_name", fnSystem, sym.Strings, utf8: true),
+            DictionaryColumn.FromIds("function_file_name", fnFile, sym.Strings, utf8: true),
+            new IntColumn("cumulative", 64, true, t.Cumulative),
+            new IntColumn("cumulative_diff", 64, true, t.CumulativeDiff, diffValid),
+            new IntColumn("flat", 64, true, t.Flat),
+            new IntColumn("flat_diff", 64, true, t.FlatDiff, diffValid),
+            new IntListColumn("callers", callerOffsets, callers, 64, true),
+            new IntListColumn("callees", calleeOffsets, callees, 64, true),
         ];
+    }
+
+    /// <summary>A list column's offsets and items (row indices, widened to int64 as Parca sends them).</summary>
+    private static (int[] Offsets, long[] Items) Lists(int rows, Func<int, ReadOnlySpan<int>> of)
+    {
+        var offsets = new int[rows + 1];
+        for (var i = 0; i < rows; i++)
+        {
+            offsets[i + 1] = offsets[i] + of(i).Length;
+        }
+
+        var items = new long[offsets[rows]];
+        for (var i = 0; i < rows; i++)
+        {
+            var list = of(i);
+            for (var k = 0; k < list.Length; k++)
+            {
+                items[offsets[i] + k] = list[k];
+            }
+        }
+
+        return (offsets, items);
     }
 }

@@ -17,6 +17,7 @@ internal sealed class MergeBuilder
     private readonly bool _invert;
     private readonly string? _sandwich;
     private readonly Dictionary<(LabelSet Labels, long Time), int> _groups = [];
+    private readonly HashSet<int> _foldedRoots = [];
 
     public MergeBuilder(MergeResult result, ProfileQueryOptions options)
     {
@@ -117,6 +118,8 @@ internal sealed class MergeBuilder
             _result.Filtered += filtered;
         }
 
+        // Nothing was folded under this root yet: its subtree is built from this partition alone.
+        var freshRoot = _foldedRoots.Add(groupRoot);
         if (_invert || _sandwich is not null)
         {
             FoldPaths(state, nodeValues[..n], keep, groupRoot, isBase);
@@ -129,21 +132,29 @@ internal sealed class MergeBuilder
         try
         {
             Array.Clear(touched, 0, n);
+            var touchedCount = 0;
             for (var i = n - 1; i > 0; i--)
             {
                 if (touched[i] || (nodeValues[i] != 0 && (keep is null || keep[i])))
                 {
                     touched[i] = true;
                     touched[parents[i]] = true;
+                    touchedCount++;
                 }
             }
 
             var tree = _result.Tree;
             if (tree.Count <= 2)
             {
-                tree.EnsureCapacity(n); // the first fold sizes the tree (later ones mostly find their nodes)
+                // The first fold sizes the tree (later ones mostly find their nodes) by the nodes it selects: the
+                // partition's tree also holds every other series' stacks.
+                tree.EnsureCapacity(touchedCount + tree.Count);
             }
 
+            // Into an empty subtree, without frame filters (which can hide a frame and so bring two stacks' frames
+            // under one parent), every touched node is a new result node when the partition's locations import to
+            // distinct result locations (the partition deduplicates them by content, so they do): no lookups.
+            var fresh = freshRoot && _frameFilters.Count == 0 && ImportsDistinct(state, touched, locations, n);
             map[0] = groupRoot;
             for (var i = 1; i < n; i++)
             {
@@ -154,7 +165,7 @@ internal sealed class MergeBuilder
 
                 var parent = map[parents[i]];
                 var loc = ResultLocation(state, locations[i]);
-                map[i] = loc == 0 ? parent : tree.Child(parent, loc);
+                map[i] = loc == 0 ? parent : fresh ? tree.AddFresh(parent, loc) : tree.Child(parent, loc);
                 var v = nodeValues[i];
                 if (v != 0 && (keep is null || keep[i]))
                 {
@@ -167,6 +178,20 @@ internal sealed class MergeBuilder
             ArrayPool<bool>.Shared.Return(touched);
             ArrayPool<int>.Shared.Return(map);
         }
+    }
+
+    /// <summary>Imports the touched nodes' locations and tells whether distinct partition locations stayed distinct.</summary>
+    private static bool ImportsDistinct(PartitionState state, bool[] touched, ReadOnlySpan<int> locations, int n)
+    {
+        for (var i = 1; i < n; i++)
+        {
+            if (touched[i])
+            {
+                state.Import.Location(locations[i]);
+            }
+        }
+
+        return state.Import.Distinct;
     }
 
     private void FoldPaths(PartitionState state, ReadOnlySpan<long> nodeValues, bool[]? keep, int groupRoot, bool isBase)

@@ -31,6 +31,7 @@ public sealed partial class QueryEngine
         }
 
         KeepCountsWithoutPeriod(result);
+        result.Tree.Complete();
         return result;
     }
 
@@ -53,6 +54,7 @@ public sealed partial class QueryEngine
         }
 
         KeepCountsWithoutPeriod(result);
+        result.Tree.Complete();
 
         if (!absolute && result.Total != 0 && result.BaseTotal != 0)
         {

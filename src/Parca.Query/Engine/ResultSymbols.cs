@@ -93,6 +93,7 @@ public sealed class ResultSymbols
         private readonly int[] _mappings;
         private readonly int[] _functions;
         private readonly int[] _locations;
+        private readonly HashSet<int> _imported = [];
 
         public Importer(ResultSymbols r, SymbolsView src)
         {
@@ -180,8 +181,12 @@ public sealed class ResultSymbols
 
             m = Import(id, default);
             _locations[id] = m;
+            Distinct &= _imported.Add(m);
             return m;
         }
+
+        /// <summary>Whether the source locations imported whole so far all became different result locations.</summary>
+        public bool Distinct { get; private set; } = true;
 
         /// <summary>
         /// Imports location <paramref name="id"/> with only the lines whose <paramref name="keepLines"/> entry is

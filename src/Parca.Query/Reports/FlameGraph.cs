@@ -92,7 +92,9 @@ public sealed class FlameGraph
         var frames = new FrameIdentities(r);
         // Siblings merge on (parent, frame identity): one long key, so the per-node work is one hash of a long
         // instead of a six-field struct (the identity of each location line is interned once, not once per node).
-        var children = new Dictionary<long, int>(tree.Count, PackedKeyComparer.Instance);
+        // When no two location lines share an identity nothing can merge (result siblings are distinct locations),
+        // so every node is new and the lookup, a cache miss per node, is skipped.
+        using var children = frames.AllDistinct() ? null : new PackedKeyMap(tree.Count);
         var frameOf = System.Buffers.ArrayPool<int>.Shared.Rent(tree.Count);
         var isDiff = r.IsDiff;
         var flat = g.Flat;
@@ -173,15 +175,25 @@ public sealed class FlameGraph
         return g;
     }
 
-    private int Child(Dictionary<long, int> children, int parent, int identity, int location, int line, int group)
+    private int Child(PackedKeyMap? children, int parent, int identity, int location, int line, int group)
     {
-        ref var id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(children, ((long)parent << 32) | (uint)identity, out var exists);
-        if (exists)
+        if (children is null)
         {
-            return id;
+            return New(parent, identity, location, line, group);
         }
 
-        id = Count++;
+        ref var id = ref children.GetValueRefOrAddDefault(((long)parent << 32) | (uint)identity, out var exists);
+        if (!exists)
+        {
+            id = New(parent, identity, location, line, group);
+        }
+
+        return id;
+    }
+
+    private int New(int parent, int identity, int location, int line, int group)
+    {
+        var id = Count++;
         Parent[id] = parent;
         Location[id] = location;
         Line[id] = line;

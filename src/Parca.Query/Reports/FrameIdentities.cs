@@ -1,4 +1,5 @@
 using Parca.Query.Engine;
+using Parca.Storage.Symbols;
 
 namespace Parca.Query.Reports;
 
@@ -39,10 +40,7 @@ internal sealed class FrameIdentities
         ref var id = ref _ofLineSlot[loc.FirstLine + line];
         if (id < 0)
         {
-            var l = _sym.Lines[loc.FirstLine + line];
-            var fn = _sym.Functions[l.Function];
-            var name = l.Function == 0 ? 0 : fn.Name;
-            id = Intern(name, _byFile ? fn.FileName : 0, MappingFile(loc.Mapping), _byAddress || name == 0 ? loc.Address : 0);
+            id = Intern(LineKey(loc, line));
         }
 
         return id;
@@ -54,18 +52,55 @@ internal sealed class FrameIdentities
         ref var id = ref _ofLocation[location];
         if (id < 0)
         {
-            var loc = _sym.Locations[location];
-            id = Intern(0, 0, MappingFile(loc.Mapping), loc.Address);
+            id = Intern(LocationKey(_sym.Locations[location]));
         }
 
         return id;
     }
 
+    /// <summary>
+    /// Whether every line of every result location (and every location without lines) has an identity of its own, so
+    /// that frame-graph siblings never merge. Checked on the keys alone: ids are still handed out in the order the
+    /// graph asks for them (table rows follow that order).
+    /// </summary>
+    public bool AllDistinct()
+    {
+        var keys = new HashSet<(int, int, int, ulong)>(_sym.Lines.Count + 1);
+        for (var location = 1; location < _sym.Locations.Count; location++)
+        {
+            var loc = _sym.Locations[location];
+            if (loc.LineCount == 0 && !keys.Add(LocationKey(loc)))
+            {
+                return false;
+            }
+
+            for (var line = 0; line < loc.LineCount; line++)
+            {
+                if (!keys.Add(LineKey(loc, line)))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private (int, int, int, ulong) LineKey(LocationSym loc, int line)
+    {
+        var l = _sym.Lines[loc.FirstLine + line];
+        var fn = _sym.Functions[l.Function];
+        var name = l.Function == 0 ? 0 : fn.Name;
+        return (name, _byFile ? fn.FileName : 0, MappingFile(loc.Mapping), _byAddress || name == 0 ? loc.Address : 0);
+    }
+
+    private (int, int, int, ulong) LocationKey(LocationSym loc) => (0, 0, MappingFile(loc.Mapping), loc.Address);
+
     private int MappingFile(int mapping) => _byMapping && mapping != 0 ? _sym.Mappings[mapping].File : 0;
 
-    private int Intern(int name, int file, int mapping, ulong address)
+    private int Intern((int Name, int File, int Mapping, ulong Address) key)
     {
-        ref var id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_ids, (name, file, mapping, address), out var exists);
+        ref var id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_ids, key, out var exists);
         if (!exists)
         {
             id = _ids.Count - 1;

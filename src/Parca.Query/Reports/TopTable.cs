@@ -3,118 +3,44 @@ using Parca.Query.Engine;
 namespace Parca.Query.Reports;
 
 /// <summary>
-/// Per-function flat and cumulative values (TOP, TABLE_ARROW, CALLGRAPH) from the untrimmed frame graph: frames are
-/// keyed like flame-graph siblings (function name, or address when unsymbolized, plus the group-by fields),
-/// cumulative counts a stack once per function even under recursion, and callers/callees are the distinct adjacent
-/// functions. Built in one depth-first pass over the graph (linear in its nodes).
+/// Per-function flat and cumulative values (TOP, TABLE_ARROW, CALLGRAPH) from the untrimmed frame graph: a row per
+/// frame identity of the graph (the key flame-graph siblings merge on: function name, or address when unsymbolized,
+/// plus the group-by fields), so rows need no hashing. Cumulative counts a stack once per function even under
+/// recursion (one depth-first pass); the caller/callee edges only TABLE_ARROW and CALLGRAPH read are built on first
+/// use (see TopTable.Edges.cs), so TOP does not pay for them.
 /// </summary>
-public sealed class TopTable
+public sealed partial class TopTable
 {
-    private int[] _callerOffsets = [0];
-    private int[] _callers = [];
-    private int[] _calleeOffsets = [0];
-    private int[] _callees = [];
-    private long[] _edgeValues = [];
+    private readonly FlameGraph _graph;
 
-    public List<int> Location { get; } = [];
-    public List<int> Line { get; } = [];
-    public List<long> Flat { get; } = [];
-    public List<long> FlatDiff { get; } = [];
-    public List<long> Cumulative { get; } = [];
-    public List<long> CumulativeDiff { get; } = [];
+    private TopTable(FlameGraph g)
+    {
+        _graph = g;
+        var rows = g.FrameCount;
+        Location = new int[rows];
+        Line = new int[rows];
+        Flat = new long[rows];
+        Cumulative = new long[rows];
+        FlatDiff = new long[rows];
+        CumulativeDiff = new long[rows];
+    }
 
-    public int Count => Location.Count;
+    /// <summary>Result location and line index of each row (those of the row's first graph node).</summary>
+    public int[] Location { get; }
+    public int[] Line { get; }
+    public long[] Flat { get; }
+    public long[] FlatDiff { get; }
+    public long[] Cumulative { get; }
+    public long[] CumulativeDiff { get; }
 
-    /// <summary>Distinct caller rows of a row, ascending.</summary>
-    public ReadOnlySpan<int> Callers(int row) => _callers.AsSpan(_callerOffsets[row], _callerOffsets[row + 1] - _callerOffsets[row]);
-
-    /// <summary>Distinct callee rows of a row, ascending.</summary>
-    public ReadOnlySpan<int> Callees(int row) => _callees.AsSpan(_calleeOffsets[row], _calleeOffsets[row + 1] - _calleeOffsets[row]);
-
-    /// <summary>The value flowing from a row into each of its <see cref="Callees"/>, in the same order (for CALLGRAPH).</summary>
-    public ReadOnlySpan<long> CalleeValues(int row) => _edgeValues.AsSpan(_calleeOffsets[row], _calleeOffsets[row + 1] - _calleeOffsets[row]);
+    public int Count => Location.Length;
 
     public static TopTable Build(FlameGraph g)
     {
-        var t = new TopTable();
-        var rowOf = t.Rows(g);
-        var n = g.Count;
-        var isDiff = g.Result.IsDiff;
-
-        // Children lists (CSR) of the graph, for the depth-first pass.
-        var childStart = new int[n + 1];
-        for (var i = 1; i < n; i++)
-        {
-            childStart[g.Parent[i] + 1]++;
-        }
-
-        for (var i = 0; i < n; i++)
-        {
-            childStart[i + 1] += childStart[i];
-        }
-
-        var children = new int[Math.Max(0, n - 1)];
-        var fill = (int[])childStart.Clone();
-        for (var i = 1; i < n; i++)
-        {
-            children[fill[g.Parent[i]]++] = i;
-        }
-
-        // Cumulative: a node adds its cumulative value to its function unless the function is already on the path
-        // above it (recursion). Edges: a node's value flows from the nearest function above it into its own.
-        var onPath = new int[t.Count];
-        var edges = new Dictionary<long, long>(PackedKeyComparer.Instance); // key (caller << 32) | callee
-        var stack = new int[(2 * n) + 2];
-        var above = new int[n]; // nearest ancestor row (−1: none)
-        var sp = 0;
-        above[0] = -1;
-        for (var k = childStart[0]; k < childStart[1]; k++)
-        {
-            stack[sp++] = children[k];
-        }
-
-        while (sp > 0)
-        {
-            var item = stack[--sp];
-            if (item < 0)
-            {
-                onPath[rowOf[~item]]--;
-                continue;
-            }
-
-            var node = item;
-            var row = rowOf[node];
-            var up = above[g.Parent[node]];
-            above[node] = row >= 0 ? row : up;
-            if (row >= 0)
-            {
-                if (onPath[row] == 0)
-                {
-                    t.Cumulative[row] += g.Cumulative[node];
-                    if (isDiff)
-                    {
-                        t.CumulativeDiff[row] += g.CumulativeBase[node]; // A's value until the rounding below
-                    }
-                }
-
-                if (up >= 0 && up != row)
-                {
-                    ref var value = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(edges, ((long)up << 32) | (uint)row, out _);
-                    value += g.Cumulative[node];
-                }
-
-                onPath[row]++;
-                stack[sp++] = ~node;
-            }
-
-            for (var k = childStart[node + 1] - 1; k >= childStart[node]; k--)
-            {
-                stack[sp++] = children[k];
-            }
-        }
-
-        t.SetEdges(edges);
-        if (isDiff)
+        var t = new TopTable(g);
+        t.SumFlat();
+        t.SumCumulative();
+        if (g.Result.IsDiff)
         {
             // The diff columns held A's exact sums: each diff is rounded once, from exact totals.
             for (var row = 0; row < t.Count; row++)
@@ -128,87 +54,120 @@ public sealed class TopTable
     }
 
     /// <summary>
-    /// Assigns a row per frame identity of the graph (the same function key flame-graph siblings merge on), in
-    /// order of first appearance, and sums flat values; label-group nodes get −1.
+    /// Rows are the graph's frame identities: they are numbered in the order the graph first creates a node for
+    /// them, so the first node of each frame names its row and flat values add up without a lookup.
     /// </summary>
-    private int[] Rows(FlameGraph g)
+    private void SumFlat()
     {
-        var rowOfFrame = new int[g.FrameCount];
-        rowOfFrame.AsSpan().Fill(-1);
-        var rowOf = new int[g.Count];
-        rowOf[0] = -1;
-        Location.EnsureCapacity(g.FrameCount);
-        Line.EnsureCapacity(g.FrameCount);
+        var g = _graph;
+        var frames = g.Frame;
+        var seen = 0;
+        var isDiff = g.Result.IsDiff;
         for (var n = 1; n < g.Count; n++)
         {
-            var frame = g.Frame[n];
-            if (frame < 0)
-            {
-                rowOf[n] = -1;
-                continue;
-            }
-
-            ref var row = ref rowOfFrame[frame];
+            var row = frames[n];
             if (row < 0)
             {
-                row = Count;
-                Location.Add(g.Location[n]);
-                Line.Add(g.Line[n]);
-                Flat.Add(0);
-                FlatDiff.Add(0);
-                Cumulative.Add(0);
-                CumulativeDiff.Add(0);
+                continue; // a label-group node
             }
 
-            rowOf[n] = row;
+            System.Diagnostics.Debug.Assert(row <= seen, "frame ids are numbered in order of their first node");
+            if (row == seen)
+            {
+                Location[row] = g.Location[n];
+                Line[row] = g.Line[n];
+                seen++;
+            }
+
             Flat[row] += g.Flat[n];
-            if (g.Result.IsDiff)
+            if (isDiff)
             {
                 FlatDiff[row] += g.FlatBase[n]; // A's value until Build rounds the diffs
             }
         }
-
-        return rowOf;
     }
 
-    private void SetEdges(Dictionary<long, long> edges)
+    /// <summary>
+    /// A node adds its cumulative value to its row unless the row is already on the path above it (recursion):
+    /// a depth-first walk over the graph's children lists, counting how often each row is on the current path.
+    /// </summary>
+    private void SumCumulative()
     {
-        var keys = new long[edges.Count];
-        var values = new long[edges.Count];
-        var k = 0;
-        foreach (var (key, value) in edges)
+        var g = _graph;
+        var n = g.Count;
+        var isDiff = g.Result.IsDiff;
+        var frames = g.Frame;
+        var (childStart, children) = ChildLists(g);
+        var onPath = new int[Count];
+        var stack = new int[n + 1]; // pending nodes, and ~node as "leave node" markers: at most n entries live
+        var sp = 0;
+        for (var k = childStart[1] - 1; k >= childStart[0]; k--)
         {
-            keys[k] = key;
-            values[k++] = value;
+            stack[sp++] = children[k];
         }
 
-        Array.Sort(keys, values); // by caller, then callee
-        _calleeOffsets = new int[Count + 1];
-        _callees = new int[keys.Length];
-        _edgeValues = new long[keys.Length];
-        _callerOffsets = new int[Count + 1];
-        _callers = new int[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
+        while (sp > 0)
         {
-            var (caller, callee) = ((int)(keys[i] >> 32), (int)keys[i]);
-            _calleeOffsets[caller + 1]++;
-            _callerOffsets[callee + 1]++;
-            _callees[i] = callee;
-            _edgeValues[i] = values[i];
+            var item = stack[--sp];
+            if (item < 0)
+            {
+                onPath[frames[~item]]--;
+                continue;
+            }
+
+            var row = frames[item];
+            if (row >= 0)
+            {
+                if (onPath[row] == 0)
+                {
+                    Cumulative[row] += g.Cumulative[item];
+                    if (isDiff)
+                    {
+                        CumulativeDiff[row] += g.CumulativeBase[item]; // A's value until Build rounds the diffs
+                    }
+                }
+
+                if (childStart[item + 1] == childStart[item])
+                {
+                    continue; // a leaf: nothing below it needs the path
+                }
+
+                onPath[row]++;
+                stack[sp++] = ~item;
+            }
+
+            for (var k = childStart[item + 1] - 1; k >= childStart[item]; k--)
+            {
+                stack[sp++] = children[k];
+            }
+        }
+    }
+
+    /// <summary>Children of every graph node as one array (CSR): node i's are children[start[i]..start[i + 1]].</summary>
+    private static (int[] Start, int[] Children) ChildLists(FlameGraph g)
+    {
+        var n = g.Count;
+        var parents = g.Parent;
+        var start = new int[n + 1];
+        for (var i = 1; i < n; i++)
+        {
+            start[parents[i] + 1]++;
         }
 
-        for (var i = 0; i < Count; i++)
+        for (var i = 0; i < n; i++)
         {
-            _calleeOffsets[i + 1] += _calleeOffsets[i];
-            _callerOffsets[i + 1] += _callerOffsets[i];
+            start[i + 1] += start[i];
         }
 
-        // Callers: keys are sorted by caller, so each callee's callers arrive ascending.
-        var fill = (int[])_callerOffsets.Clone();
-        foreach (var key in keys)
+        var children = new int[Math.Max(0, n - 1)];
+        var fill = new int[n];
+        for (var i = 1; i < n; i++)
         {
-            _callers[fill[(int)key]++] = (int)(key >> 32);
+            var p = parents[i];
+            children[start[p] + fill[p]++] = i;
         }
+
+        return (start, children);
     }
 
     public string FunctionName(MergeResult r, int row)

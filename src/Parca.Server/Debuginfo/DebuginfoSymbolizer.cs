@@ -27,6 +27,7 @@ internal sealed class DebuginfoSymbolizer
     private readonly ConcurrentDictionary<string, Lazy<Persisted?>> _persisted = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string BuildId, ulong Pc, SymbolizedFrame[] Frames, IReadOnlyList<Parca.Symbols.Elf.ProgramHeader> Headers)> _pending = new();
     private readonly Lock _persistLock = new();
+    private readonly ConcurrentDictionary<string, UploadCheck> _uploads = new(StringComparer.Ordinal);
     private long _openBytes;
 
     public DebuginfoSymbolizer(DebuginfoStore store, DebuginfodClient debuginfod, DebuginfoOptions options, ILoggerFactory logs, TimeProvider time)
@@ -46,6 +47,14 @@ internal sealed class DebuginfoSymbolizer
         public string? Problem { get; } = problem;
         public DateTimeOffset RetryAfter { get; } = retryAfter;
         public long LastUse { get; set; }
+    }
+
+    /// <summary>The upload this server's answers for a build id come from, and when to ask the bucket whether a forced upload replaced it.</summary>
+    private sealed class UploadCheck(string uploadId, long checkAfterTicks)
+    {
+        public string UploadId { get; } = uploadId;
+
+        public long CheckAfterTicks = checkAfterTicks;
     }
 
     /// <summary>What a build id's persisted answers need: the file's program headers, and how much of the file is whole.</summary>
@@ -78,6 +87,7 @@ internal sealed class DebuginfoSymbolizer
             Interlocked.Add(ref _openBytes, -f.Bytes);
         }
 
+        _uploads.TryRemove(buildId, out _);
         _debuginfod.Forget(buildId);
         foreach (var key in _results.Keys)
         {
@@ -97,6 +107,11 @@ internal sealed class DebuginfoSymbolizer
         if (!DebuginfoStore.IsValidBuildId(buildId))
         {
             return [];
+        }
+
+        if (await ReplacedAsync(buildId, ct))
+        {
+            Forget(buildId);
         }
 
         // Answers persisted by an earlier run need no debug file: normalize with the headers kept beside them.
@@ -243,6 +258,38 @@ internal sealed class DebuginfoSymbolizer
     }
 
     /// <summary>
+    /// A forced upload to another server on the same object storage raises no event here: once per
+    /// <see cref="DebuginfoOptions.MissingRecheck"/> (the sync interval with object storage) a build id whose answers
+    /// came from an upload checks its metadata (one small read), and a newer finished upload makes this server forget
+    /// the file and its answers (cached and persisted) and reopen it. One caller checks at a time; the others go on
+    /// with what is known, as they do when the bucket cannot be read.
+    /// </summary>
+    private async ValueTask<bool> ReplacedAsync(string buildId, CancellationToken ct)
+    {
+        if (!_uploads.TryGetValue(buildId, out var check))
+        {
+            return false;
+        }
+
+        var now = _time.GetUtcNow().UtcTicks;
+        var due = Interlocked.Read(ref check.CheckAfterTicks);
+        if (now < due || Interlocked.CompareExchange(ref check.CheckAfterTicks, now + _options.MissingRecheck.Ticks, due) != due)
+        {
+            return false;
+        }
+
+        try
+        {
+            var record = await _store.Metadata.FetchAsync(buildId, DebuginfoType.Executable, ct);
+            return record is { Source: Source.Upload, Upload.State: State.Uploaded } && record.Upload.Id != check.UploadId;
+        }
+        catch (Exception e) when (e is IOException or RpcException { Status: StatusCode.Unavailable })
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// The bucket may be remote (object storage) or the cache disk full: while that lasts the build id's frames stay
     /// unnamed and the bucket is asked again after <see cref="DebuginfoOptions.MissingRecheck"/>, not per location.
     /// </summary>
@@ -299,6 +346,11 @@ internal sealed class DebuginfoSymbolizer
             DebuginfoLog.Loaded(_log, buildId, source == Source.Upload ? "upload" : "debuginfod", file.Bytes, q.HasDwarf, q.HasGoPclntab, q.HasSymtab, q.HasDynsym);
             Interlocked.Add(ref _openBytes, file.Bytes);
             EvictOverBudget(buildId);
+            if (source == Source.Upload)
+            {
+                _uploads[buildId] = new UploadCheck(record!.Upload.Id, (_time.GetUtcNow() + _options.MissingRecheck).UtcTicks);
+            }
+
             return new OpenFile(file, null, never);
         }
         catch (Exception e) when (e is InvalidDataException or DwarfException or IOException or OverflowException or IndexOutOfRangeException or ArgumentException)

@@ -1,5 +1,4 @@
 using Parca.Hosting;
-using Parca.Server.Services;
 using Parca.Storage;
 
 namespace Parca.Server.Ingest;

@@ -1,4 +1,3 @@
-using Parca.Server.Services;
 
 namespace Parca.Server.Ingest;
 

@@ -64,8 +64,13 @@ public static class ObservabilityEndpoints
     /// <summary>Maps <c>GET /metrics</c> (Prometheus text format 0.0.4).</summary>
     public static IEndpointRouteBuilder MapParcaMetrics(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/metrics", static (PrometheusExporter exporter) =>
-            Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        routes.MapGet("/metrics", static async (HttpContext context, PrometheusExporter exporter) =>
+        {
+            // Rendered straight into the response pipe: no string of the whole page.
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            exporter.WriteTo(context.Response.BodyWriter);
+            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        });
         return routes;
     }
 }

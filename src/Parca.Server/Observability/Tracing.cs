@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
@@ -6,21 +5,17 @@ using OpenTelemetry.Exporter;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Parca.Hosting;
+using Parca.Scrape;
 
 namespace Parca.Server.Observability;
 
 /// <summary>
 /// Traces of the server's own work, exported with OpenTelemetry's OTLP exporter to <c>--otlp-address</c>: every HTTP
 /// and gRPC request (ASP.NET Core's <c>Microsoft.AspNetCore</c> activity source) and every scrape
-/// (<see cref="ScrapeSource"/>). Nothing is collected without the flag.
+/// (<see cref="ScrapeTracing"/>). Nothing is collected without the flag.
 /// </summary>
 public static class Tracing
 {
-    public const string ScrapeSourceName = "Parca.Scrape";
-
-    /// <summary>Spans for scrapes (one per target per interval), with job, profile and URL.</summary>
-    public static readonly ActivitySource ScrapeSource = new(ScrapeSourceName, ParcaVersion.Version);
-
     public static IServiceCollection AddParcaTracing(this IServiceCollection services, ParcaServerOptions options)
     {
         if (string.IsNullOrEmpty(options.OtlpAddress))
@@ -31,7 +26,7 @@ public static class Tracing
         var (endpoint, protocol) = Endpoint(options.OtlpAddress);
         services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService("parca", serviceVersion: ParcaVersion.Version))
-            .AddSource("Microsoft.AspNetCore", ScrapeSourceName)
+            .AddSource("Microsoft.AspNetCore", ScrapeTracing.SourceName)
             .AddOtlpExporter(o =>
             {
                 o.Endpoint = endpoint;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Parca.Server.Config;
+using Parca.Scrape.Config;
 using Parca.Server.Debuginfo;
 using Parca.Storage.Buckets;
 

@@ -53,17 +53,6 @@ internal static class StorageHosting
         services.AddSingleton(sp => new Ingest.Arrow.ArrowIngest(sp.GetRequiredService<Ingest.ProfileCommit>(), options.MaxMessageSize));
         services.AddSingleton(sp => new Ingest.Otlp.OtlpIngest(sp.GetRequiredService<Ingest.ProfileCommit>()));
         services.AddSingleton(_ => new AgentRegistry(TimeProvider.System, options.Limits.MaxAgents));
-        // Scraped profiles go to storage, unless the caller registered its own writer (tests capture them).
-        var writer = services.LastOrDefault(d => d.ServiceType == typeof(Scrape.IProfileWriter));
-        if (writer is null || writer.ImplementationType == typeof(Scrape.NoStorageProfileWriter))
-        {
-            if (writer is not null)
-            {
-                services.Remove(writer);
-            }
-
-            services.AddSingleton<Scrape.IProfileWriter, StorageProfileWriter>();
-        }
         services.AddRpcService<ProfileStoreService>();
         services.AddRpcService<OtlpProfilesService>();
         services.AddRpcService<AgentsService>();

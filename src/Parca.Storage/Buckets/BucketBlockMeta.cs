@@ -25,10 +25,10 @@ internal sealed class BucketBlockMeta
 
     public long MaxTimeNanos { get; set; }
 
-    /// <summary>Compaction level: 0 for a block cut from a head, one more than its inputs' for a merged block.</summary>
+    /// <summary>Compaction level: 0 for a block cut from a head, else the level whose window it merged (BucketCompactionPlan).</summary>
     public int Level { get; set; }
 
-    /// <summary>The level-0 block ids this block holds (itself for a level-0 block): a reader hides a block whose inputs a higher-level block holds.</summary>
+    /// <summary>The level-0 block ids this block holds (itself for a level-0 block): readers count each input once (ProfileStore.VisibleBlocks).</summary>
     public List<string> Inputs { get; set; } = [];
 
     public List<BucketSource> Sources { get; set; } = [];

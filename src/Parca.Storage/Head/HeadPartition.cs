@@ -178,7 +178,7 @@ internal sealed partial class HeadPartition : Partition
                 var st = p.SampleTypes[t];
                 var type = new ProfileType(name, p.GetString(st.Type), p.GetString(st.Unit), periodType, periodUnit, p.DurationNanos != 0);
                 var seriesId = _series.GetOrAdd(type, labels);
-                stored += AppendSeriesProfile(seriesId, p, p.Values[t], stackIds, labelSets);
+                stored += AppendSeriesProfile(seriesId, n, p.TimeNanos, p.DurationNanos, p.Period, p.Values[t], stackIds, labelSets);
             }
 
             return stored;
@@ -279,9 +279,8 @@ internal sealed partial class HeadPartition : Partition
         }
     }
 
-    private long AppendSeriesProfile(int seriesId, IngestProfile p, long[] values, int[] stackIds, int[]? labelSets)
+    private long AppendSeriesProfile(int seriesId, int n, long timeNanos, long durationNanos, long period, long[] values, int[] stackIds, int[]? labelSets)
     {
-        var n = p.SampleCount;
         var nonZero = 0;
         for (var i = 0; i < n; i++)
         {
@@ -344,9 +343,9 @@ internal sealed partial class HeadPartition : Partition
         var row = new ProfileRow
         {
             Series = seriesId,
-            TimeNanos = p.TimeNanos,
-            DurationNanos = p.DurationNanos,
-            Period = p.Period,
+            TimeNanos = timeNanos,
+            DurationNanos = durationNanos,
+            Period = period,
             Total = total,
             SampleCount = nonZero,
             Chunk = chunkIndex,
@@ -354,14 +353,14 @@ internal sealed partial class HeadPartition : Partition
             HasSampleLabels = hasLabels,
         };
 
-        if (p.TimeNanos < _minTime)
+        if (timeNanos < _minTime)
         {
-            Volatile.Write(ref _minTime, p.TimeNanos);
+            Volatile.Write(ref _minTime, timeNanos);
         }
 
-        if (p.TimeNanos > _maxTime)
+        if (timeNanos > _maxTime)
         {
-            Volatile.Write(ref _maxTime, p.TimeNanos);
+            Volatile.Write(ref _maxTime, timeNanos);
         }
 
         var rowIndex = _rows.Add(row);

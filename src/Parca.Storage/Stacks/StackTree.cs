@@ -50,19 +50,24 @@ internal sealed class StackTree
         var node = 0;
         for (var i = leafFirst.Length - 1; i >= 0; i--)
         {
-            var loc = leafFirst[i];
-            var key = ((long)node << 32) | (uint)loc;
-            if (!_children.TryGetValue(key, out var child))
-            {
-                child = _parents.Add(node);
-                _locations.Add(loc);
-                _children.Add(key, child);
-            }
-
-            node = child;
+            node = Child(node, leafFirst[i]);
         }
 
         return node;
+    }
+
+    /// <summary>The node for <paramref name="location"/> called from <paramref name="parent"/>, added if new.</summary>
+    public int Child(int parent, int location)
+    {
+        var key = ((long)parent << 32) | (uint)location;
+        if (!_children.TryGetValue(key, out var child))
+        {
+            child = _parents.Add(parent);
+            _locations.Add(location);
+            _children.Add(key, child);
+        }
+
+        return child;
     }
 
     public StackTreeView Snapshot()

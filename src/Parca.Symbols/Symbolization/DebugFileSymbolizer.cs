@@ -14,9 +14,6 @@ namespace Parca.Symbols.Symbolization;
 /// </summary>
 public sealed class DebugFileSymbolizer
 {
-    private const ulong PtLoad = 1;
-    private const uint PfX = 1;
-
     private readonly ElfFile _elf;
     private readonly DwarfFile? _dwarf;
     private readonly SymbolTable _symbols;
@@ -72,61 +69,15 @@ public sealed class DebugFileSymbolizer
         return new DebugFileSymbolizer(elf, dwarf, builder.Build(), go, quality);
     }
 
-    /// <summary>
-    /// The file's virtual address for a sampled <paramref name="address"/> of a mapping (start, limit, file offset),
-    /// through the executable PT_LOAD segment: pc = address − start + offset − p_offset + p_vaddr. Separate debug files
-    /// (objcopy --only-keep-debug) zero the offsets of their NOBITS segments; there the offset is taken as
-    /// p_vaddr − (first PT_LOAD's p_vaddr), which is how ld, gold and lld lay files out. A mapping covering the whole
-    /// address space (start 0, offset 0) means the address is already a file address.
-    /// </summary>
-    public ulong Normalize(ulong address, ulong start, ulong limit, ulong offset) => Normalize(_elf.ProgramHeaders, address, start, limit, offset);
+    /// <summary>The file's virtual address for a sampled address of a mapping (start, limit, file offset): see <see cref="FileAddress.FromMapping"/>.</summary>
+    public ulong Normalize(ulong address, ulong start, ulong limit, ulong offset) => FileAddress.FromMapping(_elf.ProgramHeaders, address, start, limit, offset);
 
     /// <summary>The file's program headers (what <see cref="Normalize(ulong, ulong, ulong, ulong)"/> reads), kept with persisted answers.</summary>
     public IReadOnlyList<ProgramHeader> ProgramHeaders => _elf.ProgramHeaders;
 
     /// <summary><see cref="Normalize(ulong, ulong, ulong, ulong)"/> from program headers alone (a persisted cache has no file open).</summary>
-    public static ulong Normalize(IReadOnlyList<ProgramHeader> headers, ulong address, ulong start, ulong limit, ulong offset)
-    {
-        if (start == 0 && offset == 0 && (limit == 0 || limit == ulong.MaxValue))
-        {
-            return address;
-        }
-
-        var fileOffset = address - start + offset;
-        ulong firstVaddr = ulong.MaxValue;
-        foreach (var p in headers)
-        {
-            if (p.Type == PtLoad)
-            {
-                firstVaddr = Math.Min(firstVaddr, p.VirtualAddress & ~0xfffUL);
-            }
-        }
-
-        ProgramHeader? executable = null;
-        foreach (var p in headers)
-        {
-            if (p.Type != PtLoad || (p.Flags & PfX) == 0)
-            {
-                continue;
-            }
-
-            var pOffset = p.FileSize == 0 ? p.VirtualAddress - firstVaddr : p.Offset;
-            var size = Math.Max(p.FileSize, p.MemorySize);
-            executable ??= p;
-            if (fileOffset >= pOffset && fileOffset < pOffset + size)
-            {
-                return fileOffset - pOffset + p.VirtualAddress;
-            }
-        }
-
-        if (executable is null)
-        {
-            return fileOffset; // ET_REL or no program headers: offsets are addresses
-        }
-
-        var o = executable.FileSize == 0 ? executable.VirtualAddress - firstVaddr : executable.Offset;
-        return fileOffset - o + executable.VirtualAddress;
-    }
+    public static ulong Normalize(IReadOnlyList<ProgramHeader> headers, ulong address, ulong start, ulong limit, ulong offset) =>
+        FileAddress.FromMapping(headers, address, start, limit, offset);
 
     /// <summary>Appends the frames of file address <paramref name="pc"/> innermost first; returns how many (0: unknown).</summary>
     public int Symbolize(ulong pc, DemangleMode mode, List<SymbolizedFrame> into)

@@ -130,7 +130,7 @@ public sealed class DotnetRuntimeTests
         return await run.WaitForTablesAsync(pid);
     }
 
-    internal static void AssertChain(List<(double Seconds, string[] Frames)> traces, string file)
+    internal static void AssertChain(List<PprofTrace> traces, string file)
     {
         var share = DotnetTracees.Share(traces, Chain, Below);
         Assert.True(share >= 0.9, $"the whole chain {string.Join(" <- ", Chain)} <- ... {string.Join(" <- ", Below)} holds {share:P1} of the samples:\n{Tracees.Run("go", "tool pprof -traces " + file)}");

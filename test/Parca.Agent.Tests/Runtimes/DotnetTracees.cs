@@ -60,7 +60,7 @@ internal static class DotnetTracees
     }
 
     /// <summary>The share of <paramref name="traces"/>' time whose frames hold <paramref name="chain"/> in order from the leaf, contiguous, then each of <paramref name="below"/> further down in order.</summary>
-    public static double Share(List<(double Seconds, string[] Frames)> traces, string[] chain, string[] below)
+    public static double Share(List<PprofTrace> traces, string[] chain, string[] below)
     {
         var total = traces.Sum(t => t.Seconds);
         return total == 0 ? 0 : traces.Where(t => Matches(t.Frames, chain, below)).Sum(t => t.Seconds) / total;

@@ -4,6 +4,7 @@
  *   w         wait (no CPU) for a line on stdin: the test acts (deletes the binary, waits for eviction) meanwhile
  *   sN        sleep N seconds
  *   dLIB:N    dlopen LIB and run its lib_run(N) (main -> run_library -> lib_run -> lib_a -> lib_b -> lib_c -> lib_burn)
+ *   xPATH     execv PATH with the remaining steps as its arguments (same PID, another program)
  * TAG (a -D define) is printed so that builds with different tags are different files with different build ids. */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -81,6 +82,11 @@ int main(int argc, char **argv)
                 return 4;
         } else if (s[0] == 'd') {
             r += run_library(s + 1);
+        } else if (s[0] == 'x') {
+            argv[i] = (char *)s + 1;
+            execv(s + 1, argv + i);
+            perror("execv");
+            return 5;
         }
     }
     printf("tag %d done %d %lu\n", TAG, r, sink);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Parca.Ingest;
 using Parca.LoadGen;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Protocol.Query.V1Alpha1;
@@ -100,7 +101,7 @@ public sealed partial class LargeProfileReportTests : IAsyncLifetime
         await server.StartAsync();
         using var channel = RpcChannel.Create(server.BaseAddress.ToString().TrimEnd('/'));
         // Written to the server's store in-process: the profile itself is larger than this server's message limit.
-        var writer = new Parca.Server.Services.ProfileWriter((Parca.Storage.ProfileStore)server.Services.GetService(typeof(Parca.Storage.ProfileStore))!);
+        var writer = new ProfileWriter((Parca.Storage.ProfileStore)server.Services.GetService(typeof(Parca.Storage.ProfileStore))!);
         writer.Write([new([new("__name__", "cpu"), new("job", "large")], [new(await File.ReadAllBytesAsync(_file), null)])]);
         var expected = GoTop(_file);
 

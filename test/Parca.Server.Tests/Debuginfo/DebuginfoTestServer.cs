@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Parca.Agent.Shipping.Arrow;
 using Parca.Pprof;
 using Parca.Protocol.Debuginfo.V1Alpha1;
 using Parca.Protocol.Profilestore.V1Alpha1;
@@ -56,12 +57,12 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
     }
 
     /// <summary>The whole upload protocol for one file, in 64 KiB chunks; returns the size the server reports.</summary>
-    public async Task<ulong> UploadAsync(string buildId, byte[] content, DebuginfoType type = DebuginfoType.Executable)
+    public async Task<ulong> UploadAsync(string buildId, byte[] content, DebuginfoType type = DebuginfoType.Executable, bool force = false)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(content));
-        var should = await Channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, new ShouldInitiateUploadRequest { BuildId = buildId, Hash = hash, Type = type, BuildIdType = BuildIDType.Gnu });
+        var should = await Channel.UnaryAsync(ParcaApi.Debuginfo.ShouldInitiateUpload, new ShouldInitiateUploadRequest { BuildId = buildId, Hash = hash, Force = force, Type = type, BuildIdType = BuildIDType.Gnu });
         Assert.True(should.ShouldInitiateUpload, should.Reason);
-        var initiated = await Channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = hash, Size = content.Length, Type = type, BuildIdType = BuildIDType.Gnu });
+        var initiated = await Channel.UnaryAsync(ParcaApi.Debuginfo.InitiateUpload, new InitiateUploadRequest { BuildId = buildId, Hash = hash, Size = content.Length, Force = force, Type = type, BuildIdType = BuildIDType.Gnu });
         var uploadId = initiated.UploadInstructions.UploadId;
         using var call = Channel.ClientStreaming(ParcaApi.Debuginfo.Upload);
         await call.WriteAsync(new UploadRequest { Info = new UploadInfo { BuildId = buildId, UploadId = uploadId, Type = type } });
@@ -101,6 +102,23 @@ internal sealed class DebuginfoTestServer : IAsyncDisposable
         series.Samples.Add(new RawSample { RawProfile = ByteString.CopyFrom(PprofEncoder.Encode(profile)) });
         request.Series.Add(series);
         await Channel.UnaryAsync(ParcaApi.ProfileStore.WriteRaw, request);
+    }
+
+    /// <summary>
+    /// The same profile as Parca Agent's v2 Arrow record (WriteArrow): single native frames at ELF file
+    /// <paramref name="fileAddresses"/>, with mapping file and build id and no mapping range (v2 has none).
+    /// </summary>
+    public async Task IngestV2Async(string job, string buildId, IReadOnlyList<ulong> fileAddresses)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        var labels = new Dictionary<string, string?> { ["job"] = job };
+        var rows = fileAddresses.Select((a, i) => new ArrowSample([new Frame(a, "native", "/opt/test/p", buildId)], i + 1, labels, now)
+        {
+            Producer = "native",
+            Period = 10_000_000,
+            Duration = 10_000_000_000,
+        }).ToList();
+        await Channel.UnaryAsync(ParcaApi.ProfileStore.WriteArrow, new WriteArrowRequest { IpcBuffer = ByteString.CopyFrom(V2RecordWriter.Write([rows], lz4: true)) });
     }
 
     /// <summary>The merged profile of <paramref name="job"/> as the pprof report returns it (through the real query API).</summary>

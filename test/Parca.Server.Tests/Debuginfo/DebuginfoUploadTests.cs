@@ -53,6 +53,23 @@ public sealed class DebuginfoUploadTests : IAsyncLifetime
         Assert.False(again.ShouldInitiateUpload);
         Assert.Equal("Debuginfo already exists and is not marked as invalid, therefore no new upload is needed.", again.Reason);
     }
+
+    [Fact]
+    public async Task V2_arrow_frames_at_file_addresses_ingested_before_the_upload_are_named_after_it_as_addr2line()
+    {
+        // Parca's v2 convention (WriteArrow, what current agents send): the ELF file's own addresses, no mapping range.
+        var pcs = _program.InterestingAddresses(8);
+        await _server.IngestV2Async("v2", _program.BuildId, pcs);
+        var unnamed = DebuginfoTestServer.Frames(await _server.QueryAsync("v2"));
+        Assert.All(pcs, pc => Assert.Empty(unnamed[pc]));
+
+        await _server.UploadAsync(_program.BuildId, await File.ReadAllBytesAsync(_program.DebugFile));
+
+        var named = DebuginfoTestServer.Frames(await _server.QueryAsync("v2"));
+        var expected = _program.Addr2line(pcs);
+        Assert.Contains(expected.Values, f => f.Count >= 3);
+        Assert.All(pcs, pc => Assert.Equal(expected[pc], named[pc]));
+    }
 }
 
 /// <summary>The per-(build id, address) answers survive a restart: the second server names them without the debug file.</summary>

@@ -1,7 +1,6 @@
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Parca.Server.Services;
 
 namespace Parca.Server.Ingest.Arrow;
 

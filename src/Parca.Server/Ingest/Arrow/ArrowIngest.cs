@@ -1,5 +1,4 @@
 using Apache.Arrow;
-using Parca.Server.Services;
 using Parca.Storage;
 
 namespace Parca.Server.Ingest.Arrow;

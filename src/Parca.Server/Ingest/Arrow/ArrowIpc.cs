@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Compression;
 using Apache.Arrow.Ipc;
-using Parca.Server.Services;
 
 namespace Parca.Server.Ingest.Arrow;
 

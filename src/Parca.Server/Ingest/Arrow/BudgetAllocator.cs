@@ -1,6 +1,5 @@
 using System.Buffers;
 using Apache.Arrow.Memory;
-using Parca.Server.Services;
 
 namespace Parca.Server.Ingest.Arrow;
 

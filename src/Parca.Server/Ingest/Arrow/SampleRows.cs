@@ -1,6 +1,5 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Parca.Server.Services;
 using Parca.Storage;
 using Parca.Storage.Ingest;
 using static Parca.Server.Ingest.Arrow.ArrowColumns;

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Parca.Server.Services;
 using static Parca.Server.Ingest.Arrow.ArrowColumns;
 
 namespace Parca.Server.Ingest.Arrow;

@@ -1,6 +1,5 @@
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
-using Parca.Server.Services;
 
 namespace Parca.Server.Ingest.Otlp;
 

@@ -1,6 +1,5 @@
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Profiles.V1Development;
-using Parca.Server.Services;
 
 namespace Parca.Server.Ingest.Otlp;
 

@@ -1,5 +1,4 @@
 using OpenTelemetry.Proto.Collector.Profiles.V1Development;
-using Parca.Server.Services;
 
 namespace Parca.Server.Ingest.Otlp;
 

@@ -1,5 +1,4 @@
 using OpenTelemetry.Proto.Profiles.V1Development;
-using Parca.Server.Services;
 using Parca.Storage;
 using Parca.Storage.Ingest;
 
