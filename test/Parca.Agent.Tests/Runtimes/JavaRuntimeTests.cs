@@ -118,7 +118,7 @@ public sealed class JavaRuntimeTests
         return DateTimeOffset.UtcNow;
     }
 
-    private static void AssertChain(List<(double Seconds, string[] Frames)> traces, string file, string[] chain, string[] below)
+    private static void AssertChain(List<PprofTrace> traces, string file, string[] chain, string[] below)
     {
         var share = DotnetTracees.Share(traces, chain, below);
         Assert.True(share >= 0.9, $"the whole chain {string.Join(" <- ", chain)} <- ... {string.Join(" <- ", below)} holds {share:P1} of the samples:\n{Tracees.Run("go", "tool pprof -traces " + file)}");
