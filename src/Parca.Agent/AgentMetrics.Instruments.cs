@@ -78,6 +78,7 @@ public sealed partial class AgentMetrics
         ShippingCounter("parca_agent_remote_store_failures_total", "Failed write attempts (each is retried).", () => Shipping?.Invoke().Failed);
         ShippingCounter("parca_agent_remote_store_rejected_total", "Series the remote store refused as invalid (dropped; the rest of their batch was sent).", () => ShippingRejected?.Invoke());
         CreateInterpreterInstruments();
+        CreateRuntimeInstruments();
     }
 
     private void Counter(string name, string help, Func<long> value) =>

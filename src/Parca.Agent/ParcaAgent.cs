@@ -243,6 +243,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             }
         }
 
+        StartJitWatch();
         if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable)
         {
             StartInterpreters();
@@ -315,6 +316,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        StopJitWatch();
         await _processes.DisposeAsync().ConfigureAwait(false);
         if (_interpreters is not null)
         {

@@ -82,6 +82,33 @@ internal sealed class AgentHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds, for at most <paramref name="maxWindows"/> windows the agent
+    /// processes after this call (counted in windows like <see cref="WaitForProfileAsync"/>; the wall-clock cap only
+    /// keeps a stuck agent from hanging the run). <paramref name="step"/> runs between checks (e.g. a request that
+    /// keeps the app busy); without one, 50 ms pass. Returns whether the condition held.
+    /// </summary>
+    public async Task<bool> WaitUntilAsync(Func<bool> condition, int maxWindows, Func<Task>? step = null)
+    {
+        var windowsAtStart = Agent.Metrics.Windows;
+        var cap = DateTime.UtcNow + (Agent.Options.ProfilingDuration * maxWindows * 10) + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var windows = Agent.Metrics.Windows - windowsAtStart; // read before the condition, as above
+            if (condition())
+            {
+                return true;
+            }
+
+            if (windows > maxWindows || DateTime.UtcNow > cap)
+            {
+                return false;
+            }
+
+            await (step?.Invoke() ?? Task.Delay(50));
+        }
+    }
+
     /// <summary>Writes a profile to a temp file for go tool pprof.</summary>
     public static string Save(ProfileSeries series)
     {

@@ -26,15 +26,22 @@ public sealed class DotnetTraceeTests
             configure: o => o.DotnetKeepTiers = true);
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Path.Combine(dir, "out", "Tracee.dll"));
-        psi.ArgumentList.Add("10");
+        psi.ArgumentList.Add("20");
         psi.Environment["DOTNET_PerfMapEnabled"] = "1";
         using var tracee = Process.Start(psi)!;
         try
         {
-            // The first window holds runtime start-up and tiering; wait for a window in steady state, where the
-            // managed Burn method, named from the perf map, is the leaf of most samples.
+            // Steady state: Burn's tier-1 code is in the perf map and the agent has its unwind rows (it reads the map
+            // again as soon as samples run code it has none for). The profile checked is of a window that began after
+            // that: the window of the tier change also holds the samples of Burn's tier-0 and on-stack-replacement
+            // versions, and of the moments before the agent analysed each (docs/agent.md ".NET stacks").
+            var jit = agent.Agent.JitUnwind!;
+            Assert.True(
+                await agent.WaitUntilAsync(() => Runtimes.DotnetTracees.Tier1WithRows(jit, tracee.Id, "Hot::Burn(") != 0, maxWindows: 10),
+                $"no unwind rows for Burn's tier-1 code after 10 windows ({agent.Agent.Metrics.DotnetPerfMapRereads} perf map re-reads):\n{string.Join("\n", Runtimes.DotnetTracees.PerfMapEntries(tracee.Id).Where(e => e.Name.Contains("Hot::Burn", StringComparison.Ordinal)))}");
+            var steady = DateTimeOffset.UtcNow;
             var pid = tracee.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var series = await agent.WaitForProfileAsync(p => p.Labels.TryGetValue("pid", out var l) && l == pid && BurnShare(p) >= 0.5, maxWindows: 12);
+            var series = await agent.WaitForProfileAsync(p => p.Labels.TryGetValue("pid", out var l) && l == pid && p.Time >= steady && BurnShare(p) >= 0.5, maxWindows: 4);
             Assert.Equal("dotnet", series.Labels["comm"]);
             var file = AgentHarness.Save(series);
             var burn = GoPprof.Traces(file).Where(IsSteadyBurn).ToList();
@@ -51,6 +58,11 @@ public sealed class DotnetTraceeTests
         }
         finally
         {
+            if (!tracee.HasExited)
+            {
+                tracee.Kill();
+            }
+
             await tracee.WaitForExitAsync();
         }
     }

@@ -71,6 +71,10 @@ internal sealed partial class ProcessTable : IAsyncDisposable
         return _queue.Writer.TryWrite((0, barrier)) ? barrier.Task : Task.CompletedTask;
     }
 
+    /// <summary>The info for <paramref name="pid"/> if its capture finished, else null: never waits (ring-buffer thread).</summary>
+    public ProcessInfo? TryGetCaptured(int pid) =>
+        _entries.TryGetValue(pid, out var entry) && entry.Info.IsCompletedSuccessfully ? entry.Info.Result : null;
+
     /// <summary>The info for <paramref name="pid"/>, waiting for a pending capture; null when nothing could be read.</summary>
     public async Task<ProcessInfo?> GetAsync(int pid)
     {

@@ -1,5 +1,6 @@
 using System.Text;
 using Parca.Agent.Bpf;
+using Parca.Agent.Interpreters;
 
 namespace Parca.Agent.Profiling;
 
@@ -26,6 +27,9 @@ internal sealed class SampleAggregator : ISampleSink
 
     /// <summary>Names the interpreted frames of new samples while their process lives (null: no interpreter support).</summary>
     internal Interpreters.InterpreterSymbolCache? Interpreters { get; set; }
+
+    /// <summary>Re-reads .NET perf maps when samples run JIT code without unwind rows (null: no JIT unwind tables).</summary>
+    internal Runtimes.Dotnet.JitCodeWatch? JitWatch { get; set; }
 
     /// <summary>Samples received since start.</summary>
     public long Received { get; private set; }
@@ -60,6 +64,11 @@ internal sealed class SampleAggregator : ISampleSink
 
         _current.Add(pid, tid, (int)sample.Cpu, (long)sample.TimestampNs, sample.KernelFrames, sample.UserFrames);
         Interpreters?.Observe(pid, sample.UserFrames);
+        if (JitWatch is { } watch)
+        {
+            var user = sample.UserFrames;
+            watch.Observe(pid, user[..InterpreterFrames.NativeLength(user)]);
+        }
     }
 
     /// <summary>Ends the window: returns its samples and thread names and starts an empty one (reusing returned tables).</summary>
@@ -93,6 +102,7 @@ internal sealed class SampleAggregator : ISampleSink
         }
 
         _seenPids.Clear();
+        JitWatch?.NewWindow();
         return full;
     }
 

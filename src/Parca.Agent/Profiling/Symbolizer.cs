@@ -59,8 +59,9 @@ internal sealed class Symbolizer
     /// <summary>
     /// Reads what the process appended to its perf map since the last window (blocking: called from the process's
     /// background job); <paramref name="restart"/> reads it whole again (HotSpot rewrites its map on every request).
+    /// Returns true when it read anything new.
     /// </summary>
-    public void LoadPerfMap(ProcessFiles files, ProcessInfo process, bool restart = false)
+    public bool LoadPerfMap(ProcessFiles files, ProcessInfo process, bool restart = false)
     {
         if (!_perfMaps.TryGetValue(process.Pid, out var state) || state.StartTime != process.StartTime)
         {
@@ -74,12 +75,16 @@ internal sealed class Symbolizer
         {
             state.LastWindow = Interlocked.Read(ref _window);
             var inode = restart ? 0 : state.Inode; // another inode starts over
+            var (before, offset) = (state.Map, state.Map.Offset);
             if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current))
             {
                 state.Inode = inode;
                 state.Map = current;
                 state.Table = current.Table;
+                return !ReferenceEquals(before, current) || current.Offset != offset;
             }
+
+            return false;
         }
     }
 

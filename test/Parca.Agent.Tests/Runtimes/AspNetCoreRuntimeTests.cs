@@ -23,25 +23,28 @@ public sealed class AspNetCoreRuntimeTests
             Assert.Equal("1229", await http.GetStringAsync("/primes?limit=10000"));
             // Warm-up to the steady state the assertion is about: the service's loop first runs as tier-0 code,
             // then as on-stack-replacement code, then instrumented (tiered PGO), and only after a second round of
-            // calls and a background compile at tier 1. Code compiled during a window has no unwind rows before the
-            // agent reads the perf map at its end (docs/agent.md ".NET stacks"), so the load starts once the tier-1
-            // service is in the map and the agent has analysed it.
+            // calls and a background compile at tier 1. Code compiled since the agent last read the perf map has no
+            // unwind rows until it reads the map again (docs/agent.md ".NET stacks"), so the load starts once the
+            // tier-1 service is in the map and the agent has analysed it.
             for (var i = 0; i < 60; i++)
             {
                 await http.GetStringAsync("/primes?limit=20000");
             }
 
             await DotnetRuntimeTests.WaitForPerfMapAsync(run, app.Id);
-            var tier1 = await WarmUpToTier1Async(http, app.Id);
             var jit = run.Agent.Agent.JitUnwind!;
-            // The agent reads the perf map when a window's samples hit JIT code it does not know: an idle app after
-            // the tier-1 compile would never show it, so requests keep coming while the test waits.
-            for (var i = 0; i < 600 && !jit.Methods(app.Id).Any(m => m.Start == tier1 && m.HasRows); i++)
-            {
-                await http.GetStringAsync("/primes?limit=20000");
-            }
-
-            Assert.True(jit.Methods(app.Id).Any(m => m.Start == tier1 && m.HasRows), $"the agent has no unwind rows for the tier-1 service at {tier1:x}");
+            Task Request() => http.GetStringAsync("/primes?limit=20000");
+            // Requests keep coming while the test waits: tiering is driven by calls, and the agent reads the perf map
+            // again when samples run code it has no rows for (within the window, JitCodeWatch). Both waits are
+            // bounded in the agent's windows, not in requests (a count of requests can end in seconds on a fast
+            // machine and take minutes on a loaded one).
+            Assert.True(
+                await run.Agent.WaitUntilAsync(() => TierOneCode(app.Id) != 0, maxWindows: 60, Request),
+                $"{Service} never reached tier 1:\n{string.Join("\n", DotnetTracees.PerfMapEntries(app.Id).Where(e => e.Name.Contains(Service, StringComparison.Ordinal)))}");
+            var tier1 = TierOneCode(app.Id);
+            Assert.True(
+                await run.Agent.WaitUntilAsync(() => DotnetTracees.Tier1WithRows(jit, app.Id, Service + "(int32)") != 0, maxWindows: 4, Request),
+                $"the agent has no unwind rows for the tier-1 service at {tier1:x} after 4 windows ({run.Agent.Agent.Metrics.DotnetPerfMapRereads} perf map re-reads)");
             var from = DateTimeOffset.UtcNow;
 
             // Two concurrent clients for six seconds: requests run on thread-pool threads.
@@ -79,21 +82,9 @@ public sealed class AspNetCoreRuntimeTests
         }
     }
 
-    /// <summary>Calls the service until the perf map lists its tier-1 code; returns that code's address.</summary>
-    private static async Task<ulong> WarmUpToTier1Async(HttpClient http, int pid)
-    {
-        for (var i = 0; i < 2000; i++)
-        {
-            if (PerfMapEntries(pid).FirstOrDefault(e => e.Name.Contains(Service + "(int32)[OptimizedTier1]", StringComparison.Ordinal)) is { Start: > 0 } tier1)
-            {
-                return tier1.Start;
-            }
-
-            await http.GetStringAsync("/primes?limit=20000");
-        }
-
-        throw new InvalidOperationException($"{Service} never reached tier 1 in 2000 calls:\n{string.Join("\n", PerfMapEntries(pid).Where(e => e.Name.Contains(Service, StringComparison.Ordinal)))}");
-    }
+    /// <summary>The start of the service's tier-1 code once the perf map lists it, else 0.</summary>
+    private static ulong TierOneCode(int pid) =>
+        DotnetTracees.PerfMapEntries(pid).FirstOrDefault(e => e.Name.Contains(Service + "(int32)[OptimizedTier1]", StringComparison.Ordinal)).Start;
 
     /// <summary>
     /// Every on-stack-replacement version of the service got rows once a tier-0 version did: OSR code runs on its
@@ -102,7 +93,7 @@ public sealed class AspNetCoreRuntimeTests
     /// </summary>
     private static void AssertOsrCodePaired(List<(ulong Start, uint Size, bool HasRows)> analysed, int pid)
     {
-        var entries = PerfMapEntries(pid).Where(e => e.Name.Contains(Service + "(int32)[", StringComparison.Ordinal)).ToList();
+        var entries = DotnetTracees.PerfMapEntries(pid).Where(e => e.Name.Contains(Service + "(int32)[", StringComparison.Ordinal)).ToList();
         var tier0WithRows = entries.Any(e => !e.Name.EndsWith("OSR]", StringComparison.Ordinal) && !e.Name.EndsWith("[OptimizedTier1]", StringComparison.Ordinal)
             && analysed.Any(m => m.Start == e.Start && m.HasRows));
         Assert.True(tier0WithRows, "no tier-0 version of the service was analysed:\n" + string.Join("\n", entries));
@@ -110,29 +101,6 @@ public sealed class AspNetCoreRuntimeTests
         {
             Assert.True(analysed.Any(m => m.Start == osr.Start && m.HasRows), $"the OSR code at {osr.Start:x} has no unwind rows:\n{string.Join("\n", entries)}");
         }
-    }
-
-    /// <summary>The app's perf map (the agent turned it on; it is in the app's /tmp, which is ours).</summary>
-    private static List<(ulong Start, string Name)> PerfMapEntries(int pid)
-    {
-        var list = new List<(ulong, string)>();
-        var path = $"/tmp/perf-{pid}.map";
-        if (!File.Exists(path))
-        {
-            return list;
-        }
-
-        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
-        while (reader.ReadLine() is { } line)
-        {
-            var parts = line.Split(' ', 3);
-            if (parts.Length == 3 && ulong.TryParse(parts[0].AsSpan(2), System.Globalization.NumberStyles.HexNumber, null, out var start))
-            {
-                list.Add((start, parts[2]));
-            }
-        }
-
-        return list;
     }
 
     private static async Task<string> ReadAddressAsync(System.Diagnostics.Process app)

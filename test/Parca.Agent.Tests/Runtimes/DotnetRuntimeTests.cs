@@ -120,10 +120,7 @@ public sealed class DotnetRuntimeTests
     {
         var dotnet = run.Agent.Agent.Dotnet ?? throw new InvalidOperationException("the agent runs with --dotnet-perf-map-disable");
         var jit = run.Agent.Agent.JitUnwind ?? throw new InvalidOperationException("the agent runs without unwind tables");
-        for (var i = 0; i < 1200 && !(dotnet.IsEnabled(pid) && jit.HasTable(pid)); i++)
-        {
-            await Task.Delay(50);
-        }
+        await run.Agent.WaitUntilAsync(() => dotnet.IsEnabled(pid) && jit.HasTable(pid), maxWindows: 10);
 
         Assert.True(dotnet.IsEnabled(pid), $"the agent never turned on the perf map of pid {pid}: {string.Join("\n", run.Agent.Logs.Entries.Select(e => e.Message))}");
         Assert.True(jit.HasTable(pid), $"the agent never loaded a JIT table for pid {pid}");

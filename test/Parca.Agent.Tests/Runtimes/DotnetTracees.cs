@@ -59,6 +59,42 @@ internal static class DotnetTracees
         return Process.Start(psi) ?? throw new InvalidOperationException("could not start " + dll);
     }
 
+    /// <summary>
+    /// The entries of a tracee's perf map as the runtime wrote them (start, full name with its tier); empty before the
+    /// map exists. It is in the tracee's /tmp, which is ours.
+    /// </summary>
+    public static List<(ulong Start, string Name)> PerfMapEntries(int pid)
+    {
+        var list = new List<(ulong, string)>();
+        var path = $"/tmp/perf-{pid}.map";
+        if (!File.Exists(path))
+        {
+            return list;
+        }
+
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        while (reader.ReadLine() is { } line)
+        {
+            var parts = line.Split(' ', 3);
+            if (parts.Length == 3 && ulong.TryParse(parts[0].AsSpan(parts[0].StartsWith("0x", StringComparison.Ordinal) ? 2 : 0), System.Globalization.NumberStyles.HexNumber, null, out var start))
+            {
+                list.Add((start, parts[2]));
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// The start of <paramref name="method"/>'s tier-1 code once the perf map lists it and the agent has unwind rows
+    /// for it; 0 before.
+    /// </summary>
+    public static ulong Tier1WithRows(Parca.Agent.Runtimes.Dotnet.JitUnwindTables jit, int pid, string method)
+    {
+        var tier1 = PerfMapEntries(pid).FirstOrDefault(e => e.Name.Contains(method, StringComparison.Ordinal) && e.Name.EndsWith("[OptimizedTier1]", StringComparison.Ordinal));
+        return tier1.Start != 0 && jit.Methods(pid).Any(m => m.Start == tier1.Start && m.HasRows) ? tier1.Start : 0;
+    }
+
     /// <summary>The share of <paramref name="traces"/>' time whose frames hold <paramref name="chain"/> in order from the leaf, contiguous, then each of <paramref name="below"/> further down in order.</summary>
     public static double Share(List<PprofTrace> traces, string[] chain, string[] below)
     {

@@ -48,6 +48,40 @@ internal sealed class JitUnwindTables
         return list;
     }
 
+    /// <summary>
+    /// True when <paramref name="address"/> lies in a method of <paramref name="pid"/> analysed so far (with rows or
+    /// not understood): reading the perf map again would not change how it is unwound. Lock-free, for the ring-buffer
+    /// thread (<see cref="JitCodeWatch"/>): it searches the snapshot the last publish left.
+    /// </summary>
+    public bool Covers(int pid, ulong address)
+    {
+        if (!_states.TryGetValue(pid, out var state) || Volatile.Read(ref state.Covered) is not { } ranges)
+        {
+            return false;
+        }
+
+        // ranges: start0, end0, start1, end1... sorted and disjoint; the last start at or below the address decides.
+        int lo = 0, hi = (ranges.Length / 2) - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (address < ranges[2 * mid])
+            {
+                hi = mid - 1;
+            }
+            else if (address >= ranges[(2 * mid) + 1])
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True once a table of <paramref name="pid"/>'s JIT code was loaded (tests).</summary>
     public bool HasTable(int pid) => _states.TryGetValue(pid, out var s) && s.Published;
 
@@ -182,6 +216,8 @@ internal sealed class JitUnwindTables
 
     private void Publish(ProcessInfo info, State state)
     {
+        var sorted = state.Methods.OrderBy(kv => kv.Key).ToList();
+        Volatile.Write(ref state.Covered, CoveredRanges(sorted));
         // The table's base is the lowest JIT mapping with a method; rows hold 32-bit offsets from it.
         var ranges = new List<(ulong Start, ulong End)>();
         foreach (var m in info.Mappings)
@@ -201,7 +237,6 @@ internal sealed class JitUnwindTables
         ranges.RemoveAll(r => r.End - bias > uint.MaxValue);
         var rows = new List<UnwindRow>();
         ulong previousEnd = 0;
-        var sorted = state.Methods.OrderBy(kv => kv.Key).ToList();
         foreach (var (start, (size, methodRows)) in sorted)
         {
             if (start < bias || start + size - bias > uint.MaxValue || start < previousEnd)
@@ -258,6 +293,24 @@ internal sealed class JitUnwindTables
         return removed;
     }
 
+    /// <summary>The methods' [start, end) pairs in address order, overlapping ones (a stale entry) skipped.</summary>
+    private static ulong[] CoveredRanges(List<KeyValuePair<ulong, (uint Size, UnwindRow[]? Rows)>> sorted)
+    {
+        var ranges = new List<ulong>(sorted.Count * 2);
+        ulong end = 0;
+        foreach (var (start, (size, _)) in sorted)
+        {
+            if (start >= end)
+            {
+                end = start + size;
+                ranges.Add(start);
+                ranges.Add(end);
+            }
+        }
+
+        return [.. ranges];
+    }
+
     private static bool HasMethod(State state, MemoryMapping m)
     {
         foreach (var start in state.Methods.Keys)
@@ -285,6 +338,9 @@ internal sealed class JitUnwindTables
         public Dictionary<ulong, (uint Size, UnwindRow[]? Rows)> Methods { get; } = [];
 
         public bool Published { get; set; }
+
+        /// <summary>What <see cref="Covers"/> searches: replaced whole by each publish, read without the lock.</summary>
+        public ulong[]? Covered;
 
         /// <summary>Frame shape of each method's tier-0 code, by name (what its OSR code runs on).</summary>
         public Dictionary<string, (int FrameBytes, int RbpSlot)> Tier0 { get; } = new(StringComparer.Ordinal);
