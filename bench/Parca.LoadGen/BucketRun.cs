@@ -164,6 +164,7 @@ internal static class BucketRun
             Bucket = bucket(),
             BlockDuration = TimeSpan.FromHours(1),
             BucketSyncInterval = TimeSpan.FromMilliseconds(200),
+            BucketDeleteDelay = TimeSpan.Zero, // the start-up after compaction measures the compacted bucket
             Retention = TimeSpan.Zero,
             Log = line =>
             {

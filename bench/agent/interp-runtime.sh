@@ -3,7 +3,8 @@
 # frames deep (bench/agent/deep.py), profiled by parca-agent
 #   - BPF time per sample at 99 Hz with the Python walk and without it (--python-unwinding-disable), from the
 #     kernel's own accounting (kernel.bpf_stats_enabled, bpftool prog show: run_time_ns / run_cnt);
-#   - the agent's CPU (user + sys from /proc/PID/stat) and peak RSS at 19 Hz with the walk on;
+#   - the agent's CPU (user + sys from /proc/PID/stat) at 19 Hz with the walk on, after WARMUP seconds (default 60) of
+#     start-up, and its peak RSS;
 #   - the interpreter metrics (walks, frames, code-object cache entries and bytes).
 # Then `perf record --call-graph dwarf` on one of the processes for comparison (py-spy cannot be installed here).
 # Other agents on the machine load a program of the same name: the newest one (highest id) is taken as ours.
@@ -53,6 +54,9 @@ bpf_time "native only, --python-unwinding-disable (99 Hz)"
 stop_agent
 
 start_agent 19
+# Steady state, as bench/agent/overhead.sh measures: the agent's first windows JIT-compile its window, interpreter
+# and shipping paths and read every process's files once; that start-up cost is not the per-second cost.
+sleep "${WARMUP:-60}"
 t0=$(awk '{print $14 + $15}' "/proc/$agent/stat")
 sleep "$SECONDS_"
 t1=$(awk '{print $14 + $15}' "/proc/$agent/stat")

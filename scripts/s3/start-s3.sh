@@ -12,10 +12,10 @@
 #   (ceph-common comes with them; ceph-mgr is NOT needed)
 #
 # On success prints (to stdout) shell assignments, e.g.
-#   S3_ENDPOINT=http://127.0.0.1:PORT
-#   S3_ACCESS_KEY=...
-#   S3_SECRET_KEY=...
-#   S3_REGION=us-east-1
+#   export S3_ENDPOINT=http://127.0.0.1:PORT
+#   export S3_ACCESS_KEY=...
+#   export S3_SECRET_KEY=...
+#   export S3_REGION=us-east-1
 # so callers can do:  eval "$(./start-s3.sh /tmp/s3 7480)"
 # Progress / diagnostics go to stderr. Stop with:  stop-s3.sh DIR
 #
@@ -256,4 +256,5 @@ S3_ACCESS_KEY=$ACCESS_KEY
 S3_SECRET_KEY=$SECRET_KEY
 S3_REGION=us-east-1
 EOF
-cat "$DIR/s3.env"
+# stdout: export lines, so eval "$(start-s3.sh DIR PORT)" hands the endpoint to child processes (dotnet run ...)
+sed "s/^/export /" "$DIR/s3.env"

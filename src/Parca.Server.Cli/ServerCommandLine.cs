@@ -35,6 +35,7 @@ internal static partial class ServerCommandLine
     private static readonly Option<long> s_storageHeadMemoryLimit = Number("--storage-head-memory-limit", "Bytes the head and the heads waiting for compaction may hold before ingest is refused (0: 4 x --storage-active-memory, at least 256MiB).", s_defaults.StorageHeadMemoryLimit);
     private static readonly Option<string> s_storageMaxFutureSkew = Text("--storage-max-future-skew", "How far ahead of the server's clock a profile's time may be; later ones are refused (0 accepts any).", "10m");
     private static readonly Option<string> s_storageBlockDuration = Text("--storage-block-duration", "How long a head stays open before it is cut into a block (and, with object storage, uploaded).", "2h");
+    private static readonly Option<string> s_objectStorageDeleteDelay = Text("--object-storage-delete-delay", "How long blocks that a compacted block supersedes stay in the bucket, so servers that listed it before the merge can still read them (0 deletes them at the next upkeep pass).", "10m");
     private static readonly Option<string> s_objectStorageSyncInterval = Text("--object-storage-sync-interval", "How often the object storage bucket is listed for blocks other servers uploaded: the most a query server lags behind an upload.", "15s");
     private static readonly Option<long> s_objectStorageCacheSize = Number("--object-storage-cache-size", "Bytes of cold-block sections read from object storage that are kept in memory.", s_defaults.ObjectStorageCacheSize);
     private static readonly Option<string> s_storageWalLeftover = Text("--storage-wal-leftover", "Write-ahead log segments found at start-up while --storage-enable-wal is off: refuse (to start), replay (into blocks, then delete them) or discard.", s_defaults.StorageWalLeftover);
@@ -106,7 +107,7 @@ internal static partial class ServerCommandLine
         s_configPath, s_mode, s_httpAddress, s_port, s_logLevel, s_logFormat, s_corsAllowedOrigins, s_otlpAddress, s_version,
         s_pathPrefix, s_mutexProfileFraction, s_blockProfileRate, s_enablePersistence, s_storageGranuleSize,
         s_storageActiveMemory, s_storagePath, s_storageEnableWal, s_storageRowGroupSize, s_storageRetention,
-        s_storageHeadMemoryLimit, s_storageMaxFutureSkew, s_storageWalLeftover, s_storageBlockDuration, s_objectStorageSyncInterval, s_objectStorageCacheSize,
+        s_storageHeadMemoryLimit, s_storageMaxFutureSkew, s_storageWalLeftover, s_storageBlockDuration, s_objectStorageSyncInterval, s_objectStorageDeleteDelay, s_objectStorageCacheSize,
         s_symbolizerDemangleMode, s_symbolizerNumberOfTries, s_debuginfoCacheDir, s_debuginfoUploadMaxSize,
         s_debuginfoUploadMaxDuration, s_debuginfoUploadsSignedUrl, s_debuginfodUpstreamServers, s_debuginfoSourceDirectories,
         s_debuginfodHttpRequestTimeout, s_metastore, s_profileShareServer, s_storeAddress, s_bearerToken,
@@ -145,6 +146,7 @@ internal static partial class ServerCommandLine
             StorageWalLeftover = r.GetValue(s_storageWalLeftover)!,
             StorageBlockDuration = Duration(r, s_storageBlockDuration, problems),
             ObjectStorageSyncInterval = Duration(r, s_objectStorageSyncInterval, problems),
+            ObjectStorageDeleteDelay = Duration(r, s_objectStorageDeleteDelay, problems),
             ObjectStorageCacheSize = r.GetValue(s_objectStorageCacheSize),
             SymbolizerDemangleMode = r.GetValue(s_symbolizerDemangleMode)!,
             SymbolizerNumberOfTries = r.GetValue(s_symbolizerNumberOfTries),

@@ -58,6 +58,9 @@ public sealed class ParcaServerOptions
     /// <summary>--object-storage-sync-interval: how often the bucket is listed for new blocks.</summary>
     public TimeSpan ObjectStorageSyncInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>--object-storage-delete-delay: how long blocks a compacted block supersedes stay in the bucket.</summary>
+    public TimeSpan ObjectStorageDeleteDelay { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>--object-storage-cache-size: bytes of decoded cold-block sections kept in memory.</summary>
     public long ObjectStorageCacheSize { get; set; } = 512L << 20;
 
@@ -186,6 +189,11 @@ public sealed class ParcaServerOptions
         if (ObjectStorageSyncInterval <= TimeSpan.Zero)
         {
             problems.Add("--object-storage-sync-interval: must be positive");
+        }
+
+        if (ObjectStorageDeleteDelay < TimeSpan.Zero)
+        {
+            problems.Add("--object-storage-delete-delay: must not be negative");
         }
 
         if (ObjectStorageCacheSize < 0)

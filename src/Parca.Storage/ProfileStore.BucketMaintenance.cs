@@ -16,6 +16,12 @@ public sealed partial class ProfileStore
     /// <summary>True while this server holds the compactor lease.</summary>
     public bool HoldsCompactorLease { get; private set; }
 
+    /// <summary>
+    /// Superseded blocks and when this lease holder first found them covered (guarded by _rotateLock). In memory only:
+    /// a new lease holder or a restart starts the delay again, which only keeps the blocks longer.
+    /// </summary>
+    private readonly Dictionary<string, DateTimeOffset> _supersededSince = new(StringComparer.Ordinal);
+
     private TimeSpan LeaseDuration => TimeSpan.FromTicks(Math.Max(_options.BucketSyncInterval.Ticks * 4, TimeSpan.FromSeconds(30).Ticks));
 
     private async Task MaintainBucketAsync(CancellationToken stop)
@@ -29,13 +35,34 @@ public sealed partial class ProfileStore
 
         List<BucketBlockMeta> delete;
         var cutoff = RetentionCutoffNanos;
+        var now = _options.Time.GetUtcNow();
         lock (_rotateLock)
         {
             // A hidden block goes once every input it holds is in a visible block (or retention is past it): a block
-            // that two lease holders merged only partly alike keeps what only it holds.
+            // that two lease holders merged only partly alike keeps what only it holds. A superseded block waits out
+            // the delete delay, so servers that listed the bucket before the merge still find what they would read.
             var visible = VisibleBlocks();
             var covered = new HashSet<string>(visible.SelectMany(id => _bucketMetas[id].Inputs), StringComparer.Ordinal);
-            delete = [.. _bucketMetas.Values.Where(m => !visible.Contains(m.Id) && !_freshUploads.Contains(m.Id) && (m.MaxTimeNanos < cutoff || m.Inputs.TrueForAll(covered.Contains)))];
+            var superseded = _bucketMetas.Values
+                .Where(m => !visible.Contains(m.Id) && !_freshUploads.Contains(m.Id) && m.MaxTimeNanos >= cutoff && m.Inputs.TrueForAll(covered.Contains))
+                .Select(m => m.Id)
+                .ToHashSet(StringComparer.Ordinal);
+            foreach (var id in _supersededSince.Keys.Where(id => !superseded.Contains(id)).ToList())
+            {
+                _supersededSince.Remove(id);
+            }
+
+            foreach (var id in superseded)
+            {
+                _supersededSince.TryAdd(id, now);
+            }
+
+            delete = [.. _bucketMetas.Values.Where(m => !visible.Contains(m.Id) && !_freshUploads.Contains(m.Id)
+                && (m.MaxTimeNanos < cutoff || (superseded.Contains(m.Id) && now - _supersededSince[m.Id] >= _options.BucketDeleteDelay)))];
+            foreach (var m in delete)
+            {
+                _supersededSince.Remove(m.Id);
+            }
         }
 
         foreach (var meta in delete)
@@ -51,7 +78,7 @@ public sealed partial class ProfileStore
 
     /// <summary>
     /// True after a pass of the lease holder that found nothing to delete or merge: the bucket holds what compaction
-    /// makes of it until new blocks arrive or a window completes.
+    /// makes of it until new blocks arrive, a window completes or superseded blocks outlive the delete delay.
     /// </summary>
     internal bool BucketUpkeepIdle { get; private set; }
 

@@ -70,6 +70,13 @@ public sealed class StorageOptions
     /// <summary>How often the bucket is listed for new blocks (--object-storage-sync-interval): the bound on how late a query server sees them.</summary>
     public TimeSpan BucketSyncInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long blocks a compacted block supersedes stay in the bucket after the lease holder first finds them covered
+    /// (--object-storage-delete-delay). Every reader counts each input once, so keeping them costs only bucket space,
+    /// while a server whose last listing predates the merge can still read them. Zero deletes at the next pass.
+    /// </summary>
+    public TimeSpan BucketDeleteDelay { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Bytes of decoded cold-block sections kept locally (--object-storage-cache-size).</summary>
     public long BucketCacheBytes { get; set; } = 512L << 20;
 

@@ -35,14 +35,10 @@ public sealed partial class ObjectStorageTests
         await using var a = await DebuginfoTestServer.StartAsync(Options("a", query: false));
         await using var b = await DebuginfoTestServer.StartAsync(Options("b", query: true));
 
-        // The text segment mapped as the kernel maps it (as DebuginfoUploadTests does).
-        const ulong Base = 0x5555_5555_0000;
-        var (offset, vaddr, size) = program.TextSegment();
-        var start = Base + (vaddr & ~0xfffUL);
-        var fileOffset = offset & ~0xfffUL;
+        var text = program.MapText(0x5555_5555_0000);
         var pcs = program.InterestingAddresses(6);
-        var addresses = pcs.Select(pc => pc - vaddr + offset - fileOffset + start).ToList();
-        await a.IngestAsync("shared", program.BuildId, start, start + size + 0x1000, fileOffset, addresses);
+        var addresses = text.Addresses(pcs);
+        await a.IngestAsync("shared", program.BuildId, text.Start, text.Limit, text.FileOffset, addresses);
 
         var unnamed = await PollAsync(() => b.QueryAsync("shared"), p => p.Locations.Count == addresses.Count);
         Assert.All(addresses, x => Assert.Empty(DebuginfoTestServer.Frames(unnamed)[x]));

@@ -58,6 +58,47 @@ public sealed class BucketCompactionTests : IDisposable
     }
 
     [Fact]
+    public async Task Superseded_blocks_stay_for_the_delete_delay_and_every_sample_still_counts_once()
+    {
+        await UploadAsync("a", [1, 7]);
+        var clock = new SettableClock(DateTimeOffset.FromUnixTimeMilliseconds(s_base / 1_000_000) + TimeSpan.FromSeconds(40));
+        using var compactor = new ProfileStore(new StorageOptions
+        {
+            Path = Sub("compactor"),
+            Bucket = new FilesystemBucket(Sub("bucket")),
+            BlockDuration = TimeSpan.FromSeconds(1),
+            BucketSyncInterval = TimeSpan.FromMilliseconds(200),
+            BucketDeleteDelay = TimeSpan.FromMinutes(10),
+            Retention = TimeSpan.Zero,
+            Time = clock,
+        });
+        for (var i = 0; i < 600 && !(compactor.BucketUpkeepIdle && Metas().Count == 3); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        // Merged, and both inputs still there: a server that listed the bucket before the merge reads them.
+        var metas = Metas();
+        Assert.Equal([(1, 2)], Shape(metas, 1));
+        Assert.Equal([(0, 1), (0, 1)], Shape(metas, 0));
+        AssertTotals();
+
+        clock.Now += TimeSpan.FromMinutes(9);
+        await Task.Delay(1000); // five passes
+        Assert.Equal(3, Metas().Count);
+
+        clock.Now += TimeSpan.FromMinutes(1);
+        for (var i = 0; i < 600 && Metas().Count != 1; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal([(1, 2)], Shape(Metas(), 1));
+        Assert.Single(Metas());
+        AssertTotals();
+    }
+
+    [Fact]
     public void A_window_is_merged_in_groups_within_the_input_and_size_bounds_and_blocks_at_the_bound_are_final()
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(s_base / 1_000_000) + TimeSpan.FromSeconds(40);
@@ -169,6 +210,7 @@ public sealed class BucketCompactionTests : IDisposable
             Bucket = new FilesystemBucket(Sub("bucket")),
             BlockDuration = TimeSpan.FromSeconds(1),
             BucketSyncInterval = TimeSpan.FromMilliseconds(200),
+            BucketDeleteDelay = TimeSpan.Zero,
             Retention = TimeSpan.Zero,
             Time = new FrozenClock(DateTimeOffset.FromUnixTimeMilliseconds(nowNanos / 1_000_000)),
             Log = line => { lock (log) { log.Add(line); } },
@@ -222,6 +264,14 @@ public sealed class BucketCompactionTests : IDisposable
     private sealed class FrozenClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    /// <summary>A clock the test moves; timers run on real time.</summary>
+    private sealed class SettableClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 
     public void Dispose() => _dir.Delete(recursive: true);

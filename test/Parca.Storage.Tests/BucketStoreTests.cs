@@ -22,6 +22,7 @@ public sealed class BucketStoreTests : IDisposable
         WalEnabled = true,
         Bucket = new FilesystemBucket(Sub("bucket")),
         BucketSyncInterval = TimeSpan.FromMilliseconds(200),
+        BucketDeleteDelay = TimeSpan.Zero,
         Retention = TimeSpan.Zero,
     };
 

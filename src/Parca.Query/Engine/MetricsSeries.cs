@@ -18,15 +18,17 @@ public readonly record struct MetricsPoint(long TimestampNanos, long Value, doub
 public sealed class MetricsSeries
 {
     private readonly RangeBucket[] _buckets;
+    private readonly RangeExtremes[]? _extremes;
     private readonly long _firstBucket;
     private readonly long _step;
     private readonly bool _delta;
     private readonly bool _nanosPerSecond;
 
-    internal MetricsSeries(LabelSet labels, RangeBucket[] buckets, int count, long firstBucket, long step, bool delta, (string Type, string Unit)? sampleType, (string Type, string Unit)? periodType)
+    internal MetricsSeries(LabelSet labels, RangeBucket[] buckets, RangeExtremes[]? extremes, int count, long firstBucket, long step, bool delta, (string Type, string Unit)? sampleType, (string Type, string Unit)? periodType)
     {
         Labels = labels;
         _buckets = buckets;
+        _extremes = extremes;
         Count = count;
         _firstBucket = firstBucket;
         _step = step;
@@ -78,8 +80,8 @@ public sealed class MetricsSeries
         ref readonly var b = ref _buckets[bucket];
         if (!_delta)
         {
-            return b.MultipleTimes
-                ? new MetricsPoint(b.FirstTime, b.A, b.A, 0, b.Count, true, b.Min, b.B, b.MaxTime)
+            return b.MultipleTimes && _extremes is { } extremes
+                ? new MetricsPoint(b.FirstTime, b.A, b.A, 0, b.Count, true, extremes[bucket].Min, b.B, extremes[bucket].MaxTime)
                 : new MetricsPoint(b.FirstTime, b.A, b.A, 0, b.Count);
         }
 
@@ -94,16 +96,25 @@ public sealed class MetricsSeries
 
 /// <summary>
 /// One step's accumulator. Delta types: A = sum of values, B = smallest duration. Non-delta: A = value at the first
-/// timestamp, B = the largest profile total and MaxTime its time, Min the smallest (kept so that downsampling does not
-/// hide peaks). 48 bytes: the dense per-group arrays are the query's working memory and its result.
+/// timestamp, B = the largest profile total (its time and the smallest total are in <see cref="RangeExtremes"/>).
+/// 32 bytes: the dense per-group arrays are the query's working memory and its result, and delta types (CPU, the
+/// common query) need nothing more.
 /// </summary>
 internal struct RangeBucket
 {
     public long A;
     public long B;
     public long FirstTime;
-    public long MaxTime;
-    public long Min;
     public int Count;
     public bool MultipleTimes;
+}
+
+/// <summary>
+/// Non-delta types only, parallel to <see cref="RangeBucket"/>: the time of the step's largest profile total and the
+/// smallest total, kept so that downsampling does not hide peaks. A separate array so delta queries do not pay for it.
+/// </summary>
+internal struct RangeExtremes
+{
+    public long MaxTime;
+    public long Min;
 }

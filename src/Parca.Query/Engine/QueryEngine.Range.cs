@@ -6,7 +6,7 @@ public sealed partial class QueryEngine
 {
     private const long MaxBuckets = 10_000_000;
 
-    /// <summary>Steps × series a query may accumulate (48 bytes each: at most 960 MB of working memory).</summary>
+    /// <summary>Steps × series a query may accumulate (32 bytes each, 48 for non-delta types: at most 640–960 MB of working memory).</summary>
     internal long MaxRangePoints { get; set; } = 20_000_000;
 
     /// <summary>
@@ -46,6 +46,7 @@ public sealed partial class QueryEngine
         var groupIds = new Dictionary<LabelSet, int>();
         var groupLabels = new List<LabelSet>();
         var groupBuckets = new List<RangeBucket[]>();
+        var groupExtremes = new List<RangeExtremes[]?>();
         var scan = new RangeScan(startNanos, endNanos, stepNanos, firstBucket, convert, delta);
         bool[]? carried = null;
         foreach (var p in _store.Partitions)
@@ -84,9 +85,10 @@ public sealed partial class QueryEngine
                     groupIds.Add(key, g);
                     groupLabels.Add(key);
                     groupBuckets.Add(new RangeBucket[bucketCount]);
+                    groupExtremes.Add(delta ? null : new RangeExtremes[bucketCount]);
                 }
 
-                scan.Add(view.Rows, series.ProfileRows, groupBuckets[g]);
+                scan.Add(view.Rows, series.ProfileRows, groupBuckets[g], groupExtremes[g]);
             }
         }
 
@@ -104,8 +106,8 @@ public sealed partial class QueryEngine
             if (count > 0)
             {
                 var series = delta
-                    ? new MetricsSeries(groupLabels[g], buckets, count, firstBucket, stepNanos, true, resultType, (type.PeriodType, type.PeriodUnit))
-                    : new MetricsSeries(groupLabels[g], buckets, count, firstBucket, stepNanos, false, null, null);
+                    ? new MetricsSeries(groupLabels[g], buckets, null, count, firstBucket, stepNanos, true, resultType, (type.PeriodType, type.PeriodUnit))
+                    : new MetricsSeries(groupLabels[g], buckets, groupExtremes[g], count, firstBucket, stepNanos, false, null, null);
                 result.Add((groupLabels[g].ToString(), series));
             }
         }
@@ -201,7 +203,8 @@ public sealed partial class QueryEngine
     /// </summary>
     private readonly struct RangeScan(long start, long end, long step, long firstBucket, bool convert, bool delta)
     {
-        public void Add(ReadOnlySpan<ProfileRow> rows, ReadOnlySpan<int> rowIds, RangeBucket[] buckets)
+        /// <param name="extremes">Non-delta types: the steps' peak times and smallest totals; null for delta types.</param>
+        public void Add(ReadOnlySpan<ProfileRow> rows, ReadOnlySpan<int> rowIds, RangeBucket[] buckets, RangeExtremes[]? extremes)
         {
             long lo = 1, hi = 0; // empty: the first row computes its step
             var index = 0;
@@ -234,8 +237,10 @@ public sealed partial class QueryEngine
                     b.FirstTime = t;
                     b.A = value;
                     b.B = delta ? row.DurationNanos : value;
-                    b.MaxTime = t;
-                    b.Min = value;
+                    if (extremes is not null)
+                    {
+                        extremes[index] = new RangeExtremes { MaxTime = t, Min = value };
+                    }
                 }
                 else if (delta)
                 {
@@ -247,13 +252,14 @@ public sealed partial class QueryEngine
                 {
                     // Min and max are per profile (a series has one profile per timestamp).
                     b.MultipleTimes |= t != b.FirstTime;
+                    ref var e = ref extremes![index];
                     if (value > b.B)
                     {
                         b.B = value;
-                        b.MaxTime = t;
+                        e.MaxTime = t;
                     }
 
-                    b.Min = Math.Min(b.Min, value);
+                    e.Min = Math.Min(e.Min, value);
                     if (t == b.FirstTime)
                     {
                         b.A = Checked.Add(b.A, value);

@@ -83,6 +83,7 @@ internal static class StorageHosting
         },
         BlockDuration = options.StorageBlockDuration,
         BucketSyncInterval = options.ObjectStorageSyncInterval,
+        BucketDeleteDelay = options.ObjectStorageDeleteDelay,
         // Debuginfo uploads share the bucket: their multipart uploads may run for --debuginfo-upload-max-duration.
         BucketOrphanGrace = TimeSpan.FromTicks(Math.Max(TimeSpan.FromHours(1).Ticks, 2 * options.DebuginfoUploadMaxDuration.Ticks)),
         BucketCacheBytes = options.ObjectStorageCacheSize,

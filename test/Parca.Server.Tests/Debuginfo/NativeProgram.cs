@@ -51,6 +51,17 @@ internal sealed class NativeProgram
         return new NativeProgram(directory, ElfFile.Open(Path.Combine(directory, "p")).BuildId!);
     }
 
+    /// <summary>
+    /// The executable segment mapped as the kernel maps it at <paramref name="baseAddress"/>: a page-aligned start and
+    /// the segment's page-aligned file offset, one page of slack at the end.
+    /// </summary>
+    public MappedText MapText(ulong baseAddress)
+    {
+        var (offset, vaddr, size) = TextSegment();
+        var start = baseAddress + (vaddr & ~0xfffUL);
+        return new MappedText(start, start + size + 0x1000, offset & ~0xfffUL, vaddr, offset);
+    }
+
     /// <summary>The stripped binary's executable PT_LOAD: (file offset, virtual address, size).</summary>
     public (ulong Offset, ulong Vaddr, ulong Size) TextSegment()
     {
@@ -129,4 +140,13 @@ internal sealed class NativeProgram
         p.WaitForExit();
         return p.ExitCode == 0 ? stdout : throw new InvalidOperationException($"{file} {arguments}: exit {p.ExitCode}: {errors.Result}");
     }
+}
+
+/// <summary>A mapping of the program's text segment in a process (<see cref="NativeProgram.MapText"/>).</summary>
+public sealed record MappedText(ulong Start, ulong Limit, ulong FileOffset, ulong SegmentVaddr, ulong SegmentOffset)
+{
+    /// <summary>The process address of ELF address <paramref name="pc"/>.</summary>
+    public ulong Address(ulong pc) => pc - SegmentVaddr + SegmentOffset - FileOffset + Start;
+
+    public List<ulong> Addresses(IEnumerable<ulong> pcs) => [.. pcs.Select(Address)];
 }

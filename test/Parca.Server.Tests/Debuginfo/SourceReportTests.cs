@@ -15,33 +15,19 @@ namespace Parca.Server.Tests.Debuginfo;
 /// line cumulative/flat equal to what binutils' addr2line -i says about the same addresses and their sample values.
 /// Also: the file read from an allowed local directory instead, and the refusals.
 /// </summary>
-public sealed class SourceReportTests : IAsyncLifetime
+public sealed class SourceReportTests() : NativeProgramFixture("parca-source-", startServer: false)
 {
     private const ulong Base = 0x5555_5555_0000;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "parca-source-" + Guid.NewGuid().ToString("N"));
-    private NativeProgram _program = null!;
-
-    public Task InitializeAsync()
-    {
-        _program = NativeProgram.Build(Path.Combine(_dir, "program"));
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        Directory.Delete(_dir, recursive: true);
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task Source_report_from_an_uploaded_archive_has_the_text_and_per_line_values_addr2line_implies()
     {
-        await using var server = await DebuginfoTestServer.StartAsync(Path.Combine(_dir, "server"));
+        await using var server = await DebuginfoTestServer.StartAsync(Path.Combine(Dir, "server"));
         var (pcs, addresses, start, limit, fileOffset) = Addresses();
-        await server.IngestAsync("src", _program.BuildId, start, limit, fileOffset, addresses);
-        await server.UploadAsync(_program.BuildId, await File.ReadAllBytesAsync(_program.DebugFile));
-        var file = Path.Combine(_program.Directory, "p.c");
-        await server.UploadAsync(_program.BuildId, TarGz(("/" + file.TrimStart('/'), NativeProgram.Source), ("other/x.c", "int x;\n")), DebuginfoType.Sources);
+        await server.IngestAsync("src", Program.BuildId, start, limit, fileOffset, addresses);
+        await server.UploadAsync(Program.BuildId, await File.ReadAllBytesAsync(Program.DebugFile));
+        var file = Path.Combine(Program.Directory, "p.c");
+        await server.UploadAsync(Program.BuildId, TarGz(("/" + file.TrimStart('/'), NativeProgram.Source), ("other/x.c", "int x;\n")), DebuginfoType.Sources);
 
         var response = await server.Channel.UnaryAsync(ParcaApi.QueryService.Query, SourceRequest(file));
         Assert.Equal(NativeProgram.Source, response.Source.Source_);
@@ -58,7 +44,7 @@ public sealed class SourceReportTests : IAsyncLifetime
 
         var missing = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryAsync(ParcaApi.QueryService.Query, SourceRequest("/nowhere/q.c")));
         Assert.Equal(StatusCode.NotFound, missing.Status);
-        Assert.Contains("no source for /nowhere/q.c of build id " + _program.BuildId, missing.Message, StringComparison.Ordinal);
+        Assert.Contains("no source for /nowhere/q.c of build id " + Program.BuildId, missing.Message, StringComparison.Ordinal);
 
         var noReference = SourceRequest(file);
         noReference.SourceReference = null;
@@ -67,21 +53,21 @@ public sealed class SourceReportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Source_read_from_an_allowed_directory_only_for_files_the_profile_names()
+    public async Task Source_read_from_an_allowedDirectory_only_for_files_the_profile_names()
     {
-        await using var server = await DebuginfoTestServer.StartAsync(Path.Combine(_dir, "local"), sourceDirectories: [_program.Directory]);
+        await using var server = await DebuginfoTestServer.StartAsync(Path.Combine(Dir, "local"), sourceDirectories: [Program.Directory]);
         var (pcs, addresses, start, limit, fileOffset) = Addresses();
-        await server.IngestAsync("src", _program.BuildId, start, limit, fileOffset, addresses);
-        await server.UploadAsync(_program.BuildId, await File.ReadAllBytesAsync(_program.DebugFile));
-        var file = Path.Combine(_program.Directory, "p.c");
+        await server.IngestAsync("src", Program.BuildId, start, limit, fileOffset, addresses);
+        await server.UploadAsync(Program.BuildId, await File.ReadAllBytesAsync(Program.DebugFile));
+        var file = Path.Combine(Program.Directory, "p.c");
 
         var response = await server.Channel.UnaryAsync(ParcaApi.QueryService.Query, SourceRequest(file));
         Assert.Equal(NativeProgram.Source, response.Source.Source_);
         Assert.Equal(Expected(pcs, file).Cumulative, ReadRecord(response.Source.Record.ToByteArray()).Cumulative);
 
         // Inside the directory but named by no frame, and outside it (through ".."): not served.
-        await File.WriteAllTextAsync(Path.Combine(_program.Directory, "secret.c"), "secret\n");
-        foreach (var path in new[] { Path.Combine(_program.Directory, "secret.c"), _program.Directory + "/../../../etc/passwd", "/etc/passwd" })
+        await File.WriteAllTextAsync(Path.Combine(Program.Directory, "secret.c"), "secret\n");
+        foreach (var path in new[] { Path.Combine(Program.Directory, "secret.c"), Program.Directory + "/../../../etc/passwd", "/etc/passwd" })
         {
             var e = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryAsync(ParcaApi.QueryService.Query, SourceRequest(path)));
             Assert.Equal(StatusCode.NotFound, e.Status);
@@ -91,30 +77,28 @@ public sealed class SourceReportTests : IAsyncLifetime
     [Fact]
     public async Task Corrupt_source_archive_is_a_failed_precondition_naming_the_build_id()
     {
-        await using var server = await DebuginfoTestServer.StartAsync(Path.Combine(_dir, "corrupt"));
+        await using var server = await DebuginfoTestServer.StartAsync(Path.Combine(Dir, "corrupt"));
         var (_, addresses, start, limit, fileOffset) = Addresses();
-        await server.IngestAsync("src", _program.BuildId, start, limit, fileOffset, addresses);
-        await server.UploadAsync(_program.BuildId, [0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9], DebuginfoType.Sources);
+        await server.IngestAsync("src", Program.BuildId, start, limit, fileOffset, addresses);
+        await server.UploadAsync(Program.BuildId, [0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9], DebuginfoType.Sources);
 
         var e = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryAsync(ParcaApi.QueryService.Query, SourceRequest("/x/p.c")));
         Assert.Equal(StatusCode.FailedPrecondition, e.Status);
-        Assert.Contains("sources archive of build id " + _program.BuildId + " is unreadable", e.Message, StringComparison.Ordinal);
+        Assert.Contains("sources archive of build id " + Program.BuildId + " is unreadable", e.Message, StringComparison.Ordinal);
     }
 
     private QueryRequest SourceRequest(string filename, bool sourceOnly = false)
     {
         var request = DebuginfoTestServer.MergeRequest("src", ReportType.Source);
-        request.SourceReference = new SourceReference { BuildId = _program.BuildId, Filename = filename, SourceOnly = sourceOnly };
+        request.SourceReference = new SourceReference { BuildId = Program.BuildId, Filename = filename, SourceOnly = sourceOnly };
         return request;
     }
 
     private (List<ulong> Pcs, List<ulong> Addresses, ulong Start, ulong Limit, ulong FileOffset) Addresses()
     {
-        var (offset, vaddr, size) = _program.TextSegment();
-        var start = Base + (vaddr & ~0xfffUL);
-        var fileOffset = offset & ~0xfffUL;
-        var pcs = _program.InterestingAddresses(8);
-        return (pcs, pcs.Select(pc => pc - vaddr + offset - fileOffset + start).ToList(), start, start + size + 0x1000, fileOffset);
+        var text = Program.MapText(Base);
+        var pcs = Program.InterestingAddresses(8);
+        return (pcs, text.Addresses(pcs), text.Start, text.Limit, text.FileOffset);
     }
 
     /// <summary>
@@ -126,7 +110,7 @@ public sealed class SourceReportTests : IAsyncLifetime
         var lines = NativeProgram.Source.Split('\n').Length;
         var cumulative = new long[lines];
         var flat = new long[lines];
-        var frames = _program.Addr2line(pcs);
+        var frames = Program.Addr2line(pcs);
         for (var i = 0; i < pcs.Count; i++)
         {
             var f = frames[pcs[i]];
