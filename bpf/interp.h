@@ -1,5 +1,6 @@
-/* Interpreter frames (docs/agent.md "Python stacks", "Perl stacks"). After the native walk, a process the agent
- * recognised as an interpreter (parca_python_procs[pid], parca_perl_procs[pid]) gets its interpreted call chain
+/* Interpreter frames (docs/agent.md "Python stacks", "Perl stacks", "Ruby stacks", "PHP stacks"). After the native
+ * walk, a process the agent recognised as an interpreter (parca_python_procs[pid], parca_perl_procs[pid],
+ * parca_ruby_procs[pid], parca_php_procs[pid]) gets its interpreted call chain
  * appended to the user frames, two words per frame, leaf first:
  *
  *   word 0: PARCA_INTERP_TAG(lang) | entry << 59 | (instruction + 1) << 32 | fingerprint
@@ -15,6 +16,8 @@
 
 #define PARCA_INTERP_PYTHON 1
 #define PARCA_INTERP_PERL 2
+#define PARCA_INTERP_RUBY 3
+#define PARCA_INTERP_PHP 4
 #define PARCA_INTERP_TAG(lang) ((__u64)(lang) << 60)
 #define PARCA_INTERP_ENTRY (1ULL << 59)
 #define PARCA_INTERP_MAX_FRAMES 64   /* interpreted frames per sample (two words each) */
@@ -74,6 +77,48 @@ struct parca_perl_walk {
     __u32 reserved;
 };
 
+/* Per-process Ruby layout, written by src/Parca.Agent/Interpreters/InterpreterMaps.cs; the values and their sources
+ * per version are in RubyLayouts.cs. */
+struct parca_ruby_proc {
+    __s64 tls_offset;          /* ruby_current_ec's address minus the thread's fs base */
+    __u16 ec_vm_stack;         /* rb_execution_context_t.vm_stack (vm_core.h) */
+    __u16 ec_vm_stack_size;    /* rb_execution_context_t.vm_stack_size (in VALUEs) */
+    __u16 ec_cfp;              /* rb_execution_context_t.cfp */
+    __u16 cfp_size;            /* sizeof(rb_control_frame_t) */
+    __u16 cfp_pc;              /* rb_control_frame_t.pc */
+    __u16 cfp_iseq;            /* rb_control_frame_t.iseq */
+    __u16 cfp_ep;              /* rb_control_frame_t.ep (ep[0] holds the frame flags) */
+    __u16 iseq_body;           /* struct rb_iseq_struct.body */
+    __u16 body_iseq_size;      /* struct rb_iseq_constant_body.iseq_size (unsigned int) */
+    __u16 body_iseq_encoded;   /* struct rb_iseq_constant_body.iseq_encoded */
+    __u16 reserved[6];
+};
+
+/* Where the Ruby walk is (interp_ruby.h). */
+struct parca_ruby_walk {
+    __u64 cfp; /* the next control frame to read */
+    __u64 end; /* the end of the thread's VM stack: control frames lie below it */
+};
+
+/* Per-process PHP layout, written by src/Parca.Agent/Interpreters/InterpreterMaps.cs; the values and their sources
+ * per version are in PhpLayouts.cs. */
+struct parca_php_proc {
+    __u64 executor_globals;          /* address of executor_globals (non-ZTS builds) */
+    __u16 eg_current_execute_data;   /* zend_executor_globals.current_execute_data (zend_globals.h) */
+    __u16 ex_opline;                 /* zend_execute_data.opline (zend_compile.h) */
+    __u16 ex_func;                   /* zend_execute_data.func */
+    __u16 ex_call_info;              /* zend_execute_data.This.u1.type_info (ZEND_CALL_INFO) */
+    __u16 ex_prev;                   /* zend_execute_data.prev_execute_data */
+    __u16 func_type;                 /* zend_function.type (u8) */
+    __u16 op_lineno;                 /* zend_op.lineno (u32) */
+    __u16 reserved[9];
+};
+
+/* Where the PHP walk is (interp_php.h). */
+struct parca_php_walk {
+    __u64 ex; /* the next zend_execute_data to read */
+};
+
 /* Counters of the interpreter walk (parca_interp_state.stats), exported on /metrics. */
 enum parca_interp_stat {
     PARCA_INTERP_STAT_WALKS = 0,         /* samples of a known interpreter process */
@@ -101,6 +146,10 @@ struct parca_interp_state {
     __u8 buf[PARCA_INTERP_BUF];
     struct parca_perl_proc pl; /* the sampled process's Perl layout, copied once per sample */
     struct parca_perl_walk pl_walk;
+    struct parca_ruby_proc rb; /* the sampled process's Ruby layout, copied once per sample */
+    struct parca_ruby_walk rb_walk;
+    struct parca_php_proc php; /* the sampled process's PHP layout, copied once per sample */
+    struct parca_php_walk php_walk;
 };
 
 struct {
@@ -125,6 +174,22 @@ struct {
     __type(key, __u32);
     __type(value, struct parca_perl_proc);
 } parca_perl_procs SEC(".maps");
+
+/* pid -> its Ruby layout. Written when the agent recognises a process, deleted when it exits. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct parca_ruby_proc);
+} parca_ruby_procs SEC(".maps");
+
+/* pid -> its PHP layout. Written when the agent recognises a process, deleted when it exits. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct parca_php_proc);
+} parca_php_procs SEC(".maps");
 
 /* tid -> its PyThreadState, so the thread list is searched once per thread; checked against thread_id on use. */
 struct {
@@ -156,6 +221,8 @@ static __always_inline int interp_read_ptr(__u64 base, __u32 offset, __u64 *valu
 
 #include "interp_python.h"
 #include "interp_perl.h"
+#include "interp_ruby.h"
+#include "interp_php.h"
 
 _Static_assert(PARCA_MAX_STACK_DEPTH == 0x7f, "interp_append bounds its result with a mask");
 
@@ -169,9 +236,19 @@ static __always_inline __u32 interp_append(struct task_struct *task, __u32 tgid,
         n = python_append(py, task, tgid, user_len);
     } else {
         struct parca_perl_proc *pl = bpf_map_lookup_elem(&parca_perl_procs, &tgid);
-        if (!pl)
-            return user_len;
-        n = perl_append(pl, task, user_len);
+        if (pl) {
+            n = perl_append(pl, task, user_len);
+        } else {
+            struct parca_ruby_proc *rb = bpf_map_lookup_elem(&parca_ruby_procs, &tgid);
+            if (rb) {
+                n = ruby_append(rb, task, user_len);
+            } else {
+                struct parca_php_proc *php = bpf_map_lookup_elem(&parca_php_procs, &tgid);
+                if (!php)
+                    return user_len;
+                n = php_append(php, user_len);
+            }
+        }
     }
     if (n > PARCA_MAX_STACK_DEPTH)
         n = PARCA_MAX_STACK_DEPTH;

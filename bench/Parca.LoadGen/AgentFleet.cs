@@ -62,6 +62,19 @@ internal sealed class AgentFleet
         }
     }
 
+    /// <summary>The v2 requests built by <see cref="UseArrow"/> with their sample counts, every agent's windows in turn.</summary>
+    public IEnumerable<(ByteString Record, int Samples)> ArrowRequests()
+    {
+        var arrow = _arrow ?? throw new InvalidOperationException("call UseArrow first");
+        for (var w = 0; w < arrow[0].Length; w++)
+        {
+            for (var a = 0; a < arrow.Length; a++)
+            {
+                yield return (arrow[a][w], _arrowSamples![a][w]);
+            }
+        }
+    }
+
     private static IEnumerable<ArrowSample> ArrowRows(ByteString pprof, Dictionary<string, string?> labels)
     {
         var p = Parca.Pprof.PprofDecoder.DecodeProfile(pprof.Span);

@@ -18,6 +18,7 @@ using QueryService = Parca.Server.Services.QueryService;
 //   ingest-process [same arguments] [raw|arrow]                         the same against the Release `parca` started as its own process: its CPU alone,
 //                                                                       then query latency (QueryRange, merged TOP) over what it stored;
 //                                                                       arrow: the same samples as v2 records through WriteArrow (LZ4)
+//   arrow-inproc [agents=4] [requests=2000] [series-per-request=10]     WriteArrow ingest alone on one thread (no gRPC): CPU per sample, bytes allocated per request
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   reports [runs=5]                                                    report times, bytes and allocations for a large.cpu-sized and a 1M-node profile
@@ -37,6 +38,9 @@ switch (mode)
         break;
     case "ingest-process":
         return await IngestProcess(Arg(1, 16), Arg(2, 20), Arg(3, 8), Arg(4, 10), args.Length > 5 && args[5] == "arrow");
+    case "arrow-inproc":
+        ArrowIngestRun.Run(Arg(1, 4), Arg(2, 2000), Arg(3, 10));
+        break;
     case "storage":
         await StorageRun(Arg(1, 100), Arg(2, 24), Arg(3, 100));
         break;
@@ -68,7 +72,7 @@ switch (mode)
         UnwindTableRun.Run();
         break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|storage|range|reports|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|arrow-inproc|storage|range|reports|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
         return 2;
 }
 

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# Interpreter walk cost (docs/agent.md "Python stacks"): PROCS busy Debian python3.11 processes, each 30 Python
-# frames deep (bench/agent/deep.py), profiled by parca-agent
-#   - BPF time per sample at 99 Hz with the Python walk and without it (--python-unwinding-disable), from the
+# Interpreter walk cost (docs/agent.md "Python stacks", "Ruby stacks"): PROCS busy Debian python3.11 processes (or
+# ruby3.1 with INTERP=ruby), each 30 interpreted frames deep (bench/agent/deep.py, deep.rb), profiled by parca-agent
+#   - BPF time per sample at 99 Hz with the walk and without it (--python/--ruby-unwinding-disable), from the
 #     kernel's own accounting (kernel.bpf_stats_enabled, bpftool prog show: run_time_ns / run_cnt);
 #   - the agent's CPU (user + sys from /proc/PID/stat) at 19 Hz with the walk on, after WARMUP seconds (default 60) of
 #     start-up, and its peak RSS;
 #   - the interpreter metrics (walks, frames, code-object cache entries and bytes).
 # Then `perf record --call-graph dwarf` on one of the processes for comparison (py-spy cannot be installed here).
-# Other agents on the machine load a program of the same name: the newest one (highest id) is taken as ours.
-# Usage (root): bench/agent/interp-runtime.sh [seconds per measurement, default 30] [processes, default 20]
+# Other agents on the machine load a program of the same name: ours is found through the agent's own descriptors.
+# Usage (root): [INTERP=python|ruby] bench/agent/interp-runtime.sh [seconds per measurement, default 30] [processes, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_=${1:-30}
 PROCS=${2:-20}
+INTERP=${INTERP:-python}
+case "$INTERP" in
+  python) tracee=(/usr/bin/python3.11 bench/agent/deep.py 30) ;;
+  ruby) tracee=(/usr/bin/ruby3.1 bench/agent/deep.rb 30) ;;
+  *) echo "INTERP must be python or ruby" >&2; exit 2 ;;
+esac
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; sysctl -qw kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
 
 dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
 pids=()
-for _ in $(seq "$PROCS"); do /usr/bin/python3.11 bench/agent/deep.py 30 & pids+=($!); done
+for _ in $(seq "$PROCS"); do "${tracee[@]}" & pids+=($!); done
 
 start_agent() { # hz flags...
   local hz=$1; shift
@@ -28,10 +34,14 @@ start_agent() { # hz flags...
   agent=$!
   prog=""
   for _ in $(seq 120); do
-    prog=$(bpftool prog show name parca_sample_cpu 2>/dev/null | awk -F: '/^[0-9]+:/ { last = $1 } END { print last }') && [ -n "$prog" ] && break
+    # our agent's own program: the prog ids of its file descriptors (other agents on the machine load one of the same name)
+    prog=$(cat /proc/"$agent"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ { print $2 }' | while read -r id; do
+      bpftool prog show id "$id" 2>/dev/null | grep -q 'name parca_sample_cpu' && echo "$id"; done | head -1 || true)
+    [ -n "$prog" ] && break
     sleep 1
   done
-  sleep 10 # every process seen, its tables loaded and its Python detected
+  sleep "${SETTLE:-10}" # every process seen, its tables loaded and its interpreter detected
+  kill -0 "$agent" 2>/dev/null || { echo "the agent exited:"; tail -20 "$work/agent.log"; exit 1; }
 }
 stop_agent() { kill -TERM "$agent"; wait "$agent" 2>/dev/null || true; }
 
@@ -46,11 +56,11 @@ bpf_time() { # label
 
 echo "load before: $(uptime)"
 start_agent 99
-bpf_time "with the Python walk (99 Hz)"
+bpf_time "with the $INTERP walk (99 Hz)"
 curl -s http://127.0.0.1:17081/metrics | grep -E '^parca_agent_interpreter_(walks_total|frames_total|walk_events_total|processes|symbol_cache)' || true
 stop_agent
-start_agent 99 --python-unwinding-disable
-bpf_time "native only, --python-unwinding-disable (99 Hz)"
+start_agent 99 "--$INTERP-unwinding-disable"
+bpf_time "native only, --$INTERP-unwinding-disable (99 Hz)"
 stop_agent
 
 start_agent 19
@@ -61,7 +71,7 @@ t0=$(awk '{print $14 + $15}' "/proc/$agent/stat")
 sleep "$SECONDS_"
 t1=$(awk '{print $14 + $15}' "/proc/$agent/stat")
 awk -v d="$((t1 - t0))" -v tick="$TICK" -v s="$SECONDS_" -v p="$PROCS" -v m="$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")" \
-  'BEGIN { printf "agent at 19 Hz with %d busy python processes: %.3f %% of one core (user+sys), peak RSS %.1f MiB\n", p, 100 * d / tick / s, m / 1024 }'
+  'BEGIN { printf "agent at 19 Hz with %d busy '"$INTERP"' processes: %.3f %% of one core (user+sys), peak RSS %.1f MiB\n", p, 100 * d / tick / s, m / 1024 }'
 curl -s http://127.0.0.1:17081/metrics | grep -E '^parca_agent_interpreter_symbol_cache' || true
 stop_agent
 

@@ -71,6 +71,7 @@ internal static class AgentCommandLine
     private static readonly Option<int> s_interpreterSymbolCacheSize = Number("--interpreter-symbol-cache-size", "Code objects of interpreted languages whose names the agent keeps (a full cache is emptied).", 16384);
     private static readonly Option<bool> s_perlUnwindingDisable = Flag("--perl-unwinding-disable", "Disable the Perl unwinder (not a Parca Agent flag).");
     private static readonly Option<bool> s_rubyUnwindingDisable = Flag("--ruby-unwinding-disable", "Disable Ruby unwinder.");
+    private static readonly Option<bool> s_phpUnwindingDisable = Flag("--php-unwinding-disable", "Disable PHP unwinder.");
     private static readonly Option<bool> s_analyticsOptOut = Flag("--analytics-opt-out", "Opt out of sending anonymous usage statistics.");
     private static readonly Option<bool> s_telemetryDisablePanicReporting = Flag("--telemetry-disable-panic-reporting", "");
     private static readonly Option<int> s_telemetryStderrBufferSizeKb = Number("--telemetry-stderr-buffer-size-kb", "", 4096);
@@ -91,7 +92,6 @@ internal static class AgentCommandLine
         (s_otlpAddress, "trace export is not implemented; no traces are sent"),
         (s_otlpExporter, "trace export is not implemented"),
         (s_objectFilePoolEvictionPolicy, "the pool always evicts least recently used"),
-        (s_rubyUnwindingDisable, "there is no Ruby unwinder yet"),
         (s_analyticsOptOut, "this agent sends no analytics"),
         (s_telemetryDisablePanicReporting, "this agent sends no telemetry"),
         (s_telemetryStderrBufferSizeKb, "this agent sends no telemetry"),
@@ -148,7 +148,7 @@ internal static class AgentCommandLine
         s_debuginfoDisableCaching, s_symbolizerJitDisable, s_dotnetPerfMapDisable, s_dotnetKeepTiers, s_javaPerfMapDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
         s_objectFilePoolEvictionPolicy, s_objectFilePoolSize, s_dwarfUnwindingDisable, s_dwarfUnwindingMixed,
         s_dwarfUnwindingMaxRows, s_dwarfUnwindingCacheDir, s_dwarfUnwindingCacheMaxMb, s_interpreterSymbolCacheSize,
-        s_pythonUnwindingDisable, s_perlUnwindingDisable, s_rubyUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
+        s_pythonUnwindingDisable, s_perlUnwindingDisable, s_rubyUnwindingDisable, s_phpUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
         s_telemetryStderrBufferSizeKb, s_bpfVerboseLogging, s_bpfEventsBufferSize, s_verboseBpfLogging,
     ];
 
@@ -208,6 +208,8 @@ internal static class AgentCommandLine
         DwarfUnwindingCacheMaxMb = r.GetValue(s_dwarfUnwindingCacheMaxMb),
         PythonUnwindingDisable = r.GetValue(s_pythonUnwindingDisable),
         PerlUnwindingDisable = r.GetValue(s_perlUnwindingDisable),
+        RubyUnwindingDisable = r.GetValue(s_rubyUnwindingDisable),
+        PhpUnwindingDisable = r.GetValue(s_phpUnwindingDisable),
         InterpreterSymbolCacheSize = r.GetValue(s_interpreterSymbolCacheSize),
     };
 }

@@ -4,17 +4,17 @@ using Parca.Agent.Interpreters;
 
 namespace Parca.Agent;
 
-/// <summary>Interpreted languages (docs/agent.md "Python stacks", "Perl stacks"): wiring of <see cref="InterpreterManager"/>.</summary>
+/// <summary>Interpreted languages (docs/agent.md "Python stacks", "Perl stacks", "Ruby stacks", "PHP stacks"): wiring of <see cref="InterpreterManager"/>.</summary>
 public sealed partial class ParcaAgent
 {
-    /// <summary>Interpreter support (null with --python-unwinding-disable and --perl-unwinding-disable, or before start).</summary>
+    /// <summary>Interpreter support (null with --python-, --perl-, --ruby- and --php-unwinding-disable together, or before start).</summary>
     internal InterpreterManager? Interpreters => _interpreters;
 
     private void StartInterpreters()
     {
         var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
         _interpreters = new InterpreterManager(new InterpreterMaps(_sampler!), _processes.Objects, _processes.Files, Options.InterpreterSymbolCacheSize, loggers.CreateLogger("parca.agent.interpreters"),
-            python: !Options.PythonUnwindingDisable, perl: !Options.PerlUnwindingDisable);
+            python: !Options.PythonUnwindingDisable, perl: !Options.PerlUnwindingDisable, ruby: !Options.RubyUnwindingDisable, php: !Options.PhpUnwindingDisable);
         _processes.Captured += _interpreters.AddProcess;
         _windows.Interpreters = _interpreters;
         _aggregator!.Interpreters = _interpreters.Symbols;

@@ -244,7 +244,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         }
 
         StartJitWatch();
-        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable)
+        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable || !Options.RubyUnwindingDisable || !Options.PhpUnwindingDisable)
         {
             StartInterpreters();
         }

@@ -133,6 +133,12 @@ public sealed class ParcaAgentOptions
     /// <summary>Not a Parca Agent flag: do not walk Perl frames (Perl processes get native stacks only).</summary>
     public bool PerlUnwindingDisable { get; set; }
 
+    /// <summary>Do not walk Ruby frames (Parca Agent's flag): Ruby processes get native stacks only.</summary>
+    public bool RubyUnwindingDisable { get; set; }
+
+    /// <summary>Do not walk PHP frames (Parca Agent's flag): PHP processes get native stacks only.</summary>
+    public bool PhpUnwindingDisable { get; set; }
+
     /// <summary>Code objects (per process) whose names the agent keeps; a full cache is emptied and counted.</summary>
     public int InterpreterSymbolCacheSize { get; set; } = 16384;
 

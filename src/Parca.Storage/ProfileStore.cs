@@ -115,7 +115,10 @@ public sealed partial class ProfileStore : IDisposable
     /// Throws <see cref="StorageWriteException"/> when the log cannot be written (nothing is stored then) and
     /// <see cref="StorageBusyException"/> when compaction is so far behind that the head reached its memory limit.
     /// </summary>
-    public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> source)
+    public long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> source) =>
+        Append(name, labels, profile, source, null);
+
+    private long Append(string name, LabelSet labels, IngestProfile profile, ReadOnlySpan<byte> source, Hash128[]? locationHashes)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_options.QueryOnly)
@@ -140,7 +143,7 @@ public sealed partial class ProfileStore : IDisposable
             }
         }
 
-        var prepared = Symbols.SymbolDb.Prepare(profile); // hashing outside the head's lock
+        var prepared = Symbols.SymbolDb.Prepare(profile, locationHashes); // hashing outside the head's lock
         try
         {
             while (true)

@@ -121,9 +121,11 @@ public sealed class CommandLineTests
     [Fact]
     public async Task Unimplemented_flags_warn_at_start_up()
     {
-        // --ruby-unwinding-disable warns (--dwarf-, --python-, --perl-unwinding-disable and --debuginfo-upload-disable are implemented: no warning); the bad config path then stops before any BPF is loaded.
-        var (_, _, stderr) = await RunCli("--ruby-unwinding-disable", "--python-unwinding-disable", "--perl-unwinding-disable", "--dwarf-unwinding-disable", "--debuginfo-upload-disable", "--config-path=/nonexistent.yaml");
-        Assert.Contains("warning: --ruby-unwinding-disable: there is no Ruby unwinder yet", stderr, StringComparison.Ordinal);
+        // --analytics-opt-out warns (--dwarf-, --python-, --perl-, --ruby-, --php-unwinding-disable and --debuginfo-upload-disable are implemented: no warning); the bad config path then stops before any BPF is loaded.
+        var (_, _, stderr) = await RunCli("--analytics-opt-out", "--ruby-unwinding-disable", "--php-unwinding-disable", "--python-unwinding-disable", "--perl-unwinding-disable", "--dwarf-unwinding-disable", "--debuginfo-upload-disable", "--config-path=/nonexistent.yaml");
+        Assert.Contains("warning: --analytics-opt-out: this agent sends no analytics", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--ruby-unwinding-disable", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--php-unwinding-disable", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("--dwarf-unwinding-disable", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("--python-unwinding-disable", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("--perl-unwinding-disable", stderr, StringComparison.Ordinal);

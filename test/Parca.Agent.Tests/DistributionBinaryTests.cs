@@ -27,6 +27,8 @@ public sealed class DistributionBinaryTests
         {
             o.PythonUnwindingDisable = true;
             o.PerlUnwindingDisable = true;
+            o.RubyUnwindingDisable = true;
+            o.PhpUnwindingDisable = true;
         });
         using var tracee = Tracees.Start(path, args);
         var drain = tracee.StandardOutput.BaseStream.CopyToAsync(Stream.Null);

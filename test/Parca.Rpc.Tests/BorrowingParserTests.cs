@@ -65,6 +65,26 @@ public sealed class BorrowingParserTests
     }
 
     [Fact]
+    public void WriteArrow_SameMessageAsGeneratedParser_AndIpcBufferAliasesTheInput_OtherShapesFallBack()
+    {
+        var ipc = RandomNumberGenerator.GetBytes(300);
+        var wire = new WriteArrowRequest { IpcBuffer = ByteString.CopyFrom(ipc) }.ToByteArray();
+
+        var borrowed = BorrowingParsers.WriteArrowRequest(wire);
+
+        Assert.NotNull(borrowed);
+        Assert.Equal(WriteArrowRequest.Parser.ParseFrom(wire), borrowed);
+        Assert.Equal(ipc, borrowed.IpcBuffer.ToByteArray());
+        Assert.True(MemoryMarshal.TryGetArray(borrowed.IpcBuffer.Memory, out var segment));
+        Assert.Same(wire, segment.Array); // no copy
+        Assert.Equal(new WriteArrowRequest(), BorrowingParsers.WriteArrowRequest(Array.Empty<byte>()));
+        // An unknown field, another wire type for field 1, a truncated buffer: the generated parser takes them.
+        Assert.Null(BorrowingParsers.WriteArrowRequest(new byte[] { (2 << 3) | 2, 1, 0 }));
+        Assert.Null(BorrowingParsers.WriteArrowRequest(new byte[] { (1 << 3) | 0, 1 }));
+        Assert.Null(BorrowingParsers.WriteArrowRequest(wire.AsMemory(0, wire.Length - 1)));
+    }
+
+    [Fact]
     public async Task Grpc_ConcurrentWriteRaw_EachHandlerSeesItsOwnBytes_PlainAndGzip()
     {
         var seen = 0;

@@ -115,8 +115,17 @@ internal sealed partial class DebuginfoUploader : IAsyncDisposable
                         timeout.CancelAfter(_options.Timeout);
                         await UploadAsync(job, timeout.Token);
                     }
-                    catch (Exception e) when (e is RpcException or IOException or InvalidDataException or UnauthorizedAccessException or OperationCanceledException && !_stopping.IsCancellationRequested)
+                    catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && _stopping.IsCancellationRequested)
                     {
+                        // The agent is stopping: the call was cancelled, not refused. Nothing to log.
+                    }
+                    catch (Exception e) when (e is RpcException or IOException or InvalidDataException or UnauthorizedAccessException
+                                              || (e is OperationCanceledException && !_stopping.IsCancellationRequested))
+                    {
+                        // A refusal (e.g. a store without the debuginfo service answers UNIMPLEMENTED) is logged and
+                        // counted, also while stopping: an upload in flight at shutdown must not fault the worker and
+                        // with it the agent's DisposeAsync.
+
                         Interlocked.Increment(ref _failed);
                         Log.Failed(_log, job.BuildId, job.Path, e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message);
                     }

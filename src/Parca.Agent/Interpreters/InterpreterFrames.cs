@@ -6,12 +6,16 @@ namespace Parca.Agent.Interpreters;
 /// object's first line in bits 0–31) and the code object address. Native frames are user addresses (below 2^47),
 /// so the first tag word marks where the interpreted frames begin. Perl frames (bpf/interp_perl.h) put their kind
 /// (<see cref="PerlSub"/>, <see cref="PerlEval"/>, <see cref="PerlMain"/>) where Python has the instruction and the
-/// executing line where Python has the first line.
+/// executing line where Python has the first line. Ruby frames (bpf/interp_ruby.h) carry the pc's instruction index
+/// like Python and the iseq's size where Python has the first line; PHP frames (bpf/interp_php.h) the running line
+/// like Perl.
 /// </summary>
 internal static class InterpreterFrames
 {
     public const int Python = 1;
     public const int Perl = 2;
+    public const int Ruby = 3;
+    public const int Php = 4;
 
     /// <summary>Perl frame kinds: a sub (word 1 = its CV), an eval or the main program (word 1 = the file name's char *).</summary>
     public const int PerlSub = 1;
@@ -23,6 +27,8 @@ internal static class InterpreterFrames
     {
         Python => "[python]",
         Perl => "[perl]",
+        Ruby => "[ruby]",
+        Php => "[php]",
         _ => "[interpreter]",
     };
 
@@ -31,6 +37,8 @@ internal static class InterpreterFrames
     {
         "[python]" => "python",
         "[perl]" => "perl",
+        "[ruby]" => "ruby",
+        "[php]" => "php",
         _ => null,
     };
 
@@ -65,8 +73,9 @@ internal static class InterpreterFrames
     public static uint Fingerprint(ulong tag) => (uint)tag;
 
     /// <summary>
-    /// What tells two objects at one address apart in the symbol cache: a Python code object's first line; a Perl
-    /// frame's kind (its low word is the executing line, which changes while the sub stays the same).
+    /// What tells two objects at one address apart in the symbol cache: a Python code object's first line, a Ruby
+    /// iseq's size; a Perl frame's kind, a PHP frame's constant 1 (their low word is the executing line, which
+    /// changes while the function stays the same).
     /// </summary>
-    public static uint CacheFingerprint(ulong tag) => Language(tag) == Perl ? (uint)((tag >> 32) & 0xffffff) : (uint)tag;
+    public static uint CacheFingerprint(ulong tag) => Language(tag) is Perl or Php ? (uint)((tag >> 32) & 0xffffff) : (uint)tag;
 }

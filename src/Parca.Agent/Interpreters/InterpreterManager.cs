@@ -6,7 +6,7 @@ namespace Parca.Agent.Interpreters;
 
 /// <summary>
 /// Interpreted languages in the agent: when the process table captures a process, recognises its interpreter
-/// (<see cref="PerlDetector"/>, <see cref="PythonDetector"/>) and publishes the version's layout to the BPF walker;
+/// (<see cref="PerlDetector"/>, <see cref="RubyDetector"/>, <see cref="PhpDetector"/>, <see cref="PythonDetector"/>) and publishes the version's layout to the BPF walker;
 /// removes exited processes at window end; names code objects and subs through <see cref="InterpreterSymbolCache"/>. A process whose interpreter version
 /// has no table is logged once (one line naming the process, the file and the version), counted, and profiled
 /// with native frames only.
@@ -19,13 +19,17 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, PythonProcess> _python = new();
     private readonly ConcurrentDictionary<int, PerlProcess> _perl = new();
+    private readonly ConcurrentDictionary<int, RubyProcess> _ruby = new();
+    private readonly ConcurrentDictionary<int, PhpProcess> _php = new();
     private readonly ConcurrentDictionary<int, int> _misses = new();
     private readonly bool _pythonEnabled;
     private readonly bool _perlEnabled;
+    private readonly bool _rubyEnabled;
+    private readonly bool _phpEnabled;
     private long _unsupported;
     private long _detectionFailures;
 
-    public InterpreterManager(InterpreterMaps maps, ObjectFileCache objects, ProcessFiles files, int cacheCapacity, ILogger logger, bool python = true, bool perl = true)
+    public InterpreterManager(InterpreterMaps maps, ObjectFileCache objects, ProcessFiles files, int cacheCapacity, ILogger logger, bool python = true, bool perl = true, bool ruby = true, bool php = true)
     {
         _maps = maps;
         _objects = objects;
@@ -33,6 +37,8 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         _logger = logger;
         _pythonEnabled = python;
         _perlEnabled = perl;
+        _rubyEnabled = ruby;
+        _phpEnabled = php;
         Symbols = new InterpreterSymbolCache(ReadCode, cacheCapacity);
     }
 
@@ -46,6 +52,12 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     /// <summary>Processes whose Perl frames the BPF walker reads now.</summary>
     public int PerlProcesses => _perl.Count;
 
+    /// <summary>Processes whose Ruby frames the BPF walker reads now.</summary>
+    public int RubyProcesses => _ruby.Count;
+
+    /// <summary>Processes whose PHP frames the BPF walker reads now.</summary>
+    public int PhpProcesses => _php.Count;
+
     /// <summary>Interpreter processes of a version without a table (native stacks only), since start.</summary>
     public long Unsupported => Interlocked.Read(ref _unsupported);
 
@@ -55,13 +67,27 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
 
     public PerlProcess? Perl(int pid) => _perl.TryGetValue(pid, out var p) ? p : null;
 
+    public RubyProcess? Ruby(int pid) => _ruby.TryGetValue(pid, out var p) ? p : null;
+
+    public PhpProcess? Php(int pid) => _php.TryGetValue(pid, out var p) ? p : null;
+
     /// <summary>The interpreter process <paramref name="pid"/> is, if the walker reads its frames.</summary>
-    public IInterpreterProcess? Process(int pid) => Python(pid) ?? (IInterpreterProcess?)Perl(pid);
+    public IInterpreterProcess? Process(int pid) => Python(pid) ?? Perl(pid) ?? Ruby(pid) ?? (IInterpreterProcess?)Php(pid);
 
     /// <summary>Called on the capture task for every new process.</summary>
     public void AddProcess(ProcessInfo info)
     {
         if (_perlEnabled && AddPerl(info))
+        {
+            return;
+        }
+
+        if (_rubyEnabled && AddRuby(info))
+        {
+            return;
+        }
+
+        if (_phpEnabled && AddPhp(info))
         {
             return;
         }
@@ -98,22 +124,21 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     /// <summary>At window end: forgets processes that exited (or whose PID now names another process).</summary>
     public void Sweep()
     {
-        foreach (var (pid, python) in _python)
-        {
-            if (Gone(pid, python.StartTime))
-            {
-                _python.TryRemove(pid, out _);
-                _maps.DeletePython(pid);
-                Symbols.RemoveProcess(pid);
-            }
-        }
+        Sweep(_python, _maps.DeletePython);
+        Sweep(_perl, _maps.DeletePerl);
+        Sweep(_ruby, _maps.DeleteRuby);
+        Sweep(_php, _maps.DeletePhp);
+    }
 
-        foreach (var (pid, perl) in _perl)
+    private void Sweep<T>(ConcurrentDictionary<int, T> table, Action<int> delete)
+        where T : IInterpreterProcess
+    {
+        foreach (var (pid, process) in table)
         {
-            if (Gone(pid, perl.StartTime))
+            if (Gone(pid, process.StartTime))
             {
-                _perl.TryRemove(pid, out _);
-                _maps.DeletePerl(pid);
+                table.TryRemove(pid, out _);
+                delete(pid);
                 Symbols.RemoveProcess(pid);
             }
         }
@@ -154,28 +179,56 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     private bool AddPerl(ProcessInfo info)
     {
         var found = PerlDetector.Detect(info, m => _objects.Get(info.Pid, m, _files));
-        if (found.Process is { } perl)
+        return Publish(info, found.Process, _perl, _maps.WritePerl, found.UnsupportedVersion, found.Path, found.Problem,
+            p => LogPerl(_logger, info.Pid, info.Comm, p.Path, p.VersionText, p.TlsOffset != 0 ? "thread-local PL_current_context" : "PL_curinterp"),
+            v => LogUnsupportedPerl(_logger, info.Pid, info.Comm, found.Path ?? "", v));
+    }
+
+    /// <summary>Ruby detection; true when the process is Ruby (walked, or logged as one the agent cannot walk).</summary>
+    private bool AddRuby(ProcessInfo info)
+    {
+        var found = RubyDetector.Detect(info, m => _objects.Get(info.Pid, m, _files));
+        return Publish(info, found.Process, _ruby, _maps.WriteRuby, found.UnsupportedVersion, found.Path, found.Problem,
+            p => LogRuby(_logger, info.Pid, info.Comm, p.Path, p.Version), v => LogUnsupportedRuby(_logger, info.Pid, info.Comm, found.Path ?? "", v));
+    }
+
+    /// <summary>PHP detection; true when the process is PHP (walked, or logged as one the agent cannot walk).</summary>
+    private bool AddPhp(ProcessInfo info)
+    {
+        var found = PhpDetector.Detect(info, m => _objects.Get(info.Pid, m, _files));
+        return Publish(info, found.Process, _php, _maps.WritePhp, found.UnsupportedVersion, found.Path, found.Problem,
+            p => LogPhp(_logger, info.Pid, info.Comm, p.Path, p.Version), v => LogUnsupportedPhp(_logger, info.Pid, info.Comm, found.Path ?? "", v));
+    }
+
+    /// <summary>
+    /// What a detector found: a process to walk (published to its BPF map and table), a version without a table or a
+    /// problem (one log line, counted); true when the process is of that language.
+    /// </summary>
+    private bool Publish<T>(ProcessInfo info, T? process, ConcurrentDictionary<int, T> table, Func<T, bool> write, string? unsupportedVersion, string? path, string? problem, Action<T> logWalked, Action<string> logUnsupported)
+        where T : class, IInterpreterProcess
+    {
+        if (process is not null)
         {
-            if (_maps.WritePerl(perl))
+            if (write(process))
             {
-                _perl[info.Pid] = perl;
-                LogPerl(_logger, info.Pid, info.Comm, perl.Path, perl.VersionText, perl.TlsOffset != 0 ? "thread-local PL_current_context" : "PL_curinterp");
+                table[info.Pid] = process;
+                logWalked(process);
             }
 
             return true;
         }
 
-        if (found.UnsupportedVersion is { } version)
+        if (unsupportedVersion is not null)
         {
             Interlocked.Increment(ref _unsupported);
-            LogUnsupportedPerl(_logger, info.Pid, info.Comm, found.Path ?? "", version);
+            logUnsupported(unsupportedVersion);
             return true;
         }
 
-        if (found.Problem is { } problem)
+        if (problem is not null)
         {
             Interlocked.Increment(ref _detectionFailures);
-            LogDetectionFailed(_logger, info.Pid, info.Comm, found.Path ?? "", problem);
+            LogDetectionFailed(_logger, info.Pid, info.Comm, path ?? "", problem);
             return true;
         }
 
@@ -187,6 +240,16 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         if (Python(key.Pid) is { } python)
         {
             return PythonCodeReader.Read(key.Pid, python.Layout, key.Address, key.Fingerprint);
+        }
+
+        if (Php(key.Pid) is { } php)
+        {
+            return PhpCodeReader.Read(key.Pid, php.Layout, key.Address);
+        }
+
+        if (Ruby(key.Pid) is { } ruby)
+        {
+            return RubyCodeReader.Read(key.Pid, ruby.Layout, key.Address, key.Fingerprint);
         }
 
         return Perl(key.Pid) is { } perl ? PerlCodeReader.Read(key.Pid, perl.Layout, key.Address, key.Fingerprint) : null;
@@ -208,6 +271,18 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): Perl {Version} in {Path} has no structure table in this agent (5.36 has); profiled with native frames only")]
     private static partial void LogUnsupportedPerl(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): Ruby {Version} in {Path}, its Ruby frames are profiled")]
+    private static partial void LogRuby(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): Ruby {Version} in {Path} has no structure table in this agent (3.1 has); profiled with native frames only")]
+    private static partial void LogUnsupportedRuby(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): PHP {Version} in {Path}, its PHP frames are profiled")]
+    private static partial void LogPhp(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): PHP {Version} in {Path} has no structure table in this agent (8.2 has); profiled with native frames only")]
+    private static partial void LogUnsupportedPhp(ILogger logger, int pid, string comm, string path, string version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): could not read the interpreter in {Path}: {Problem}; profiled with native frames only")]
     private static partial void LogDetectionFailed(ILogger logger, int pid, string comm, string path, string problem);

@@ -28,12 +28,22 @@ internal sealed unsafe class InterpreterMaps
     /// <summary>sizeof(struct parca_perl_proc).</summary>
     public const int PerlProcBytes = 48;
 
-    /// <summary>sizeof(struct parca_interp_walk), sizeof(struct parca_perl_walk).</summary>
+    /// <summary>sizeof(struct parca_ruby_proc).</summary>
+    public const int RubyProcBytes = 40;
+
+    /// <summary>sizeof(struct parca_php_proc).</summary>
+    public const int PhpProcBytes = 40;
+
+    /// <summary>sizeof(struct parca_interp_walk), sizeof(struct parca_perl_walk), sizeof(struct parca_ruby_walk), sizeof(struct parca_php_walk).</summary>
     private const int WalkBytes = 40;
     private const int PerlWalkBytes = 32;
+    private const int RubyWalkBytes = 16;
+    private const int PhpWalkBytes = 8;
 
     private readonly int _pythonFd;
     private readonly int _perlFd;
+    private readonly int _rubyFd;
+    private readonly int _phpFd;
     private readonly int _scratchFd;
     private readonly int _scratchSlotBytes;
     private readonly int _cpus;
@@ -42,13 +52,15 @@ internal sealed unsafe class InterpreterMaps
     {
         _pythonFd = sampler.MapFd("parca_python_procs");
         _perlFd = sampler.MapFd("parca_perl_procs");
+        _rubyFd = sampler.MapFd("parca_ruby_procs");
+        _phpFd = sampler.MapFd("parca_php_procs");
         _scratchFd = sampler.MapFd("parca_interp_scratch");
         _scratchSlotBytes = (ScratchBytes + 7) & ~7;
         _cpus = sampler.PossibleCpus;
     }
 
-    /// <summary>sizeof(struct parca_interp_state): counters, walk state, the Python layout, the frame buffer, the Perl layout and walk.</summary>
-    public static int ScratchBytes => (8 * (int)InterpreterStat.Count) + WalkBytes + PythonProcBytes + 128 + PerlProcBytes + PerlWalkBytes;
+    /// <summary>sizeof(struct parca_interp_state): counters, walk state, the Python layout, the frame buffer, the Perl, Ruby and PHP layouts and walks.</summary>
+    public static int ScratchBytes => (8 * (int)InterpreterStat.Count) + WalkBytes + PythonProcBytes + 128 + PerlProcBytes + PerlWalkBytes + RubyProcBytes + RubyWalkBytes + PhpProcBytes + PhpWalkBytes;
 
     /// <summary>The bytes of struct parca_python_proc for <paramref name="process"/>.</summary>
     public static void Encode(PythonProcess process, Span<byte> value)
@@ -108,6 +120,59 @@ internal sealed unsafe class InterpreterMaps
     }
 
     public void DeletePerl(int pid) => Delete(_perlFd, pid);
+
+    /// <summary>The bytes of struct parca_ruby_proc for <paramref name="process"/>.</summary>
+    public static void Encode(RubyProcess process, Span<byte> value)
+    {
+        var l = process.Layout;
+        value.Clear();
+        BinaryPrimitives.WriteInt64LittleEndian(value, process.TlsOffset);
+        ReadOnlySpan<ushort> fields =
+        [
+            l.ExecutionContextVmStack, l.ExecutionContextVmStackSize, l.ExecutionContextCfp, l.ControlFrameSize, l.ControlFramePc,
+            l.ControlFrameIseq, l.ControlFrameEp, l.IseqBody, l.BodyIseqSize, l.BodyIseqEncoded,
+        ];
+        for (var i = 0; i < fields.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(value[(8 + (2 * i))..], fields[i]);
+        }
+    }
+
+    /// <summary>Publishes <paramref name="process"/>'s layout; false when the map is full (the process stays native-only).</summary>
+    public bool WriteRuby(RubyProcess process)
+    {
+        Span<byte> value = stackalloc byte[RubyProcBytes];
+        Encode(process, value);
+        return Update(_rubyFd, process.Pid, value);
+    }
+
+    public void DeleteRuby(int pid) => Delete(_rubyFd, pid);
+
+    /// <summary>The bytes of struct parca_php_proc for <paramref name="process"/>.</summary>
+    public static void Encode(PhpProcess process, Span<byte> value)
+    {
+        var l = process.Layout;
+        value.Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(value, process.ExecutorGlobals);
+        ReadOnlySpan<ushort> fields =
+        [
+            l.ExecutorCurrentExecuteData, l.ExecuteDataOpline, l.ExecuteDataFunc, l.ExecuteDataCallInfo, l.ExecuteDataPrevious, l.FunctionType, l.OpLine,
+        ];
+        for (var i = 0; i < fields.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(value[(8 + (2 * i))..], fields[i]);
+        }
+    }
+
+    /// <summary>Publishes <paramref name="process"/>'s layout; false when the map is full (the process stays native-only).</summary>
+    public bool WritePhp(PhpProcess process)
+    {
+        Span<byte> value = stackalloc byte[PhpProcBytes];
+        Encode(process, value);
+        return Update(_phpFd, process.Pid, value);
+    }
+
+    public void DeletePhp(int pid) => Delete(_phpFd, pid);
 
     /// <summary>One process's entry in a per-language map (key: the pid); false when the map is full.</summary>
     private static bool Update(int fd, int pid, ReadOnlySpan<byte> value)

@@ -8,7 +8,7 @@ internal interface IInterpreterProcess
     /// <summary>/proc/PID/stat start time at detection: tells a reused PID apart.</summary>
     ulong StartTime { get; }
 
-    /// <summary><see cref="InterpreterFrames.Python"/> or <see cref="InterpreterFrames.Perl"/>.</summary>
+    /// <summary><see cref="InterpreterFrames.Python"/>, <see cref="InterpreterFrames.Perl"/>, <see cref="InterpreterFrames.Ruby"/> or <see cref="InterpreterFrames.Php"/>.</summary>
     int Language { get; }
 
     /// <summary>True for a pc inside the interpreter loop whose native frames the interpreted frames replace.</summary>

@@ -30,35 +30,13 @@ internal readonly record struct PerlDetection(PerlProcess? Process, string? Unsu
 /// </summary>
 internal static partial class PerlDetector
 {
-    private const uint PtTls = 7;
-
     [GeneratedRegex(@"^(?:perl(?:5[\d.]*)?|libperl\.so(?:\.[\d.]+)?)$")]
     private static partial Regex FileName();
 
-    public static PerlDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open)
-    {
-        foreach (var mapping in info.Mappings)
-        {
-            if (mapping.Kind != MappingKind.File)
-            {
-                continue;
-            }
-
-            var isExecutable = mapping.Path == info.ExecutablePath;
-            if (!FileName().IsMatch(System.IO.Path.GetFileName(mapping.Path)) && !isExecutable)
-            {
-                continue;
-            }
-
-            var found = ObjectFileLease.Use(() => open(mapping), file => Examine(info, mapping, file, isExecutable), null);
-            if (found is { } detection)
-            {
-                return detection;
-            }
-        }
-
-        return default;
-    }
+    public static PerlDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open) =>
+        InterpreterFiles.FirstDetection(info, open,
+            m => FileName().IsMatch(System.IO.Path.GetFileName(m.Path)) || m.Path == info.ExecutablePath,
+            (mapping, file) => Examine(info, mapping, file, mapping.Path == info.ExecutablePath));
 
     /// <summary>What <paramref name="file"/> (mapped by <paramref name="mapping"/>) says; null when it is no Perl.</summary>
     private static PerlDetection? Examine(ProcessInfo info, MemoryMapping mapping, ObjectFile file, bool isExecutable)
@@ -103,31 +81,12 @@ internal static partial class PerlDetector
         }
 
         var bias = mapping.Start - mappedAddress;
-        var tls = isExecutable && symbols.TryGetValue("PL_current_context", out var context) ? TlsOffset(elf, context.Value) : 0;
+        var tls = isExecutable && symbols.TryGetValue("PL_current_context", out var context) ? InterpreterFiles.StaticTlsOffset(elf, context.Value) : 0;
         var runops = symbols["Perl_runops_standard"];
         return new PerlDetection(
             new PerlProcess(info.Pid, info.StartTime, mapping.Path, version[0], subversion[0], layout, symbols["PL_curinterp"].Value + bias, tls,
                 runops.Value + bias, runops.Value + bias + Math.Max(runops.Size, 1)),
             null, mapping.Path, null);
-    }
-
-    /// <summary>
-    /// The address of the executable's thread-local variable at <paramref name="offset"/> in its PT_TLS block,
-    /// relative to the thread pointer (glibc's rule for the first module: the block ends at the thread pointer,
-    /// rounded to its alignment with the first byte's misalignment kept); 0 when the file has no PT_TLS.
-    /// </summary>
-    internal static long TlsOffset(ElfFile elf, ulong offset)
-    {
-        var tls = elf.ProgramHeaders.FirstOrDefault(p => p.Type == PtTls);
-        if (tls is null || tls.MemorySize == 0)
-        {
-            return 0;
-        }
-
-        var align = Math.Max(tls.Align, 1);
-        var firstByte = (0 - (tls.VirtualAddress & (align - 1))) & (align - 1);
-        var blockOffset = ((tls.MemorySize - firstByte + align - 1) / align * align) + firstByte;
-        return (long)offset - (long)blockOffset;
     }
 
     private static byte[]? Byte(ElfFile elf, Microsoft.Win32.SafeHandles.SafeFileHandle handle, Dictionary<string, (ulong Value, ulong Size)> symbols, string name) =>

@@ -30,31 +30,10 @@ internal static partial class PythonDetector
     [GeneratedRegex(@"^(?:lib)?python3\.(\d+)")]
     private static partial Regex FileName();
 
-    public static PythonDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open)
-    {
-        foreach (var mapping in info.Mappings)
-        {
-            if (mapping.Kind != MappingKind.File)
-            {
-                continue;
-            }
-
-            var name = System.IO.Path.GetFileName(mapping.Path);
-            var byName = FileName().Match(name);
-            if (!byName.Success && mapping.Path != info.ExecutablePath)
-            {
-                continue;
-            }
-
-            var found = ObjectFileLease.Use(() => open(mapping), file => Examine(info, mapping, file, byName), null);
-            if (found is { } detection)
-            {
-                return detection;
-            }
-        }
-
-        return default;
-    }
+    public static PythonDetection Detect(ProcessInfo info, Func<MemoryMapping, ObjectFile?> open) =>
+        InterpreterFiles.FirstDetection(info, open,
+            m => FileName().IsMatch(System.IO.Path.GetFileName(m.Path)) || m.Path == info.ExecutablePath,
+            (mapping, file) => Examine(info, mapping, file, FileName().Match(System.IO.Path.GetFileName(mapping.Path))));
 
     /// <summary>What <paramref name="file"/> (mapped by <paramref name="mapping"/>) says; null when it is no CPython.</summary>
     private static PythonDetection? Examine(ProcessInfo info, MemoryMapping mapping, ObjectFile file, Match byName)

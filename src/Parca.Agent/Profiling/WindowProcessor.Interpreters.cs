@@ -6,11 +6,11 @@ namespace Parca.Agent.Profiling;
 
 /// <summary>
 /// Interpreted frames in profiles: each native frame of the interpreter loop (_PyEval_EvalFrameDefault,
-/// Perl_runops_standard) is replaced
+/// Perl_runops_standard, rb_vm_exec, execute_ex) is replaced
 /// by the interpreted frames that call of the loop was running (from the leaf-most frame to the one marked
 /// entry), so native code called from Python (a C extension) stays below its Python caller and native code
 /// calling into Python stays above its callee. Runs the native walk did not reach (it was cut short) follow the
-/// outermost native frame. An interpreted frame's location has the language's mapping ("[python]", "[perl]"), the
+/// outermost native frame. An interpreted frame's location has the language's mapping ("[python]", "[perl]", "[ruby]", "[php]"), the
 /// function's qualified name, file and first line as its function, and the line of the executing instruction.
 /// </summary>
 internal sealed partial class WindowProcessor
@@ -79,7 +79,13 @@ internal sealed partial class WindowProcessor
             g.Executables.Add(default);
         }
 
-        var unknown = language == InterpreterFrames.Perl ? "<unknown perl sub>" : "<unknown python code>";
+        var unknown = language switch
+        {
+            InterpreterFrames.Perl => "<unknown perl sub>",
+            InterpreterFrames.Ruby => "<unknown ruby iseq>",
+            InterpreterFrames.Php => "<unknown php function>",
+            _ => "<unknown python code>",
+        };
         var function = code is null
             ? g.Builder.Function(unknown, "", 0)
             : g.Builder.Function(code.Name, code.File, code.FirstLine);

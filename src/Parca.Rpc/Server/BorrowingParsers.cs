@@ -18,6 +18,29 @@ public static class BorrowingParsers
     /// <summary>WriteRawRequest with every <c>raw_profile</c> wrapped, not copied.</summary>
     public static BorrowingParser<WriteRawRequest> WriteRawRequest { get; } = ParseWriteRaw;
 
+    /// <summary>WriteArrowRequest with its <c>ipc_buffer</c> wrapped, not copied (the ingest reads it synchronously).</summary>
+    public static BorrowingParser<WriteArrowRequest> WriteArrowRequest { get; } = ParseWriteArrow;
+
+    private static WriteArrowRequest? ParseWriteArrow(ReadOnlyMemory<byte> data)
+    {
+        var request = new WriteArrowRequest();
+        var span = data.Span;
+        var pos = 0;
+        while (pos < span.Length)
+        {
+            if (!TryReadLengthDelimited(span, ref pos, out var field, out var length) || field != 1)
+            {
+                return null;
+            }
+
+            // A repeated field: the last one wins, as in the generated parser.
+            request.IpcBuffer = UnsafeByteOperations.UnsafeWrap(data.Slice(pos, length));
+            pos += length;
+        }
+
+        return request;
+    }
+
     private static WriteRawRequest? ParseWriteRaw(ReadOnlyMemory<byte> data)
     {
         try

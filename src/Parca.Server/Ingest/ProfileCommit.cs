@@ -19,13 +19,10 @@ internal sealed class ProfileCommit(ProfileStore store, IngestLimits limits)
     {
         Check(groups, request);
         var profiles = groups.Build();
-        long stored = 0;
         try
         {
-            foreach (var (name, labels, profile) in profiles)
-            {
-                stored += store.Append(name, labels, profile);
-            }
+            // One call for the request: its profiles share one symbol table, which storage then hashes once.
+            return store.AppendAll(profiles);
         }
         catch (StorageWriteException e)
         {
@@ -35,8 +32,6 @@ internal sealed class ProfileCommit(ProfileStore store, IngestLimits limits)
         {
             throw new IngestError(e.Message, IngestErrorKind.Busy);
         }
-
-        return stored;
     }
 
     private void Check(ProfileGroups groups, string request)

@@ -9,7 +9,7 @@ namespace Parca.Server.Ingest;
 /// group by a key of integers (string ids and values) and only looks it up when the key changes from the previous
 /// row, which in agent records (run-end encoded columns) is rare.
 /// </summary>
-internal sealed class ProfileGroups(SymbolTable symbols, long bucketNanos)
+internal sealed class ProfileGroups(SymbolTable symbols, long bucketNanos) : IDisposable
 {
     private readonly Dictionary<long[], Group> _groups = new(KeyComparer.Instance);
     private readonly List<Group> _ordered = [];
@@ -59,7 +59,7 @@ internal sealed class ProfileGroups(SymbolTable symbols, long bucketNanos)
                 TimeNanos = g.TimeNanos,
                 SampleCount = g.Values.Count,
                 StackOffsets = [.. g.Offsets],
-                StackLocations = [.. g.Stack],
+                StackLocations = g.Stack.Array, // pooled, read up to the last offset: valid until Dispose
                 Values = [[.. g.Values]],
             };
             symbols.Fill(p, ref tables);
@@ -69,7 +69,19 @@ internal sealed class ProfileGroups(SymbolTable symbols, long bucketNanos)
         return result;
     }
 
-    internal sealed class Group(string name, IngestValueType sampleType, IngestValueType periodType, long period, long duration, LabelSet labels, string origin)
+    /// <summary>
+    /// Returns the groups' pooled stack buffers once the request's profiles are stored (the symbol table's strings go
+    /// with the table's own Dispose); the profiles <see cref="Build"/> made are unusable after.
+    /// </summary>
+    public void Dispose()
+    {
+        foreach (var g in _ordered)
+        {
+            g.Dispose();
+        }
+    }
+
+    internal sealed class Group(string name, IngestValueType sampleType, IngestValueType periodType, long period, long duration, LabelSet labels, string origin) : IDisposable
     {
         public string Origin { get; } = origin;
 
@@ -84,8 +96,10 @@ internal sealed class ProfileGroups(SymbolTable symbols, long bucketNanos)
         public long TimeNanos { get; set; } = long.MaxValue;
 
         public List<int> Offsets { get; } = [0];
-        public List<int> Stack { get; } = [];
+        public StackBuffer Stack { get; } = new();
         public List<long> Values { get; } = [];
+
+        public void Dispose() => Stack.Dispose();
 
         /// <summary>Ends the sample whose stack locations were just added to <see cref="Stack"/>.</summary>
         public void EndSample(long value, long timeNanos)

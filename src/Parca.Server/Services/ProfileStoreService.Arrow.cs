@@ -21,7 +21,7 @@ internal sealed partial class ProfileStoreService
         try
         {
             await using var incoming = requests.GetAsyncEnumerator(limit.Token);
-            var exchange = new V1Exchange(arrow);
+            using var exchange = new V1Exchange(arrow);
             if (!await incoming.MoveNextAsync().ConfigureAwait(false))
             {
                 throw new RpcException(StatusCode.InvalidArgument, "record: the stream ended before the sample record");

@@ -14,10 +14,11 @@ internal sealed partial class ProfileStoreService(ProfileWriter writer, ArrowIng
 {
     public void Register(RpcServiceBuilder builder)
     {
-        // WriteRaw keeps no raw_profile memory after it returns (ProfileWriter.Write decodes synchronously), so the
-        // requests' pprof bytes can alias the received frame instead of being copied (BorrowingParsers).
+        // WriteRaw and WriteArrow keep no request memory after they return (ProfileWriter.Write and
+        // ArrowIngest.WriteArrow read it synchronously), so their bytes can alias the received frame instead of being
+        // copied (BorrowingParsers).
         builder.MapUnary(ParcaApi.ProfileStore.WriteRaw, WriteRaw, BorrowingParsers.WriteRawRequest);
-        builder.MapUnary(ParcaApi.ProfileStore.WriteArrow, WriteArrow);
+        builder.MapUnary(ParcaApi.ProfileStore.WriteArrow, WriteArrow, BorrowingParsers.WriteArrowRequest);
         builder.MapDuplexStreaming(ParcaApi.ProfileStore.Write, Write);
     }
 

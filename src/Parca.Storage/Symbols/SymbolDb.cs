@@ -1,4 +1,3 @@
-using System.Buffers;
 using Parca.Storage.Ingest;
 using Parca.Storage.Internal;
 
@@ -8,7 +7,7 @@ namespace Parca.Storage.Symbols;
 /// The mutable symbol database of a head partition: strings, mappings, functions and locations, each deduplicated by
 /// content. One writer (the head's append lock); readers take <see cref="Snapshot"/> without locking.
 /// </summary>
-internal sealed class SymbolDb
+internal sealed partial class SymbolDb
 {
     private readonly AppendList<string> _strings = new(1024);
     private readonly Dictionary<string, int> _stringIds = new(StringComparer.Ordinal);
@@ -106,115 +105,6 @@ internal sealed class SymbolDb
     }
 
     /// <summary>
-    /// Content hashes of an ingest profile's locations (mapping, address, lines with their functions' content, all
-    /// strings hashed from their UTF-8 bytes) and stacks, computed outside the head's write lock, in parallel across
-    /// requests.
-    /// </summary>
-    public sealed class Prepared
-    {
-        public required IngestProfile Profile { get; init; }
-        public required Hash128[] Locations { get; init; }
-
-        /// <summary>Content hash of each sample's stack (its locations' hashes, leaf first).</summary>
-        public required Hash128[] Stacks { get; init; }
-
-        /// <summary>Returns the (pooled) hash arrays once the profile is appended; the instance is unusable after.</summary>
-        public void Release()
-        {
-            ArrayPool<Hash128>.Shared.Return(Locations);
-            ArrayPool<Hash128>.Shared.Return(Stacks);
-        }
-    }
-
-    public static Prepared Prepare(IngestProfile p)
-    {
-        var stringCount = p.StringCount;
-        var strings = ArrayPool<Hash128>.Shared.Rent(Math.Max(stringCount, 1));
-        var functions = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.Functions.Length, 1));
-        var mappings = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.Mappings.Length, 1));
-        try
-        {
-            if (p.StringRanges is { } ranges)
-            {
-                var data = p.StringData.Span;
-                for (var i = 0; i < stringCount; i++)
-                {
-                    strings[i] = ContentHash.Of(data.Slice(ranges[i].Offset, ranges[i].Length));
-                }
-            }
-            else
-            {
-                var table = p.Strings;
-                for (var i = 0; i < stringCount; i++)
-                {
-                    strings[i] = ContentHash.Of(table[i]);
-                }
-            }
-
-            for (var i = 0; i < p.Functions.Length; i++)
-            {
-                var f = p.Functions[i];
-                var h = ContentHash.Combine(strings[f.Name], strings[f.SystemName]);
-                h = ContentHash.Combine(h, strings[f.FileName]);
-                functions[i] = ContentHash.Combine(h, (ulong)f.StartLine);
-            }
-
-            for (var i = 0; i < p.Mappings.Length; i++)
-            {
-                var m = p.Mappings[i];
-                var h = ContentHash.Combine(m.Start, m.Limit);
-                h = ContentHash.Combine(h, m.Offset);
-                h = ContentHash.Combine(h, strings[m.File]);
-                mappings[i] = ContentHash.Combine(h, strings[m.BuildId]);
-            }
-
-            var locations = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.Locations.Length, 1));
-            var noMapping = new Hash128(0x6E6F6D6170UL, 0x6D61707069UL);
-            var noFunction = new Hash128(0x6E6F66756EUL, 0x66756E6374UL);
-            var lines = p.Lines;
-            for (var i = 0; i < p.Locations.Length; i++)
-            {
-                var l = p.Locations[i];
-                var h = ContentHash.Combine(l.Mapping >= 0 ? mappings[l.Mapping] : noMapping, l.Address);
-                h = ContentHash.Combine(h, (ulong)l.LineCount);
-                for (var k = 0; k < l.LineCount; k++)
-                {
-                    var line = lines[l.FirstLine + k];
-                    h = ContentHash.Combine(h, line.Function >= 0 ? functions[line.Function] : noFunction);
-                    h = ContentHash.Combine(h, (ulong)line.Line);
-                }
-
-                locations[i] = h;
-            }
-
-            // Stacks by content too (leaf first, with their length), so the head finds a known stack in one lookup.
-            var stacks = ArrayPool<Hash128>.Shared.Rent(Math.Max(p.SampleCount, 1));
-            var offsets = p.StackOffsets;
-            var stackLocations = p.StackLocations;
-            for (var i = 0; i < p.SampleCount; i++)
-            {
-                var start = offsets[i];
-                var end = offsets[i + 1];
-                var h = ContentHash.Combine(0x737461636BUL, (ulong)(end - start));
-                for (var k = start; k < end; k++)
-                {
-                    h = ContentHash.Combine(h, locations[stackLocations[k]]);
-                }
-
-                stacks[i] = h;
-            }
-
-            return new Prepared { Profile = p, Locations = locations, Stacks = stacks };
-        }
-        finally
-        {
-            ArrayPool<Hash128>.Shared.Return(strings);
-            ArrayPool<Hash128>.Shared.Return(functions);
-            ArrayPool<Hash128>.Shared.Return(mappings);
-        }
-    }
-
-    /// <summary>
     /// Interns the locations of a prepared profile and returns, for each of its locations, the partition location id.
     /// A location seen before is found by its content hash (both lanes must match), so in steady state no string,
     /// mapping or function of the profile is looked at, and no string is created. Only a new location interns what it
@@ -300,7 +190,7 @@ internal sealed class SymbolDb
         return id;
     }
 
-    /// <summary>Interns every symbol of an ingest profile (hashing inline); see <see cref="Prepare"/>.</summary>
+    /// <summary>Interns every symbol of an ingest profile (hashing inline); see <see cref="Prepare(IngestProfile)"/>.</summary>
     public int[] Intern(IngestProfile p) => Intern(Prepare(p));
 
     public int[] InternStrings(string[] strings)

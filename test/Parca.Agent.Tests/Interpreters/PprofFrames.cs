@@ -9,7 +9,11 @@ internal sealed record StackFrame(string Function, string File, long Line, strin
 
     public bool IsPerl => Mapping == "[perl]";
 
-    public bool IsInterpreted => IsPython || IsPerl;
+    public bool IsRuby => Mapping == "[ruby]";
+
+    public bool IsPhp => Mapping == "[php]";
+
+    public bool IsInterpreted => IsPython || IsPerl || IsRuby || IsPhp;
 
     public override string ToString() => IsInterpreted ? $"{Function} {Path.GetFileName(File)}:{Line}" : Function.Length > 0 ? Function : "?";
 }

@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parca.Agent.Debuginfo;
 using Parca.Protocol.Debuginfo.V1Alpha1;
@@ -53,6 +56,62 @@ public sealed class AgentUploaderTests() : NativeProgramFixture("parca-agent-upl
             await Until(() => second.Stats.AlreadyThere + second.Stats.Failed > 0);
             Assert.Equal((0L, 1L, 0L, 0L), second.Stats);
         }
+    }
+
+    /// <summary>
+    /// Found by CI: an agent shipping to a store without the debuginfo service (UNIMPLEMENTED) or stopping while an
+    /// upload was in flight (CANCELLED) had its uploader's worker fault, and the agent's DisposeAsync threw the
+    /// RpcException. A refusal is counted as a failure; a stop ends the call quietly.
+    /// </summary>
+    [Fact]
+    public async Task A_store_without_the_service_or_a_stop_mid_call_is_a_counted_failure_not_a_fault()
+    {
+        var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await StartGrpcHostAsync(called);
+        var options = new DebuginfoUploadOptions { TempDirectory = Path.Combine(Dir, "tmp"), MaxParallel = 1 };
+        using var handle = File.OpenHandle(Program.Stripped);
+
+        using (var channel = GrpcChannels.Create(host.Urls.First(), new RpcChannelOptions { Insecure = true }))
+        {
+            var uploader = new DebuginfoUploader(new DebuginfoService.DebuginfoServiceClient(channel), options, NullLogger.Instance, TimeProvider.System);
+            uploader.Enqueue(Program.BuildId, handle, Program.Stripped, "/");
+            await called.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            await uploader.DisposeAsync(); // threw RpcException(Cancelled) before
+            Assert.Equal((0L, 0L, 0L, 0L), uploader.Stats); // a stop is not a failure
+        }
+
+        await using var bare = await StartGrpcHostAsync(hang: null);
+        using (var channel = GrpcChannels.Create(bare.Urls.First(), new RpcChannelOptions { Insecure = true }))
+        {
+            var uploader = new DebuginfoUploader(new DebuginfoService.DebuginfoServiceClient(channel), options, NullLogger.Instance, TimeProvider.System);
+            uploader.Enqueue(Program.BuildId, handle, Program.Stripped, "/");
+            await Until(() => uploader.Stats.Failed > 0);
+            await uploader.DisposeAsync();
+            Assert.Equal((0L, 0L, 1L, 0L), uploader.Stats);
+        }
+    }
+
+    /// <summary>
+    /// An HTTP/2 server on loopback. With <paramref name="hang"/>, ShouldInitiateUpload is accepted and never answered;
+    /// without, no gRPC method exists (the client reads the 404 as UNIMPLEMENTED, as from a store without the service).
+    /// </summary>
+    private static async Task<Microsoft.AspNetCore.Builder.WebApplication> StartGrpcHostAsync(TaskCompletionSource? hang)
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        if (hang is not null)
+        {
+            app.MapPost("/parca.debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload", async context =>
+            {
+                hang.TrySetResult();
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            });
+        }
+
+        await app.StartAsync();
+        return app;
     }
 
     private static async Task Until(Func<bool> condition)

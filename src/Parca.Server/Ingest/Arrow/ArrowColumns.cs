@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
@@ -91,12 +92,48 @@ internal static class ArrowColumns
         return result;
     }
 
-    /// <summary>The indices of a dictionary array as 32-bit values, each checked against the dictionary's length.</summary>
+    /// <summary>The indices of a dictionary array as 32-bit values, each checked against the dictionary's length (null: −1).</summary>
     public static int[] DictionaryIndices(DictionaryArray dict, string column)
     {
         var n = dict.Length;
         var limit = dict.Dictionary.Length;
         var result = new int[n];
+        // Stacks make these arrays long (a row per frame of every stack): the common index types without nulls take
+        // one tight loop, the rest the general one.
+        if (dict.NullCount == 0 && dict.Indices is UInt32Array u32)
+        {
+            var values = u32.Values;
+            for (var i = 0; i < n; i++)
+            {
+                var index = values[i];
+                if (index >= (uint)limit)
+                {
+                    throw OutOfRange(column, index, i, limit);
+                }
+
+                result[i] = (int)index;
+            }
+
+            return result;
+        }
+
+        if (dict.NullCount == 0 && dict.Indices is Int32Array i32)
+        {
+            var values = i32.Values;
+            for (var i = 0; i < n; i++)
+            {
+                var index = values[i];
+                if ((uint)index >= (uint)limit)
+                {
+                    throw OutOfRange(column, index, i, limit);
+                }
+
+                result[i] = index;
+            }
+
+            return result;
+        }
+
         for (var i = 0; i < n; i++)
         {
             if (dict.IsNull(i))
@@ -119,7 +156,7 @@ internal static class ArrowColumns
             };
             if (index < 0 || index >= limit)
             {
-                throw Error(column, $"dictionary index {index} at position {i} is out of range (the dictionary has {limit} entries)");
+                throw OutOfRange(column, index, i, limit);
             }
 
             result[i] = (int)index;
@@ -127,6 +164,34 @@ internal static class ArrowColumns
 
         return result;
     }
+
+    /// <summary>
+    /// <see cref="DictionaryIndices"/> without the copy where it can: 32-bit indices without nulls (what agents send
+    /// for the stacktrace column, an index per frame of every stack) are checked in place and returned as a view of
+    /// the index buffer; other index types and nulls get the copy.
+    /// </summary>
+    public static ReadOnlySpan<int> DictionaryIndexView(DictionaryArray dict, string column)
+    {
+        if (dict.NullCount != 0 || dict.Indices is not (UInt32Array or Int32Array))
+        {
+            return DictionaryIndices(dict, column);
+        }
+
+        var values = dict.Indices is Int32Array s ? s.Values : MemoryMarshal.Cast<uint, int>(((UInt32Array)dict.Indices).Values);
+        var limit = (uint)dict.Dictionary.Length;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if ((uint)values[i] >= limit)
+            {
+                throw OutOfRange(column, dict.Indices is Int32Array ? values[i] : (uint)values[i], i, (int)limit);
+            }
+        }
+
+        return values;
+    }
+
+    private static IngestError OutOfRange(string column, long index, int position, int limit) =>
+        Error(column, $"dictionary index {index} at position {position} is out of range (the dictionary has {limit} entries)");
 
     /// <summary>A dictionary of strings resolved per position: null where the index or the value is null.</summary>
     public static string?[] DictionaryStrings(IArrowArray array, string column)

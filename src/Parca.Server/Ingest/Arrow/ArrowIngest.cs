@@ -33,8 +33,9 @@ internal sealed class ArrowIngest(ProfileCommit commit, long maxDecodedBytes)
     /// <summary>Stores the v2 sample records of a WriteArrow request; returns the number of samples stored.</summary>
     public long WriteArrow(ReadOnlyMemory<byte> ipc)
     {
-        var symbols = new SymbolTable();
-        var groups = new ProfileGroups(symbols, BucketNanos);
+        // Disposing returns the request's pooled buffers, once its profiles are stored (or refused).
+        using var symbols = new SymbolTable();
+        using var groups = new ProfileGroups(symbols, BucketNanos);
         ArrowIpc.ReadAll(ipc, maxDecodedBytes + ipc.Length, "ipc_buffer", (batch, index) =>
         {
             groups.Source = $"ipc_buffer: record batch {index}";

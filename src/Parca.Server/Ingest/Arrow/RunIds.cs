@@ -20,6 +20,9 @@ internal sealed class RunIds(string column, int[] runEnds, long[] ids)
         return ids[_run];
     }
 
+    /// <summary>The first row after the run the last <see cref="At"/> was in: until then the value stays the same.</summary>
+    public int RunEnd => runEnds[_run];
+
     /// <summary>A plain (not run-end encoded) column: one run per row.</summary>
     public static RunIds PerRow(string column, long[] ids)
     {

@@ -23,6 +23,7 @@ internal sealed class SampleRows
     private readonly long[] _key;
     private readonly long[] _last;
     private ProfileGroups.Group? _group;
+    private int _sameUntil; // rows before this one have the current group's type and label values (their runs go on)
 
     public SampleRows(ProfileGroups groups, SymbolTable symbols, int length, long[] values, RunIds[] typeColumns, RunIds timestamp, (string Name, RunIds Ids)[] labels)
     {
@@ -46,16 +47,27 @@ internal sealed class SampleRows
     public ProfileGroups.Group GroupAt(int row, out long timeNanos)
     {
         timeNanos = _timestamp.At(row);
-        _key[0] = Math.DivRem(timeNanos, _groups.BucketNanos, out var rem) - (rem < 0 ? 1 : 0);
+        var bucket = Math.DivRem(timeNanos, _groups.BucketNanos, out var rem) - (rem < 0 ? 1 : 0);
+        if (_group is not null && row < _sameUntil && bucket == _key[0])
+        {
+            return _group; // no run of a type or label column ended since the last lookup: only the bucket could change
+        }
+
+        _key[0] = bucket;
+        var sameUntil = int.MaxValue;
         for (var c = 0; c < _columns.Length; c++)
         {
             _key[c + 1] = _columns[c].At(row);
+            sameUntil = Math.Min(sameUntil, _columns[c].RunEnd);
         }
 
         for (var l = 0; l < _labels.Length; l++)
         {
             _key[Fixed + l] = _labels[l].Ids.At(row);
+            sameUntil = Math.Min(sameUntil, _labels[l].Ids.RunEnd);
         }
+
+        _sameUntil = sameUntil;
 
         if (_group is not null && _key.AsSpan().SequenceEqual(_last))
         {

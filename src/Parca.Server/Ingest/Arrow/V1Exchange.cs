@@ -8,8 +8,9 @@ namespace Parca.Server.Ingest.Arrow;
 /// One v1 <c>Write</c> exchange, independent of the transport: the agent's sample record (<see cref="Begin"/>) is
 /// answered with a record of the stack ids the server needs (all of them: like Parca, no stack is cached between
 /// requests); the agent's locations record (<see cref="Finish"/>) completes the samples, which are then stored.
+/// Disposing returns the exchange's pooled buffers (whether or not it finished).
 /// </summary>
-internal sealed class V1Exchange(ArrowIngest ingest)
+internal sealed class V1Exchange(ArrowIngest ingest) : IDisposable
 {
     private readonly SymbolTable _symbols = new();
     private ProfileGroups? _groups;
@@ -68,6 +69,12 @@ internal sealed class V1Exchange(ArrowIngest ingest)
         }
 
         return ingest.Store(_groups!, "record");
+    }
+
+    public void Dispose()
+    {
+        _groups?.Dispose();
+        _symbols.Dispose();
     }
 
     private static readonly Schema s_stackIdsSchema = new(

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Apache.Arrow;
 using static Parca.Server.Ingest.Arrow.ArrowColumns;
 
@@ -113,10 +112,7 @@ internal sealed class V1SampleRecord
         {
             var group = _rows.GroupAt(row, out var time);
             var stack = stacks[_stackIds.At(row)];
-            var list = group.Stack;
-            var start = list.Count;
-            CollectionsMarshal.SetCount(list, start + stack.Length);
-            stack.CopyTo(CollectionsMarshal.AsSpan(list)[start..]);
+            stack.CopyTo(group.Stack.Append(stack.Length));
             group.EndSample(_rows.Values[row], time);
         }
 

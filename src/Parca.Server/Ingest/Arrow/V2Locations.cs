@@ -19,15 +19,16 @@ internal sealed class V2Locations
     private const string Column = "stacktrace";
     private readonly SymbolTable _symbols;
     private readonly ulong[] _address;
-    private readonly string?[]? _mappingFile;
-    private readonly string?[]? _buildId;
+    private readonly StringIdColumn? _mappingFile;
+    private readonly StringIdColumn? _buildId;
     private readonly string?[]? _frameType;
+    private readonly Dictionary<string, int> _frameTypeFiles = new(StringComparer.Ordinal);
     private readonly ListViewArray? _lines;
     private readonly UInt64Array? _lineNumber;
     private readonly int[]? _lineFunction;
     private readonly int[]? _functionIds;
-    private readonly string?[]? _systemName;
-    private readonly string?[]? _fileName;
+    private readonly StringIdColumn? _systemName;
+    private readonly StringIdColumn? _fileName;
     private readonly UInt64Array? _startLine;
     private readonly int[] _ids;
 
@@ -48,9 +49,10 @@ internal sealed class V2Locations
         }
 
         _address = addresses.Values[..locations.Length].ToArray();
-        _mappingFile = OptionalStrings(locations, type, "mapping_file");
-        _buildId = OptionalStrings(locations, type, "mapping_build_id");
-        _frameType = OptionalStrings(locations, type, "frame_type");
+        _mappingFile = OptionalStringIds(locations, type, "mapping_file");
+        _buildId = OptionalStringIds(locations, type, "mapping_build_id");
+        var frameType = FieldIndex(type, "frame_type");
+        _frameType = frameType < 0 ? null : DictionaryStrings(locations.Fields[frameType], Column + ".frame_type");
 
         var lines = FieldIndex(type, "lines");
         if (lines >= 0)
@@ -71,9 +73,9 @@ internal sealed class V2Locations
                 var functions = As<StructArray>(dict.Dictionary, f, "Dictionary<UInt32, Struct>");
                 var ftype = (StructType)functions.Data.DataType;
                 var sys = FieldIndex(ftype, "system_name");
-                _systemName = sys < 0 ? null : Strings(functions.Fields[sys], f + ".system_name");
+                _systemName = sys < 0 ? null : StringIdColumn.Plain(functions.Fields[sys], f + ".system_name", symbols);
                 var file = FieldIndex(ftype, "filename");
-                _fileName = file < 0 ? null : DictionaryStrings(functions.Fields[file], f + ".filename");
+                _fileName = file < 0 ? null : StringIdColumn.Dictionary(functions.Fields[file], f + ".filename", symbols);
                 var start = FieldIndex(ftype, "start_line");
                 _startLine = start < 0 ? null : As<UInt64Array>(functions.Fields[start], f + ".start_line", "UInt64");
                 RequireLength(_startLine, functions.Length, f + ".start_line");
@@ -99,10 +101,10 @@ internal sealed class V2Locations
 
     public int Count => _ids.Length;
 
-    private static string?[]? OptionalStrings(StructArray locations, StructType type, string name)
+    private StringIdColumn? OptionalStringIds(StructArray locations, StructType type, string name)
     {
         var i = FieldIndex(type, name);
-        return i < 0 ? null : DictionaryStrings(locations.Fields[i], Column + "." + name);
+        return i < 0 ? null : StringIdColumn.Dictionary(locations.Fields[i], Column + "." + name, _symbols);
     }
 
     /// <summary>The storage location of dictionary entry <paramref name="entry"/> (already range-checked).</summary>
@@ -114,14 +116,15 @@ internal sealed class V2Locations
 
     private int Create(int entry)
     {
-        var file = _mappingFile?[entry];
-        var buildId = _buildId?[entry];
-        if (string.IsNullOrEmpty(file) && _frameType?[entry] is { Length: > 0 } frameType && frameType is not ("native" or "kernel"))
+        // String ids: −1 is null, 0 is "".
+        var file = _mappingFile?.At(entry) ?? -1;
+        var buildId = _buildId?.At(entry) ?? -1;
+        if (file <= 0 && _frameType?[entry] is { Length: > 0 } frameType && frameType is not ("native" or "kernel"))
         {
-            file = "[" + frameType + "]";
+            file = FrameTypeFile(frameType);
         }
 
-        var mapping = file is null && buildId is null ? -1 : _symbols.Mapping(file ?? "", buildId ?? "");
+        var mapping = file < 0 && buildId < 0 ? -1 : _symbols.Mapping(Math.Max(file, 0), Math.Max(buildId, 0));
         var firstLine = _symbols.LineCount;
         if (_lines is not null)
         {
@@ -150,8 +153,20 @@ internal sealed class V2Locations
         }
 
         // v2 carries one name per function (the symbol as the agent found it): it is the name and the system name.
-        var name = _systemName?[f] ?? "";
+        var name = Math.Max(_systemName?.At(f) ?? 0, 0);
+        var file = Math.Max(_fileName?.At(f) ?? 0, 0);
         var start = _startLine is null || _startLine.IsNull(f) ? 0 : (long)Math.Min(_startLine.Values[f], long.MaxValue);
-        return _functionIds[f] = _symbols.Function(name, name, _fileName?[f] ?? "", start);
+        return _functionIds[f] = _symbols.Function(name, name, file, start);
+    }
+
+    /// <summary>The string id of "[frame type]", the mapping file of frames that have none of their own.</summary>
+    private int FrameTypeFile(string frameType)
+    {
+        if (!_frameTypeFiles.TryGetValue(frameType, out var id))
+        {
+            _frameTypeFiles.Add(frameType, id = _symbols.String("[" + frameType + "]"));
+        }
+
+        return id;
     }
 }

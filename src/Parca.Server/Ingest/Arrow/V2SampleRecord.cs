@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using static Parca.Server.Ingest.Arrow.ArrowColumns;
@@ -32,20 +31,39 @@ internal static class V2SampleRecord
         var stacks = As<ListViewArray>(Required(batch, "stacktrace"), "stacktrace", "ListView<Dictionary<UInt32, Struct>>");
         RequireLength(stacks, n, "stacktrace");
         var dict = As<DictionaryArray>(stacks.Values, "stacktrace", "ListView<Dictionary<UInt32, Struct>>");
-        var entries = DictionaryIndices(dict, "stacktrace");
+        var entries = DictionaryIndexView(dict, "stacktrace");
         var locations = new V2Locations(symbols, As<StructArray>(dict.Dictionary, "stacktrace", "ListView<Dictionary<UInt32, Struct>>"));
+
+        // The list view's buffers are read once here, not per row (a row is a handful of integer reads and a copy).
+        var offsets = stacks.ValueOffsets;
+        var sizes = stacks.Sizes;
+        var valueCount = stacks.Values.Length;
+        var nulls = stacks.NullCount > 0;
+        if (offsets.Length < n || sizes.Length < n)
+        {
+            throw Error("stacktrace", $"{Math.Min(offsets.Length, sizes.Length)} offsets and sizes for {n} rows");
+        }
 
         for (var row = 0; row < n; row++)
         {
             var group = rows.GroupAt(row, out var time);
-            var (offset, size) = ListViewRange(stacks, row, "stacktrace");
-            var stack = group.Stack;
-            var start = stack.Count;
-            CollectionsMarshal.SetCount(stack, start + size);
-            var target = CollectionsMarshal.AsSpan(stack).Slice(start, size);
-            for (var j = 0; j < size; j++)
+            var offset = 0;
+            var size = 0;
+            if (!nulls || !stacks.IsNull(row))
             {
-                var e = entries[offset + j];
+                offset = offsets[row];
+                size = sizes[row];
+                if (offset < 0 || size < 0 || (long)offset + size > valueCount)
+                {
+                    throw Error("stacktrace", $"list view at row {row} (offset {offset}, size {size}) lies outside its {valueCount} values");
+                }
+            }
+
+            var target = group.Stack.Append(size);
+            var source = entries.Slice(offset, size);
+            for (var j = 0; j < source.Length; j++)
+            {
+                var e = source[j];
                 if (e < 0)
                 {
                     throw Error("stacktrace", $"row {row} has a null location at position {j}");

@@ -44,7 +44,7 @@ internal sealed partial class OtlpDictionary
     public KeyValueAndUnit Attribute(int index) => _d.AttributeTable[index];
 
     /// <summary>The storage locations of stack <paramref name="index"/> (leaf first) appended to <paramref name="target"/>.</summary>
-    public void AppendStack(int index, List<int> target)
+    public void AppendStack(int index, StackBuffer target)
     {
         if (index == 0)
         {

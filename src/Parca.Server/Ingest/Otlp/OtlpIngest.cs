@@ -16,8 +16,9 @@ internal sealed class OtlpIngest(ProfileCommit commit)
     /// <summary>Validates and stores an export; returns the number of samples stored. Throws <see cref="IngestError"/>.</summary>
     public long Export(ExportProfilesServiceRequest request)
     {
-        var symbols = new SymbolTable();
-        var groups = new ProfileGroups(symbols, Arrow.ArrowIngest.BucketNanos);
+        // Disposing returns the request's pooled buffers, once its profiles are stored (or refused).
+        using var symbols = new SymbolTable();
+        using var groups = new ProfileGroups(symbols, Arrow.ArrowIngest.BucketNanos);
         var d = new OtlpDictionary(request.Dictionary, symbols);
         var reader = new ProfileReader(groups, symbols, d);
         for (var r = 0; r < request.ResourceProfiles.Count; r++)

@@ -1,0 +1,63 @@
+using System.Globalization;
+using Parca.Agent.Interpreters;
+
+namespace Parca.Agent.Tests.Interpreters;
+
+/// <summary>
+/// The PHP 8.2 table must equal what Debian's own headers say: compile offsetof of every field the agent reads
+/// against php8.2-dev's headers (php-config8.2 --includes) and compare; and the version the detector reads from the
+/// binary must be the headers' PHP_VERSION.
+/// </summary>
+public sealed class PhpLayoutTests
+{
+    [Fact]
+    public void Php_82_offsets_match_Debians_headers()
+    {
+        var dir = Directory.CreateTempSubdirectory("parca-php-layout-").FullName;
+        var source = Path.Combine(dir, "layout.c");
+        File.WriteAllText(source, """
+            #include <main/php.h>
+            #include <Zend/zend_globals.h>
+            #include <stdio.h>
+            #include <stddef.h>
+            #define O(name, type, field) printf(name " %zu\n", offsetof(type, field));
+            int main(void) {
+                O("eg_current_execute_data", zend_executor_globals, current_execute_data)
+                O("ex_opline", zend_execute_data, opline) O("ex_func", zend_execute_data, func) O("ex_call_info", zend_execute_data, This.u1.type_info)
+                O("ex_prev", zend_execute_data, prev_execute_data)
+                O("func_type", zend_function, type) O("func_name", zend_function, common.function_name) O("func_scope", zend_function, common.scope)
+                O("op_filename", zend_op_array, filename) O("op_line_start", zend_op_array, line_start) O("zop_lineno", zend_op, lineno)
+                O("str_len", zend_string, len) O("str_val", zend_string, val) O("ce_name", zend_class_entry, name)
+                printf("flags %#x %d\n", (unsigned)ZEND_CALL_TOP, ZEND_USER_FUNCTION);
+                printf("version %s\n", PHP_VERSION);
+                return 0;
+            }
+            """);
+        var exe = Path.Combine(dir, "layout");
+        var includes = Tracees.Run("php-config8.2", "--includes").Trim();
+        Tracees.Run("gcc", $"-w {includes} -o {exe} {source}");
+        var c = Tracees.Run(exe, "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
+        var l = PhpLayouts.For(c["version"])!;
+        Assert.NotNull(l);
+
+        var expected = new (string Name, int Value)[]
+        {
+            ("eg_current_execute_data", l.ExecutorCurrentExecuteData), ("ex_opline", l.ExecuteDataOpline), ("ex_func", l.ExecuteDataFunc),
+            ("ex_call_info", l.ExecuteDataCallInfo), ("ex_prev", l.ExecuteDataPrevious), ("func_type", l.FunctionType), ("func_name", l.FunctionName),
+            ("func_scope", l.FunctionScope), ("op_filename", l.OpArrayFilename), ("op_line_start", l.OpArrayLineStart), ("zop_lineno", l.OpLine),
+            ("str_len", l.StringLength), ("str_val", l.StringValue), ("ce_name", l.ClassName),
+        };
+        foreach (var (name, value) in expected)
+        {
+            Assert.True(c[name] == value.ToString(CultureInfo.InvariantCulture), $"{name}: the headers say {c[name]}, the table {value}");
+        }
+
+        Assert.Equal("0x20000 2", c["flags"]); // PARCA_PHP_CALL_TOP, PARCA_PHP_USER_FUNCTION in bpf/interp_php.h
+        using (var handle = File.OpenHandle("/usr/bin/php8.2"))
+        {
+            Assert.Equal(c["version"], PhpDetector.ReadVersion(Parca.Symbols.Elf.ElfFile.Open("/usr/bin/php8.2"), handle));
+        }
+
+        Directory.Delete(dir, recursive: true);
+    }
+}
