@@ -58,7 +58,7 @@ internal sealed class Symbolizer
 
     /// <summary>
     /// Reads what the process appended to its perf map since the last window (blocking: called from the process's
-    /// background job); <paramref name="restart"/> reads it whole again (HotSpot rewrites its map on every request).
+    /// background job); <paramref name="restart"/> reads it whole again, to its end (HotSpot rewrites its map on every request).
     /// Returns true when it read anything new.
     /// </summary>
     public bool LoadPerfMap(ProcessFiles files, ProcessInfo process, bool restart = false)
@@ -76,7 +76,7 @@ internal sealed class Symbolizer
             state.LastWindow = Interlocked.Read(ref _window);
             var inode = restart ? 0 : state.Inode; // another inode starts over
             var (before, offset) = (state.Map, state.Map.Offset);
-            if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current))
+            if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current, whole: restart))
             {
                 state.Inode = inode;
                 state.Map = current;
@@ -85,6 +85,15 @@ internal sealed class Symbolizer
             }
 
             return false;
+        }
+    }
+
+    /// <summary>Keeps the perf map read for <paramref name="process"/> for three more windows without reading it.</summary>
+    public void KeepPerfMap(ProcessInfo process)
+    {
+        if (_perfMaps.TryGetValue(process.Pid, out var state) && state.StartTime == process.StartTime)
+        {
+            state.LastWindow = Interlocked.Read(ref _window);
         }
     }
 

@@ -203,8 +203,10 @@ internal sealed partial class WindowProcessor
 
     /// <summary>
     /// One process's file work for this window, on a background task: /proc/PID/maps is re-read only for a process
-    /// with a user frame outside its known executable mappings (dlopen, new JIT code), then the ELF files with
-    /// frames are opened and their symbols loaded, and the perf map read when a frame is in JIT memory.
+    /// with a user frame outside its known executable mappings (dlopen, new JIT code), then the perf map is read when
+    /// a frame is in JIT memory and the JIT code's unwind rows published (first: on a loaded machine the ELF symbol
+    /// loads below can take seconds, and samples wait for these rows, not for names), then the ELF files with frames
+    /// are opened and their symbols loaded.
     /// </summary>
     private void Prepare(ProcessInfo info, HashSet<ulong> addresses)
     {
@@ -215,60 +217,35 @@ internal sealed partial class WindowProcessor
 
         var mappings = info.Mappings;
         var needPerfMap = false;
-        MemoryMapping? last = null;
         foreach (var address in addresses)
         {
             var mapping = MemoryMapping.Find(mappings, address);
             if (mapping is null or { Kind: MappingKind.Jit } || Symbolizer.IsManagedImage(mapping))
             {
                 needPerfMap = true;
-            }
-            else if (mapping.Kind == MappingKind.File && !ReferenceEquals(mapping, last))
-            {
-                last = mapping;
-                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files, info.Holds)?.Symbols;
+                break;
             }
         }
 
         if (_symbolizer.JitEnabled)
         {
             Dotnet?.Prepare(info);
+            if (needPerfMap)
+            {
+                PrepareJit(info, addresses);
+            }
         }
 
-        if (needPerfMap && _symbolizer.JitEnabled)
+        MemoryMapping? last = null;
+        foreach (var address in addresses)
         {
-            // A JVM writes its perf map on request, whole (Java?.Refresh), and is read whole after each request.
-            var rewritten = Java?.Refresh(info, _symbolizer.HasUnnamedJit(info, addresses)) == true;
-            _symbolizer.LoadPerfMap(_processes.Files, info, restart: rewritten);
-            if (JitUnwind is { } jit && Symbolizer.IsDotnet(info))
+            var mapping = MemoryMapping.Find(mappings, address);
+            if (mapping is { Kind: MappingKind.File } && !Symbolizer.IsManagedImage(mapping) && !ReferenceEquals(mapping, last))
             {
-                jit.Update(info, _symbolizer.PerfMapEntries(info));
-            }
-            else if (JitUnwind is { } hotSpot && rewritten)
-            {
-                // The code cache commits memory as it grows: methods in the new map may lie beyond the mappings known.
-                var methods = _symbolizer.PerfMapEntries(info);
-                if (!AllMapped(info, methods))
-                {
-                    _processes.RefreshMappings(info);
-                }
-
-                hotSpot.Update(info, methods, hotSpot: true);
+                last = mapping;
+                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files, info.Holds)?.Symbols;
             }
         }
-    }
-
-    private static bool AllMapped(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
-    {
-        foreach (var m in methods)
-        {
-            if (MemoryMapping.Find(info.Mappings, m.Start) is null)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private void PrepareBoth(ProcessInfo info, HashSet<ulong> addresses, ProcessInfo previous, HashSet<ulong> earlier)

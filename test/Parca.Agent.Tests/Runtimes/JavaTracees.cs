@@ -37,7 +37,7 @@ internal static class JavaTracees
     /// </summary>
     public static Process Start(string classPath, string mainClass, params string[] args)
     {
-        var psi = new ProcessStartInfo($"{Home}/bin/java") { UseShellExecute = false, RedirectStandardOutput = true, WorkingDirectory = classPath };
+        var psi = new ProcessStartInfo($"{Home}/bin/java") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardInput = true, WorkingDirectory = classPath };
         psi.ArgumentList.Add("-cp");
         psi.ArgumentList.Add(classPath);
         psi.ArgumentList.Add(mainClass);

@@ -89,12 +89,13 @@ internal sealed class JitUnwindTables
     /// Analyses the methods new in <paramref name="methods"/> and republishes the process's table when there were any.
     /// <paramref name="hotSpot"/>: the methods are a HotSpot JVM's (<see cref="Java.HotSpotPrologue"/>) and the list
     /// is a whole snapshot of its code cache, so methods no longer in it (freed code) are dropped.
+    /// Returns true when it published a new table.
     /// </summary>
-    public void Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods, bool hotSpot = false)
+    public bool Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods, bool hotSpot = false)
     {
         if (info.Exited || methods.Count == 0)
         {
-            return;
+            return false;
         }
 
         var state = _states.AddOrUpdate(info.Pid, _ => new State(info.StartTime), (_, s) => s.StartTime == info.StartTime ? s : new State(info.StartTime));
@@ -133,7 +134,7 @@ internal sealed class JitUnwindTables
                 // Exited, or memory unreadable: what was analysed stays; nothing to publish for a dead process.
                 if (!added)
                 {
-                    return;
+                    return false;
                 }
             }
             finally
@@ -141,10 +142,7 @@ internal sealed class JitUnwindTables
                 memory?.Dispose();
             }
 
-            if (added)
-            {
-                Publish(info, state);
-            }
+            return added && Publish(info, state);
         }
     }
 
@@ -214,7 +212,7 @@ internal sealed class JitUnwindTables
         }
     }
 
-    private void Publish(ProcessInfo info, State state)
+    private bool Publish(ProcessInfo info, State state)
     {
         var sorted = state.Methods.OrderBy(kv => kv.Key).ToList();
         Volatile.Write(ref state.Covered, CoveredRanges(sorted));
@@ -230,7 +228,7 @@ internal sealed class JitUnwindTables
 
         if (ranges.Count == 0)
         {
-            return;
+            return false;
         }
 
         var bias = ranges[0].Start;
@@ -269,7 +267,9 @@ internal sealed class JitUnwindTables
             rows.Add(new UnwindRow((uint)(previousEnd - bias), CfaRule.Invalid, RbpRule.Unchanged, 0, 0));
         }
 
-        state.Published |= _unwinder.SetJitRows(info, bias, ranges, [.. rows]);
+        var published = _unwinder.SetJitRows(info, bias, ranges, [.. rows]);
+        state.Published |= published;
+        return published;
     }
 
     /// <summary>Drops the methods a whole snapshot no longer lists; true when there were any.</summary>

@@ -188,6 +188,9 @@ internal static class HotSpotAttach
         }
     }
 
+    /// <summary>True when the JVM's attach socket is there (its listener was started, by the agent or by a JDK tool).</summary>
+    internal static bool ListenerRuns(string procRoot, int pid, int nspid) => SocketExists(procRoot, pid, nspid);
+
     private static bool SocketExists(string procRoot, int pid, int nspid)
     {
         using var handle = OpenSocket(procRoot, pid, nspid);

@@ -10,7 +10,8 @@ namespace Parca.Agent.Runtimes.Java;
 /// with flags: through the attach mechanism (<see cref="HotSpotAttach"/>) the agent runs `jcmd PID Compiler.perfmap`
 /// (JDK 17+), which makes the JVM write every code blob it holds (compiled methods, the interpreter, stubs) into
 /// /tmp/perf-NSPID.map in its own /tmp. HotSpot writes a snapshot, not a log, so the agent asks again in a window
-/// whose samples hit JIT code the last snapshot does not name (newly compiled methods), at most once per window.
+/// whose samples hit JIT code the last snapshot does not name (newly compiled methods): at the window's end, and
+/// within it from <see cref="Dotnet.JitCodeWatch"/> once the JVM's attach listener runs.
 /// A JVM where this fails (attach disabled, -Xrs, JDK 16 or older) costs one log line. Runs on the process's
 /// background job (<see cref="ProcessJobs"/>).
 /// </summary>
@@ -24,6 +25,7 @@ internal sealed partial class JavaPerfMaps
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, State> _states = [];
     private long _written;
+    private long _writtenWithin;
     private long _failed;
 
     public JavaPerfMaps(ProcessFiles files, ILogger logger)
@@ -35,6 +37,9 @@ internal sealed partial class JavaPerfMaps
     /// <summary>Perf maps the JVMs wrote at the agent's request, since start.</summary>
     public long Written => Interlocked.Read(ref _written);
 
+    /// <summary>Of <see cref="Written"/>, those asked for within a window (listenerOnly), since start.</summary>
+    public long WrittenWithinWindows => Interlocked.Read(ref _writtenWithin);
+
     /// <summary>JVMs where it could not be done (logged once each), since start.</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
@@ -43,9 +48,13 @@ internal sealed partial class JavaPerfMaps
 
     /// <summary>
     /// Has the JVM write a fresh perf map when <paramref name="unnamedJit"/> (the window sampled JIT code the current
-    /// map does not name). True when a new map was written, which the caller then reads whole.
+    /// map does not name). True when a new map was written; <paramref name="read"/> reads it then, before another
+    /// request can rewrite the file (the JVM truncates and rewrites it in place).
+    /// <paramref name="listenerOnly"/> (the mid-window requests of <see cref="Dotnet.JitCodeWatch"/>): only when the
+    /// JVM's attach listener already runs, so no trigger file or SIGQUIT, and a failure is not counted against the
+    /// JVM (the window's end retries and logs).
     /// </summary>
-    public bool Refresh(ProcessInfo process, bool unnamedJit)
+    public bool Refresh(ProcessInfo process, bool unnamedJit, Action<ProcessInfo> read, bool listenerOnly = false)
     {
         if (process.Exited || !unnamedJit || !Symbolizer.IsJava(process))
         {
@@ -55,7 +64,7 @@ internal sealed partial class JavaPerfMaps
         var state = _states.AddOrUpdate(process.Pid, _ => new State(process.StartTime), (_, s) => s.StartTime == process.StartTime ? s : new State(process.StartTime));
         lock (state)
         {
-            if (state.Failed)
+            if (state.Failed || (listenerOnly && !HotSpotAttach.ListenerRuns(_files.ProcRoot, process.Pid, process.NamespacePid)))
             {
                 return false;
             }
@@ -69,6 +78,10 @@ internal sealed partial class JavaPerfMaps
             try
             {
                 HotSpotAttach.JcmdAsync(_files.ProcRoot, process.Pid, process.NamespacePid, "Compiler.perfmap", s_timeout).GetAwaiter().GetResult();
+            }
+            catch (AttachException) when (listenerOnly)
+            {
+                return false;
             }
             catch (AttachException e)
             {
@@ -86,6 +99,12 @@ internal sealed partial class JavaPerfMaps
             }
 
             Interlocked.Increment(ref _written);
+            if (listenerOnly)
+            {
+                Interlocked.Increment(ref _writtenWithin);
+            }
+
+            read(process);
             return true;
         }
     }

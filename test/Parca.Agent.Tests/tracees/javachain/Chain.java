@@ -4,8 +4,9 @@ import java.lang.management.ManagementFactory;
 
 // A four-level Java call chain ending in a CPU-bound leaf, run with no JVM flags:
 //   Chain.main (or Worker.run on worker threads) -> Outer.level1 -> Middle.level2 -> Inner.level3 -> Leaf.burn
-// `java -cp out tracee.chain.Chain SECONDS [THREADS]`: with THREADS the chain runs on that many threads named
-// worker-N (main waits), else on the main thread. Prints its CPU time and call count at the end.
+// `java -cp out tracee.chain.Chain SECONDS [THREADS [wait]]`: with THREADS > 0 the chain runs on that many threads
+// named worker-N (main waits), else on the main thread. With "wait" it first spins in Warm.spin (none of the chain's
+// code runs, so none of it is compiled) until a line arrives on stdin. Prints its CPU time and call count at the end.
 //
 // Every method is written out to over 325 bytes of bytecode (HotSpot's FreqInlineSize) so that C2 compiles each
 // on its own instead of inlining it into its caller: the agent does not expand inlined frames yet (docs/agent.md
@@ -17,6 +18,9 @@ public final class Chain {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 0;
         long[] calls = new long[Math.max(threads, 1)];
+        if (args.length > 2 && args[2].equals("wait")) {
+            sink += Warm.spin();
+        }
         if (threads == 0) {
             // The loop is main's own, so main runs as compiled (on-stack-replacement) code too.
             long end = System.nanoTime() + (long) (seconds * 1e9);
@@ -45,6 +49,18 @@ public final class Chain {
         System.out.println("cpu_seconds " + cpu + " calls " + total + " " + (sink & 1));
     }
 
+}
+
+final class Warm {
+    static long spin() throws java.io.IOException {
+        long a = 1;
+        while (System.in.available() == 0) {
+            for (int i = 0; i < 1_000_000; i++) {
+                a = a * 0x9E3779B97F4A7C15L + i;
+            }
+        }
+        return a;
+    }
 }
 
 final class Worker {
