@@ -47,8 +47,14 @@ public sealed class JavaNewCodeTests
             Assert.Equal(0L, agent.Agent.Metrics.Windows);
             Assert.True(agent.Agent.Metrics.JavaPerfMapRereads > 0);
 
-            // Samples of the compiled leaf, most of them taken after the rows came; then the one window is closed.
-            await Task.Delay(TimeSpan.FromSeconds(15));
+            // Samples of the compiled leaf, most of them taken after the rows came (the chain's C2 code settled with
+            // rows, then 20 s more); then the one window is closed.
+            string? codeList = null;
+            Assert.True(
+                await agent.WaitUntilAsync(() => JavaRuntimeTests.C2CodeWithRows(jit, jvm.Id, [.. JavaRuntimeTests.ChainMethods, "tracee.chain.Chain.main"], out codeList), maxWindows: 0, step: () => Task.Delay(500)),
+                $"the chain's C2 code never settled with rows within the window; the JVM's code list:\n{codeList}");
+            Assert.Equal(0L, agent.Agent.Metrics.Windows);
+            await Task.Delay(TimeSpan.FromSeconds(20));
             await agent.Agent.StopAsync();
             var pid = jvm.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var series = agent.Profiles.Single(p => p.Labels.TryGetValue("pid", out var l) && l == pid);
