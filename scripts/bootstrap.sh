@@ -20,11 +20,12 @@ run_packages=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev curl)
 # libc6-dbg, python3.11-dbg: debug files the symbolizer tests read (build id / debuglink); xz-utils, binutils: their MiniDebugInfo generator.
 # ceph-mon, ceph-osd, radosgw: a real S3 server (one-node Ceph on loopback, scripts/s3/start-s3.sh) for the object storage tests.
 # debuginfod: a real debuginfod server for the symbolizer's upstream test.
+# openjdk-17-jdk-headless: the JVM (and javac for its tracee) the agent's Java runtime tests profile.
 # rustc: Debian's Rust compiler for the unwinder's release-build (no frame pointers) tracee.
 # perl: the Perl interpreter tests profile, and the CORE headers PerlLayoutTests compiles its structure offsets against.
 # ruby, ruby3.1-dev: the Ruby interpreter tests profile, and the rb_mjit_min_header RubyLayoutTests compiles against.
 # php8.2-cli, php8.2-dev: the PHP interpreter tests profile, and the Zend headers PhpLayoutTests compiles against.
-test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils rustc perl ruby ruby3.1-dev php8.2-cli php8.2-dev)
+test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils openjdk-17-jdk-headless rustc perl ruby ruby3.1-dev php8.2-cli php8.2-dev)
 case "$purpose" in
   run) packages=("${run_packages[@]}") ;;
   test) packages=("${test_packages[@]}") ;;

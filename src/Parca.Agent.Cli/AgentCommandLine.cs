@@ -55,6 +55,7 @@ internal static class AgentCommandLine
     private static readonly Option<bool> s_debuginfoDisableCaching = Flag("--debuginfo-disable-caching", "Disable caching of debuginfo.");
     private static readonly Option<bool> s_symbolizerJitDisable = Flag("--symbolizer-jit-disable", "Disable JIT symbolization.");
     private static readonly Option<bool> s_dotnetPerfMapDisable = Flag("--dotnet-perf-map-disable", "Do not turn on the perf map of running .NET 8+ processes through their diagnostics socket (their JIT frames then stay unnamed unless they were started with DOTNET_PerfMapEnabled=1).");
+    private static readonly Option<bool> s_javaPerfMapDisable = Flag("--java-perf-map-disable", "Do not have running JVMs (JDK 17+) write their perf map through the attach mechanism (jcmd Compiler.perfmap); their JIT frames then stay unnamed.");
     private static readonly Option<bool> s_dotnetKeepTiers = Flag("--dotnet-keep-tiers", "Keep the JIT tier in .NET frame names ([QuickJitted], [OptimizedTier1], ...) instead of merging a method's tiers into one function.");
     private static readonly Option<string> s_demangleMode = Text("--symbolizer-demangle-mode", "How C++/Rust names are demangled in the agent: none, simple, templates, full.", "simple");
     private static readonly Option<string?> s_otlpAddress = OptionalText("--otlp-address", "The endpoint to send OTLP traces to.");
@@ -144,7 +145,7 @@ internal static class AgentCommandLine
         s_bearerToken, s_bearerTokenFile, s_insecure, s_insecureSkipVerify, s_tlsCaFile, s_tlsCertFile, s_tlsKeyFile, s_batchWriteInterval, s_rpcLogging,
         s_rpcUnaryTimeout, s_useV2Schema, s_debuginfoDirectories, s_debuginfoTempDir, s_debuginfoStrip, s_debuginfoCompress,
         s_debuginfoUploadDisable, s_debuginfoUploadMaxParallel, s_debuginfoUploadTimeout, s_debuginfoUploadCacheDuration,
-        s_debuginfoDisableCaching, s_symbolizerJitDisable, s_dotnetPerfMapDisable, s_dotnetKeepTiers, s_demangleMode, s_otlpAddress, s_otlpExporter,
+        s_debuginfoDisableCaching, s_symbolizerJitDisable, s_dotnetPerfMapDisable, s_dotnetKeepTiers, s_javaPerfMapDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
         s_objectFilePoolEvictionPolicy, s_objectFilePoolSize, s_dwarfUnwindingDisable, s_dwarfUnwindingMixed,
         s_dwarfUnwindingMaxRows, s_dwarfUnwindingCacheDir, s_dwarfUnwindingCacheMaxMb, s_interpreterSymbolCacheSize,
         s_pythonUnwindingDisable, s_perlUnwindingDisable, s_rubyUnwindingDisable, s_phpUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
@@ -185,6 +186,7 @@ internal static class AgentCommandLine
         SymbolizerJitDisable = r.GetValue(s_symbolizerJitDisable),
         DotnetPerfMapDisable = r.GetValue(s_dotnetPerfMapDisable),
         DotnetKeepTiers = r.GetValue(s_dotnetKeepTiers),
+        JavaPerfMapDisable = r.GetValue(s_javaPerfMapDisable),
         SymbolizerDemangleMode = r.GetValue(s_demangleMode)!,
         ObjectFilePoolEvictionPolicy = r.GetValue(s_objectFilePoolEvictionPolicy)!,
         ObjectFilePoolSize = r.GetValue(s_objectFilePoolSize),

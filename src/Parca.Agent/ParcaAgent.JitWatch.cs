@@ -1,8 +1,9 @@
 namespace Parca.Agent;
 
 /// <summary>
-/// .NET JIT code compiled within a window (docs/agent.md ".NET stacks"): wiring of <see cref="Runtimes.Dotnet.JitCodeWatch"/>,
-/// which reads a process's perf map again as soon as its samples run code without unwind rows.
+/// .NET and Java JIT code compiled within a window (docs/agent.md ".NET stacks", "Java stacks"): wiring of
+/// <see cref="Runtimes.Dotnet.JitCodeWatch"/>, which reads a process's perf map again (a JVM's: asks for a new one) as
+/// soon as its samples run code without unwind rows.
 /// </summary>
 public sealed partial class ParcaAgent
 {
@@ -18,9 +19,10 @@ public sealed partial class ParcaAgent
             return;
         }
 
-        _jitWatch = new Runtimes.Dotnet.JitCodeWatch(_processes.TryGetCaptured, jit.Covers, _windows.RereadDotnetJit);
+        _jitWatch = new Runtimes.Dotnet.JitCodeWatch(_processes.TryGetCaptured, jit.Covers, _windows.RereadDotnetJit, _java is null ? null : _windows.RereadJavaJit);
         _aggregator!.JitWatch = _jitWatch;
         Metrics.JitWatch = _jitWatch;
+        Metrics.Java = _java;
     }
 
     private void StopJitWatch() => _jitWatch?.Dispose();

@@ -77,6 +77,7 @@ public sealed partial class ParcaAgent
                 _unwinder?.Touch(window.Stacks);
                 _unwinder?.Sweep();
                 _dotnet?.Sweep();
+                _java?.Sweep();
                 _windows.JitUnwind?.Sweep(pid => _unwinder?.HasProcess(pid) == true);
                 _interpreters?.Sweep();
                 Metrics.WindowClosed();

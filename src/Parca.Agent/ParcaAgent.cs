@@ -44,6 +44,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     private CpuSampler? _sampler;
     private Unwinding.UnwindTableManager? _unwinder;
     private readonly Runtimes.Dotnet.DotnetPerfMapEnabler? _dotnet;
+    private readonly Runtimes.Java.JavaPerfMaps? _java;
     private Interpreters.InterpreterManager? _interpreters;
     private Thread? _samplingThread;
     private Task? _processing;
@@ -62,7 +63,8 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         _symbolizer = new Symbolizer(new KernelSymbols(), options.Demangle, !options.SymbolizerJitDisable, options.DotnetKeepTiers);
         var jobs = new ProcessJobs(loggers.CreateLogger("parca.agent.files"), files.Log);
         _dotnet = options.DotnetPerfMapDisable || options.SymbolizerJitDisable ? null : new Runtimes.Dotnet.DotnetPerfMapEnabler(files, loggers.CreateLogger("parca.agent.dotnet"));
-        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs) { Dotnet = _dotnet };
+        _java = options.JavaPerfMapDisable || options.SymbolizerJitDisable ? null : new Runtimes.Java.JavaPerfMaps(files, loggers.CreateLogger("parca.agent.java"));
+        _windows = new WindowProcessor(_processes, _symbolizer, _labels, options.ProfilingCpuSamplingFrequency, jobs) { Dotnet = _dotnet, Java = _java };
         _watchdog = new WindowWatchdog(options.ProfilingDuration, TimeProvider.System);
         _stores.Add(_latest);
         if (!string.IsNullOrEmpty(options.LocalStoreDirectory))
@@ -131,6 +133,8 @@ public sealed partial class ParcaAgent : IAsyncDisposable
     internal Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet => _dotnet;
 
     internal Runtimes.Dotnet.JitUnwindTables? JitUnwind => _windows.JitUnwind;
+
+    internal Runtimes.Java.JavaPerfMaps? Java => _java;
 
     public AgentMetrics Metrics { get; } = new();
 
@@ -233,7 +237,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             var unwinder = _unwinder;
             _processes.MappingsChanged = info => _ = Task.Run(() => unwinder.AddProcess(info));
             Metrics.Unwinder = _unwinder;
-            if (_dotnet is not null)
+            if (_dotnet is not null || _java is not null)
             {
                 _windows.JitUnwind = new Runtimes.Dotnet.JitUnwindTables(_unwinder, Options.ProcRoot);
             }

@@ -78,6 +78,9 @@ public sealed class ParcaAgentOptions
     /// <summary>Not a Parca Agent flag: leave .NET processes alone (no EnablePerfMap through their diagnostics socket).</summary>
     public bool DotnetPerfMapDisable { get; set; }
 
+    /// <summary>Not a Parca Agent flag: leave JVMs alone (no jcmd Compiler.perfmap through their attach socket).</summary>
+    public bool JavaPerfMapDisable { get; set; }
+
     /// <summary>Not a Parca Agent flag: keep the JIT tier in .NET frame names instead of merging a method's tiers.</summary>
     public bool DotnetKeepTiers { get; set; }
 

@@ -99,7 +99,7 @@ internal sealed partial class ProcessFiles
     /// remaining budget, within the read-time budget). A file that shrank or was replaced (another inode) starts
     /// over. Returns false when there is no perf map or it was refused.
     /// </summary>
-    public bool ReadPerfMapAppended(ProcessInfo process, Parca.Symbols.Jit.PerfMapAccumulator map, ref ulong inode, out Parca.Symbols.Jit.PerfMapAccumulator current)
+    public bool ReadPerfMapAppended(ProcessInfo process, Parca.Symbols.Jit.PerfMapAccumulator map, ref ulong inode, out Parca.Symbols.Jit.PerfMapAccumulator current, bool whole = false)
     {
         current = map;
         // A file already over the cap at first sight is refused as before; one that grows past it later is read up to it.
@@ -129,7 +129,9 @@ internal sealed partial class ProcessFiles
                 }
 
                 current.Append(buffer.AsSpan(0, n));
-                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > Limits.ReadBudget)
+                // whole: a snapshot (HotSpot's) is read to its end, or to the size cap: its reader drops what it
+                // does not list, so a cut read would drop live methods' rows.
+                if (!whole && System.Diagnostics.Stopwatch.GetElapsedTime(started) > Limits.ReadBudget)
                 {
                     break; // the rest is read next window
                 }

@@ -58,13 +58,15 @@ internal sealed class Symbolizer
 
     /// <summary>
     /// Reads what the process appended to its perf map since the last window (blocking: called from the process's
-    /// background job). Returns true when it read anything new.
+    /// background job); <paramref name="restart"/> reads it whole again, to its end (HotSpot rewrites its map on every request).
+    /// Returns true when it read anything new.
     /// </summary>
-    public bool LoadPerfMap(ProcessFiles files, ProcessInfo process)
+    public bool LoadPerfMap(ProcessFiles files, ProcessInfo process, bool restart = false)
     {
         if (!_perfMaps.TryGetValue(process.Pid, out var state) || state.StartTime != process.StartTime)
         {
-            Func<string, string>? rename = IsDotnet(process) ? n => DotnetSymbolName.Normalize(n, _keepDotnetTiers) : null;
+            Func<string, string>? rename = IsDotnet(process) ? n => DotnetSymbolName.Normalize(n, _keepDotnetTiers)
+                : IsJava(process) ? JavaSymbolName.Normalize : null;
             state = new PerfMapState(process.StartTime, new PerfMapAccumulator(files.Limits.PerfMapMaxBytes, rename));
             _perfMaps[process.Pid] = state;
         }
@@ -72,9 +74,9 @@ internal sealed class Symbolizer
         lock (state)
         {
             state.LastWindow = Interlocked.Read(ref _window);
-            var inode = state.Inode;
+            var inode = restart ? 0 : state.Inode; // another inode starts over
             var (before, offset) = (state.Map, state.Map.Offset);
-            if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current))
+            if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current, whole: restart))
             {
                 state.Inode = inode;
                 state.Map = current;
@@ -83,6 +85,15 @@ internal sealed class Symbolizer
             }
 
             return false;
+        }
+    }
+
+    /// <summary>Keeps the perf map read for <paramref name="process"/> for three more windows without reading it.</summary>
+    public void KeepPerfMap(ProcessInfo process)
+    {
+        if (_perfMaps.TryGetValue(process.Pid, out var state) && state.StartTime == process.StartTime)
+        {
+            state.LastWindow = Interlocked.Read(ref _window);
         }
     }
 
@@ -100,6 +111,44 @@ internal sealed class Symbolizer
 
         return ranges;
     }
+
+    /// <summary>True when one of <paramref name="addresses"/> lies in JIT memory (or none) and the process's perf map does not name it.</summary>
+    public bool HasUnnamedJit(ProcessInfo process, HashSet<ulong> addresses)
+    {
+        var table = _perfMaps.TryGetValue(process.Pid, out var state) && state.StartTime == process.StartTime ? state.Table : null;
+        foreach (var address in addresses)
+        {
+            if (MemoryMapping.Find(process.Mappings, address) is null or { Kind: MappingKind.Jit }
+                && (table is null || !table.TryLookup(address - 1, out _, out _)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A process running HotSpot (it maps libjvm.so): its perf map is HotSpot's, written on request.</summary>
+    public static bool IsJava(ProcessInfo process)
+    {
+        foreach (var m in process.Mappings)
+        {
+            if (m.Kind == MappingKind.File && m.Path.EndsWith("/libjvm.so", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A .NET assembly mapped from its file (ReadyToRun code: the precompiled framework). Its methods are in the perf
+    /// map as [PreJIT] entries (the runtime lists those that ran when the map is turned on, and each one it starts
+    /// using later), not in any ELF table.
+    /// </summary>
+    public static bool IsManagedImage(MemoryMapping? mapping) =>
+        mapping is { Kind: MappingKind.File } && mapping.Path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A process running the .NET runtime (its perf map names get <see cref="DotnetSymbolName"/>).</summary>
     public static bool IsDotnet(ProcessInfo process)
@@ -132,7 +181,7 @@ internal sealed class Symbolizer
             return null;
         }
 
-        if (_jitEnabled && mapping is null or { Kind: MappingKind.Jit }
+        if (_jitEnabled && (mapping is null or { Kind: MappingKind.Jit } || IsManagedImage(mapping))
             && _perfMaps.TryGetValue(pid, out var state) && state.Table is { } map && map.TryLookup(lookup, out var jitName, out _))
         {
             return jitName;

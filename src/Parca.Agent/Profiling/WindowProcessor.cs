@@ -32,6 +32,9 @@ internal sealed partial class WindowProcessor
     /// <summary>Turns on .NET processes' perf maps before their JIT frames are named (null: --dotnet-perf-map-disable).</summary>
     public Runtimes.Dotnet.DotnetPerfMapEnabler? Dotnet { get; init; }
 
+    /// <summary>Has JVMs write their perf maps through the attach socket (null: --java-perf-map-disable).</summary>
+    public Runtimes.Java.JavaPerfMaps? Java { get; init; }
+
     /// <summary>Unwind tables for .NET JIT code (null without unwind tables); set once the sampler is up.</summary>
     public Runtimes.Dotnet.JitUnwindTables? JitUnwind { get; set; }
 
@@ -200,8 +203,10 @@ internal sealed partial class WindowProcessor
 
     /// <summary>
     /// One process's file work for this window, on a background task: /proc/PID/maps is re-read only for a process
-    /// with a user frame outside its known executable mappings (dlopen, new JIT code), then the ELF files with
-    /// frames are opened and their symbols loaded, and the perf map read when a frame is in JIT memory.
+    /// with a user frame outside its known executable mappings (dlopen, new JIT code), then the perf map is read when
+    /// a frame is in JIT memory and the JIT code's unwind rows published (first: on a loaded machine the ELF symbol
+    /// loads below can take seconds, and samples wait for these rows, not for names), then the ELF files with frames
+    /// are opened and their symbols loaded.
     /// </summary>
     private void Prepare(ProcessInfo info, HashSet<ulong> addresses)
     {
@@ -212,32 +217,33 @@ internal sealed partial class WindowProcessor
 
         var mappings = info.Mappings;
         var needPerfMap = false;
-        MemoryMapping? last = null;
         foreach (var address in addresses)
         {
             var mapping = MemoryMapping.Find(mappings, address);
-            if (mapping is null or { Kind: MappingKind.Jit })
+            if (mapping is null or { Kind: MappingKind.Jit } || Symbolizer.IsManagedImage(mapping))
             {
                 needPerfMap = true;
-            }
-            else if (mapping.Kind == MappingKind.File && !ReferenceEquals(mapping, last))
-            {
-                last = mapping;
-                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files, info.Holds)?.Symbols;
+                break;
             }
         }
 
         if (_symbolizer.JitEnabled)
         {
             Dotnet?.Prepare(info);
+            if (needPerfMap)
+            {
+                PrepareJit(info, addresses);
+            }
         }
 
-        if (needPerfMap && _symbolizer.JitEnabled)
+        MemoryMapping? last = null;
+        foreach (var address in addresses)
         {
-            _symbolizer.LoadPerfMap(_processes.Files, info);
-            if (JitUnwind is { } jit && Symbolizer.IsDotnet(info))
+            var mapping = MemoryMapping.Find(mappings, address);
+            if (mapping is { Kind: MappingKind.File } && !Symbolizer.IsManagedImage(mapping) && !ReferenceEquals(mapping, last))
             {
-                jit.Update(info, _symbolizer.PerfMapEntries(info));
+                last = mapping;
+                _ = _processes.Objects.Get(info.Pid, mapping, _processes.Files, info.Holds)?.Symbols;
             }
         }
     }

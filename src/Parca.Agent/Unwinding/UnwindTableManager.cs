@@ -215,10 +215,18 @@ internal sealed partial class UnwindTableManager
         if (previous is not null)
         {
             _processes.Remove(info.Pid);
+        }
+
+        var written = _maps.WriteProcess(info.Pid, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(mappings));
+
+        // The previous tables are released only now: releasing the last reference zeroes a table (its JIT table on
+        // every update), and until the new list is written, BPF walks of the process still look its rows up there.
+        if (previous is not null)
+        {
             Release(previous.Tables);
         }
 
-        if (!_maps.WriteProcess(info.Pid, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(mappings)))
+        if (!written)
         {
             Release(used);
             return;

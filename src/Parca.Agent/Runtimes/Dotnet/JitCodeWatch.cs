@@ -15,15 +15,24 @@ namespace Parca.Agent.Runtimes.Dotnet;
 /// the analysis of the new methods. A process is re-read at most every <see cref="MinInterval"/>; a re-read that found
 /// nothing new doubles its interval up to <see cref="MaxInterval"/> (code the map never lists, such as some runtime
 /// stubs, then costs a few reads a second at most).
+/// HotSpot JVMs are watched the same way, but a JVM writes its map only when asked (jcmd Compiler.perfmap, a whole
+/// snapshot of its code cache), so their re-read is a request through the attach socket: at most every
+/// <see cref="JavaMinInterval"/>, backing off to <see cref="JavaMaxInterval"/>, and only to a JVM whose attach
+/// listener already runs (the watch never signals a process; see <see cref="Java.JavaPerfMaps.Refresh"/>).
 /// </summary>
 internal sealed class JitCodeWatch : IDisposable
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromMilliseconds(200);
     public static readonly TimeSpan MaxInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>Longer for JVMs: each request makes the JVM write its whole code cache listing.</summary>
+    public static readonly TimeSpan JavaMinInterval = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan JavaMaxInterval = TimeSpan.FromSeconds(4);
+
     private readonly Func<int, ProcessInfo?> _captured;
     private readonly Func<int, ulong, bool> _covers;
     private readonly Func<ProcessInfo, bool, bool> _reread;
+    private readonly Func<ProcessInfo, bool, bool>? _rereadJava;
     private readonly Dictionary<int, Watched> _watched = [];
     private readonly Channel<Watched> _pending = Channel.CreateBounded<Watched>(new BoundedChannelOptions(256) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Thread _worker;
@@ -35,17 +44,19 @@ internal sealed class JitCodeWatch : IDisposable
     /// <param name="covers">True when the process's JIT method at an address is known (analysed, with or without rows).</param>
     /// <param name="reread">Re-reads the process's perf map (true: the argument says a leaf was outside every known mapping);
     /// returns true when it found new methods.</param>
-    public JitCodeWatch(Func<int, ProcessInfo?> captured, Func<int, ulong, bool> covers, Func<ProcessInfo, bool, bool> reread)
+    /// <param name="rereadJava">The same for a JVM (null: JVMs are not watched).</param>
+    public JitCodeWatch(Func<int, ProcessInfo?> captured, Func<int, ulong, bool> covers, Func<ProcessInfo, bool, bool> reread, Func<ProcessInfo, bool, bool>? rereadJava = null)
     {
         _captured = captured;
         _covers = covers;
         _reread = reread;
+        _rereadJava = rereadJava;
         // A thread of its own: the re-reads block in file reads, and the thread pool grows too slowly on a loaded machine.
         _worker = new Thread(RereadQueued) { IsBackground = true, Name = "parca-agent jit watch" };
         _worker.Start();
     }
 
-    /// <summary>Perf map re-reads within windows, since start.</summary>
+    /// <summary>.NET perf map re-reads within windows, since start.</summary>
     public long Rereads => Interlocked.Read(ref _rereads);
 
     /// <summary>Re-reads that failed (process gone, memory unreadable, or a bug), since start.</summary>
@@ -83,10 +94,11 @@ internal sealed class JitCodeWatch : IDisposable
         {
             // Captured again or its maps re-read: libcoreclr.so may have been mapped since.
             w.Mappings = mappings;
-            w.Dotnet = Symbolizer.IsDotnet(info);
+            w.Runtime = Symbolizer.IsDotnet(info) ? Runtime.Dotnet
+                : _rereadJava is not null && Symbolizer.IsJava(info) ? Runtime.Java : Runtime.None;
         }
 
-        if (!w.Dotnet || !HasUnknownCode(pid, mappings, user, out var unmappedLeaf))
+        if (w.Runtime == Runtime.None || !HasUnknownCode(pid, mappings, user, out var unmappedLeaf))
         {
             return;
         }
@@ -169,8 +181,15 @@ internal sealed class JitCodeWatch : IDisposable
         {
             if (w.Process is { Exited: false } info)
             {
-                found = _reread(info, w.UnmappedLeaf);
-                Interlocked.Increment(ref _rereads);
+                if (w.Runtime == Runtime.Java)
+                {
+                    found = _rereadJava!(info, w.UnmappedLeaf); // counted by JavaPerfMaps.WrittenWithinWindows
+                }
+                else
+                {
+                    found = _reread(info, w.UnmappedLeaf);
+                    Interlocked.Increment(ref _rereads);
+                }
             }
         }
         catch (Exception)
@@ -181,7 +200,8 @@ internal sealed class JitCodeWatch : IDisposable
         }
         finally
         {
-            w.Interval = found ? MinInterval : TimeSpan.FromTicks(Math.Min(Math.Max(w.Interval.Ticks, MinInterval.Ticks) * 2, MaxInterval.Ticks));
+            var (min, max) = w.Runtime == Runtime.Java ? (JavaMinInterval, JavaMaxInterval) : (MinInterval, MaxInterval);
+            w.Interval = found ? min : TimeSpan.FromTicks(Math.Min(Math.Max(w.Interval.Ticks, min.Ticks) * 2, max.Ticks));
             Volatile.Write(ref w.NotBefore, Stopwatch.GetTimestamp() + (long)(w.Interval.TotalSeconds * Stopwatch.Frequency));
             Volatile.Write(ref w.Queued, 0);
         }
@@ -191,6 +211,13 @@ internal sealed class JitCodeWatch : IDisposable
     {
         _pending.Writer.TryComplete();
         _worker.Join();
+    }
+
+    private enum Runtime
+    {
+        None,
+        Dotnet,
+        Java,
     }
 
     /// <summary>
@@ -206,7 +233,7 @@ internal sealed class JitCodeWatch : IDisposable
 
         public List<MemoryMapping>? Mappings { get; set; }
 
-        public bool Dotnet { get; set; }
+        public Runtime Runtime { get; set; }
 
         public ProcessInfo? Process { get; set; }
 

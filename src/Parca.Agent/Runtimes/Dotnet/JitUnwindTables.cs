@@ -85,27 +85,32 @@ internal sealed class JitUnwindTables
     /// <summary>True once a table of <paramref name="pid"/>'s JIT code was loaded (tests).</summary>
     public bool HasTable(int pid) => _states.TryGetValue(pid, out var s) && s.Published;
 
-    /// <summary>Analyses the methods new in <paramref name="methods"/> and republishes the process's table when there were any.</summary>
-    public void Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
+    /// <summary>
+    /// Analyses the methods new in <paramref name="methods"/> and republishes the process's table when there were any.
+    /// <paramref name="hotSpot"/>: the methods are a HotSpot JVM's (<see cref="Java.HotSpotPrologue"/>) and the list
+    /// is a whole snapshot of its code cache, so methods no longer in it (freed code) are dropped.
+    /// Returns true when it published a new table.
+    /// </summary>
+    public bool Update(ProcessInfo info, List<(ulong Start, ulong Size, string Name, string Tag)> methods, bool hotSpot = false)
     {
         if (info.Exited || methods.Count == 0)
         {
-            return;
+            return false;
         }
 
         var state = _states.AddOrUpdate(info.Pid, _ => new State(info.StartTime), (_, s) => s.StartTime == info.StartTime ? s : new State(info.StartTime));
         lock (state)
         {
-            var added = false;
+            var added = hotSpot && Prune(state, methods);
             SafeFileHandle? memory = null;
             try
             {
-                Span<byte> code = stackalloc byte[JitPrologue.MaxBytes];
+                Span<byte> code = stackalloc byte[hotSpot ? Java.HotSpotPrologue.MaxBytes : JitPrologue.MaxBytes];
                 var scratch = new List<UnwindRow>();
                 List<int>? unpaired = null;
                 for (var i = 0; i < methods.Count; i++)
                 {
-                    switch (Analyse(info, state, methods[i], code, scratch, ref memory))
+                    switch (Analyse(info, state, methods[i], hotSpot, code, scratch, ref memory))
                     {
                         case Outcome.Added:
                             added = true;
@@ -121,7 +126,7 @@ internal sealed class JitUnwindTables
                 // one with none yet stays unanalysed and is tried again at the next update.
                 foreach (var i in unpaired ?? [])
                 {
-                    added |= Analyse(info, state, methods[i], code, scratch, ref memory) == Outcome.Added;
+                    added |= Analyse(info, state, methods[i], hotSpot, code, scratch, ref memory) == Outcome.Added;
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -129,7 +134,7 @@ internal sealed class JitUnwindTables
                 // Exited, or memory unreadable: what was analysed stays; nothing to publish for a dead process.
                 if (!added)
                 {
-                    return;
+                    return false;
                 }
             }
             finally
@@ -137,10 +142,7 @@ internal sealed class JitUnwindTables
                 memory?.Dispose();
             }
 
-            if (added)
-            {
-                Publish(info, state);
-            }
+            return added && Publish(info, state);
         }
     }
 
@@ -149,7 +151,7 @@ internal sealed class JitUnwindTables
     /// On-stack-replacement code needs the frame shape of its tier-0 version: without one it is not recorded
     /// (<see cref="Outcome.NoTier0Yet"/>) so that it can be paired later.
     /// </summary>
-    private Outcome Analyse(ProcessInfo info, State state, (ulong Start, ulong Size, string Name, string Tag) method,
+    private Outcome Analyse(ProcessInfo info, State state, (ulong Start, ulong Size, string Name, string Tag) method, bool hotSpot,
         Span<byte> code, List<UnwindRow> scratch, ref SafeFileHandle? memory)
     {
         var (start, size, name, tag) = method;
@@ -159,8 +161,8 @@ internal sealed class JitUnwindTables
             return Outcome.Skipped;
         }
 
-        var osr = tag.EndsWith("OSR]", StringComparison.Ordinal);
-        var key = Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
+        var osr = !hotSpot && tag.EndsWith("OSR]", StringComparison.Ordinal);
+        var key = hotSpot ? name : Parca.Symbols.Jit.DotnetSymbolName.Normalize(name);
         (int FrameBytes, int RbpSlot) shape = default;
         if (osr && !state.Tier0.TryGetValue(key, out shape))
         {
@@ -171,7 +173,11 @@ internal sealed class JitUnwindTables
         var n = RandomAccess.Read(memory, code[..(int)Math.Min((ulong)code.Length, size)], (long)start);
         scratch.Clear();
         bool ok;
-        if (osr)
+        if (hotSpot)
+        {
+            ok = n > 0 && Java.HotSpotPrologue.TryAppendRows(code[..n], 0, (uint)size, scratch);
+        }
+        else if (osr)
         {
             // OSR code runs on the frame of its tier-0 version: the one listed last before it when the list is in
             // the order the runtime compiled them (tier-0 and instrumented tier-0 code of one method have the same
@@ -206,7 +212,7 @@ internal sealed class JitUnwindTables
         }
     }
 
-    private void Publish(ProcessInfo info, State state)
+    private bool Publish(ProcessInfo info, State state)
     {
         var sorted = state.Methods.OrderBy(kv => kv.Key).ToList();
         Volatile.Write(ref state.Covered, CoveredRanges(sorted));
@@ -222,7 +228,7 @@ internal sealed class JitUnwindTables
 
         if (ranges.Count == 0)
         {
-            return;
+            return false;
         }
 
         var bias = ranges[0].Start;
@@ -261,7 +267,30 @@ internal sealed class JitUnwindTables
             rows.Add(new UnwindRow((uint)(previousEnd - bias), CfaRule.Invalid, RbpRule.Unchanged, 0, 0));
         }
 
-        state.Published |= _unwinder.SetJitRows(info, bias, ranges, [.. rows]);
+        var published = _unwinder.SetJitRows(info, bias, ranges, [.. rows]);
+        state.Published |= published;
+        return published;
+    }
+
+    /// <summary>Drops the methods a whole snapshot no longer lists; true when there were any.</summary>
+    private static bool Prune(State state, List<(ulong Start, ulong Size, string Name, string Tag)> methods)
+    {
+        var live = new HashSet<ulong>(methods.Count);
+        foreach (var m in methods)
+        {
+            live.Add(m.Start);
+        }
+
+        var removed = false;
+        foreach (var start in state.Methods.Keys.ToList())
+        {
+            if (!live.Contains(start))
+            {
+                removed |= state.Methods.Remove(start);
+            }
+        }
+
+        return removed;
     }
 
     /// <summary>The methods' [start, end) pairs in address order, overlapping ones (a stale entry) skipped.</summary>

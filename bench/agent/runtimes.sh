@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Managed runtimes under the agent (issue 19): 10 busy .NET processes (tracees/dotnetchain, no DOTNET_* variable),
+# 5 JVMs (tracees/javachain on OpenJDK 17, no flags) and 5 Node processes (tracees/nodechain, no flags), sampled at
+# 19 Hz. Reports, side by side in one run:
+#   - parca-agent's own CPU (user + sys, % of one core, /proc/PID/stat) and peak RSS (VmHWM) while it turns the .NET
+#     perf maps on, has the JVMs write theirs, reads them and keeps the JIT unwind tables,
+#   - the cost to a profiled process, per runtime: its work rate (chain calls per CPU second, printed by the tracee),
+#     its CPU and RSS, in a round without the agent and a round with it.
+# Usage (root): bench/agent/runtimes.sh [seconds per round, default 30]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${1:-30}
+JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
+TICK=$(getconf CLK_TCK)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
+mkdir -p "$work/dotnet" "$work/java"
+cp test/Parca.Agent.Tests/tracees/dotnetchain/* "$work/dotnet/"
+dotnet build "$work/dotnet/Tracee.csproj" -c Release -o "$work/dotnet/out" -nologo -v q >/dev/null
+"$JAVA_HOME/bin/javac" -d "$work/java" test/Parca.Agent.Tests/tracees/javachain/*.java
+cp test/Parca.Agent.Tests/tracees/nodechain/chain.js "$work/"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+start() { # KIND INDEX LABEL
+  case $1 in
+    # exec: the backgrounded subshell becomes the tracee, so $! is the process whose RSS is read.
+    dotnet) exec env -u DOTNET_PerfMapEnabled dotnet "$work/dotnet/out/Tracee.dll" "$DURATION" ;;
+    java) cd "$work/java" && exec "$JAVA_HOME/bin/java" -cp . tracee.chain.Chain "$DURATION" ;;
+    node) exec node "$work/chain.js" "$DURATION" ;;
+  esac >"$work/$3.$1.$2.out" &
+}
+
+# round LABEL [agent]: runs every tracee for DURATION s; prints per runtime calls per CPU second, CPU and RSS.
+round() {
+  local label=$1 agent="" pids=() kinds=()
+  if [ "${2:-}" = agent ]; then
+    dotnet src/Parca.Agent.Cli/bin/Release/net10.0/parca-agent.dll --http-address=127.0.0.1:0 \
+      --profiling-cpu-sampling-frequency=19 --log-level=warn >"$work/agent.log" 2>&1 &
+    agent=$!
+    for _ in $(seq 120); do bpftool prog show name parca_sample_cpu >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  local a0=0
+  [ -n "$agent" ] && a0=$(cpu_ticks "$agent")
+  for kind in dotnet java node; do
+    local n=5
+    [ $kind = dotnet ] && n=10
+    for i in $(seq $n); do start $kind "$i" "$label"; pids+=($!); kinds+=($kind); done
+  done
+  sleep 5
+  declare -A rss=()
+  for j in "${!pids[@]}"; do
+    local k=${kinds[$j]} r
+    r=$(awk '/VmRSS/ {print $2}' "/proc/${pids[$j]}/status" 2>/dev/null || echo 0)
+    rss[$k]=$(( ${rss[$k]:-0} + r ))
+  done
+  wait "${pids[@]}" 2>/dev/null || true
+  for kind in dotnet java node; do
+    cat "$work/$label.$kind".*.out | awk -v l="$label" -v k=$kind -v r="${rss[$kind]}" \
+      '{ cpu += $2; calls += $4; n++ } END { printf "| %s | %s ×%d | %.1f calls per CPU second | %.2f CPU s each | %.1f MiB RSS each (5 s in) |\n", l, k, n, calls / cpu, cpu / n, r / n / 1024 }'
+  done
+  if [ -n "$agent" ]; then
+    local a1 hwm
+    a1=$(cpu_ticks "$agent")
+    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
+    awk -v d="$((a1 - a0))" -v tick="$TICK" -v s="$DURATION" -v m="$hwm" \
+      'BEGIN { printf "| %s | parca-agent | %.2f %% of one core | | %.1f MiB peak RSS |\n", "with", 100 * d / tick / s, m / 1024 }'
+    kill -TERM "$agent"; wait "$agent" 2>/dev/null || true
+  fi
+}
+
+echo "# 10 .NET, 5 JVM, 5 Node busy processes on $(nproc) CPUs, ${DURATION}s per round, 19 Hz; $(date -u '+%F %H:%M UTC'); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| round | process | work rate | CPU | RSS |"
+echo "| --- | --- | --- | --- | --- |"
+round without
+round with agent
