@@ -17,7 +17,7 @@ SETTLE=${SETTLE:-20}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; sysctl -qw kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; sysctl -qw kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
 
 dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
 mkdir -p "$work/dotnet" "$work/java"
@@ -58,7 +58,8 @@ for kind in dotnet java node; do
   t1=$(awk '{print $14 + $15}' "/proc/$agent/stat")
   after=$(bpftool prog show id "$prog")
   sysctl -qw kernel.bpf_stats_enabled=0
-  field() { echo "$1" | awk -v f="$2" '{ for (i = 1; i <= NF; i++) if ($i == f) print $(i+1) }'; }
+  # bpftool prints run_time_ns/run_cnt only once stats were on and the program ran: absent = 0
+  field() { echo "$1" | awk -v f="$2" 'BEGIN { v = 0 } { for (i = 1; i <= NF; i++) if ($i == f) v = $(i+1) } END { print v }'; }
   rt=$(( $(field "$after" run_time_ns) - $(field "$before" run_time_ns) ))
   rc=$(( $(field "$after" run_cnt) - $(field "$before" run_cnt) ))
   metrics=$(curl -s http://127.0.0.1:17082/metrics | grep -E '^parca_agent_(dotnet|java)_perf_map_rereads_total' | tr '\n' ' ' || true)
