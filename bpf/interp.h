@@ -8,8 +8,9 @@
  *
  * A tag word is >= 2^60 and below 2^63: never a user address (< 2^47) nor a kernel one, so user space finds the
  * first interpreted frame by its tag. "entry" marks the outermost frame run by one native call of the interpreter
- * loop, which is how user space splices each run in place of its native loop frame. The fingerprint (the code
- * object's first line) lets the symbolizer's cache tell a reused code object address from the object it named.
+ * loop, which is how user space splices each run in place of its native loop frame. The low word is per language:
+ * Ruby's iseq size (a fingerprint against address reuse), Perl's and PHP's running line; Python's is 0 (user space
+ * re-checks a cached code object at its address once per window instead: one read less per frame here).
  * Included by profiler.bpf.c (needs struct scratch and count()). */
 #ifndef PARCA_INTERP_H
 #define PARCA_INTERP_H
@@ -41,7 +42,7 @@ struct parca_python_proc {
     __u16 frame_is_entry;        /* _PyInterpreterFrame.is_entry (3.11), else PARCA_INTERP_NONE */
     __u16 frame_owner;           /* _PyInterpreterFrame.owner (3.12+), else PARCA_INTERP_NONE */
     __u16 code_adaptive;         /* PyCodeObject.co_code_adaptive: the first instruction (pointer versions) */
-    __u16 code_firstlineno;      /* PyCodeObject.co_firstlineno */
+    __u16 code_firstlineno;      /* PyCodeObject.co_firstlineno (not read here: user space checks code objects) */
     __u8 instr_is_pointer;       /* 1: frame_instr is a pointer into co_code_adaptive; 0: an int f_lasti */
     __u8 owner_cstack;           /* owner value of the interpreter's C-stack entry frames (3.12+: 3) */
     __u16 frame_size;            /* bytes to read per frame (all frame offsets + 8 fit) */

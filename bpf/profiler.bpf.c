@@ -180,8 +180,9 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
     }
     __u32 user_len;
     struct parca_config *config = bpf_map_lookup_elem(&parca_config, &zero);
-    if (config && config->unwind_mode == PARCA_UNWIND_TABLES && bpf_map_lookup_elem(&parca_processes, &tgid)) {
-        user_len = unwind_user_stack(scratch, tgid, ip, sp, fp, config->mixed);
+    struct parca_process *proc = config && config->unwind_mode == PARCA_UNWIND_TABLES ? bpf_map_lookup_elem(&parca_processes, &tgid) : NULL;
+    if (proc && config) {
+        user_len = unwind_user_stack(scratch, proc, tgid, ip, sp, fp, config->mixed);
     } else {
         if (config && config->unwind_mode == PARCA_UNWIND_TABLES)
             count(scratch, PARCA_STAT_UNWIND_NO_PROCESS);

@@ -29,6 +29,7 @@ public sealed partial class AgentMetrics
         InterpreterGauge("parca_agent_interpreter_symbol_cache_bytes", "Approximate bytes of the code-object cache.", i => i.Symbols.Bytes);
         InterpreterCounter("parca_agent_interpreter_symbol_cache_evictions_total", "Times the full code-object cache was emptied.", i => i.Symbols.Evictions);
         InterpreterCounter("parca_agent_interpreter_code_unreadable_total", "Code objects that could not be read (process gone, memory reused).", i => i.Symbols.Unreadable);
+        InterpreterCounter("parca_agent_interpreter_code_replaced_total", "Cached Python code objects whose address held another object at the window's check (read again).", i => i.Symbols.Replaced);
     }
 
     private Measurement<long> Reason(InterpreterManager interpreters, string reason, InterpreterStat stat) =>
