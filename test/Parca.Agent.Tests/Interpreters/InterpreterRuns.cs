@@ -129,7 +129,8 @@ internal static partial class InterpreterRuns
         var total = stacks.Sum(s => s.Value);
         var hot = stacks.Where(s => MatchesChain(s.Frames, chain, root)).Sum(s => s.Value);
         Assert.True(total > 0, "the server returned an empty profile");
-        Assert.True(hot >= total * share, $"{string.Join(" <- ", chain)} <- ... <- {root.Function} holds {hot} of {total} (sample values):\n{PprofFrames.Format(stacks)}");
+        Assert.True(hot >= total * share, $"{string.Join(" <- ", chain)} <- ... <- {root.Function} holds {hot} of {total} (sample values); the other stacks:\n"
+            + PprofFrames.Format([.. stacks.Where(s => !MatchesChain(s.Frames, chain, root))]));
     }
 
     /// <summary>
