@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Parca.Server.Ingest.Arrow;
+using Parca.Ingest.Arrow;
 using Parca.Storage;
 
 namespace Parca.LoadGen;

@@ -12,6 +12,16 @@ public sealed record ProfileSeries(
     IReadOnlyList<ExecutableSegment> Executables)
 {
     /// <summary>
+    /// <see cref="Time"/> in nanoseconds since the Unix epoch, as every shipped form states it (pprof time_nanos, the
+    /// Arrow rows' timestamp). Exact, not cut to milliseconds: a store must hold the profile at the time the agent
+    /// reports for it, or a query starting between the two (e.g. at a window's first millisecond) misses the window.
+    /// </summary>
+    public long TimeUnixNanos => UnixNanos(Time);
+
+    /// <summary>A time in nanoseconds since the Unix epoch (100 ns resolution, as <see cref="DateTimeOffset"/> has).</summary>
+    public static long UnixNanos(DateTimeOffset time) => (time - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    /// <summary>
     /// The window's aggregation the pprof was built from, kept so the v2 Arrow writer builds its rows from it instead
     /// of decoding the pprof again; null for series made elsewhere (the writer then decodes <see cref="PprofGzip"/>).
     /// </summary>

@@ -153,7 +153,7 @@ internal sealed partial class WindowProcessor
                     var key = LabelSetBuilder.Format(final);
                     if (!groups.TryGetValue(key, out group))
                     {
-                        group = new Group(final, new PprofBuilder(_periodNanos, start.ToUnixTimeMilliseconds() * 1_000_000, (long)duration.TotalMilliseconds * 1_000_000));
+                        group = new Group(final, new PprofBuilder(_periodNanos, ProfileSeries.UnixNanos(start), (long)duration.TotalMilliseconds * 1_000_000));
                         groups[key] = group;
                     }
 

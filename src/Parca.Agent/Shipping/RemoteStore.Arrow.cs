@@ -88,7 +88,7 @@ internal sealed partial class RemoteStore
     private static void AddRows(List<ArrowSample> rows, ProfileSeries s, AggregatedStacks stacks)
     {
         var labels = s.Labels.ToDictionary(kv => kv.Key, kv => (string?)kv.Value, StringComparer.Ordinal);
-        var time = s.Time.ToUnixTimeMilliseconds() * 1_000_000;
+        var time = s.TimeUnixNanos; // the pprof's time_nanos, exactly
         var duration = (ulong)((long)s.Duration.TotalMilliseconds * 1_000_000); // as the pprof states it
         foreach (var (type, unit) in s_agentTypes)
         {

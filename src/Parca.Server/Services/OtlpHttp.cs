@@ -6,9 +6,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Net.Http.Headers;
 using OpenTelemetry.Proto.Collector.Profiles.V1Development;
+using Parca.Ingest.Otlp;
 using Parca.Pprof;
 using Parca.Rpc;
-using Parca.Server.Ingest.Otlp;
 
 namespace Parca.Server.Services;
 

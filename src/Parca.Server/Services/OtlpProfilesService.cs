@@ -1,7 +1,7 @@
 using OpenTelemetry.Proto.Collector.Profiles.V1Development;
+using Parca.Ingest.Otlp;
 using Parca.Rpc;
 using Parca.Rpc.Server;
-using Parca.Server.Ingest.Otlp;
 
 namespace Parca.Server.Services;
 

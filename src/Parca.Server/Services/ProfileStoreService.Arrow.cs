@@ -1,7 +1,7 @@
+using Parca.Ingest.Arrow;
 using Parca.Protocol.Profilestore.V1Alpha1;
 using Parca.Rpc;
 using Parca.Rpc.Server;
-using Parca.Server.Ingest.Arrow;
 
 namespace Parca.Server.Services;
 

@@ -1,4 +1,3 @@
-using Parca.Storage.Internal;
 using Parca.Storage.Series;
 using Parca.Storage.Stacks;
 using Parca.Storage.Symbols;
@@ -67,34 +66,10 @@ internal sealed class BlockPartition : Partition
         public BlockView(SeriesIndex series, ProfileRow[] rows, StackTreeView tree, SymbolsView symbols, SampleLabelsView labels, byte[] samples)
             : base(series, rows, rows.Length, tree, symbols, labels) => _samples = samples;
 
-        public override void Accumulate(in ProfileRow row, Span<long> nodeValues, long multiplier)
-        {
-            var r = new ByteReader(_samples.AsSpan((int)row.Offset));
-            var stack = 0;
-            var n = row.SampleCount;
-            for (var i = 0; i < n; i++)
-            {
-                stack += (int)r.UVarint();
-                nodeValues[stack] += r.Varint() * multiplier;
-            }
-        }
+        public override void Accumulate(in ProfileRow row, Span<long> nodeValues, long multiplier) =>
+            BlockSamples.Accumulate(_samples, row, nodeValues, multiplier);
 
-        public override void ReadSamples(in ProfileRow row, Span<int> stacks, Span<long> values, Span<int> labelSets)
-        {
-            var r = new ByteReader(_samples.AsSpan((int)row.Offset));
-            var stack = 0;
-            var n = row.SampleCount;
-            for (var i = 0; i < n; i++)
-            {
-                stack += (int)r.UVarint();
-                stacks[i] = stack;
-                values[i] = r.Varint();
-            }
-
-            for (var i = 0; i < n; i++)
-            {
-                labelSets[i] = row.HasSampleLabels ? r.Int() : 0;
-            }
-        }
+        public override void ReadSamples(in ProfileRow row, Span<int> stacks, Span<long> values, Span<int> labelSets) =>
+            BlockSamples.Read(_samples, row, stacks, values, labelSets);
     }
 }

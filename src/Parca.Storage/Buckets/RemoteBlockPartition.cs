@@ -1,5 +1,4 @@
 using Parca.Storage.Blocks;
-using Parca.Storage.Internal;
 using Parca.Storage.Series;
 using Parca.Storage.Stacks;
 using Parca.Storage.Symbols;
@@ -160,34 +159,10 @@ internal sealed class RemoteBlockPartition : Partition
             return (d.Tree, d.Symbols, d.Labels);
         }
 
-        public override void Accumulate(in ProfileRow row, Span<long> nodeValues, long multiplier)
-        {
-            var r = new ByteReader(Samples.AsSpan((int)row.Offset));
-            var stack = 0;
-            var n = row.SampleCount;
-            for (var i = 0; i < n; i++)
-            {
-                stack += (int)r.UVarint();
-                nodeValues[stack] += r.Varint() * multiplier;
-            }
-        }
+        public override void Accumulate(in ProfileRow row, Span<long> nodeValues, long multiplier) =>
+            BlockSamples.Accumulate(Samples, row, nodeValues, multiplier);
 
-        public override void ReadSamples(in ProfileRow row, Span<int> stacks, Span<long> values, Span<int> labelSets)
-        {
-            var r = new ByteReader(Samples.AsSpan((int)row.Offset));
-            var stack = 0;
-            var n = row.SampleCount;
-            for (var i = 0; i < n; i++)
-            {
-                stack += (int)r.UVarint();
-                stacks[i] = stack;
-                values[i] = r.Varint();
-            }
-
-            for (var i = 0; i < n; i++)
-            {
-                labelSets[i] = row.HasSampleLabels ? r.Int() : 0;
-            }
-        }
+        public override void ReadSamples(in ProfileRow row, Span<int> stacks, Span<long> values, Span<int> labelSets) =>
+            BlockSamples.Read(Samples, row, stacks, values, labelSets);
     }
 }

@@ -1,5 +1,5 @@
 using Parca.Agent.Shipping.Arrow;
-using Parca.Server.Ingest.Arrow;
+using Parca.Ingest.Arrow;
 using Parca.Storage;
 
 namespace Parca.Server.Tests.Arrow;

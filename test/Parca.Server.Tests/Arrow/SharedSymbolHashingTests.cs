@@ -1,8 +1,8 @@
 using Parca.Agent.Shipping.Arrow;
+using Parca.Ingest;
+using Parca.Ingest.Arrow;
 using Parca.Query.Engine;
 using Parca.Query.Reports;
-using Parca.Server.Ingest;
-using Parca.Server.Ingest.Arrow;
 using Parca.Storage;
 
 namespace Parca.Server.Tests.Arrow;

@@ -30,7 +30,7 @@ public sealed class WriteV1Tests
     {
         await using var server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0" });
         await server.StartAsync();
-        server.Services.GetRequiredService<Parca.Server.Ingest.Arrow.ArrowIngest>().WriteExchangeLimit = TimeSpan.FromSeconds(2);
+        server.Services.GetRequiredService<Parca.Ingest.Arrow.ArrowIngest>().WriteExchangeLimit = TimeSpan.FromSeconds(2);
         var rows = Rows();
         var ids = rows.Select(s => Convert.ToHexString(V1RecordWriter.StackId(s)).ToLowerInvariant()).Distinct().ToList();
 

@@ -1,4 +1,4 @@
-using Parca.Server.Ingest.Otlp;
+using Parca.Ingest.Otlp;
 
 namespace Parca.Server.Tests.Otlp;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Parca.Server.Ingest;
+namespace Parca.Ingest;
 
 /// <summary>
 /// The location ids of one group's stacks, appended row by row into an array from the shared pool and handed to

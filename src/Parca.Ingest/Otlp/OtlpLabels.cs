@@ -2,7 +2,7 @@ using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 using Parca.Storage;
 
-namespace Parca.Server.Ingest.Otlp;
+namespace Parca.Ingest.Otlp;
 
 /// <summary>
 /// OTLP attributes as series labels, the way Parca maps them: resource, scope, profile and sample attributes with

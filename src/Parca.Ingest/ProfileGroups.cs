@@ -1,7 +1,7 @@
 using Parca.Storage;
 using Parca.Storage.Ingest;
 
-namespace Parca.Server.Ingest;
+namespace Parca.Ingest;
 
 /// <summary>
 /// Gathers the rows of Arrow write records into profiles: one per profile type (name = producer; sample and period

@@ -1,7 +1,7 @@
 using Apache.Arrow;
-using static Parca.Server.Ingest.Arrow.ArrowColumns;
+using static Parca.Ingest.Arrow.ArrowColumns;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// Parca's v1 sample record (schema metadata <c>parca_write_schema_version=v1</c>, parca-agent v0.32 to v0.47):

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Apache.Arrow.Memory;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// The Arrow reader's allocator for one request: every buffer it creates (record bodies, and each decompressed

@@ -1,7 +1,7 @@
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Profiles.V1Development;
 
-namespace Parca.Server.Ingest.Otlp;
+namespace Parca.Ingest.Otlp;
 
 /// <summary>
 /// The request's <c>ProfilesDictionary</c>, checked once and turned into storage symbols on first use. Every table's

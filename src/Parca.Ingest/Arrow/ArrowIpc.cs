@@ -3,7 +3,7 @@ using Apache.Arrow;
 using Apache.Arrow.Compression;
 using Apache.Arrow.Ipc;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// Reads the record batches of an Arrow IPC stream held in memory (plain, LZ4_FRAME or ZSTD bodies) with a

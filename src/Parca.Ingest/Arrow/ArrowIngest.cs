@@ -1,7 +1,7 @@
 using Apache.Arrow;
 using Parca.Storage;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// Parca's Arrow write protocols into storage: <c>WriteArrow</c> (an IPC stream of v2 sample records) and the v1

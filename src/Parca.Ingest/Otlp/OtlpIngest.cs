@@ -1,6 +1,6 @@
 using OpenTelemetry.Proto.Collector.Profiles.V1Development;
 
-namespace Parca.Server.Ingest.Otlp;
+namespace Parca.Ingest.Otlp;
 
 /// <summary>
 /// OpenTelemetry profiles (<c>ProfilesService/Export</c>, opentelemetry-proto v1.10.0, the version Parca builds

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Parca.Storage.Ingest;
 
-namespace Parca.Server.Ingest;
+namespace Parca.Ingest;
 
 /// <summary>
 /// The symbol tables one Arrow or OTLP request builds (strings, mappings, functions, locations, lines), shared by all

@@ -1,7 +1,7 @@
 using Google.Protobuf.Collections;
 using OpenTelemetry.Proto.Common.V1;
 
-namespace Parca.Server.Ingest.Otlp;
+namespace Parca.Ingest.Otlp;
 
 /// <summary>
 /// The dictionary's checks, all before anything is converted: entry 0 of each table is the zero value, and every

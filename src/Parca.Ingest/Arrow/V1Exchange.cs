@@ -2,7 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// One v1 <c>Write</c> exchange, independent of the transport: the agent's sample record (<see cref="Begin"/>) is

@@ -1,8 +1,8 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using static Parca.Server.Ingest.Arrow.ArrowColumns;
+using static Parca.Ingest.Arrow.ArrowColumns;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// The v1 locations record's <c>locations</c> column: per stack a list of location structs (leaf first) with

@@ -1,7 +1,7 @@
 using Apache.Arrow;
-using static Parca.Server.Ingest.Arrow.ArrowColumns;
+using static Parca.Ingest.Arrow.ArrowColumns;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// A string column of a record (String or Binary, or their views; plain or dictionary-encoded) read as ids of the

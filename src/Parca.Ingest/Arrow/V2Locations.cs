@@ -1,8 +1,8 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using static Parca.Server.Ingest.Arrow.ArrowColumns;
+using static Parca.Ingest.Arrow.ArrowColumns;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// The location dictionary of a v2 <c>stacktrace</c> column: a struct of <c>address</c> (UInt64), <c>frame_type</c>,

@@ -3,7 +3,7 @@ using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// Typed access to the columns of Parca's write records. Every check names the column (and row) it failed on;

@@ -2,9 +2,9 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using Parca.Storage;
 using Parca.Storage.Ingest;
-using static Parca.Server.Ingest.Arrow.ArrowColumns;
+using static Parca.Ingest.Arrow.ArrowColumns;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// What a sample record says about each row besides its stack: the profile type columns, period, duration,

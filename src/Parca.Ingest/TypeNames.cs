@@ -1,5 +1,5 @@
 
-namespace Parca.Server.Ingest;
+namespace Parca.Ingest;
 
 /// <summary>The rules a profile type part and a label name follow (the same as WriteRaw's).</summary>
 internal static class TypeNames

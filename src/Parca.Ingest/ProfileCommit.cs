@@ -1,7 +1,7 @@
 using Parca.Hosting;
 using Parca.Storage;
 
-namespace Parca.Server.Ingest;
+namespace Parca.Ingest;
 
 /// <summary>
 /// The one step every grouped ingest path (Arrow <c>WriteArrow</c> and <c>Write</c>, OTLP <c>Export</c>) ends in: the

@@ -1,8 +1,8 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using static Parca.Server.Ingest.Arrow.ArrowColumns;
+using static Parca.Ingest.Arrow.ArrowColumns;
 
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// Parca's v2 sample record (schema metadata <c>parca_write_schema_version=v2</c>, as parca-agent ≥ v0.48 writes

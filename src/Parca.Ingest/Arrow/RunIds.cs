@@ -1,4 +1,4 @@
-namespace Parca.Server.Ingest.Arrow;
+namespace Parca.Ingest.Arrow;
 
 /// <summary>
 /// A run-end encoded column read row by row in order: each run's value was turned into one integer (a string id or

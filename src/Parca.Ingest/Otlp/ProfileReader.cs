@@ -2,7 +2,7 @@ using OpenTelemetry.Proto.Profiles.V1Development;
 using Parca.Storage;
 using Parca.Storage.Ingest;
 
-namespace Parca.Server.Ingest.Otlp;
+namespace Parca.Ingest.Otlp;
 
 /// <summary>
 /// Reads the samples of OTLP profiles into <see cref="ProfileGroups"/>. Per sample it does no allocation in the

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Parca.Storage.Ingest;
 
-namespace Parca.Server.Ingest;
+namespace Parca.Ingest;
 
 /// <summary>
 /// A request's string table kept as UTF-8: one growing byte buffer and where each string lies, deduplicated by
