@@ -665,7 +665,7 @@ static async Task ReportsRun(int runs)
             var (graph, g) = Cpu(() => Parca.Query.Reports.FlameGraph.Build(r));
             var (trim, kept) = Cpu(() => g.Trim(0).Kept);
             var (arrow, record) = Cpu(() => Parca.Query.Arrow.FlameGraphArrow.Build(g, kept).Record);
-            var (table, tt) = Cpu(() => Parca.Query.Reports.TopTable.Build(g));
+            var (table, tt) = Cpu(() => Parca.Query.Reports.TopTable.Build(r));
             var (tableArrow, _) = Cpu(() => Parca.Query.Arrow.TableArrowReport.Build(tt, r));
             Console.WriteLine($"phases {name}: merge {merge:F0} ms ({r.Tree.Count:N0} stack nodes), frame graph {graph:F0} ms ({g.Count:N0} nodes), trim {trim:F0} ms, flame arrow {arrow:F0} ms ({record.Length:N0} B), table {table:F0} ms ({tt.Count:N0} rows), table arrow {tableArrow:F0} ms (CPU time)");
         }
@@ -725,7 +725,12 @@ static async Task ReportsRun(int runs)
                     // flame-graph queries (negative "allocated" figures on 2026-12-07), so it is not used.
                     var before = GC.GetAllocatedBytesForCurrentThread();
                     sw.Restart();
-                    var (cms, _) = Cpu(() => handler.Execute(Request(type, trim, end)));
+                    var (cms, _) = Cpu(() =>
+                    {
+                        // What the server sends: TOP as its encoded bytes, the other reports as messages, serialized.
+                        using var encoded = handler.ExecuteEncoded(Request(type, trim, end));
+                        return encoded.Message?.CalculateSize() ?? encoded.Bytes.Length;
+                    });
                     var lms = sw.Elapsed.TotalMilliseconds;
                     var alloc = GC.GetAllocatedBytesForCurrentThread() - before;
                     if (i >= 2)

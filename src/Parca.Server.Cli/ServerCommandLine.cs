@@ -26,6 +26,7 @@ internal static partial class ServerCommandLine
     private static readonly Option<double> s_mutexProfileFraction = Number("--mutex-profile-fraction", "Fraction of mutex profile samples to collect.", s_defaults.MutexProfileFraction);
     private static readonly Option<int> s_blockProfileRate = Number("--block-profile-rate", "Sample rate for block profile.", s_defaults.BlockProfileRate);
     private static readonly Option<bool> s_enablePersistence = Flag("--enable-persistence", "Turn on persistent storage for the metastore and profile storage.");
+    private static readonly Option<bool> s_queryWarmupDisable = Flag("--query-warmup-disable", "Do not answer each report type once over a synthetic profile at start-up (the warm-up spares the first query the compilation of the query path).");
     private static readonly Option<long> s_storageGranuleSize = Number("--storage-granule-size", "Granule size in bytes for storage.", s_defaults.StorageGranuleSize);
     private static readonly Option<long> s_storageActiveMemory = Number("--storage-active-memory", "Amount of memory to use for active storage. Defaults to 512MB.", s_defaults.StorageActiveMemory);
     private static readonly Option<string> s_storagePath = Text("--storage-path", "Path to storage directory.", s_defaults.StoragePath);
@@ -105,7 +106,7 @@ internal static partial class ServerCommandLine
     internal static IEnumerable<Option> AllOptions() =>
     [
         s_configPath, s_mode, s_httpAddress, s_port, s_logLevel, s_logFormat, s_corsAllowedOrigins, s_otlpAddress, s_version,
-        s_pathPrefix, s_mutexProfileFraction, s_blockProfileRate, s_enablePersistence, s_storageGranuleSize,
+        s_pathPrefix, s_mutexProfileFraction, s_blockProfileRate, s_enablePersistence, s_queryWarmupDisable, s_storageGranuleSize,
         s_storageActiveMemory, s_storagePath, s_storageEnableWal, s_storageRowGroupSize, s_storageRetention,
         s_storageHeadMemoryLimit, s_storageMaxFutureSkew, s_storageWalLeftover, s_storageBlockDuration, s_objectStorageSyncInterval, s_objectStorageDeleteDelay, s_objectStorageCacheSize,
         s_symbolizerDemangleMode, s_symbolizerNumberOfTries, s_debuginfoCacheDir, s_debuginfoUploadMaxSize,
@@ -135,6 +136,7 @@ internal static partial class ServerCommandLine
             MutexProfileFraction = r.GetValue(s_mutexProfileFraction),
             BlockProfileRate = r.GetValue(s_blockProfileRate),
             EnablePersistence = r.GetValue(s_enablePersistence),
+            QueryWarmup = !r.GetValue(s_queryWarmupDisable),
             StorageGranuleSize = r.GetValue(s_storageGranuleSize),
             StorageActiveMemory = r.GetValue(s_storageActiveMemory),
             StoragePath = r.GetValue(s_storagePath)!,

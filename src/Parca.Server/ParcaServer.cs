@@ -136,6 +136,11 @@ public sealed class ParcaServer : IAsyncDisposable
                 ServerLog.WalReplayed(_app.Logger, store.ReplayedProfiles);
             }
         }
+
+        if (_app.Services.GetService<Parca.Query.Reports.ReportLimits>() is { } limits && Options.QueryWarmup)
+        {
+            Parca.Server.Services.QueryWarmup.Start(Options, limits, _app.Logger);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);

@@ -35,6 +35,12 @@ public sealed class ParcaServerOptions
     public string PathPrefix { get; set; } = "";
     public double MutexProfileFraction { get; set; }
     public int BlockProfileRate { get; set; }
+    /// <summary>
+    /// Answer each report type once over a synthetic profile right after start (<c>--query-warmup-disable</c> turns it
+    /// off), so the first user's query does not pay for compiling the query path.
+    /// </summary>
+    public bool QueryWarmup { get; set; } = true;
+
     public bool EnablePersistence { get; set; }
     public long StorageGranuleSize { get; set; } = 26_265_625;
     public long StorageActiveMemory { get; set; } = 536_870_912;

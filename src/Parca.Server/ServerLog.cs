@@ -16,4 +16,10 @@ internal static partial class ServerLog
     /// <summary>A storage event while running (disk full and back, failed compactions, what shutdown could not write).</summary>
     [LoggerMessage(4, LogLevel.Warning, "{Event}")]
     public static partial void StorageEvent(ILogger logger, string @event);
+
+    [LoggerMessage(5, LogLevel.Debug, "query path warmed up in {Milliseconds:F0} ms (each report type once over a synthetic profile)")]
+    public static partial void QueryWarmupDone(ILogger logger, double milliseconds);
+
+    [LoggerMessage(6, LogLevel.Warning, "query warm-up failed (only the first query's speed depends on it): {Error}")]
+    public static partial void QueryWarmupFailed(ILogger logger, string error);
 }

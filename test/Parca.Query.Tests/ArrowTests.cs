@@ -115,7 +115,7 @@ public sealed class ArrowTests : IDisposable
     public void Table_arrow_lists_functions_with_flat_cumulative_callers_and_callees()
     {
         var r = _engine.Query(ProfileSelection.Merge(CpuSamples, 0, 20 * Second));
-        var t = TopTable.Build(FlameGraph.Build(r));
+        var t = TopTable.Build(r);
         var table = ArrowReader.Read(TableArrowReport.Build(t, r));
         var rows = table.GetProperty("rows").EnumerateArray().ToDictionary(x => x.GetProperty("function_name").GetString()!);
         Assert.Equal("90000000", rows["main"].GetProperty("cumulative").ToString());

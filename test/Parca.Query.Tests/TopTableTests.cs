@@ -53,7 +53,7 @@ public sealed class TopTableTests : IDisposable
     public void Table_arrow_lists_distinct_callers_and_callees_in_row_order()
     {
         var r = Merge();
-        var table = ArrowReader.Read(TableArrowReport.Build(TopTable.Build(FlameGraph.Build(r)), r));
+        var table = ArrowReader.Read(TableArrowReport.Build(TopTable.Build(r), r));
         var rows = table.GetProperty("rows").EnumerateArray().ToArray();
         var names = rows.Select(x => x.GetProperty("function_name").GetString()!).ToArray();
         string[] Names(JsonElement row, string column)

@@ -13,7 +13,8 @@ namespace Parca.Rpc.Tests;
 
 /// <summary>
 /// <see cref="RpcServiceBuilder.MapUnaryEncoded{TRequest, TResponse}"/>: a handler's pre-encoded bytes reach binary
-/// callers (gRPC, gRPC-Web, Connect proto) unchanged and JSON callers (Connect JSON, REST) as the message they encode.
+/// callers (gRPC, gRPC-Web, Connect proto) unchanged and JSON callers (Connect JSON, REST) as the message they encode;
+/// a handler's answer given as a message (<see cref="EncodedMessage{TMessage}.Of"/>) reaches every caller as that message.
 /// </summary>
 public sealed class EncodedResponseTests : IAsyncLifetime
 {
@@ -43,6 +44,11 @@ public sealed class EncodedResponseTests : IAsyncLifetime
         _server = ParcaServer.Create(new ParcaServerOptions { HttpAddress = "127.0.0.1:0", LogLevel = "error" }, services =>
             services.AddRpcService(b => b.MapUnaryEncoded(ParcaApi.QueryService.QueryRange, (request, _) =>
             {
+                if (request.Query == "m")
+                {
+                    return ValueTask.FromResult(EncodedMessage<QueryRangeResponse>.Of(s_expected));
+                }
+
                 if (request.Query != "q")
                 {
                     throw new RpcException(StatusCode.InvalidArgument, "query must be q");
@@ -110,5 +116,33 @@ public sealed class EncodedResponseTests : IAsyncLifetime
 
         var bad = await Curl.RunAsync(Http + "/api/profiles/query_range?query=x");
         Assert.Equal(400, bad.Status);
+    }
+
+    [Fact]
+    public async Task A_message_answer_reaches_grpc_grpc_web_connect_and_json_callers()
+    {
+        using var channel = RpcChannel.Create(Http, new RpcChannelOptions());
+        Assert.Equal(s_expected, await channel.UnaryAsync(ParcaApi.QueryService.QueryRange, new QueryRangeRequest { Query = "m" }));
+
+        using var http = new HttpClient();
+        var request = new QueryRangeRequest { Query = "m" };
+        var frame = new byte[5 + request.CalculateSize()];
+        frame[4] = (byte)(frame.Length - 5);
+        request.WriteTo(frame.AsSpan(5));
+        using var web = new ByteArrayContent(frame);
+        web.Headers.ContentType = new MediaTypeHeaderValue("application/grpc-web+proto");
+        using var webResponse = await http.PostAsync(Http + "/api/parca.query.v1alpha1.QueryService/QueryRange", web);
+        var body = await webResponse.Content.ReadAsByteArrayAsync();
+        var length = (body[1] << 24) | (body[2] << 16) | (body[3] << 8) | body[4];
+        Assert.Equal(s_expected.ToByteArray(), body.AsSpan(5, length).ToArray());
+
+        using var connect = new ByteArrayContent(request.ToByteArray());
+        connect.Headers.ContentType = new MediaTypeHeaderValue("application/proto");
+        using var connectResponse = await http.PostAsync(Http + "/parca.query.v1alpha1.QueryService/QueryRange", connect);
+        Assert.Equal(s_expected.ToByteArray(), await connectResponse.Content.ReadAsByteArrayAsync());
+
+        var json = await Curl.RunAsync("-d", "{\"query\":\"m\"}", "-H", "content-type: application/json", Http + "/parca.query.v1alpha1.QueryService/QueryRange");
+        Assert.Equal(200, json.Status);
+        Assert.Equal(s_expected, JsonParser.Default.Parse<QueryRangeResponse>(json.Body));
     }
 }

@@ -138,7 +138,7 @@ internal static class ApacheArrowWriter
 
     private static ListArray List(IntListColumn c)
     {
-        var items = Ints(c.ItemBitWidth, c.ItemSigned, c.Items, null);
+        var items = Ints(c.ItemBitWidth, c.ItemSigned, System.Array.ConvertAll(c.Items, i => (long)i), null);
         var offsets = new ArrowBuffer.Builder<int>(c.Offsets.Length).AppendRange(c.Offsets).Build();
         var validity = ArrowBuffer.Empty;
         var nulls = 0;

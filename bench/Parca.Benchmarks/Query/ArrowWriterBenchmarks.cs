@@ -33,7 +33,7 @@ public class ArrowWriterBenchmarks
         var r = new QueryEngine(store).Query(ProfileSelection.Merge("cpu:samples:count:cpu:nanoseconds:delta{}", t - 1, t + 1));
         var g = FlameGraph.Build(r);
         _flame = FlameGraphArrow.Columns(g, g.Trim(0).Kept).Columns;
-        _table = TableArrowReport.Columns(TopTable.Build(g), r);
+        _table = TableArrowReport.Columns(TopTable.Build(r), r);
         foreach (var columns in new[] { _flame, _table })
         {
             var ours = Rows(ArrowIpcWriter.Write(columns));

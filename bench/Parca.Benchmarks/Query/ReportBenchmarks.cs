@@ -70,7 +70,7 @@ public class ReportBenchmarks
     public int FrameGraphPhase() => FlameGraph.Build(_merged).Count;
 
     [Benchmark]
-    public int TablePhase() => TopTable.Build(_graph).Count;
+    public int TablePhase() => TopTable.Build(_merged).Count;
 
     [Benchmark]
     public int FlameArrowPhase() => FlameGraphArrow.Build(_graph, _graph.Trim(0).Kept).Record.Length;
@@ -79,7 +79,11 @@ public class ReportBenchmarks
     public int ColdFlamegraphArrowUntrimmed() => _handler.Execute(Request(QueryRequest.Types.ReportType.FlamegraphArrow)).FlamegraphArrow.Record.Length;
 
     [Benchmark]
-    public int ColdTop() => _handler.Execute(Request(QueryRequest.Types.ReportType.Top)).Top.List.Count;
+    public int ColdTop()
+    {
+        using var encoded = _handler.ExecuteEncoded(Request(QueryRequest.Types.ReportType.Top));
+        return encoded.Bytes.Length;
+    }
 
     [Benchmark]
     public int ColdTableArrow() => _handler.Execute(Request(QueryRequest.Types.ReportType.TableArrow)).TableArrow.Record.Length;

@@ -95,14 +95,15 @@ internal sealed class DictionaryColumn(string name, string[] dictionary, int[] i
 
     /// <summary>
     /// Builds the dictionary from interned string ids (−1 = null) without hashing strings: a scratch array (one int
-    /// per interned string) maps a string id to its dictionary index.
+    /// per interned string) maps a string id to its dictionary index. The indices replace the ids in
+    /// <paramref name="ids"/> (the callers' id columns are built for this column alone: no second array of a row each).
     /// </summary>
     public static DictionaryColumn FromIds(string name, int[] ids, IReadOnlyList<string> strings, bool utf8 = false)
     {
         var scratch = System.Buffers.ArrayPool<int>.Shared.Rent(strings.Count);
         scratch.AsSpan(0, strings.Count).Fill(-1);
         var dict = new List<string>();
-        var indices = new int[ids.Length];
+        var indices = ids;
         bool[]? valid = null;
         for (var i = 0; i < ids.Length; i++)
         {
@@ -116,6 +117,7 @@ internal sealed class DictionaryColumn(string name, string[] dictionary, int[] i
                 }
 
                 valid[i] = false;
+                indices[i] = 0; // as a fresh array held it: the record's bytes do not depend on where ids came from
                 continue;
             }
 
@@ -134,12 +136,15 @@ internal sealed class DictionaryColumn(string name, string[] dictionary, int[] i
     }
 }
 
-/// <summary>A list column of integers (row indices): <see cref="Offsets"/> has Length + 1 entries.</summary>
-internal sealed class IntListColumn(string name, int[] offsets, long[] items, int itemBitWidth, bool itemSigned, bool[]? valid = null)
+/// <summary>
+/// A list column of row indices: <see cref="Offsets"/> has Length + 1 entries; the items are written at
+/// <see cref="ItemBitWidth"/> (32, or 64 as Parca's table sends them), straight from the int arrays that hold them.
+/// </summary>
+internal sealed class IntListColumn(string name, int[] offsets, int[] items, int itemBitWidth, bool itemSigned, bool[]? valid = null)
     : ArrowColumn(name, true)
 {
     public int[] Offsets { get; } = offsets;
-    public long[] Items { get; } = items;
+    public int[] Items { get; } = items;
     public int ItemBitWidth { get; } = itemBitWidth;
     public bool ItemSigned { get; } = itemSigned;
     public bool[]? Valid { get; } = valid;

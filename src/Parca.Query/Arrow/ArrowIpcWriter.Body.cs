@@ -35,6 +35,18 @@ internal static partial class ArrowIpcWriter
 
         public void Int32s(int[] values) => Add(new Int32Fill(values), values.Length * 4L);
 
+        /// <summary>Int32 values as a buffer of <paramref name="bitWidth"/> (32, or 64: sign-extended while written).</summary>
+        public void Int32s(int[] values, int bitWidth)
+        {
+            if (bitWidth == 32)
+            {
+                Int32s(values);
+                return;
+            }
+
+            Add(new WideningFill(values), values.Length * 8L);
+        }
+
         public void Ints(long[] values, int bitWidth) => Add(new IntsFill(values, bitWidth), values.Length * (long)(bitWidth / 8));
 
         /// <summary>A binary column's offsets and data buffers (UTF-8).</summary>
@@ -110,6 +122,18 @@ internal static partial class ArrowIpcWriter
         {
             // Little endian (x86-64, arm64): the array's bytes are the buffer.
             public override void Write(Span<byte> destination) => MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(destination);
+        }
+
+        private sealed class WideningFill(int[] values) : Fill(values.Length * 8)
+        {
+            public override void Write(Span<byte> destination)
+            {
+                var longs = MemoryMarshal.Cast<byte, long>(destination);
+                for (var i = 0; i < values.Length; i++)
+                {
+                    longs[i] = values[i];
+                }
+            }
         }
 
         private sealed class IntsFill(long[] values, int bitWidth) : Fill(values.Length * (bitWidth / 8))

@@ -242,7 +242,7 @@ internal static partial class ArrowIpcWriter
                 body.Int32s(l.Offsets);
                 nodes.Add((l.Items.Length, 0));
                 body.Empty();
-                body.Ints(l.Items, l.ItemBitWidth);
+                body.Int32s(l.Items, l.ItemBitWidth);
                 break;
             default:
                 throw new NotSupportedException(c.GetType().Name);

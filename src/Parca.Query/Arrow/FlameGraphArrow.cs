@@ -10,7 +10,8 @@ namespace Parca.Query.Arrow;
 /// function_system_name, function_file_name, children, parent, cumulative, flat, diff, timestamp, depth, value_offset,
 /// then labels.&lt;name&gt; per grouped label. Dictionaries are compacted to referenced values, integer widths are the
 /// smallest that fit (as Parca), dictionary indices are int32. The per-row columns of a large graph are filled in
-/// parallel over ranges of rows; the tree columns (parent, children, value_offset) in one sequential pass.
+/// parallel over ranges of rows; then the tree columns (parent, children, value_offset, in one sequential pass), the
+/// dictionaries and the integer widths side by side.
 /// </summary>
 public static partial class FlameGraphArrow
 {
@@ -57,36 +58,58 @@ public static partial class FlameGraphArrow
             });
         }
 
-        var (parent, valueOffset, offsets, items, childValid) = TreeColumns(g, kept, rows.Cumulative);
-
+        // The columns built from whole row columns (dictionaries, widths, the tree) do not depend on each other: on a
+        // large graph they are built side by side.
         var strings = g.Result.Symbols.Strings;
-        var columns = new List<ArrowColumn>
+        var columns = new ArrowColumn[18];
+        Action[] parts =
+        [
+            () =>
+            {
+                var tree = TreeColumns(g, kept, rows.Cumulative);
+                columns[10] = new IntListColumn("children", tree.Offsets, tree.Items, 32, false, tree.ChildValid);
+                columns[11] = new IntColumn("parent", 32, true, tree.Parent);
+                columns[17] = IntColumn.SmallestUnsigned("value_offset", tree.ValueOffset);
+            },
+            () => columns[2] = DictionaryColumn.FromIds("mapping_file", rows.MappingFile, strings),
+            () => columns[3] = DictionaryColumn.FromIds("mapping_build_id", rows.BuildId, strings),
+            () => columns[7] = DictionaryColumn.FromIds("function_name", rows.FunctionName, strings),
+            () => columns[8] = DictionaryColumn.FromIds("function_system_name", rows.FunctionSystemName, strings),
+            () => columns[9] = DictionaryColumn.FromIds("function_file_name", rows.FunctionFileName, strings),
+            () =>
+            {
+                columns[0] = new BoolColumn("labels_only", rows.LabelsOnly);
+                columns[1] = new IntColumn("location_address", 64, false, rows.Address);
+                columns[4] = IntColumn.SmallestUnsigned("location_line", rows.Line, rows.LineValid);
+                columns[5] = new BoolColumn("inlined", rows.Inlined, rows.LineValid);
+                columns[6] = IntColumn.SmallestUnsigned("function_startline", rows.StartLine);
+                columns[12] = IntColumn.SmallestUnsigned("cumulative", rows.Cumulative);
+                columns[13] = IntColumn.SmallestUnsigned("flat", rows.Flat);
+                columns[14] = IntColumn.SmallestSigned("diff", rows.Diff);
+                columns[15] = new IntColumn("timestamp", 64, true, rows.Timestamp, rows.TimestampValid ?? new bool[n]);
+                columns[16] = IntColumn.SmallestUnsigned("depth", rows.Depth);
+            },
+        ];
+        if (n < 2 * RangeRows)
         {
-            new BoolColumn("labels_only", rows.LabelsOnly),
-            new IntColumn("location_address", 64, false, rows.Address),
-            DictionaryColumn.FromIds("mapping_file", rows.MappingFile, strings),
-            DictionaryColumn.FromIds("mapping_build_id", rows.BuildId, strings),
-            IntColumn.SmallestUnsigned("location_line", rows.Line, rows.LineValid),
-            new BoolColumn("inlined", rows.Inlined, rows.LineValid),
-            IntColumn.SmallestUnsigned("function_startline", rows.StartLine),
-            DictionaryColumn.FromIds("function_name", rows.FunctionName, strings),
-            DictionaryColumn.FromIds("function_system_name", rows.FunctionSystemName, strings),
-            DictionaryColumn.FromIds("function_file_name", rows.FunctionFileName, strings),
-            new IntListColumn("children", offsets, items, 32, false, childValid),
-            new IntColumn("parent", 32, true, parent),
-            IntColumn.SmallestUnsigned("cumulative", rows.Cumulative),
-            IntColumn.SmallestUnsigned("flat", rows.Flat),
-            IntColumn.SmallestSigned("diff", rows.Diff),
-            new IntColumn("timestamp", 64, true, rows.Timestamp, rows.TimestampValid ?? new bool[n]),
-            IntColumn.SmallestUnsigned("depth", rows.Depth),
-            IntColumn.SmallestUnsigned("value_offset", valueOffset),
-        };
-        for (var k = 0; k < labelNames.Count; k++)
+            foreach (var part in parts)
+            {
+                part();
+            }
+        }
+        else
         {
-            columns.Add(DictionaryColumn.From("labels." + labelNames[k], labelValues[k]));
+            Parallel.Invoke(parts);
         }
 
-        return (columns, height + 1);
+        var list = new List<ArrowColumn>(columns.Length + labelNames.Count);
+        list.AddRange(columns);
+        for (var k = 0; k < labelNames.Count; k++)
+        {
+            list.Add(DictionaryColumn.From("labels." + labelNames[k], labelValues[k]));
+        }
+
+        return (list, height + 1);
     }
 
     private static void InterlockedMax(ref int target, int value)
@@ -105,13 +128,14 @@ public static partial class FlameGraphArrow
     /// siblings' values) and children (rows, as a list column). Rows are in id order and parents precede children,
     /// so a counting pass gives each parent's slice and a second pass fills it in row order.
     /// </summary>
-    private static (long[] Parent, long[] ValueOffset, int[] Offsets, long[] Items, bool[] ChildValid) TreeColumns(FlameGraph g, IReadOnlyList<int> kept, long[] cumulative)
+    private static (long[] Parent, long[] ValueOffset, int[] Offsets, int[] Items, bool[] ChildValid) TreeColumns(FlameGraph g, IReadOnlyList<int> kept, long[] cumulative)
     {
         var n = kept.Count;
         var parent = new long[n];
         var valueOffset = new long[n];
         var childCount = new int[n];
-        var nextOffset = new long[n];
+        var nextOffset = ArrayPool<long>.Shared.Rent(n);
+        nextOffset.AsSpan(0, n).Clear();
         var rowOf = ArrayPool<int>.Shared.Rent(g.Count);
         try
         {
@@ -133,6 +157,7 @@ public static partial class FlameGraphArrow
         finally
         {
             ArrayPool<int>.Shared.Return(rowOf);
+            ArrayPool<long>.Shared.Return(nextOffset);
         }
 
         var offsets = new int[n + 1];
@@ -143,7 +168,7 @@ public static partial class FlameGraphArrow
             childValid[i] = childCount[i] > 0;
         }
 
-        var items = new long[offsets[n]];
+        var items = new int[offsets[n]];
         var fill = childCount; // reused as the next free slot per parent
         Array.Copy(offsets, fill, n);
         for (var i = 1; i < n; i++)

@@ -6,7 +6,8 @@ namespace Parca.Query.Arrow;
 /// <summary>
 /// REPORT_TYPE_TABLE_ARROW: one row per function with Parca's columns mapping_file, mapping_build_id,
 /// location_address, location_line, function_startline, function_name, function_system_name, function_file_name,
-/// cumulative, cumulative_diff, flat, flat_diff, callers, callees (row indices). Dictionary indices are int32.
+/// cumulative, cumulative_diff, flat, flat_diff, callers, callees (row indices, int64 as Parca sends them, written
+/// straight from the table's edge lists). Dictionary indices are int32.
 /// </summary>
 public static class TableArrowReport
 {
@@ -52,8 +53,8 @@ public static class TableArrowReport
             }
         }
 
-        var (callerOffsets, callers) = Lists(n, t.Callers);
-        var (calleeOffsets, callees) = Lists(n, t.Callees);
+        var (callerOffsets, callers) = t.CallerLists;
+        var (calleeOffsets, callees) = t.CalleeLists;
         var diffValid = new bool[n];
         diffValid.AsSpan().Fill(r.IsDiff);
         return
@@ -73,27 +74,5 @@ public static class TableArrowReport
             new IntListColumn("callers", callerOffsets, callers, 64, true),
             new IntListColumn("callees", calleeOffsets, callees, 64, true),
         ];
-    }
-
-    /// <summary>A list column's offsets and items (row indices, widened to int64 as Parca sends them).</summary>
-    private static (int[] Offsets, long[] Items) Lists(int rows, Func<int, ReadOnlySpan<int>> of)
-    {
-        var offsets = new int[rows + 1];
-        for (var i = 0; i < rows; i++)
-        {
-            offsets[i + 1] = offsets[i] + of(i).Length;
-        }
-
-        var items = new long[offsets[rows]];
-        for (var i = 0; i < rows; i++)
-        {
-            var list = of(i);
-            for (var k = 0; k < list.Length; k++)
-            {
-                items[offsets[i] + k] = list[k];
-            }
-        }
-
-        return (offsets, items);
     }
 }

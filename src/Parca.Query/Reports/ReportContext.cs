@@ -35,8 +35,11 @@ public sealed class ReportContext(ReportData data, float trimThresholdPercent, R
     /// <summary>The untrimmed frame graph (trimming only selects which nodes a drawing report encodes).</summary>
     public FlameGraph Graph => Data.Graph(this);
 
-    /// <summary>Per-function totals from the untrimmed graph: tables and call graphs never lose trimmed values.</summary>
+    /// <summary>Per-function totals from the untrimmed merged tree: tables and call graphs never lose trimmed values.</summary>
     public TopTable Table => Data.Table(this);
+
+    /// <summary>The table, for a report that reads its caller/callee edges too (built alongside when new).</summary>
+    public TopTable TableWithEdges => Data.Table(this, edges: true);
 
     /// <summary>Throws ResourceExhausted when <paramref name="bytes"/> of working memory would exceed the budget.</summary>
     public void Charge(long bytes, string what)

@@ -55,15 +55,19 @@ public sealed class ReportData(MergeResult result)
         }
     }
 
-    internal TopTable Table(ReportContext c)
+    /// <param name="c">The request (its memory budget).</param>
+    /// <param name="edges">The caller needs the table's edges (they are then built alongside, on a large tree).</param>
+    internal TopTable Table(ReportContext c, bool edges = false)
     {
-        var graph = Graph(c);
         lock (_lock)
         {
             var table = _table;
             if (table is null)
             {
-                table = TopTable.Build(graph);
+                // Built from the merged tree, not the frame graph: TOP and TABLE_ARROW need no graph.
+                var nodes = (long)Result.Tree.Count;
+                c.Charge(nodes * ReportContext.BytesPerTreeNode, $"the per-function table of {nodes:N0} stack nodes");
+                table = TopTable.Build(Result, edges);
                 Volatile.Write(ref _table, table);
             }
 

@@ -42,6 +42,26 @@ public static class ReportPipeline
     public static QueryResponse Build(ReportType type, ReportData data, float trimThresholdPercent, ReportLimits limits, SourceInput? source = null)
     {
         var result = data.Result;
+        var build = Builder(type, trimThresholdPercent);
+        var response = new QueryResponse { Total = result.Total, Filtered = result.Filtered };
+        build(new ReportContext(data, trimThresholdPercent, limits) { Source = source }, response);
+        return response;
+    }
+
+    /// <summary>
+    /// The response of a report type that has a direct encoder (TOP), as the bytes the message of Build would
+    /// serialize to; null for the other types, which are built as messages.
+    /// </summary>
+    public static byte[]? TryEncode(ReportType type, ReportData data, float trimThresholdPercent, ReportLimits limits)
+    {
+        _ = Builder(type, trimThresholdPercent);
+        return type == ReportType.Top
+            ? TopReport.Encode(new ReportContext(data, trimThresholdPercent, limits), data.Result.Total, data.Result.Filtered)
+            : null;
+    }
+
+    private static Action<ReportContext, QueryResponse> Builder(ReportType type, float trimThresholdPercent)
+    {
         if (!s_builders.TryGetValue(type, out var build))
         {
             throw new QueryException(QueryErrorKind.InvalidArgument, $"report_type {(int)type} is not supported");
@@ -52,8 +72,6 @@ public static class ReportPipeline
             throw new QueryException(QueryErrorKind.InvalidArgument, $"node_trim_threshold {trimThresholdPercent} is not a percentage in [0, 100)");
         }
 
-        var response = new QueryResponse { Total = result.Total, Filtered = result.Filtered };
-        build(new ReportContext(data, trimThresholdPercent, limits) { Source = source }, response);
-        return response;
+        return build;
     }
 }

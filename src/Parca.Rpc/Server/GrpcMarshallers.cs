@@ -55,13 +55,21 @@ internal static class GrpcMarshallers
                 }
             });
 
-    /// <summary>Writes the encoded bytes as they are and returns their pooled buffer.</summary>
+    /// <summary>Writes the encoded bytes as they are and returns their pooled buffer (a message answer: serialized as usual).</summary>
     public static Marshaller<EncodedMessage<T>> Encoded<T>()
         where T : class, IMessage<T>, new() => new(
             static (message, context) =>
             {
                 using (message)
                 {
+                    if (message.Message is { } plain)
+                    {
+                        context.SetPayloadLength(plain.CalculateSize());
+                        plain.WriteTo(context.GetBufferWriter());
+                        context.Complete();
+                        return;
+                    }
+
                     var bytes = message.Bytes.Span;
                     context.SetPayloadLength(bytes.Length);
                     var writer = context.GetBufferWriter();

@@ -28,7 +28,7 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         builder.MapUnary(ParcaApi.QueryService.Series, (SeriesRequest _, RpcCallContext _) =>
             throw new RpcException(StatusCode.Unimplemented, "Series is not implemented (as in Parca): use Labels, Values or QueryRange"));
         builder.MapUnaryEncoded(ParcaApi.QueryService.QueryRange, QueryRangeEncoded);
-        builder.MapUnary(ParcaApi.QueryService.Query, Query);
+        builder.MapUnaryEncoded(ParcaApi.QueryService.Query, Query);
         builder.MapUnary(ParcaApi.QueryService.ShareProfile, (ShareProfileRequest _, RpcCallContext _) =>
             throw new RpcException(StatusCode.Unimplemented, "sharing to pprof.me is not available from this server"));
     }
@@ -255,7 +255,11 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         return set;
     }
 
-    private async ValueTask<QueryResponse> Query(QueryRequest request, RpcCallContext context)
+    /// <summary>
+    /// Report types with a direct encoder (TOP) are answered with their bytes (no message objects to build and
+    /// serialize); the others as messages, serialized by the transport as usual.
+    /// </summary>
+    private async ValueTask<EncodedMessage<QueryResponse>> Query(QueryRequest request, RpcCallContext context)
     {
         var reference = request.ReportType == QueryRequest.Types.ReportType.Source ? ValidSourceReference(request) : null;
         var key = cache is null ? default : ReportCache.KeyOf(request, engine.Store);
@@ -263,8 +267,8 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
         {
             ReportData hit = cached;
             return reference is null
-                ? WithBucketState(context, () => Report(request, hit))
-                : await SourceAsync(request, reference, hit, context.CancellationToken);
+                ? WithBucketState(context, () => ReportEncoded(request, hit))
+                : EncodedMessage<QueryResponse>.Of(await SourceAsync(request, reference, hit, context.CancellationToken));
         }
 
         var result = WithBucketState(context, () => Merge(request, context.CancellationToken));
@@ -277,7 +281,7 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
             cache?.Add(key, data);
         }
 
-        return reference is null ? Report(request, data) : await SourceAsync(request, reference, data, context.CancellationToken);
+        return reference is null ? ReportEncoded(request, data) : EncodedMessage<QueryResponse>.Of(await SourceAsync(request, reference, data, context.CancellationToken));
     }
 
     private static SourceReference ValidSourceReference(QueryRequest request)
@@ -328,11 +332,30 @@ internal sealed partial class QueryService(QueryEngine engine, ParcaServerOption
     internal QueryResponse Execute(QueryRequest request, CancellationToken cancellationToken = default) =>
         Report(request, new ReportData(Merge(request, cancellationToken)));
 
+    /// <summary>As <see cref="Execute"/>, in the form the transport sends (TOP encoded directly).</summary>
+    internal EncodedMessage<QueryResponse> ExecuteEncoded(QueryRequest request, CancellationToken cancellationToken = default) =>
+        ReportEncoded(request, new ReportData(Merge(request, cancellationToken)));
+
+    private EncodedMessage<QueryResponse> ReportEncoded(QueryRequest request, ReportData data)
+    {
+        try
+        {
+            var bytes = ReportPipeline.TryEncode(request.ReportType, data, Trim(request), limits);
+            return bytes is null ? EncodedMessage<QueryResponse>.Of(Report(request, data)) : new EncodedMessage<QueryResponse>(bytes, bytes.Length, pooled: false);
+        }
+        catch (QueryException e)
+        {
+            throw ToRpc(e);
+        }
+    }
+
+    private static float Trim(QueryRequest request) => request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f;
+
     private QueryResponse Report(QueryRequest request, ReportData data)
     {
         try
         {
-            return ReportPipeline.Build(request.ReportType, data, request.HasNodeTrimThreshold ? request.NodeTrimThreshold : 0f, limits);
+            return ReportPipeline.Build(request.ReportType, data, Trim(request), limits);
         }
         catch (QueryException e)
         {

@@ -50,35 +50,43 @@ export function Explorer({ api, state, setState, dark }: ExplorerProps) {
     else setState({ ...state, compare: true, b: { ...state.a, mergeFrom: undefined, mergeTo: undefined, selection: undefined } }, true);
   };
 
-  if (types === null) return <p class="hint">Loading…</p>;
-  if (typesError) return <div class="error" data-testid="types-error">Could not list profile types: {typesError}</div>;
-  if (types.length === 0) return <EmptyState />;
-
   const sel = (s: SideState) => (s.mergeFrom !== undefined && s.mergeTo !== undefined && s.expression
     ? { query: s.selection || s.expression, from: s.mergeFrom, to: s.mergeTo } : null);
   const a = sel(state.a);
   const b = state.compare ? sel(state.b) : null;
   const mismatch = state.compare ? diffProblem(state.a.expression.split('{')[0], state.b.expression.split('{')[0]) : null;
+  // A link or reload that names a profile loads it at once, while the type list (needed only by the query bars)
+  // is still on its way: one round trip less before the flame graph. The view keeps its place in the tree when
+  // the list arrives, so it is not asked for again.
+  const known = types !== null && !typesError && types.length > 0;
+  const showProfile = a && (!state.compare || b) && !mismatch && (types === null || known);
   return (
     <div>
-      <div class="row" style={{ marginBottom: '8px' }}>
-        <button data-testid="compare" class={state.compare ? 'active' : ''} onClick={toggleCompare} title="Compare two profiles (c)">
-          {state.compare ? 'Stop comparing' : 'Compare'}
-        </button>
-        {state.compare && <span class="hint">Select a profile on both sides: B is compared against A.</span>}
-      </div>
-      <div class={`sides ${state.compare ? 'compare' : ''}`}>
-        <Side api={api} label={state.compare ? 'A' : ''} side={state.a} types={types} now={now} refreshKey={refreshKey}
-          onChange={(s) => setState({ ...state, a: s, focus: [] })} onRefresh={refresh} testid="side-a" onHasData={setHasDataA} />
-        {state.compare && (
-          <Side api={api} label="B" side={state.b} types={types} now={now} refreshKey={refreshKey}
-            onChange={(s) => setState({ ...state, b: s, focus: [] })} onRefresh={refresh} testid="side-b" />
+      {types === null ? <p class="hint">Loading…</p>
+        : typesError ? <div class="error" data-testid="types-error">Could not list profile types: {typesError}</div>
+        : types.length === 0 ? <EmptyState />
+        : (
+          <>
+            <div class="row" style={{ marginBottom: '8px' }}>
+              <button data-testid="compare" class={state.compare ? 'active' : ''} onClick={toggleCompare} title="Compare two profiles (c)">
+                {state.compare ? 'Stop comparing' : 'Compare'}
+              </button>
+              {state.compare && <span class="hint">Select a profile on both sides: B is compared against A.</span>}
+            </div>
+            <div class={`sides ${state.compare ? 'compare' : ''}`}>
+              <Side api={api} label={state.compare ? 'A' : ''} side={state.a} types={types} now={now} refreshKey={refreshKey}
+                onChange={(s) => setState({ ...state, a: s, focus: [] })} onRefresh={refresh} testid="side-a" onHasData={setHasDataA} />
+              {state.compare && (
+                <Side api={api} label="B" side={state.b} types={types} now={now} refreshKey={refreshKey}
+                  onChange={(s) => setState({ ...state, b: s, focus: [] })} onRefresh={refresh} testid="side-b" />
+              )}
+            </div>
+          </>
         )}
-      </div>
-      {mismatch && <div class="error" data-testid="diff-mismatch">Cannot compare these profiles: {mismatch}</div>}
-      {a && (!state.compare || b) && !mismatch && <ProfileView api={api} a={a} b={b} state={state} setState={setState} dark={dark} refreshKey={refreshKey} />}
-      {state.compare && a && !b && <p class="hint">Now select a point or a range on side B.</p>}
-      {!a && state.a.expression && hasDataA && <p class="hint" data-testid="pick-hint">Click a point in the graph to open that profile, or drag across it to merge a range.</p>}
+      {known && mismatch && <div class="error" data-testid="diff-mismatch">Cannot compare these profiles: {mismatch}</div>}
+      {showProfile && a ? <ProfileView api={api} a={a} b={b} state={state} setState={setState} dark={dark} refreshKey={refreshKey} /> : null}
+      {known && state.compare && a && !b && <p class="hint">Now select a point or a range on side B.</p>}
+      {known && !a && state.a.expression && hasDataA && <p class="hint" data-testid="pick-hint">Click a point in the graph to open that profile, or drag across it to merge a range.</p>}
     </div>
   );
 }

@@ -12,7 +12,7 @@ internal static class CallgraphReport
 {
     public static void Build(ReportContext c, QueryResponse response)
     {
-        var t = c.Table;
+        var t = c.TableWithEdges;
         c.Charge(t.Count * 4 * ReportContext.BytesPerArrowRow, $"the call graph of {t.Count:N0} functions");
         var order = new int[t.Count];
         for (var i = 0; i < order.Length; i++)

@@ -9,8 +9,8 @@ internal static class TableArrowBuilder
 {
     public static void Build(ReportContext c, QueryResponse response)
     {
-        var t = c.Table;
-        c.Charge(c.Result.Tree.Count * (ReportContext.BytesPerTreeNode + ReportContext.BytesPerGraphNode) + (t.Count * ReportContext.BytesPerArrowRow),
+        var t = c.TableWithEdges;
+        c.Charge((c.Result.Tree.Count * ReportContext.BytesPerTreeNode) + (t.Count * ReportContext.BytesPerArrowRow),
             $"the table of {t.Count:N0} functions");
         response.TableArrow = new TableArrow { Record = UnsafeByteOperations.UnsafeWrap(TableArrowReport.Build(t, c.Result)), Unit = c.Result.SampleUnit };
     }
