@@ -8,8 +8,9 @@
  *
  * A tag word is >= 2^60 and below 2^63: never a user address (< 2^47) nor a kernel one, so user space finds the
  * first interpreted frame by its tag. "entry" marks the outermost frame run by one native call of the interpreter
- * loop, which is how user space splices each run in place of its native loop frame. The fingerprint (the code
- * object's first line) lets the symbolizer's cache tell a reused code object address from the object it named.
+ * loop, which is how user space splices each run in place of its native loop frame. The low word is per language:
+ * Ruby's iseq size (a fingerprint against address reuse), Perl's and PHP's running line; Python's is 0 (user space
+ * re-checks a cached code object at its address once per window instead: one read less per frame here).
  * Included by profiler.bpf.c (needs struct scratch and count()). */
 #ifndef PARCA_INTERP_H
 #define PARCA_INTERP_H
@@ -41,7 +42,7 @@ struct parca_python_proc {
     __u16 frame_is_entry;        /* _PyInterpreterFrame.is_entry (3.11), else PARCA_INTERP_NONE */
     __u16 frame_owner;           /* _PyInterpreterFrame.owner (3.12+), else PARCA_INTERP_NONE */
     __u16 code_adaptive;         /* PyCodeObject.co_code_adaptive: the first instruction (pointer versions) */
-    __u16 code_firstlineno;      /* PyCodeObject.co_firstlineno */
+    __u16 code_firstlineno;      /* PyCodeObject.co_firstlineno (not read here: user space checks code objects) */
     __u8 instr_is_pointer;       /* 1: frame_instr is a pointer into co_code_adaptive; 0: an int f_lasti */
     __u8 owner_cstack;           /* owner value of the interpreter's C-stack entry frames (3.12+: 3) */
     __u16 frame_size;            /* bytes to read per frame (all frame offsets + 8 fit) */
@@ -126,7 +127,9 @@ enum parca_interp_stat {
     PARCA_INTERP_STAT_READ_FAULT = 2,    /* a thread state or frame could not be read */
     PARCA_INTERP_STAT_FRAMES = 3,        /* interpreted frames appended */
     PARCA_INTERP_STAT_TRUNCATED = 4,     /* walks cut by the frame limit or a full sample */
-    PARCA_INTERP_STAT_COUNT = 5,
+    PARCA_INTERP_STAT_SAMPLE_NS = 5,     /* run time of the whole program for samples with a walk (ktime, ns) */
+    PARCA_INTERP_STAT_WALK_NS = 6,       /* of which in the interpreter walk */
+    PARCA_INTERP_STAT_COUNT = 7,
 };
 
 struct parca_interp_walk {
@@ -226,11 +229,26 @@ static __always_inline int interp_read_ptr(__u64 base, __u32 offset, __u64 *valu
 
 _Static_assert(PARCA_MAX_STACK_DEPTH == 0x7f, "interp_append bounds its result with a mask");
 
+/* The program's own cost for samples of interpreter processes, so that the benchmark (and /metrics) can tell it
+ * from every other process's on a shared machine: the whole run (from sample.timestamp_ns, taken at its start) and
+ * the walk's part. Two ktime reads per interpreter sample; none for others. */
+static __always_inline void interp_time(__u64 sample_start, __u64 walk_start, __u64 walk_end)
+{
+    struct parca_interp_state *st;
+    __u32 zero = 0;
+    if (walk_start == 0 || !(st = bpf_map_lookup_elem(&parca_interp_scratch, &zero)))
+        return;
+    __u64 now = bpf_ktime_get_ns();
+    st->stats[PARCA_INTERP_STAT_SAMPLE_NS] += now - sample_start;
+    st->stats[PARCA_INTERP_STAT_WALK_NS] += walk_end - walk_start;
+}
+
 /* Appends the interpreted frames of the sampled thread behind the user_len native frames; returns the new length.
  * The length comes back through the per-CPU walk state, where the verifier loses its bounds (see interp_index). */
-static __always_inline __u32 interp_append(struct task_struct *task, __u32 tgid, __u32 user_len)
+static __always_inline __u32 interp_append(struct task_struct *task, __u32 tgid, __u32 user_len, __u64 *walk_start)
 {
     __u64 n;
+    *walk_start = bpf_ktime_get_ns();
     struct parca_python_proc *py = bpf_map_lookup_elem(&parca_python_procs, &tgid);
     if (py) {
         n = python_append(py, task, tgid, user_len);
@@ -244,8 +262,10 @@ static __always_inline __u32 interp_append(struct task_struct *task, __u32 tgid,
                 n = ruby_append(rb, task, user_len);
             } else {
                 struct parca_php_proc *php = bpf_map_lookup_elem(&parca_php_procs, &tgid);
-                if (!php)
+                if (!php) {
+                    *walk_start = 0; /* not an interpreter: not timed */
                     return user_len;
+                }
                 n = php_append(php, user_len);
             }
         }

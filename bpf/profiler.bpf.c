@@ -180,14 +180,17 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
     }
     __u32 user_len;
     struct parca_config *config = bpf_map_lookup_elem(&parca_config, &zero);
-    if (config && config->unwind_mode == PARCA_UNWIND_TABLES && bpf_map_lookup_elem(&parca_processes, &tgid)) {
-        user_len = unwind_user_stack(scratch, tgid, ip, sp, fp, config->mixed);
+    struct parca_process *proc = config && config->unwind_mode == PARCA_UNWIND_TABLES ? bpf_map_lookup_elem(&parca_processes, &tgid) : NULL;
+    if (proc && config) {
+        user_len = unwind_user_stack(scratch, proc, tgid, ip, sp, fp, config->mixed);
     } else {
         if (config && config->unwind_mode == PARCA_UNWIND_TABLES)
             count(scratch, PARCA_STAT_UNWIND_NO_PROCESS);
         user_len = walk_user_stack(ip, sp, fp, s->frames, scratch->chunk, &s->flags);
     }
-    user_len = interp_append(task, tgid, user_len); /* interpreted frames behind the native ones (interp.h) */
+    __u64 walk_start = 0;
+    user_len = interp_append(task, tgid, user_len, &walk_start); /* interpreted frames behind the native ones (interp.h) */
+    __u64 walk_end = walk_start ? bpf_ktime_get_ns() : 0;
     if (user_len > PARCA_MAX_STACK_DEPTH) /* never: tells the verifier the kernel frames fit behind */
         user_len = PARCA_MAX_STACK_DEPTH;
     s->user_len = user_len;
@@ -211,8 +214,10 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
         used = 2 * PARCA_MAX_STACK_DEPTH;
     if (bpf_ringbuf_output(&parca_samples, s, HEADER_BYTES + used * sizeof(__u64), BPF_RB_NO_WAKEUP) != 0) {
         count(scratch, PARCA_STAT_RINGBUF_FULL);
+        interp_time(s->timestamp_ns, walk_start, walk_end);
         return 0;
     }
     count(scratch, PARCA_STAT_SENT);
+    interp_time(s->timestamp_ns, walk_start, walk_end);
     return 0;
 }

@@ -17,6 +17,13 @@ public sealed partial class AgentMetrics
                 : Array.Empty<Measurement<long>>(),
             null,
             "Interpreter walks that stopped early or found nothing, by reason.");
+        _meter.CreateObservableCounter(
+            "parca_agent_interpreter_bpf_seconds_total",
+            () => Interpreters is { } i
+                ? [Seconds(i, "sample", InterpreterStat.SampleNanoseconds), Seconds(i, "walk", InterpreterStat.WalkNanoseconds)]
+                : Array.Empty<Measurement<double>>(),
+            null,
+            "BPF run time spent on samples of interpreter processes (part=sample: the whole program; part=walk: of which the interpreter walk); divided by parca_agent_interpreter_walks_total, the cost per sample.");
         _meter.CreateObservableGauge(
             "parca_agent_interpreter_processes",
             () => Interpreters is { } i
@@ -29,7 +36,11 @@ public sealed partial class AgentMetrics
         InterpreterGauge("parca_agent_interpreter_symbol_cache_bytes", "Approximate bytes of the code-object cache.", i => i.Symbols.Bytes);
         InterpreterCounter("parca_agent_interpreter_symbol_cache_evictions_total", "Times the full code-object cache was emptied.", i => i.Symbols.Evictions);
         InterpreterCounter("parca_agent_interpreter_code_unreadable_total", "Code objects that could not be read (process gone, memory reused).", i => i.Symbols.Unreadable);
+        InterpreterCounter("parca_agent_interpreter_code_replaced_total", "Cached Python code objects whose address held another object at the window's check (read again).", i => i.Symbols.Replaced);
     }
+
+    private Measurement<double> Seconds(InterpreterManager interpreters, string part, InterpreterStat stat) =>
+        new(InterpreterStatCount(interpreters, stat) / 1e9, new KeyValuePair<string, object?>("part", part));
 
     private Measurement<long> Reason(InterpreterManager interpreters, string reason, InterpreterStat stat) =>
         new(InterpreterStatCount(interpreters, stat), new KeyValuePair<string, object?>("reason", reason));

@@ -26,12 +26,12 @@ public class InterpreterBenchmarks
 
         for (var i = 0; i < 30; i++)
         {
-            frames.Add((1UL << 60) | ((ulong)(i + 1) << 32) | (uint)(10 + i)); // Python tag: instruction, first line
+            frames.Add((1UL << 60) | ((ulong)(i + 1) << 32));                 // Python tag: instruction (no fingerprint)
             frames.Add(0x7f00_0000_0000UL + ((ulong)i * 0x100));              // code object
         }
 
         _user = [.. frames];
-        _cache = new InterpreterSymbolCache(key => new PythonCode($"f{key.Address:x}", "/srv/app/main.py", (int)key.Fingerprint, [], PythonLineFormat.Locations311), 16384);
+        _cache = new InterpreterSymbolCache(key => new PythonCode($"f{key.Address:x}", "/srv/app/main.py", 10, [], PythonLineFormat.Locations311, default), 16384);
         for (var i = 10; i + 1 < _user.Length; i += 2)
         {
             _cache.Get(new CodeKey(1000, _user[i + 1], InterpreterFrames.CacheFingerprint(_user[i])));

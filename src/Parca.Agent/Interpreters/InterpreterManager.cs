@@ -39,7 +39,7 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         _perlEnabled = perl;
         _rubyEnabled = ruby;
         _phpEnabled = php;
-        Symbols = new InterpreterSymbolCache(ReadCode, cacheCapacity);
+        Symbols = new InterpreterSymbolCache(ReadCode, cacheCapacity, IsSameCode);
     }
 
     public InterpreterSymbolCache Symbols { get; }
@@ -239,7 +239,7 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     {
         if (Python(key.Pid) is { } python)
         {
-            return PythonCodeReader.Read(key.Pid, python.Layout, key.Address, key.Fingerprint);
+            return PythonCodeReader.Read(key.Pid, python.Layout, key.Address);
         }
 
         if (Php(key.Pid) is { } php)
@@ -254,6 +254,10 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
 
         return Perl(key.Pid) is { } perl ? PerlCodeReader.Read(key.Pid, perl.Layout, key.Address, key.Fingerprint) : null;
     }
+
+    /// <summary>The symbol cache's once-per-window check: only Python code objects carry no fingerprint from BPF.</summary>
+    private bool IsSameCode(CodeKey key, InterpretedCode code) =>
+        code is not PythonCode python || Python(key.Pid) is not { } process || PythonCodeReader.IsSame(key.Pid, process.Layout, key.Address, python);
 
     public ValueTask DisposeAsync() => Symbols.DisposeAsync();
 

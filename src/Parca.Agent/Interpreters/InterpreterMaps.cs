@@ -12,7 +12,9 @@ internal enum InterpreterStat
     ReadFault = 2,
     Frames = 3,
     Truncated = 4,
-    Count = 5,
+    SampleNanoseconds = 5,
+    WalkNanoseconds = 6,
+    Count = 7,
 }
 
 /// <summary>

@@ -7,27 +7,36 @@ namespace Parca.Agent.Interpreters;
 internal readonly record struct CodeKey(int Pid, ulong Address, uint Fingerprint);
 
 /// <summary>
-/// Names of code objects (Python) and subs (Perl) per (process, address, fingerprint), read from the process as soon
+/// Names of code objects (Python), subs (Perl), iseqs (Ruby) and functions (PHP) per (process, address, fingerprint), read from the process as soon
 /// as a sample shows a new one: a short-lived process is usually gone by the end of its window. The sampling thread only looks keys up and
 /// queues unknown ones (no allocation for known ones); one background task reads them. Bounded by
 /// --interpreter-symbol-cache-size entries: a full cache is emptied (and counted) rather than grown.
+/// Keys without a fingerprint from BPF (Python's) are checked against the process once per window, the first time
+/// the window uses them (<see cref="NewWindow"/>): a code object freed and another allocated at its address is
+/// read again. Samples of the old object taken earlier in that window then carry the new object's name; a
+/// fingerprint read in BPF would prevent that, at the price of a second read of every frame of every sample.
 /// </summary>
 internal sealed class InterpreterSymbolCache : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<CodeKey, InterpretedCode?> _codes = new();
+    private readonly ConcurrentDictionary<CodeKey, Cached> _codes = new();
     private readonly ConcurrentDictionary<CodeKey, byte> _queued = new();
     private readonly Channel<CodeKey> _pending = Channel.CreateBounded<CodeKey>(new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Func<CodeKey, InterpretedCode?> _read;
+    private readonly Func<CodeKey, InterpretedCode, bool> _isSame;
     private readonly int _capacity;
     private readonly Task _worker;
     private long _bytes;
     private long _evictions;
     private long _unreadable;
+    private long _replaced;
+    private int _window;
 
     /// <param name="read">Reads a code object out of its process (null: unreadable, or the process is not known).</param>
-    public InterpreterSymbolCache(Func<CodeKey, InterpretedCode?> read, int capacity)
+    /// <param name="isSame">False when the key's address now holds another object than the cached one (checked once per window).</param>
+    public InterpreterSymbolCache(Func<CodeKey, InterpretedCode?> read, int capacity, Func<CodeKey, InterpretedCode, bool>? isSame = null)
     {
         _read = read;
+        _isSame = isSame ?? ((_, _) => true);
         _capacity = Math.Max(capacity, 1);
         _worker = Task.Run(ResolveQueuedAsync);
     }
@@ -40,6 +49,12 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
 
     /// <summary>Code objects that could not be read (process gone, memory reused).</summary>
     public long Unreadable => Interlocked.Read(ref _unreadable);
+
+    /// <summary>Cached code objects whose address was found holding another object (read again), since start.</summary>
+    public long Replaced => Interlocked.Read(ref _replaced);
+
+    /// <summary>Starts a window: each cached entry is checked again the first time this window uses it.</summary>
+    public void NewWindow() => Interlocked.Increment(ref _window);
 
     /// <summary>Called for every sample on the sampling thread: queues the code objects not named yet.</summary>
     public void Observe(int pid, ReadOnlySpan<ulong> user)
@@ -55,17 +70,46 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
         }
     }
 
-    /// <summary>The code object's names, reading it now when the background task has not yet.</summary>
-    public InterpretedCode? Get(CodeKey key) => _codes.TryGetValue(key, out var code) ? code : Resolve(key);
+    /// <summary>
+    /// The code object's names, reading it now when the background task has not yet, or again when its address
+    /// holds another object (checked once per window; no allocation otherwise).
+    /// </summary>
+    public InterpretedCode? Get(CodeKey key)
+    {
+        if (!_codes.TryGetValue(key, out var cached))
+        {
+            return Resolve(key);
+        }
+
+        var window = Volatile.Read(ref _window);
+        if (cached.Window == window)
+        {
+            return cached.Code;
+        }
+
+        if (_isSame(key, cached.Code))
+        {
+            cached.Window = window;
+            return cached.Code;
+        }
+
+        Interlocked.Increment(ref _replaced);
+        if (_codes.TryRemove(new KeyValuePair<CodeKey, Cached>(key, cached)))
+        {
+            Interlocked.Add(ref _bytes, -cached.Code.Bytes);
+        }
+
+        return Resolve(key);
+    }
 
     /// <summary>Forgets the code objects of an exited process.</summary>
     public void RemoveProcess(int pid)
     {
         foreach (var key in _codes.Keys)
         {
-            if (key.Pid == pid && _codes.TryRemove(key, out var code))
+            if (key.Pid == pid && _codes.TryRemove(key, out var cached))
             {
-                Interlocked.Add(ref _bytes, -(code?.Bytes ?? 0));
+                Interlocked.Add(ref _bytes, -cached.Code.Bytes);
             }
         }
     }
@@ -105,11 +149,19 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
             Interlocked.Increment(ref _evictions);
         }
 
-        if (_codes.TryAdd(key, code))
+        if (_codes.TryAdd(key, new Cached(code, Volatile.Read(ref _window))))
         {
             Interlocked.Add(ref _bytes, code.Bytes);
         }
 
         return code;
+    }
+
+    /// <summary>A named code object and the window that last found it at its address.</summary>
+    private sealed class Cached(InterpretedCode code, int window)
+    {
+        public InterpretedCode Code { get; } = code;
+
+        public int Window { get; set; } = window;
     }
 }

@@ -4,8 +4,14 @@ using Parca.Agent.Interop;
 
 namespace Parca.Agent.Interpreters;
 
+/// <summary>
+/// The fields of a code object's header that tell it from another object later allocated at its address: the first
+/// line and the addresses of its name, file and line table objects (which a new code object gets anew).
+/// </summary>
+internal readonly record struct PythonCodeHeader(int FirstLine, ulong Name, ulong File, ulong LineTable);
+
 /// <summary>What a code object names: its (qualified) function name, file, first line and line table.</summary>
-internal sealed record PythonCode(string Name, string File, int FirstLine, byte[] LineTable, PythonLineFormat Format)
+internal sealed record PythonCode(string Name, string File, int FirstLine, byte[] LineTable, PythonLineFormat Format, PythonCodeHeader Header)
     : InterpretedCode(Name, File, FirstLine)
 {
     public override int Bytes => 64 + (2 * (Name.Length + File.Length)) + LineTable.Length;
@@ -19,14 +25,40 @@ internal sealed record PythonCode(string Name, string File, int FirstLine, byte[
 /// Reads a code object out of a live process (process_vm_readv): the header with the layout's offsets, the name and
 /// file strings (compact PyUnicode: ASCII, Latin-1, UCS-2 or UCS-4 data right behind the header) and the line table
 /// bytes. Everything is bounded (strings 1 024 characters, tables 1 MiB) and checked, because the memory can change
-/// under the reader; a code object whose first line differs from the one the BPF walker saw is reported as stale.
+/// under the reader. The BPF walker reads no fingerprint of the code object (that was one more read per frame at
+/// sample time): <see cref="IsSame"/> re-reads the header when the symbol cache checks an entry (once per window).
 /// </summary>
 internal static class PythonCodeReader
 {
     private const int MaxStringChars = 1024;
     private const int MaxTableBytes = 1 << 20;
 
-    public static PythonCode? Read(int pid, PythonLayout layout, ulong code, uint fingerprint)
+    public static PythonCode? Read(int pid, PythonLayout layout, ulong code)
+    {
+        if (ReadHeader(pid, layout, code) is not { } header)
+        {
+            return null;
+        }
+
+        var name = ReadString(pid, layout, header.Name);
+        var file = ReadString(pid, layout, header.File);
+        var table = ReadBytes(pid, header.LineTable);
+        if (name is null || file is null)
+        {
+            return null;
+        }
+
+        return new PythonCode(name, file, header.FirstLine, table ?? [], layout.LineFormat, header);
+    }
+
+    /// <summary>
+    /// False when <paramref name="address"/> now holds something other than <paramref name="code"/> (a new code
+    /// object, or any other object); true when it still holds it or cannot be read (an exited process reuses nothing).
+    /// </summary>
+    public static bool IsSame(int pid, PythonLayout layout, ulong address, PythonCode code) =>
+        ReadHeader(pid, layout, address) is not { } header || header == code.Header;
+
+    private static PythonCodeHeader? ReadHeader(int pid, PythonLayout layout, ulong code)
     {
         var headerBytes = Math.Max(Math.Max(layout.CodeFilename, layout.CodeName), Math.Max(layout.CodeLineTable, layout.CodeFirstLine)) + 8;
         Span<byte> header = stackalloc byte[headerBytes];
@@ -35,21 +67,11 @@ internal static class PythonCodeReader
             return null;
         }
 
-        var firstLine = BinaryPrimitives.ReadInt32LittleEndian(header[layout.CodeFirstLine..]);
-        if ((uint)firstLine != fingerprint)
-        {
-            return null; // the address holds another object now
-        }
-
-        var name = ReadString(pid, layout, BinaryPrimitives.ReadUInt64LittleEndian(header[layout.CodeName..]));
-        var file = ReadString(pid, layout, BinaryPrimitives.ReadUInt64LittleEndian(header[layout.CodeFilename..]));
-        var table = ReadBytes(pid, BinaryPrimitives.ReadUInt64LittleEndian(header[layout.CodeLineTable..]));
-        if (name is null || file is null)
-        {
-            return null;
-        }
-
-        return new PythonCode(name, file, firstLine, table ?? [], layout.LineFormat);
+        return new PythonCodeHeader(
+            BinaryPrimitives.ReadInt32LittleEndian(header[layout.CodeFirstLine..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(header[layout.CodeName..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(header[layout.CodeFilename..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(header[layout.CodeLineTable..]));
     }
 
     /// <summary>A compact str object's text, or null when it is not one (or unreadable).</summary>

@@ -59,6 +59,7 @@ internal sealed partial class WindowProcessor
     public async Task<List<ProfileSeries>> ProcessAsync(StackTable stacks, Dictionary<int, string> threadNames, DateTimeOffset start, TimeSpan duration)
     {
         _symbolizer.NewWindow();
+        Interpreters?.Symbols.NewWindow();
         // Everything that reads a process's files (metadata, maps, ELF symbols, perf map) happens in background
         // tasks; the window waits for them until this deadline and then builds the profiles with what it has.
         var deadline = Stopwatch.GetTimestamp() + (long)(_processes.Files.Limits.WindowWait.TotalSeconds * Stopwatch.Frequency);

@@ -9,7 +9,7 @@ namespace Parca.Agent.Tests.Interpreters;
 /// wall-clock assertion) so that a loaded machine makes them slower, not flaky: wait until the agent walks the
 /// process, until it has taken enough samples of it, and until the server holds every one of them.
 /// </summary>
-internal static class InterpreterRuns
+internal static partial class InterpreterRuns
 {
     /// <summary>Samples of a tracee the tests want (at 19 Hz about 4 s of one busy thread).</summary>
     public const int WantedSamples = 80;
@@ -129,7 +129,8 @@ internal static class InterpreterRuns
         var total = stacks.Sum(s => s.Value);
         var hot = stacks.Where(s => MatchesChain(s.Frames, chain, root)).Sum(s => s.Value);
         Assert.True(total > 0, "the server returned an empty profile");
-        Assert.True(hot >= total * share, $"{string.Join(" <- ", chain)} <- ... <- {root.Function} holds {hot} of {total} (sample values):\n{PprofFrames.Format(stacks)}");
+        Assert.True(hot >= total * share, $"{string.Join(" <- ", chain)} <- ... <- {root.Function} holds {hot} of {total} (sample values); the other stacks:\n"
+            + PprofFrames.Format([.. stacks.Where(s => !MatchesChain(s.Frames, chain, root))]));
     }
 
     /// <summary>

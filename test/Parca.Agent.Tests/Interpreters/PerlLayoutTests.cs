@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parca.Agent.Interpreters;
 
 namespace Parca.Agent.Tests.Interpreters;
@@ -12,9 +11,8 @@ public sealed class PerlLayoutTests
     [Fact]
     public void Perl_536_offsets_match_Debians_headers()
     {
-        var dir = Directory.CreateTempSubdirectory("parca-perl-layout-").FullName;
-        var source = Path.Combine(dir, "layout.c");
-        File.WriteAllText(source, """
+        var c = LayoutProgram.Run(
+            """
             #include <EXTERN.h>
             #include <perl.h>
             #include <stdio.h>
@@ -37,11 +35,8 @@ public sealed class PerlLayoutTests
                 printf("version %d %d\n", PERL_REVISION, PERL_VERSION);
                 return 0;
             }
-            """);
-        var exe = Path.Combine(dir, "layout");
-        var flags = Tracees.Run("perl", "-MExtUtils::Embed -e ccopts").Trim();
-        Tracees.Run("gcc", $"{flags} -o {exe} {source}");
-        var c = Tracees.Run(exe, "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
+            """,
+            Tracees.Run("perl", "-MExtUtils::Embed -e ccopts").Trim());
         var l = PerlLayouts.For(5, 36)!;
 
         Assert.Equal("5 36", c["version"]);
@@ -53,13 +48,9 @@ public sealed class PerlLayoutTests
             ("cv_file", l.CvFile), ("cv_flags", l.CvFlags), ("gv_name", l.GvNameHek), ("gv_stash", l.GvStash), ("hv_aux", l.HvAux),
             ("aux_name", l.HvAuxName), ("aux_count", l.HvAuxNameCount), ("hek_len", l.HekLength), ("hek_key", l.HekKey),
         };
-        foreach (var (name, value) in expected)
-        {
-            Assert.True(c[name] == value.ToString(CultureInfo.InvariantCulture), $"{name}: the headers say {c[name]}, the table {value}");
-        }
+        LayoutProgram.AssertValues(c, expected);
 
         Assert.Equal($"0x{l.CvNamedFlag:x} 0x{l.SvOokFlag:x}", c["flags"]);
         Assert.Equal("9 10 11 15", c["cxt"]); // PARCA_PERL_CXT_SUB, _FORMAT, _EVAL, PARCA_PERL_CXTYPEMASK in bpf/interp_perl.h
-        Directory.Delete(dir, recursive: true);
     }
 }

@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.Extensions.Logging;
 using Parca.Agent.Interpreters;
 using Parca.Symbols.Elf;
 
@@ -14,84 +13,30 @@ namespace Parca.Agent.Tests.Interpreters;
 public sealed class PhpEndToEndTests
 {
     private const string Php = "/usr/bin/php8.2";
-    private const string Comm = "php8.2";
     private const string LongRun = "300";
+
+    private static readonly Interpreter s_php = new(Php, "php8.2", "chain.php");
 
     private static readonly string[] s_chain = ["leaf chain.php:7", "level3 chain.php:11", "level2 chain.php:13", "level1 chain.php:15", "spin chain.php:29", "<main> chain.php:33"];
 
-    private static readonly (string, string) s_start = ("_start", Php);
-
-    private static string Script => Path.Combine(AppContext.BaseDirectory, "Interpreters", "scripts", "chain.php");
+    [Fact]
+    public Task Four_level_chain_has_every_function_file_and_line_above_the_native_entry_frames() =>
+        InterpreterRuns.AssertChainAsync(s_php, [LongRun], s_chain);
 
     [Fact]
-    public async Task Four_level_chain_has_every_function_file_and_line_above_the_native_entry_frames()
-    {
-        await using var run = await ServerReadback.StartAsync(Comm);
-        using var php = Tracees.Start(Php, Script, LongRun);
-        var from = await InterpreterRuns.WaitForInterpreterAsync(run, php.Id);
-        await InterpreterRuns.CollectAsync(run, php, from, InterpreterRuns.WantedSamples, php.Id);
+    public Task A_two_second_process_gets_PHP_frames_and_no_log_noise() =>
+        InterpreterRuns.AssertShortProcessAsync(s_php, ["-2"], "leaf chain.php:7"); // 2 s of CPU
 
-        var stacks = PprofFrames.Read(await run.QueryFileAsync($"pid=\"{php.Id}\"", from));
-        InterpreterRuns.AssertChainShare(stacks, s_chain, s_start, 0.9);
-        InterpreterRuns.AssertNoInterpreterWarnings(run, php.Id);
+    [Fact]
+    public Task A_PHP_version_without_a_table_is_logged_once_and_profiled_natively()
+    {
+        var hidden = s_php with { Path = HiddenVersionPhp(), Comm = "php8.9" };
+        return InterpreterRuns.AssertUnsupportedVersionAsync(hidden.Comm, () => hidden.Run(LongRun), ("execute_ex", hidden.Path), hidden.Start, "PHP 8.9.36", hidden.Path);
     }
 
     [Fact]
-    public async Task A_two_second_process_gets_PHP_frames_and_no_log_noise()
-    {
-        await using var run = await ServerReadback.StartAsync(Comm);
-        var from = DateTimeOffset.UtcNow.AddMinutes(-1);
-        using var php = Tracees.Start(Php, Script, "-2"); // 2 s of CPU
-        await php.WaitForExitAsync();
-        await InterpreterRuns.WaitForWindowAsync(run);
-        await InterpreterRuns.WaitForServerAsync(run, from, php.Id);
-
-        var stacks = PprofFrames.Read(await run.QueryFileAsync($"pid=\"{php.Id}\"", from));
-        Assert.True(InterpreterRuns.AgentSamples(run, php.Id, from) > 0, "the agent took no sample of the 2-second process");
-        Assert.Contains(stacks, s => s.Frames.Any(f => f.ToString() == "leaf chain.php:7"));
-        Assert.Contains(stacks, s => InterpreterRuns.IsNative(s.Frames[^1], s_start));
-        InterpreterRuns.AssertNoInterpreterWarnings(run, php.Id);
-        Assert.True(run.Agent.Logs.Entries.Count(e => e.Level >= LogLevel.Information && e.Message.Contains($"process {php.Id} ", StringComparison.Ordinal)) <= 1);
-    }
-
-    [Fact]
-    public async Task A_PHP_version_without_a_table_is_logged_once_and_profiled_natively()
-    {
-        var hidden = HiddenVersionPhp();
-        await using var run = await ServerReadback.StartAsync("php8.9");
-        using var php = Tracees.Start(hidden, Script, LongRun);
-        var from = await run.WaitForTablesAsync(php.Id);
-        await InterpreterRuns.CollectAsync(run, php, from, InterpreterRuns.WantedSamples, php.Id);
-
-        var stacks = PprofFrames.Read(await run.QueryFileAsync($"pid=\"{php.Id}\"", from));
-        Assert.DoesNotContain(stacks, s => s.Frames.Any(f => f.IsInterpreted));
-        AssertNativeThroughVm(stacks, hidden);
-        var line = Assert.Single(run.Agent.Logs.Entries, e => e.Message.Contains($"process {php.Id} ", StringComparison.Ordinal) && e.Level >= LogLevel.Information);
-        Assert.Contains("PHP 8.9.36", line.Message, StringComparison.Ordinal);
-        Assert.Contains(hidden, line.Message, StringComparison.Ordinal);
-        InterpreterRuns.AssertNoInterpreterWarnings(run, php.Id);
-        Assert.Equal(1, run.Agent.Agent.Interpreters!.Unsupported);
-    }
-
-    [Fact]
-    public async Task Php_unwinding_disable_ships_native_stacks_only()
-    {
-        await using var run = await ServerReadback.StartAsync(Comm, configure: o => o.PhpUnwindingDisable = true);
-        using var php = Tracees.Start(Php, Script, LongRun);
-        var from = await run.WaitForTablesAsync(php.Id);
-        await InterpreterRuns.CollectAsync(run, php, from, InterpreterRuns.WantedSamples, php.Id);
-
-        var stacks = PprofFrames.Read(await run.QueryFileAsync($"pid=\"{php.Id}\"", from));
-        Assert.DoesNotContain(stacks, s => s.Frames.Any(f => f.IsInterpreted));
-        AssertNativeThroughVm(stacks, Php);
-        Assert.Null(run.Agent.Agent.Interpreters!.Process(php.Id));
-        Assert.Equal(0, run.Agent.Agent.Interpreters!.PhpProcesses);
-    }
-
-    /// <summary>At least 90 % of the samples run through execute_ex down to the executable's _start.</summary>
-    private static void AssertNativeThroughVm(List<(long Value, StackFrame[] Frames)> stacks, string php) =>
-        Assert.True(stacks.Where(s => s.Frames.Any(f => InterpreterRuns.IsNative(f, ("execute_ex", php))) && InterpreterRuns.IsNative(s.Frames[^1], ("_start", php))).Sum(s => s.Value) >= stacks.Sum(s => s.Value) * 0.9,
-            "native stacks through the VM loop were not shipped:\n" + PprofFrames.Format(stacks));
+    public Task Php_unwinding_disable_ships_native_stacks_only() =>
+        InterpreterRuns.AssertDisabledAsync(s_php, [LongRun], o => o.PhpUnwindingDisable = true, ("execute_ex", Php), i => i.PhpProcesses);
 
     /// <summary>Debian's php8.2 copied as php8.9 with its "X-Powered-By: PHP/8.2.x" string patched to 8.9: a version the agent has no table for.</summary>
     private static string HiddenVersionPhp()

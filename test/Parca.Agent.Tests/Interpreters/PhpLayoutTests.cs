@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parca.Agent.Interpreters;
 
 namespace Parca.Agent.Tests.Interpreters;
@@ -13,9 +12,8 @@ public sealed class PhpLayoutTests
     [Fact]
     public void Php_82_offsets_match_Debians_headers()
     {
-        var dir = Directory.CreateTempSubdirectory("parca-php-layout-").FullName;
-        var source = Path.Combine(dir, "layout.c");
-        File.WriteAllText(source, """
+        var c = LayoutProgram.Run(
+            """
             #include <main/php.h>
             #include <Zend/zend_globals.h>
             #include <stdio.h>
@@ -32,11 +30,8 @@ public sealed class PhpLayoutTests
                 printf("version %s\n", PHP_VERSION);
                 return 0;
             }
-            """);
-        var exe = Path.Combine(dir, "layout");
-        var includes = Tracees.Run("php-config8.2", "--includes").Trim();
-        Tracees.Run("gcc", $"-w {includes} -o {exe} {source}");
-        var c = Tracees.Run(exe, "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
+            """,
+            "-w " + Tracees.Run("php-config8.2", "--includes").Trim());
         var l = PhpLayouts.For(c["version"])!;
         Assert.NotNull(l);
 
@@ -47,17 +42,12 @@ public sealed class PhpLayoutTests
             ("func_scope", l.FunctionScope), ("op_filename", l.OpArrayFilename), ("op_line_start", l.OpArrayLineStart), ("zop_lineno", l.OpLine),
             ("str_len", l.StringLength), ("str_val", l.StringValue), ("ce_name", l.ClassName),
         };
-        foreach (var (name, value) in expected)
-        {
-            Assert.True(c[name] == value.ToString(CultureInfo.InvariantCulture), $"{name}: the headers say {c[name]}, the table {value}");
-        }
+        LayoutProgram.AssertValues(c, expected);
 
         Assert.Equal("0x20000 2", c["flags"]); // PARCA_PHP_CALL_TOP, PARCA_PHP_USER_FUNCTION in bpf/interp_php.h
         using (var handle = File.OpenHandle("/usr/bin/php8.2"))
         {
             Assert.Equal(c["version"], PhpDetector.ReadVersion(Parca.Symbols.Elf.ElfFile.Open("/usr/bin/php8.2"), handle));
         }
-
-        Directory.Delete(dir, recursive: true);
     }
 }

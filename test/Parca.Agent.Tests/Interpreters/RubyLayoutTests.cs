@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using Parca.Agent.Interpreters;
 
 namespace Parca.Agent.Tests.Interpreters;
@@ -16,9 +15,8 @@ public sealed class RubyLayoutTests
     [Fact]
     public void Ruby_31_offsets_match_Debians_headers()
     {
-        var dir = Directory.CreateTempSubdirectory("parca-ruby-layout-").FullName;
-        var source = Path.Combine(dir, "layout.c");
-        File.WriteAllText(source, $$"""
+        var c = LayoutProgram.Run(
+            $$"""
             #include "{{Header}}"
             int printf(const char *, ...);
             #define O(name, type, field) printf(name " %zu\n", __builtin_offsetof(type, field));
@@ -41,10 +39,9 @@ public sealed class RubyLayoutTests
                 printf("types %d %d %d\n", (int)RUBY_T_STRING, (int)RUBY_T_ARRAY, (int)RUBY_T_MASK);
                 return 0;
             }
-            """);
-        var exe = Path.Combine(dir, "layout");
-        Tracees.Run("gcc", $"-w -o {exe} {source} -lruby-3.1"); // the header's inline functions call into libruby
-        var c = Tracees.Run(exe, "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
+            """,
+            "-w",
+            "-lruby-3.1"); // the header's inline functions call into libruby
         var l = RubyLayouts.For("3.1.2")!;
 
         var expected = new (string Name, int Value)[]
@@ -57,16 +54,12 @@ public sealed class RubyLayoutTests
             ("insn_info_size", l.InsnInfoSize), ("insn_info_line", l.InsnInfoLine), ("str_len", l.StringLength), ("str_ptr", l.StringPointer),
             ("str_embed", l.StringEmbedded), ("ary_len", l.ArrayLength), ("ary_ptr", l.ArrayPointer), ("ary_embed", l.ArrayEmbedded),
         };
-        foreach (var (name, value) in expected)
-        {
-            Assert.True(c[name] == value.ToString(CultureInfo.InvariantCulture), $"{name}: the header says {c[name]}, the table {value}");
-        }
+        LayoutProgram.AssertValues(c, expected);
 
         Assert.Equal($"0x{l.StringNoEmbedFlag:x} 0x{l.StringEmbedLengthMask:x} {l.StringEmbedLengthShift}", c["string_flags"]);
         Assert.Equal($"0x{l.ArrayEmbedFlag:x}", c["array_flag"]);
         Assert.Equal("0x20 0x80", c["frame_flags"]); // PARCA_RUBY_FRAME_FINISH, _CFRAME in bpf/interp_ruby.h
         Assert.Equal("5 7 31", c["types"]); // RubyCodeReader's type checks (T_STRING, T_ARRAY, the type mask 0x1f)
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

@@ -64,4 +64,9 @@ when 'threads'
   puts "threads #{tid} #{worker_tid}"
   spin(seconds)
   worker.join
+when 'fork'
+  # Both children on one line: their <main> and block frames name the same line.
+  children = [fork { spin(seconds) }, fork { spin(seconds) }]
+  puts "children #{children.join(' ')}"
+  children.each { |pid| Process.wait(pid) }
 end
