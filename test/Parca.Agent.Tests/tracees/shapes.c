@@ -73,6 +73,11 @@ int main(int argc, char **argv)
         struct itimerval t = {{0, 2000}, {0, 2000}};
         setitimer(ITIMER_PROF, &t, NULL);
         idle_loop();
+        /* Stop the timer before printing: the handler takes longer than the 2 ms period, so with the timer on,
+         * main would crawl through printf between handler runs for minutes and the samples would show the handler
+         * above printf instead of above idle_loop. */
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_PROF, &off, NULL);
     } else if (strcmp(mode, "thread") == 0) {
         pthread_t thread;
         pthread_create(&thread, NULL, worker, NULL);
