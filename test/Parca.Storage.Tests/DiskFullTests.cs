@@ -173,11 +173,15 @@ public sealed class DiskFullTests : IDisposable
         Assert.True(store.PendingCompactions >= 2, $"{store.PendingCompactions} sealed heads waiting");
         Assert.True(store.CompactionFailures >= 2, $"{store.CompactionFailures} failed compactions");
         Assert.Contains(_log, l => l.Contains("compaction of a head", StringComparison.Ordinal) && l.Contains("retrying in", StringComparison.Ordinal));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_disk.Path, "data", "blocks"))); // no half-written block
+        // No block on disk: a retry may be writing its temporary file at this instant (it deletes it on failure), so
+        // only finished block files count here; the temporary ones must all be gone once the retries succeed.
+        var blockDir = Path.Combine(_disk.Path, "data", "blocks");
+        Assert.Empty(Directory.GetFiles(blockDir, "*" + Blocks.BlockFormat.Extension));
 
         _disk.Free();
         await store.FlushAsync(); // retried by itself: every waiting head becomes blocks
         Assert.Equal(0, store.PendingCompactions);
+        Assert.Empty(Directory.GetFiles(blockDir, "*.tmp")); // no half-written block left behind
         store.Append(Cpu, s_job, Profile(1000)); // ingest accepted again
         acked["main;p1000"] = 1;
         Assert.Equal(acked, Acknowledged(store));
