@@ -23,6 +23,14 @@ internal static partial class ProcFs
     public static (string Comm, int Ppid, ulong StartTime)? ReadStat(ProcessFiles files, int pid) =>
         files.ReadProcText(pid, "stat", files.Limits.SmallProcFileMaxBytes) is { } stat ? ParseStat(stat) : null;
 
+    /// <summary>True while <paramref name="process"/> runs: its PID exists and names the same process (start time).</summary>
+    public static bool IsRunning(ProcessFiles files, ProcessInfo process) =>
+        ReadStat(files, process.Pid) is { } stat && stat.StartTime == process.StartTime;
+
+    /// <summary>The environment the process started with (/proc/PID/environ, NAME=value entries); empty when unreadable.</summary>
+    public static string[] ReadEnvironment(ProcessFiles files, int pid) =>
+        files.ReadProcText(pid, "environ", files.Limits.MapsMaxBytes)?.Split('\0', StringSplitOptions.RemoveEmptyEntries) ?? [];
+
     /// <summary>Parses /proc/PID/stat (comm may contain spaces and parentheses: split at the last ')'); null when malformed.</summary>
     public static (string Comm, int Ppid, ulong StartTime)? ParseStat(string stat)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Parca.Agent.Processes;
 using Parca.Agent.Profiling;
@@ -23,7 +22,7 @@ internal sealed partial class DotnetPerfMapEnabler
     private readonly string _procRoot;
     private readonly ProcessFiles _files;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<int, State> _states = [];
+    private readonly ProcessStates<State> _states = new(() => new State());
     private long _enabled;
     private long _failed;
 
@@ -51,10 +50,7 @@ internal sealed partial class DotnetPerfMapEnabler
             return;
         }
 
-        var state = _states.AddOrUpdate(
-            process.Pid,
-            _ => new State(process.StartTime),
-            (_, s) => s.StartTime == process.StartTime ? s : new State(process.StartTime));
+        var state = _states.For(process);
         lock (state)
         {
             if (state.Outcome != Outcome.Pending)
@@ -71,7 +67,7 @@ internal sealed partial class DotnetPerfMapEnabler
             var socket = DiagnosticsIpc.FindSocket(_procRoot, process.Pid, process.NamespacePid);
             if (socket is null)
             {
-                if (++state.Attempts >= SocketAttempts && StillRunning(process))
+                if (++state.Attempts >= SocketAttempts && ProcFs.IsRunning(_files, process))
                 {
                     Fail(process, state, $"no diagnostics socket dotnet-diagnostic-{process.NamespacePid}-*-socket in {_procRoot}/{process.Pid}/root/tmp (DOTNET_EnableDiagnostics=0, or TMPDIR points elsewhere)");
                 }
@@ -87,7 +83,7 @@ internal sealed partial class DotnetPerfMapEnabler
                 Interlocked.Increment(ref _enabled);
                 LogEnabled(_logger, process.Pid, process.Comm);
             }
-            else if (StillRunning(process))
+            else if (ProcFs.IsRunning(_files, process))
             {
                 Fail(process, state, result.Error!);
             }
@@ -99,23 +95,13 @@ internal sealed partial class DotnetPerfMapEnabler
     }
 
     /// <summary>Forgets processes that exited.</summary>
-    public void Sweep()
-    {
-        foreach (var (pid, state) in _states)
-        {
-            var stat = ProcFs.ReadStat(_files, pid);
-            if (stat is null || stat.Value.StartTime != state.StartTime)
-            {
-                _states.TryRemove(pid, out _);
-            }
-        }
-    }
+    public void Sweep() => _states.Sweep(_files);
 
     /// <summary>Turns off the perf maps the agent turned on (the runtime stops writing; the file stays for other tools).</summary>
     public async Task DisableAllAsync()
     {
         var tasks = new List<Task>();
-        foreach (var (_, state) in _states)
+        foreach (var state in _states.States)
         {
             if (state.Outcome == Outcome.Enabled && state.Socket is { } socket)
             {
@@ -130,13 +116,7 @@ internal sealed partial class DotnetPerfMapEnabler
     /// <summary>True when the process was started with the perf map on (DOTNET_/COMPlus_PerfMapEnabled other than 0).</summary>
     private bool AlreadyOn(ProcessInfo process)
     {
-        var environ = _files.ReadProcText(process.Pid, "environ", _files.Limits.MapsMaxBytes);
-        if (environ is null)
-        {
-            return false;
-        }
-
-        foreach (var entry in environ.Split('\0'))
+        foreach (var entry in ProcFs.ReadEnvironment(_files, process.Pid))
         {
             if ((entry.StartsWith("DOTNET_PerfMapEnabled=", StringComparison.Ordinal) || entry.StartsWith("COMPlus_PerfMapEnabled=", StringComparison.Ordinal))
                 && !entry.EndsWith("=0", StringComparison.Ordinal))
@@ -147,8 +127,6 @@ internal sealed partial class DotnetPerfMapEnabler
 
         return false;
     }
-
-    private bool StillRunning(ProcessInfo process) => ProcFs.ReadStat(_files, process.Pid) is { } stat && stat.StartTime == process.StartTime;
 
     private void Fail(ProcessInfo process, State state, string why)
     {
@@ -175,10 +153,8 @@ internal sealed partial class DotnetPerfMapEnabler
         Gone,
     }
 
-    private sealed class State(ulong startTime)
+    private sealed class State
     {
-        public ulong StartTime { get; } = startTime;
-
         public Outcome Outcome { get; set; }
 
         public int Attempts { get; set; }

@@ -31,8 +31,8 @@ internal sealed class JitCodeWatch : IDisposable
 
     private readonly Func<int, ProcessInfo?> _captured;
     private readonly Func<int, ulong, bool> _covers;
-    private readonly Func<ProcessInfo, bool, bool> _reread;
-    private readonly Func<ProcessInfo, bool, bool>? _rereadJava;
+    private readonly RereadPolicy _dotnet;
+    private readonly RereadPolicy? _java;
     private readonly Dictionary<int, Watched> _watched = [];
     private readonly Channel<Watched> _pending = Channel.CreateBounded<Watched>(new BoundedChannelOptions(256) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Thread _worker;
@@ -49,8 +49,17 @@ internal sealed class JitCodeWatch : IDisposable
     {
         _captured = captured;
         _covers = covers;
-        _reread = reread;
-        _rereadJava = rereadJava;
+        _dotnet = new RereadPolicy(
+            (info, unmappedLeaf) =>
+            {
+                var found = reread(info, unmappedLeaf);
+                Interlocked.Increment(ref _rereads);
+                return found;
+            },
+            MinInterval,
+            MaxInterval);
+        // A JVM's re-read is a request it answers with a whole new map: counted by JavaPerfMaps.WrittenWithinWindows.
+        _java = rereadJava is null ? null : new RereadPolicy(rereadJava, JavaMinInterval, JavaMaxInterval);
         // A thread of its own: the re-reads block in file reads, and the thread pool grows too slowly on a loaded machine.
         _worker = new Thread(RereadQueued) { IsBackground = true, Name = "parca-agent jit watch" };
         _worker.Start();
@@ -94,11 +103,10 @@ internal sealed class JitCodeWatch : IDisposable
         {
             // Captured again or its maps re-read: libcoreclr.so may have been mapped since.
             w.Mappings = mappings;
-            w.Runtime = Symbolizer.IsDotnet(info) ? Runtime.Dotnet
-                : _rereadJava is not null && Symbolizer.IsJava(info) ? Runtime.Java : Runtime.None;
+            w.Policy = Symbolizer.IsDotnet(info) ? _dotnet : _java is not null && Symbolizer.IsJava(info) ? _java : null;
         }
 
-        if (w.Runtime == Runtime.None || !HasUnknownCode(pid, mappings, user, out var unmappedLeaf))
+        if (w.Policy is null || !HasUnknownCode(pid, mappings, user, out var unmappedLeaf))
         {
             return;
         }
@@ -177,19 +185,12 @@ internal sealed class JitCodeWatch : IDisposable
     private void Reread(Watched w)
     {
         var found = false;
+        var policy = w.Policy!;
         try
         {
             if (w.Process is { Exited: false } info)
             {
-                if (w.Runtime == Runtime.Java)
-                {
-                    found = _rereadJava!(info, w.UnmappedLeaf); // counted by JavaPerfMaps.WrittenWithinWindows
-                }
-                else
-                {
-                    found = _reread(info, w.UnmappedLeaf);
-                    Interlocked.Increment(ref _rereads);
-                }
+                found = policy.Reread(info, w.UnmappedLeaf);
             }
         }
         catch (Exception)
@@ -200,8 +201,7 @@ internal sealed class JitCodeWatch : IDisposable
         }
         finally
         {
-            var (min, max) = w.Runtime == Runtime.Java ? (JavaMinInterval, JavaMaxInterval) : (MinInterval, MaxInterval);
-            w.Interval = found ? min : TimeSpan.FromTicks(Math.Min(Math.Max(w.Interval.Ticks, min.Ticks) * 2, max.Ticks));
+            w.Interval = found ? policy.Min : TimeSpan.FromTicks(Math.Min(Math.Max(w.Interval.Ticks, policy.Min.Ticks) * 2, policy.Max.Ticks));
             Volatile.Write(ref w.NotBefore, Stopwatch.GetTimestamp() + (long)(w.Interval.TotalSeconds * Stopwatch.Frequency));
             Volatile.Write(ref w.Queued, 0);
         }
@@ -213,12 +213,8 @@ internal sealed class JitCodeWatch : IDisposable
         _worker.Join();
     }
 
-    private enum Runtime
-    {
-        None,
-        Dotnet,
-        Java,
-    }
+    /// <summary>How a runtime's processes are re-read (true: new methods found) and how often at most.</summary>
+    private sealed record RereadPolicy(Func<ProcessInfo, bool, bool> Reread, TimeSpan Min, TimeSpan Max);
 
     /// <summary>
     /// One process: its fields before <see cref="Queued"/> is set belong to the ring-buffer thread, and to the
@@ -233,7 +229,8 @@ internal sealed class JitCodeWatch : IDisposable
 
         public List<MemoryMapping>? Mappings { get; set; }
 
-        public Runtime Runtime { get; set; }
+        /// <summary>The process's runtime's re-read (null: not a runtime the watch re-reads).</summary>
+        public RereadPolicy? Policy { get; set; }
 
         public ProcessInfo? Process { get; set; }
 

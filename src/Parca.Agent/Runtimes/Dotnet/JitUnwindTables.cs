@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using Parca.Agent.Processes;
 using Parca.Agent.Unwinding;
@@ -17,7 +16,7 @@ internal sealed class JitUnwindTables
 {
     private readonly UnwindTableManager _unwinder;
     private readonly string _procRoot;
-    private readonly ConcurrentDictionary<int, State> _states = [];
+    private readonly ProcessStates<State> _states = new(() => new State());
 
     public JitUnwindTables(UnwindTableManager unwinder, string procRoot)
     {
@@ -98,7 +97,7 @@ internal sealed class JitUnwindTables
             return false;
         }
 
-        var state = _states.AddOrUpdate(info.Pid, _ => new State(info.StartTime), (_, s) => s.StartTime == info.StartTime ? s : new State(info.StartTime));
+        var state = _states.For(info);
         lock (state)
         {
             var added = hotSpot && Prune(state, methods);
@@ -201,16 +200,7 @@ internal sealed class JitUnwindTables
     }
 
     /// <summary>Forgets processes that exited (their tables go with them in the unwinder).</summary>
-    public void Sweep(Func<int, bool> alive)
-    {
-        foreach (var pid in _states.Keys)
-        {
-            if (!alive(pid))
-            {
-                _states.TryRemove(pid, out _);
-            }
-        }
-    }
+    public void Sweep(Func<int, bool> alive) => _states.RemoveWhere((pid, _) => !alive(pid));
 
     private bool Publish(ProcessInfo info, State state)
     {
@@ -331,10 +321,8 @@ internal sealed class JitUnwindTables
         NoTier0Yet,
     }
 
-    private sealed class State(ulong startTime)
+    private sealed class State
     {
-        public ulong StartTime { get; } = startTime;
-
         public Dictionary<ulong, (uint Size, UnwindRow[]? Rows)> Methods { get; } = [];
 
         public bool Published { get; set; }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Parca.Agent.Processes;
 using Parca.Agent.Profiling;
@@ -23,7 +22,7 @@ internal sealed partial class JavaPerfMaps
 
     private readonly ProcessFiles _files;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<int, State> _states = [];
+    private readonly ProcessStates<State> _states = new(() => new State());
     private long _written;
     private long _writtenWithin;
     private long _failed;
@@ -61,7 +60,7 @@ internal sealed partial class JavaPerfMaps
             return false;
         }
 
-        var state = _states.AddOrUpdate(process.Pid, _ => new State(process.StartTime), (_, s) => s.StartTime == process.StartTime ? s : new State(process.StartTime));
+        var state = _states.For(process);
         lock (state)
         {
             if (state.Failed || (listenerOnly && !HotSpotAttach.ListenerRuns(_files.ProcRoot, process.Pid, process.NamespacePid)))
@@ -85,7 +84,7 @@ internal sealed partial class JavaPerfMaps
             }
             catch (AttachException e)
             {
-                if (++state.Attempts >= Attempts && StillRunning(process))
+                if (++state.Attempts >= Attempts && ProcFs.IsRunning(_files, process))
                 {
                     Fail(process, state, e.Message);
                 }
@@ -110,16 +109,7 @@ internal sealed partial class JavaPerfMaps
     }
 
     /// <summary>Forgets processes that exited.</summary>
-    public void Sweep()
-    {
-        foreach (var (pid, state) in _states)
-        {
-            if (ProcFs.ReadStat(_files, pid) is not { } stat || stat.StartTime != state.StartTime)
-            {
-                _states.TryRemove(pid, out _);
-            }
-        }
-    }
+    public void Sweep() => _states.Sweep(_files);
 
     /// <summary>The flag that switches attaching off, from the command line or the JDK's option variables.</summary>
     private string? DisabledByFlag(ProcessInfo process)
@@ -130,13 +120,7 @@ internal sealed partial class JavaPerfMaps
             return Disable;
         }
 
-        var environ = _files.ReadProcText(process.Pid, "environ", _files.Limits.MapsMaxBytes);
-        if (environ is null)
-        {
-            return null;
-        }
-
-        foreach (var entry in environ.Split('\0'))
+        foreach (var entry in ProcFs.ReadEnvironment(_files, process.Pid))
         {
             if ((entry.StartsWith("JAVA_TOOL_OPTIONS=", StringComparison.Ordinal) || entry.StartsWith("JDK_JAVA_OPTIONS=", StringComparison.Ordinal))
                 && entry.Contains(Disable, StringComparison.Ordinal))
@@ -147,8 +131,6 @@ internal sealed partial class JavaPerfMaps
 
         return null;
     }
-
-    private bool StillRunning(ProcessInfo process) => ProcFs.ReadStat(_files, process.Pid) is { } stat && stat.StartTime == process.StartTime;
 
     private void Fail(ProcessInfo process, State state, string why)
     {
@@ -166,10 +148,8 @@ internal sealed partial class JavaPerfMaps
     [LoggerMessage(Level = LogLevel.Warning, Message = "process {Pid} ({Comm}): could not have the JVM write its perf map: {Reason}; its Java frames stay unnamed (logged once per process)")]
     private static partial void LogFailed(ILogger logger, int pid, string comm, string reason);
 
-    private sealed class State(ulong startTime)
+    private sealed class State
     {
-        public ulong StartTime { get; } = startTime;
-
         public int Attempts { get; set; }
 
         public int Written { get; set; }
