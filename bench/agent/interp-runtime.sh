@@ -22,6 +22,7 @@ esac
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; sysctl -qw kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
+. bench/agent/lib.sh
 
 dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
 pids=()
@@ -32,14 +33,7 @@ start_agent() { # hz flags...
   dotnet src/Parca.Agent.Cli/bin/Release/net10.0/parca-agent.dll --profiling-cpu-sampling-frequency="$hz" \
     --log-level=warn --http-address=127.0.0.1:17081 --dwarf-unwinding-cache-dir="$work/cache" "$@" >"$work/agent.log" 2>&1 &
   agent=$!
-  prog=""
-  for _ in $(seq 120); do
-    # our agent's own program: the prog ids of its file descriptors (other agents on the machine load one of the same name)
-    prog=$(cat /proc/"$agent"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ { print $2 }' | while read -r id; do
-      bpftool prog show id "$id" 2>/dev/null | grep -q 'name parca_sample_cpu' && echo "$id"; done | head -1 || true)
-    [ -n "$prog" ] && break
-    sleep 1
-  done
+  prog=$(agent_prog_id "$agent")
   sleep "${SETTLE:-10}" # every process seen, its tables loaded and its interpreter detected
   kill -0 "$agent" 2>/dev/null || { echo "the agent exited:"; tail -20 "$work/agent.log"; exit 1; }
 }
@@ -73,9 +67,9 @@ start_agent 19
 # Steady state, as bench/agent/overhead.sh measures: the agent's first windows JIT-compile its window, interpreter
 # and shipping paths and read every process's files once; that start-up cost is not the per-second cost.
 sleep "${WARMUP:-60}"
-t0=$(awk '{print $14 + $15}' "/proc/$agent/stat")
+t0=$(cpu_ticks "$agent")
 sleep "$SECONDS_"
-t1=$(awk '{print $14 + $15}' "/proc/$agent/stat")
+t1=$(cpu_ticks "$agent")
 awk -v d="$((t1 - t0))" -v tick="$TICK" -v s="$SECONDS_" -v p="$PROCS" -v m="$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")" \
   'BEGIN { printf "agent at 19 Hz with %d busy '"$INTERP"' processes: %.3f %% of one core (user+sys), peak RSS %.1f MiB\n", p, 100 * d / tick / s, m / 1024 }'
 curl -s http://127.0.0.1:17081/metrics | grep -E '^parca_agent_interpreter_symbol_cache' || true

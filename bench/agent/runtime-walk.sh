@@ -18,44 +18,26 @@ JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; sysctl -qw kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
+. bench/agent/lib.sh
 
 dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
-mkdir -p "$work/dotnet" "$work/java"
-cp test/Parca.Agent.Tests/tracees/dotnetchain/* "$work/dotnet/"
-dotnet build "$work/dotnet/Tracee.csproj" -c Release -o "$work/dotnet/out" -nologo -v q >/dev/null
-"$JAVA_HOME/bin/javac" -d "$work/java" test/Parca.Agent.Tests/tracees/javachain/*.java
-cp test/Parca.Agent.Tests/tracees/nodechain/chain.js "$work/"
+build_runtime_tracees
 run_for=$((SETTLE + SECONDS_ + 30))
-
-start() { # KIND
-  case $1 in
-    # exec: the backgrounded subshell becomes the tracee, so $! is the process itself.
-    dotnet) exec env -u DOTNET_PerfMapEnabled dotnet "$work/dotnet/out/Tracee.dll" "$run_for" ;;
-    java) cd "$work/java" && exec "$JAVA_HOME/bin/java" -cp . tracee.chain.Chain "$run_for" ;;
-    node) exec node "$work/chain.js" "$run_for" ;;
-  esac >/dev/null &
-}
 
 for kind in dotnet java node; do
   pids=()
-  for _ in $(seq "$PROCS"); do start "$kind"; pids+=($!); done
+  for _ in $(seq "$PROCS"); do start_runtime_tracee "$kind" "$run_for" /dev/null; pids+=($!); done
   dotnet src/Parca.Agent.Cli/bin/Release/net10.0/parca-agent.dll --profiling-cpu-sampling-frequency=19 \
     --log-level=warn --http-address=127.0.0.1:17082 --dwarf-unwinding-cache-dir="$work/cache" >"$work/agent.log" 2>&1 &
   agent=$!
-  prog=""
-  for _ in $(seq 120); do
-    prog=$(cat /proc/"$agent"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ { print $2 }' | while read -r id; do
-      bpftool prog show id "$id" 2>/dev/null | grep -q 'name parca_sample_cpu' && echo "$id"; done | head -1 || true)
-    [ -n "$prog" ] && break
-    sleep 1
-  done
+  prog=$(agent_prog_id "$agent")
   sleep "$SETTLE"
   kill -0 "$agent" 2>/dev/null || { echo "the agent exited:"; tail -20 "$work/agent.log"; exit 1; }
   sysctl -qw kernel.bpf_stats_enabled=1
   before=$(bpftool prog show id "$prog")
-  t0=$(awk '{print $14 + $15}' "/proc/$agent/stat")
+  t0=$(cpu_ticks "$agent")
   sleep "$SECONDS_"
-  t1=$(awk '{print $14 + $15}' "/proc/$agent/stat")
+  t1=$(cpu_ticks "$agent")
   after=$(bpftool prog show id "$prog")
   sysctl -qw kernel.bpf_stats_enabled=0
   # bpftool prints run_time_ns/run_cnt only once stats were on and the program ran: absent = 0

@@ -14,24 +14,10 @@ JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+. bench/agent/lib.sh
 
 dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
-mkdir -p "$work/dotnet" "$work/java"
-cp test/Parca.Agent.Tests/tracees/dotnetchain/* "$work/dotnet/"
-dotnet build "$work/dotnet/Tracee.csproj" -c Release -o "$work/dotnet/out" -nologo -v q >/dev/null
-"$JAVA_HOME/bin/javac" -d "$work/java" test/Parca.Agent.Tests/tracees/javachain/*.java
-cp test/Parca.Agent.Tests/tracees/nodechain/chain.js "$work/"
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-start() { # KIND INDEX LABEL
-  case $1 in
-    # exec: the backgrounded subshell becomes the tracee, so $! is the process whose RSS is read.
-    dotnet) exec env -u DOTNET_PerfMapEnabled dotnet "$work/dotnet/out/Tracee.dll" "$DURATION" ;;
-    java) cd "$work/java" && exec "$JAVA_HOME/bin/java" -cp . tracee.chain.Chain "$DURATION" ;;
-    node) exec node "$work/chain.js" "$DURATION" ;;
-  esac >"$work/$3.$1.$2.out" &
-}
+build_runtime_tracees
 
 # round LABEL [agent]: runs every tracee for DURATION s; prints per runtime calls per CPU second, CPU and RSS.
 round() {
@@ -40,14 +26,14 @@ round() {
     dotnet src/Parca.Agent.Cli/bin/Release/net10.0/parca-agent.dll --http-address=127.0.0.1:0 \
       --profiling-cpu-sampling-frequency=19 --log-level=warn >"$work/agent.log" 2>&1 &
     agent=$!
-    for _ in $(seq 120); do bpftool prog show name parca_sample_cpu >/dev/null 2>&1 && break; sleep 1; done
+    [ -n "$(agent_prog_id "$agent")" ] || { echo "the agent loaded no program:"; tail -20 "$work/agent.log"; exit 1; }
   fi
   local a0=0
   [ -n "$agent" ] && a0=$(cpu_ticks "$agent")
   for kind in dotnet java node; do
     local n=5
     [ $kind = dotnet ] && n=10
-    for i in $(seq $n); do start $kind "$i" "$label"; pids+=($!); kinds+=($kind); done
+    for i in $(seq $n); do start_runtime_tracee $kind "$DURATION" "$work/$label.$kind.$i.out"; pids+=($!); kinds+=($kind); done
   done
   sleep 5
   declare -A rss=()
