@@ -16,6 +16,8 @@
 #define UCONTEXT_RSP 160
 #define UCONTEXT_RIP 168
 
+#include "java.h"
+
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
@@ -161,6 +163,7 @@ static __always_inline int read_word(__u64 address, __u64 *value)
  * process's mappings were looked up once per frame before, a hash lookup of the pid each time. */
 struct unwind_ctx {
     struct parca_process *proc;
+    struct parca_java_proc *java; /* the process's JVM interpreter (java.h), or NULL */
 };
 
 /* One frame: returns 0 to continue, 1 to stop (bpf_loop's convention). */
@@ -270,6 +273,10 @@ static long unwind_step(__u64 index, void *ctx)
             return 1;
         }
         count(scratch, PARCA_STAT_UNWIND_FP_FRAMES);
+        /* An interpreted Java frame: its word names the method instead of the interpreter's pc (java.h). */
+        __u64 java_word = java_frame_word(((struct unwind_ctx *)ctx)->java, pc, bp);
+        if (java_word && n > 0 && n <= PARCA_MAX_STACK_DEPTH)
+            s->frames[n - 1] = java_word;
         cfa = bp + 16;
         bp = pair[0];
         ra = pair[1];
@@ -293,7 +300,7 @@ static long unwind_step(__u64 index, void *ctx)
 /* Walks the user stack of a process whose mappings are loaded; returns the number of frames in sample.frames. */
 static __always_inline __u32 unwind_user_stack(struct scratch *scratch, struct parca_process *proc, __u32 pid, __u64 ip, __u64 sp, __u64 bp, __u32 mixed)
 {
-    struct unwind_ctx ctx = { .proc = proc };
+    struct unwind_ctx ctx = { .proc = proc, .java = bpf_map_lookup_elem(&parca_java_procs, &pid) };
     scratch->unwind.mixed = mixed;
     struct parca_walk_state *st = &scratch->unwind;
     scratch->sample.frames[0] = ip;

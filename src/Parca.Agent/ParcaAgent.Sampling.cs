@@ -78,6 +78,7 @@ public sealed partial class ParcaAgent
                 _unwinder?.Sweep();
                 _dotnet?.Sweep();
                 _java?.Sweep();
+                _windows.JavaInterpreter?.Sweep();
                 _windows.JitUnwind?.Sweep(pid => _unwinder?.HasProcess(pid) == true);
                 _interpreters?.Sweep();
                 Metrics.WindowClosed();

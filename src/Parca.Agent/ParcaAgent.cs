@@ -136,6 +136,8 @@ public sealed partial class ParcaAgent : IAsyncDisposable
 
     internal Runtimes.Java.JavaPerfMaps? Java => _java;
 
+    internal Runtimes.Java.HotSpotInterpreter? JavaInterpreter => _windows.JavaInterpreter;
+
     public AgentMetrics Metrics { get; } = new();
 
     /// <summary>The HTTP address actually bound (useful with port 0). Valid after <see cref="StartAsync"/>.</summary>
@@ -240,6 +242,13 @@ public sealed partial class ParcaAgent : IAsyncDisposable
             if (_dotnet is not null || _java is not null)
             {
                 _windows.JitUnwind = new Runtimes.Dotnet.JitUnwindTables(_unwinder, Options.ProcRoot);
+            }
+
+            if (_java is not null)
+            {
+                // Interpreted Java frames are read by the table walk (bpf/java.h), so only with unwind tables.
+                _windows.JavaInterpreter = new Runtimes.Java.HotSpotInterpreter(
+                    _sampler.MapFd("parca_java_procs"), _processes.Objects, _processes.Files, loggers.CreateLogger("parca.agent.java"));
             }
         }
 

@@ -32,6 +32,12 @@ internal sealed partial class WindowProcessor
                 continue;
             }
 
+            if (Runtimes.Java.HotSpotInterpreter.IsFrameWord(user[u]))
+            {
+                locationIds.Add(JavaLocation(group, process, pid, user[u]));
+                continue;
+            }
+
             // The first user frame is the interrupted pc only when the sample did not start in the kernel.
             locationIds.Add(UserLocation(group, process, pid, user[u], leaf: u == 0 && kernelEmpty));
         }

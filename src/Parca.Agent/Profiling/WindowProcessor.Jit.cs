@@ -81,6 +81,7 @@ internal sealed partial class WindowProcessor
     private bool ReadHotSpotMap(ProcessInfo info)
     {
         _symbolizer.LoadPerfMap(_processes.Files, info, restart: true);
+        JavaInterpreter?.Publish(info, _symbolizer.PerfMapEntries(info));
         if (JitUnwind is not { } hotSpot)
         {
             return false;

@@ -60,6 +60,7 @@ internal sealed partial class WindowProcessor
     {
         _symbolizer.NewWindow();
         Interpreters?.Symbols.NewWindow();
+        JavaInterpreter?.NewWindow();
         // Everything that reads a process's files (metadata, maps, ELF symbols, perf map) happens in background
         // tasks; the window waits for them until this deadline and then builds the profiles with what it has.
         var deadline = Stopwatch.GetTimestamp() + (long)(_processes.Files.Limits.WindowWait.TotalSeconds * Stopwatch.Frequency);
@@ -76,6 +77,11 @@ internal sealed partial class WindowProcessor
             var user = stacks.UserFrames(e);
             foreach (var address in user[..InterpreterFrames.NativeLength(user)])
             {
+                if (Runtimes.Java.HotSpotInterpreter.IsFrameWord(address))
+                {
+                    continue; // an interpreted Java frame (named by JavaLocation), no address
+                }
+
                 set.Add(address);
             }
         }
@@ -402,6 +408,9 @@ internal sealed partial class WindowProcessor
         public Dictionary<int, ulong> InterpreterMappings { get; } = [];
 
         public Dictionary<(int Pid, ulong Code, uint Fingerprint, int Line), ulong> InterpreterLocations { get; } = [];
+
+        /// <summary>Interpreted Java frames' locations by (pid, Method*, line).</summary>
+        public Dictionary<(int Pid, ulong Method, int Line), ulong> JavaLocations { get; } = [];
 
         public List<ExecutableSegment> Executables { get; } = [];
 

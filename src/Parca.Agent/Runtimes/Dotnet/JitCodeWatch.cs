@@ -148,6 +148,11 @@ internal sealed class JitCodeWatch : IDisposable
         unmappedLeaf = false;
         for (var i = 0; i < user.Length; i++)
         {
+            if (Java.HotSpotInterpreter.IsFrameWord(user[i]))
+            {
+                continue; // an interpreted Java frame: the interpreter's code is known
+            }
+
             var address = i == 0 ? user[0] : user[i] - 1; // a return address: the call is before it
             var mapping = MemoryMapping.Find(mappings, address);
             if (mapping is null)
