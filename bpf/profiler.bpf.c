@@ -45,6 +45,7 @@ struct parca_walk_state {
     __u32 pid;
     __u32 exact;   /* ip is an interrupted pc (first frame, after a signal frame), not a return address */
     __u32 mixed;   /* frame-pointer steps allowed where a pc has no table */
+    __u64 r13;     /* the interrupted r13: HotSpot's interpreter keeps the running bytecode's pointer there (java.h) */
 };
 
 struct scratch {
@@ -177,6 +178,9 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
         ip = BPF_CORE_READ(user_regs, ip);
         sp = BPF_CORE_READ(user_regs, sp);
         fp = BPF_CORE_READ(user_regs, bp);
+        scratch->unwind.r13 = BPF_CORE_READ(user_regs, r13);
+    } else {
+        scratch->unwind.r13 = ctx->regs.r13;
     }
     __u32 user_len;
     struct parca_config *config = bpf_map_lookup_elem(&parca_config, &zero);

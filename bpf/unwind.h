@@ -274,7 +274,7 @@ static long unwind_step(__u64 index, void *ctx)
         }
         count(scratch, PARCA_STAT_UNWIND_FP_FRAMES);
         /* An interpreted Java frame: its word names the method instead of the interpreter's pc (java.h). */
-        __u64 java_word = java_frame_word(((struct unwind_ctx *)ctx)->java, pc, bp);
+        __u64 java_word = java_frame_word(((struct unwind_ctx *)ctx)->java, pc, bp, n == 1 ? st->r13 : 0);
         if (java_word && n > 0 && n <= PARCA_MAX_STACK_DEPTH)
             s->frames[n - 1] = java_word;
         cfa = bp + 16;

@@ -24,6 +24,9 @@ internal sealed unsafe partial class HotSpotInterpreter
     internal const int MappingKey = 5;
     private const int ProcBytes = 24; // sizeof(struct parca_java_proc)
 
+    /// <summary>Windows in which reading the JVM's VMStructs may fail before it is given up (and logged).</summary>
+    private const int Attempts = 3;
+
     /// <summary>JDK 11–21 on x86-64: the Method* at rbp − 24 and the bcp at rbp − 64, as words of [rbp − 64, rbp).</summary>
     private const byte MethodSlot = 5;
     private const byte BcpSlot = 0;
@@ -125,14 +128,24 @@ internal sealed unsafe partial class HotSpotInterpreter
                         return cached.Method;
                     }
 
-                    if (cached.Method is { } m && state.Reader!.ConstMethodOf(state.Memory, method) == m.ConstMethod)
+                    if (cached.Method is { } m && StillSame(state, method, m))
                     {
                         state.Methods[method] = (m, window);
                         return m;
                     }
                 }
 
-                state.Reader ??= new HotSpotMethodReader(HotSpotVMStructs.Read(info, _objects, _files, state.Memory));
+                if (state.Reader is null)
+                {
+                    if (state.LastAttempt == window)
+                    {
+                        return null; // failed in this window already
+                    }
+
+                    state.LastAttempt = window;
+                    state.Reader = new HotSpotMethodReader(HotSpotVMStructs.Read(info, _objects, _files, state.Memory));
+                }
+
                 if (state.Methods.Count >= MaxMethodsPerProcess)
                 {
                     state.Methods.Clear();
@@ -154,6 +167,12 @@ internal sealed unsafe partial class HotSpotInterpreter
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
             {
+                // libjvm's file may be out of the pool or the JVM still starting: tried again in later windows.
+                if (++state.Attempts < Attempts)
+                {
+                    return null;
+                }
+
                 state.Failed = e.Message;
                 if (_files.Log.ShouldLog(pid))
                 {
@@ -162,6 +181,19 @@ internal sealed unsafe partial class HotSpotInterpreter
 
                 return null;
             }
+        }
+    }
+
+    /// <summary>The window's re-check of a cached method: its Method* still points at the ConstMethod it was read with.</summary>
+    private static bool StillSame(State state, ulong method, HotSpotMethod cached)
+    {
+        try
+        {
+            return state.Reader!.ConstMethodOf(state.Memory!, method) == cached.ConstMethod;
+        }
+        catch (IOException)
+        {
+            return false; // its memory was unmapped: read again (and fail as one frame, not as the JVM)
         }
     }
 
@@ -203,6 +235,10 @@ internal sealed unsafe partial class HotSpotInterpreter
         public HotSpotMethodReader? Reader { get; set; }
 
         public string? Failed { get; set; }
+
+        public int Attempts { get; set; }
+
+        public long LastAttempt { get; set; } = -1;
 
         public Dictionary<ulong, (HotSpotMethod? Method, long Window)> Methods { get; } = [];
     }

@@ -91,6 +91,11 @@ internal sealed class HotSpotMethodReader
             file = i == 0 ? null : Symbol(memory, PoolSymbol(memory, constants, i));
         }
 
+        if (klass.Length == 0 || name.Length == 0)
+        {
+            throw new IOException($"{method:x} is not a method"); // slots read while a frame was built or torn down
+        }
+
         var codeStart = constMethod + (ulong)_constMethodSize;
         var lines = (flags & _hasLineTable) != 0 ? LineTable(memory, codeStart + (ulong)codeSize) : [];
         return new HotSpotMethod($"{klass}.{name}{Parameters(signature)}", file, constMethod, codeStart, codeSize, lines);
