@@ -66,7 +66,7 @@ public sealed class JavaRuntimeTests
             await Task.Delay(run.Agent.Agent.Options.ProfilingDuration * 5);
             var (traces, file) = await run.StopAndQueryAsync(jvm.Id, from, ",thread=~\"worker-.*\"");
             // Below Worker.run (C2) the interpreted lambda and Thread.run, named from their frames.
-            AssertChain(traces, file, [.. Levels, "tracee.chain.Worker.run(double, long)"], ["java.lang.Thread.run", .. Below], run, jvm.Id);
+            AssertChain(traces, file, [.. Levels, "tracee.chain.Worker.run(double, long)"], ["java.lang.Thread.run()", .. Below], run, jvm.Id);
             DotnetRuntimeTests.AssertAtMostOneWarning(run.Agent, jvm.Id);
         }
         finally
@@ -181,7 +181,9 @@ public sealed class JavaRuntimeTests
         var methods = run.Agent.Agent.JitUnwind!.Methods(pid).ToDictionary(m => m.Start);
         var entries = DotnetTracees.PerfMapEntries(pid).Where(e => e.Name.Contains("tracee.chain.", StringComparison.Ordinal))
             .Select(e => $"{e.Start:x} {e.Name}: {(methods.TryGetValue(e.Start, out var m) ? (m.HasRows ? "rows" : "no rows") : "not analysed")}");
-        Assert.Fail($"the whole chain {string.Join(" <- ", chain)} <- ... {string.Join(" <- ", below)} holds {share:P1} of the samples:\n"
+        var interpreter = run.Agent.Agent.JavaInterpreter;
+        Assert.Fail($"the whole chain {string.Join(" <- ", chain)} <- ... {string.Join(" <- ", below)} holds {share:P1} of the samples "
+            + $"(interpreted methods named {interpreter?.Named}, unreadable {interpreter?.Unnamed}, last error: {interpreter?.LastError}):\n"
             + $"{string.Join("\n", entries)}\n{string.Join("\n", run.Agent.Logs.Entries.Where(e => e.Level >= LogLevel.Information).Select(e => e.Message).TakeLast(20))}\n"
             + Tracees.Run("go", "tool pprof -traces -addresses " + file));
     }

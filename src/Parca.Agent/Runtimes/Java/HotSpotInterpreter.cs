@@ -51,6 +51,9 @@ internal sealed unsafe partial class HotSpotInterpreter
 
     public long Unnamed { get; private set; }
 
+    /// <summary>Why the last method or JVM could not be read (tests' evidence).</summary>
+    public string? LastError { get; private set; }
+
     /// <summary>True for a word the BPF walk put in place of an interpreted frame's pc.</summary>
     public static bool IsFrameWord(ulong word) => (word >> 59) == 1;
 
@@ -106,6 +109,7 @@ internal sealed unsafe partial class HotSpotInterpreter
     {
         if (info is null || !_states.TryGetValue(pid, out var state))
         {
+            LastError = $"JVM {pid}: {(info is null ? "no process information" : "not registered")}";
             return null;
         }
 
@@ -157,9 +161,10 @@ internal sealed unsafe partial class HotSpotInterpreter
                     read = state.Reader.Read(state.Memory, method);
                     Named++;
                 }
-                catch (IOException)
+                catch (IOException e)
                 {
                     Unnamed++; // a frame read mid-change (method entry/exit), or a method freed since the sample
+                    LastError = $"method {method:x}: {e.Message}";
                 }
 
                 state.Methods[method] = (read, window);
@@ -168,6 +173,7 @@ internal sealed unsafe partial class HotSpotInterpreter
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
             {
                 // libjvm's file may be out of the pool or the JVM still starting: tried again in later windows.
+                LastError = $"JVM {pid}: {e.Message}";
                 if (++state.Attempts < Attempts)
                 {
                     return null;

@@ -79,7 +79,8 @@ internal sealed class HotSpotMethodReader
         var flags = _flagsBytes == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(header[_flags..]) : BinaryPrimitives.ReadUInt16LittleEndian(header[_flags..]);
 
         var holder = memory.Word(constants + (ulong)_poolHolder);
-        var klass = Symbol(memory, memory.Word(holder + (ulong)_klassName)).Replace('/', '.');
+        // A hidden class (a lambda's) is named Outer$$Lambda$1+0x...; the JVM shows it with a slash, as its perf map does.
+        var klass = Symbol(memory, memory.Word(holder + (ulong)_klassName)).Replace('/', '.').Replace("+0x", "/0x", StringComparison.Ordinal);
         var name = Symbol(memory, PoolSymbol(memory, constants, nameIndex));
         var signature = Symbol(memory, PoolSymbol(memory, constants, signatureIndex));
         string? file = null;
