@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Win32.SafeHandles;
@@ -60,7 +61,7 @@ internal static partial class PhpDetector
         long tls = 0;
         try
         {
-            symbols = ElfNamedSymbols.Find(elf, handle, "executor_globals", "executor_globals_offset", "_tsrm_ls_cache", "execute_ex");
+            symbols = ElfNamedSymbols.Find(elf, handle, "executor_globals", "executor_globals_offset", "tsrm_get_ls_cache_tcb_offset", "_tsrm_ls_cache", "execute_ex");
             if (!symbols.TryGetValue("execute_ex", out _))
             {
                 return null; // not the Zend VM
@@ -73,7 +74,7 @@ internal static partial class PhpDetector
                     return null;
                 }
 
-                if (ThreadSafeProblem(info, mapping, elf, symbols, out tls) is { } problem)
+                if (ThreadSafeProblem(info, mapping, elf, handle, symbols, out tls) is { } problem)
                 {
                     return new PhpDetection(null, null, mapping.Path, problem);
                 }
@@ -106,7 +107,7 @@ internal static partial class PhpDetector
     }
 
     /// <summary>Why a ZTS build cannot be walked (null: it can, <paramref name="tls"/> is _tsrm_ls_cache's fs-base offset).</summary>
-    private static string? ThreadSafeProblem(ProcessInfo info, MemoryMapping mapping, ElfFile elf, Dictionary<string, (ulong Value, ulong Size)> symbols, out long tls)
+    private static string? ThreadSafeProblem(ProcessInfo info, MemoryMapping mapping, ElfFile elf, SafeFileHandle handle, Dictionary<string, (ulong Value, ulong Size)> symbols, out long tls)
     {
         tls = 0;
         if (mapping.Path != info.ExecutablePath)
@@ -114,13 +115,39 @@ internal static partial class PhpDetector
             return "a thread-safe (ZTS) libphp keeps its thread-local TSRM cache at an offset only the dynamic loader knows; not walked";
         }
 
+        // The exported function that gives opcache's JIT the same offset survives stripping (_tsrm_ls_cache is a
+        // local symbol, in .symtab only); the symbol is the fallback for a build whose function is not the one
+        // instruction the linker makes of it in an executable.
+        if (symbols.TryGetValue("tsrm_get_ls_cache_tcb_offset", out var function)
+            && ElfNamedSymbols.ReadAt(elf, handle, function.Value, 7) is { } code && TcbOffsetImmediate(code) is { } immediate)
+        {
+            tls = immediate;
+            return null;
+        }
+
         if (!symbols.TryGetValue("_tsrm_ls_cache", out var cache))
         {
-            return "a thread-safe (ZTS) PHP build without the _tsrm_ls_cache symbol; not walked";
+            return "a thread-safe (ZTS) PHP build without the _tsrm_ls_cache symbol or a readable tsrm_get_ls_cache_tcb_offset; not walked";
         }
 
         tls = InterpreterFiles.StaticTlsOffset(elf, cache.Value);
         return tls == 0 ? "a thread-safe (ZTS) PHP build with no thread-local block (PT_TLS); not walked" : null;
+    }
+
+    /// <summary>
+    /// The offset tsrm_get_ls_cache_tcb_offset returns when its code is <c>mov $imm32, %rax</c> (48 c7 c0 imm32: the
+    /// linker's local-exec form of the initial-exec TLS access, in an executable), or null. A thread-pointer offset
+    /// below the pointer (TLS variant II) is negative; anything else is not what this function returns.
+    /// </summary>
+    internal static long? TcbOffsetImmediate(ReadOnlySpan<byte> code)
+    {
+        if (code.Length < 7 || code[0] != 0x48 || code[1] != 0xc7 || code[2] != 0xc0)
+        {
+            return null;
+        }
+
+        long value = BinaryPrimitives.ReadInt32LittleEndian(code[3..]);
+        return value < 0 ? value : null;
     }
 
     /// <summary>The version after "X-Powered-By: PHP/" in .rodata ("8.2.36"), or null.</summary>

@@ -46,7 +46,7 @@ public sealed class PhpEndToEndTests
         InterpreterRuns.AssertDisabledAsync(s_php, [LongRun], o => o.PhpUnwindingDisable = true, ("execute_ex", Php), i => i.PhpProcesses);
 
     /// <summary>The ZTS php CLI scripts/bootstrap.sh test builds (scripts/build-php-zts.sh; PHP_ZTS_DIR overrides its place).</summary>
-    private static string ZtsPhp()
+    internal static string ZtsPhp()
     {
         var dir = Environment.GetEnvironmentVariable("PHP_ZTS_DIR") is { Length: > 0 } d ? d : "/var/cache/parca-test/php-zts-8.2";
         var path = Path.Combine(dir, "bin", "php");

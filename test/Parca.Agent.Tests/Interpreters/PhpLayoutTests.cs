@@ -23,6 +23,23 @@ public sealed class PhpLayoutTests
     [Fact]
     public void Php_82_offsets_are_the_same_in_a_thread_safe_ZTS_build() => Offsets("-DZTS=1 -DZEND_ENABLE_STATIC_TSRMLS_CACHE=1 ");
 
+    [Fact]
+    public void Zts_thread_local_offset_decoded_from_tsrm_get_ls_cache_tcb_offset_is_where_the_symbol_table_puts_it()
+    {
+        var path = PhpEndToEndTests.ZtsPhp();
+        var elf = Parca.Symbols.Elf.ElfFile.Open(path);
+        using var handle = File.OpenHandle(path);
+        var symbols = ElfNamedSymbols.Find(elf, handle, "tsrm_get_ls_cache_tcb_offset", "_tsrm_ls_cache");
+        var code = ElfNamedSymbols.ReadAt(elf, handle, symbols["tsrm_get_ls_cache_tcb_offset"].Value, 7);
+        Assert.NotNull(code);
+        var decoded = PhpDetector.TcbOffsetImmediate(code);
+        Assert.NotNull(decoded);
+        Assert.Equal(InterpreterFiles.StaticTlsOffset(elf, symbols["_tsrm_ls_cache"].Value), decoded.Value);
+
+        Assert.Null(PhpDetector.TcbOffsetImmediate([0x48, 0x8b, 0x05, 0, 0, 0, 0])); // the GOT load of a shared libphp
+        Assert.Null(PhpDetector.TcbOffsetImmediate([0x48, 0xc7, 0xc0, 8, 0, 0, 0]));  // not below the thread pointer
+    }
+
     /// <summary>Compiles the offsetof program (with <paramref name="defines"/>), asserts the table equals it and returns its output.</summary>
     private static Dictionary<string, string> Offsets(string defines)
     {
