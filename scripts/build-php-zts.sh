@@ -2,7 +2,7 @@
 # Builds a thread-safe (ZTS) PHP 8.2 CLI from Debian's source package, for the agent's PHP ZTS tests: Debian ships
 # only non-ZTS PHP binaries (libphp8.2-embed and mod_php depend on php8.2-common's non-ZTS ABI), and ZTS is what
 # FrankenPHP, Apache worker/event MPM with mod_php ZTS and the php-zts images run.
-# Minimal: --disable-all, CLI only, -O2, symbols kept (not stripped; the agent finds executor_globals_offset in .dynsym).
+# Minimal: --disable-all, CLI only, no PCRE JIT (a long compile the tests do not need), -O2, symbols kept (not stripped; the agent finds executor_globals_offset in .dynsym).
 # Cached per machine: builds once; later calls only print the binary's path.
 #   scripts/build-php-zts.sh          build if missing, then print the php binary's path
 # PHP_ZTS_DIR overrides the cache directory (default /var/cache/parca-test/php-zts-8.2).
@@ -31,7 +31,7 @@ apt-get source -qq php8.2 >/dev/null 2>&1 || { apt-get update -qq && apt-get sou
 src=$(find . -maxdepth 1 -type d -name 'php8.2-*' | head -1)
 cd "$src"
 ./configure -q --prefix="$dir" --enable-zts --disable-all --disable-cgi --disable-phpdbg --enable-cli \
-  --without-pear --without-sqlite3 --without-pdo-sqlite --without-libxml CFLAGS="-O2" >/dev/null
+  --without-pear --without-sqlite3 --without-pdo-sqlite --without-libxml --without-pcre-jit CFLAGS="-O2" >/dev/null
 make -s -j"$(nproc)" >/dev/null 2>&1 || make -j1 # a failure repeats serially so its error is readable
 mkdir -p "$dir/bin"
 install -m 755 sapi/cli/php "$bin"
