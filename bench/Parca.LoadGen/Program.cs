@@ -59,6 +59,9 @@ switch (mode)
     case "reports":
         await ReportsRun(Arg(1, 5));
         break;
+    case "merge":
+        MergeRun(Arg(1, 20), Arg(2, 425_000));
+        break;
     case "replay":
         DurabilityRuns.Replay(Arg(1, 512));
         break;
@@ -746,6 +749,31 @@ static async Task ReportsRun(int runs)
 
         Console.WriteLine($"{name}: process peak working set so far {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20):N0} MiB");
     }
+}
+
+// The merge alone, cold (each call a new result), on a fresh process: every call's wall time in order, so the first
+// calls show what a server's first queries pay (JIT tiers, first-touch of pooled arrays) and the last ones the steady
+// state.
+static void MergeRun(int runs, int nodes)
+{
+    using var store = new ProfileStore();
+    var t = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds() * 1_000_000;
+    new ProfileWriter(store).Write([new WriteSeries([new("__name__", "cpu"), new("job", "large")], [new WriteSample(Parca.Pprof.PprofEncoder.Encode(LargeProfile.Generate(nodes, timeNanos: t)), null)])]);
+    var engine = new QueryEngine(store);
+    var selection = ProfileSelection.Merge("cpu:samples:count:cpu:nanoseconds:delta{job=\"large\"}", t - 60_000_000_000, t + 60_000_000_000);
+    var times = new List<string>();
+    for (var i = 0; i < runs; i++)
+    {
+        var sw = Stopwatch.StartNew();
+        var r = engine.Query(selection);
+        times.Add($"{sw.Elapsed.TotalMilliseconds:F1}");
+        if (i == 0)
+        {
+            Console.WriteLine($"merge: {r.Tree.Count:N0} result nodes, {r.Symbols.Locations.Count:N0} locations");
+        }
+    }
+
+    Console.WriteLine($"merge ms per call: {string.Join(' ', times)}; load: {File.ReadAllText("/proc/loadavg").Trim()}");
 }
 
 // CPU time of the calling process while f runs (the work is single-threaded, so under a loaded machine this is a
