@@ -300,6 +300,12 @@ public sealed class ResultSymbols
             return m;
         }
 
+        /// <summary>
+        /// Every location this importer brings in whole becomes a new result location (it appends to tables that were
+        /// empty), so <see cref="Distinct"/> holds without importing first.
+        /// </summary>
+        public bool KnownDistinct => Direct;
+
         /// <summary>Whether the source locations imported whole so far all became different result locations.</summary>
         public bool Distinct { get; private set; } = true;
 
