@@ -22,6 +22,7 @@ using QueryService = Parca.Server.Services.QueryService;
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   reports [runs=5]                                                    report times, bytes and allocations for a large.cpu-sized and a 1M-node profile
+//   merge [runs=20] [nodes=425000]                                      cold merges of one large profile in a fresh process: each call's wall ms in order
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 //   gocompare-large [copies=10]                                         the same with copies of the large.cpu-sized profile
 //   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
@@ -75,7 +76,7 @@ switch (mode)
         UnwindTableRun.Run();
         break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|arrow-inproc|storage|range|reports|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|arrow-inproc|storage|range|reports|merge|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
         return 2;
 }
 
