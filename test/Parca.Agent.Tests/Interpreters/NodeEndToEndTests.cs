@@ -1,0 +1,53 @@
+namespace Parca.Agent.Tests.Interpreters;
+
+/// <summary>
+/// JavaScript frames of Debian's node 20 (V8 11.3), run with no flag or environment change, profiled by the real
+/// agent on the real kernel and read back from a real parca: every function of the chain named with its file and
+/// first line, each in the place of the native frame V8 ran it in, the stack continuing through node's native code
+/// down to _start.
+/// </summary>
+[Collection(KernelCollection.Name)]
+public sealed class NodeEndToEndTests
+{
+    private const string Node = "/usr/bin/node";
+    private const string LongRun = "300";
+
+    private static readonly Interpreter s_node = new(Node, "node", "chain.js");
+
+    /// <summary>Leaf first; the module's top-level code is an anonymous function (node's CommonJS wrapper).</summary>
+    private static readonly string[] s_chain = ["leaf chain.js:5", "level3 chain.js:11", "level2 chain.js:15", "level1 chain.js:19", "spin chain.js:23", "(anonymous) chain.js:1"];
+
+    [Fact]
+    public async Task Four_level_chain_is_named_with_file_and_line_above_node_and_start()
+    {
+        await using var run = await ServerReadback.StartAsync(s_node.Comm);
+        using var tracee = s_node.Run(LongRun);
+        var from = await InterpreterRuns.WaitForInterpreterAsync(run, tracee.Id);
+        await InterpreterRuns.CollectAsync(run, tracee, from, InterpreterRuns.WantedSamples, tracee.Id);
+
+        var stacks = await InterpreterRuns.StacksAsync(run, tracee.Id, from);
+        var total = stacks.Sum(s => s.Value);
+        var whole = stacks.Where(s => HasChain(s.Frames)).Sum(s => s.Value);
+        Assert.True(total > 0, "the server returned an empty profile");
+        Assert.True(whole >= total * 0.9, $"{string.Join(" <- ", s_chain)} <- node's loader <- _start holds {whole} of {total}; the other stacks:\n"
+            + PprofFrames.Format([.. stacks.Where(s => !HasChain(s.Frames))]));
+        InterpreterRuns.AssertNoInterpreterWarnings(run, tracee.Id);
+    }
+
+    [Fact]
+    public Task V8_unwinding_disable_ships_native_stacks_only() =>
+        InterpreterRuns.AssertDisabledAsync(s_node, [LongRun], o => o.V8UnwindingDisable = true, ("uv_run", Node), i => i.V8Processes);
+
+    /// <summary>
+    /// The script's frames, leaf first, are exactly the chain; node's own JavaScript (its CommonJS loader, named from
+    /// node's internal scripts) may follow; the outermost frame is node's _start.
+    /// </summary>
+    private static bool HasChain(StackFrame[] frames)
+    {
+        var js = frames.Where(f => f.IsV8).ToArray();
+        return js.Length >= s_chain.Length
+            && s_chain.Select((want, i) => js[i].ToString() == want).All(ok => ok)
+            && js.Skip(s_chain.Length).All(f => f.File.StartsWith("node:", StringComparison.Ordinal))
+            && frames.Length > 0 && InterpreterRuns.IsNative(frames[^1], s_node.Start);
+    }
+}
