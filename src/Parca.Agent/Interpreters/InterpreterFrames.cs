@@ -78,6 +78,9 @@ internal static class InterpreterFrames
     /// <summary>A V8 frame's native frame (bpf/interp_v8.h: its index + 1 in bits 32–39): the one it takes the place of.</summary>
     public static int NativeIndex(ulong tag) => (int)((tag >> 32) & 0xff) - 1;
 
+    /// <summary>The pc a V8 frame's code is looked up at: the interrupted pc for the first frame, else the call before the return address.</summary>
+    public static ulong V8LookupPc(ReadOnlySpan<ulong> user, int nativeIndex) => nativeIndex == 0 ? user[0] : user[nativeIndex] - 1;
+
     /// <summary>
     /// What tells two objects at one address apart in the symbol cache: a Python code object's first line, a Ruby
     /// iseq's size; a Perl frame's kind, a PHP frame's constant 1 (their low word is the executing line, which

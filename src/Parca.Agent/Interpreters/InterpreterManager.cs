@@ -43,6 +43,10 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         _phpEnabled = php;
         _v8Enabled = v8;
         Symbols = new InterpreterSymbolCache(ReadCode, cacheCapacity, IsSameCode);
+        if (v8)
+        {
+            Symbols.V8Inlining = new V8Inlining(V8, (pid, shared) => Symbols.Get(new CodeKey(pid, shared, 0)), cacheCapacity);
+        }
     }
 
     public InterpreterSymbolCache Symbols { get; }
@@ -154,6 +158,7 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
                 table.TryRemove(pid, out _);
                 delete(pid);
                 Symbols.RemoveProcess(pid);
+                Symbols.V8Inlining?.RemoveProcess(pid);
             }
         }
     }

@@ -28,6 +28,15 @@ internal sealed partial class WindowProcessor
         {
             if (interpreter is not null && next < frames.Length && interpreter.Replaces(u, user[u], frames[next]))
             {
+                if (interpreter is V8Process && Interpreters!.Symbols.V8Inlining is { } inlining)
+                {
+                    // the functions the optimizing compiler inlined into this frame's function, innermost first
+                    foreach (var shared in inlining.Get(pid, InterpreterFrames.V8LookupPc(user, u)))
+                    {
+                        locationIds.Add(InterpretedLocation(group, interpreter, frames[next], shared));
+                    }
+                }
+
                 next = AddRun(group, interpreter, frames, next, locationIds);
                 continue;
             }

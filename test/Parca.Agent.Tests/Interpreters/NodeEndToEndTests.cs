@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Parca.Agent.Tests.Interpreters;
 
 /// <summary>
@@ -31,7 +33,11 @@ public sealed class NodeEndToEndTests
         Assert.True(total > 0, "the server returned an empty profile");
         Assert.True(whole >= total * 0.9, $"{string.Join(" <- ", s_chain)} <- node's loader <- _start holds {whole} of {total}; the other stacks:\n"
             + PprofFrames.Format([.. stacks.Where(s => !HasChain(s.Frames))]));
-        InterpreterRuns.AssertNoInterpreterWarnings(run, tracee.Id);
+        // node is a 100 MB binary: on a loaded machine its symbol tables may take longer than the first window (the
+        // agent says so once, and IsNative accepts that window's unnamed native frames); nothing else may be logged.
+        Assert.Empty(run.Agent.Logs.Entries.Where(e => e.Level >= LogLevel.Warning
+            && (e.Category.Contains("interpreters", StringComparison.Ordinal) || e.Message.Contains($"process {tracee.Id} ", StringComparison.Ordinal))
+            && !e.Message.Contains("reading its files did not finish in time", StringComparison.Ordinal)).Select(e => e.Message));
     }
 
     [Fact]
