@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
@@ -117,7 +116,7 @@ internal sealed class V8Inlining : IAsyncDisposable
 /// </summary>
 internal static class V8InliningReader
 {
-    private const int ScanChunk = 64 << 10;
+    private const int Page = 4096;
     private const int MaxScan = 1 << 20;
     private const int MaxTable = 1 << 20;
     private const int InliningPositionBytes = 16; // SourcePosition (8) + int function id, padded
@@ -231,56 +230,42 @@ internal static class V8InliningReader
         throw new InvalidDataException("V8 source position table number longer than 64 bits");
     }
 
-    /// <summary>The optimized Code object whose instructions hold <paramref name="pc"/>, and the pc's offset in them.</summary>
+    /// <summary>
+    /// The optimized Code object whose instructions hold <paramref name="pc"/>, and the pc's offset in them: the
+    /// memory below the pc is read a page at a time (code space starts after an unreadable guard page) and searched
+    /// for the InstructionStream map word; a match is taken only when its Code object's instructions hold the pc.
+    /// </summary>
     private static (ulong Code, long Offset)? FindCode(int pid, V8Layout l, ulong pc, ConcurrentDictionary<int, ulong> streamMaps)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ScanChunk);
-        try
+        Span<byte> page = stackalloc byte[Page];
+        var end = (pc & ~7UL) + 8;
+        for (var scanned = 0; scanned < MaxScan && end > Page; scanned += Page)
         {
-            var top = pc & ~7UL;
-            for (var scanned = 0; scanned < MaxScan; scanned += ScanChunk)
+            var start = (end - 1) & ~(ulong)(Page - 1);
+            var chunk = page[..(int)(end - start)];
+            if (!Libc.ReadProcessMemory(pid, start, chunk))
             {
-                var start = top - (ulong)scanned - ScanChunk;
-                var chunk = buffer.AsSpan(0, ScanChunk);
-                if (!Libc.ReadProcessMemory(pid, start, chunk))
+                return null;
+            }
+
+            for (var i = chunk.Length - 8; i >= 0; i -= 8)
+            {
+                var word = BinaryPrimitives.ReadUInt64LittleEndian(chunk[i..]);
+                if ((word & 1) == 0 || word >= 1UL << 47 || !IsStreamMap(pid, l, word, streamMaps))
                 {
-                    // the chunk crosses the start of the code area: read from the page the scan is in
-                    var end = top - (ulong)scanned;
-                    start = (end - 1) & ~4095UL;
-                    chunk = buffer.AsSpan(0, (int)(end - start));
-                    if (!Libc.ReadProcessMemory(pid, start, chunk))
-                    {
-                        return null;
-                    }
+                    continue;
                 }
 
-                for (var i = chunk.Length - 8; i >= 0; i -= 8)
+                if (Word(pid, start + (ulong)i + 8) is { } code && Type(pid, l, code) == CodeType && Code(pid, code, pc) is { } found)
                 {
-                    var word = BinaryPrimitives.ReadUInt64LittleEndian(chunk[i..]);
-                    if ((word & 1) == 0 || word >= 1UL << 47 || !IsStreamMap(pid, l, word, streamMaps))
-                    {
-                        continue;
-                    }
-
-                    var code = Word(pid, start + (ulong)i + 8);
-                    if (code is { } c && Type(pid, l, c) == CodeType && Code(pid, c, pc) is { } found)
-                    {
-                        return found;
-                    }
-                }
-
-                if (chunk.Length < ScanChunk || start < ScanChunk)
-                {
-                    return null;
+                    return found;
                 }
             }
 
-            return null;
+            end = start;
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+
+        return null;
     }
 
     private static (ulong Code, long Offset)? Code(int pid, ulong code, ulong pc)

@@ -40,9 +40,32 @@ public sealed class NodeEndToEndTests
             && !e.Message.Contains("reading its files did not finish in time", StringComparison.Ordinal)).Select(e => e.Message));
     }
 
+    /// <summary>
+    /// With 200 iterations per call every level is hot and TurboFan compiles spin with level1, level2, level3 and
+    /// leaf inlined into it: one native frame. The inlined functions are read from the optimized code's deoptimization
+    /// data, so leaf (not a frame of its own any more) is still the leaf-most function, above the whole chain.
+    /// </summary>
+    [Fact]
+    public async Task Functions_inlined_by_TurboFan_are_frames_of_their_own()
+    {
+        await using var run = await ServerReadback.StartAsync(s_node.Comm);
+        using var tracee = s_node.Run(LongRun, "200");
+        var from = await InterpreterRuns.WaitForInterpreterAsync(run, tracee.Id);
+        await InterpreterRuns.CollectAsync(run, tracee, from, InterpreterRuns.WantedSamples, tracee.Id);
+
+        var stacks = await InterpreterRuns.StacksAsync(run, tracee.Id, from);
+        var total = stacks.Sum(s => s.Value);
+        var inLeaf = stacks.Where(s => s.Frames.FirstOrDefault(f => f.IsV8)?.Function == "leaf").ToList();
+        var whole = inLeaf.Where(s => HasChain(s.Frames)).Sum(s => s.Value);
+        var leafSamples = inLeaf.Sum(s => s.Value);
+        Assert.True(leafSamples >= total / 2, $"leaf is the leaf-most function in {leafSamples} of {total}; the stacks:\n" + PprofFrames.Format(stacks));
+        Assert.True(whole >= leafSamples * 0.9, $"the whole chain is above leaf in {whole} of {leafSamples}; the other stacks:\n"
+            + PprofFrames.Format([.. stacks.Where(s => !HasChain(s.Frames))]));
+    }
+
     [Fact]
     public Task V8_unwinding_disable_ships_native_stacks_only() =>
-        InterpreterRuns.AssertDisabledAsync(s_node, [LongRun], o => o.V8UnwindingDisable = true, ("uv_run", Node), i => i.V8Processes);
+        InterpreterRuns.AssertDisabledAsync(s_node, [LongRun], o => o.V8UnwindingDisable = true, ("Builtins_JSEntry", Node), i => i.V8Processes);
 
     /// <summary>
     /// The script's frames, leaf first, are exactly the chain; node's own JavaScript (its CommonJS loader, named from
