@@ -105,7 +105,7 @@ struct parca_ruby_walk {
 /* Per-process PHP layout, written by src/Parca.Agent/Interpreters/InterpreterMaps.cs; the values and their sources
  * per version are in PhpLayouts.cs. */
 struct parca_php_proc {
-    __u64 executor_globals;          /* address of executor_globals (non-ZTS builds) */
+    __u64 executor_globals;          /* address of executor_globals (non-ZTS builds; 0 in ZTS builds) */
     __u16 eg_current_execute_data;   /* zend_executor_globals.current_execute_data (zend_globals.h) */
     __u16 ex_opline;                 /* zend_execute_data.opline (zend_compile.h) */
     __u16 ex_func;                   /* zend_execute_data.func */
@@ -113,7 +113,9 @@ struct parca_php_proc {
     __u16 ex_prev;                   /* zend_execute_data.prev_execute_data */
     __u16 func_type;                 /* zend_function.type (u8) */
     __u16 op_lineno;                 /* zend_op.lineno (u32) */
-    __u16 reserved[9];
+    __u16 reserved;
+    __s64 tls_offset;                /* ZTS: _tsrm_ls_cache's address minus the thread's fs base; 0 = non-ZTS */
+    __u64 eg_offset_addr;            /* ZTS: address of executor_globals_offset (a size_t set at start-up) */
 };
 
 /* Where the PHP walk is (interp_php.h). */
@@ -265,7 +267,7 @@ static __always_inline __u32 interp_append(struct task_struct *task, __u32 tgid,
             } else {
                 struct parca_php_proc *php = bpf_map_lookup_elem(&parca_php_procs, &tgid);
                 if (php) {
-                    n = php_append(php, user_len);
+                    n = php_append(php, task, user_len);
                 } else {
                     struct parca_v8_proc *v8 = bpf_map_lookup_elem(&parca_v8_procs, &tgid);
                     if (!v8) {

@@ -8,7 +8,12 @@
  *
  * A frame flagged ZEND_CALL_TOP in its call info was started by a native call of the VM (execute_ex, from
  * zend_execute or zend_call_function): it is marked entry. One bpf_loop iteration per frame. Offsets per version
- * are in struct parca_php_proc (PhpLayouts.cs). */
+ * are in struct parca_php_proc (PhpLayouts.cs).
+ *
+ * Thread-safe (ZTS) builds have no global executor_globals: each thread's globals live in its TSRM block, whose
+ * address the thread keeps in the thread-local _tsrm_ls_cache (fs base + tls_offset), and executor globals sit at
+ * executor_globals_offset (a global size_t fixed at start-up) inside that block. So a ZTS sample costs two more
+ * reads before the same walk; a thread PHP never ran in has a NULL _tsrm_ls_cache. */
 #ifndef PARCA_INTERP_PHP_H
 #define PARCA_INTERP_PHP_H
 
@@ -72,14 +77,40 @@ static long php_frame_step(__u64 index, void *ctx)
     return 0;
 }
 
-static __always_inline __u32 php_append(struct parca_php_proc *proc, __u32 user_len)
+/* The sampled thread's executor globals: the global in non-ZTS builds, the thread's TSRM block + offset in ZTS ones;
+ * 0 when the thread has none (a thread PHP never ran in), -1 on a read fault. */
+static __always_inline long php_executor_globals(struct parca_php_proc *php, struct task_struct *task, __u64 *eg)
+{
+    if (php->tls_offset == 0) {
+        *eg = php->executor_globals;
+        return 0;
+    }
+    __u64 tsrm_ls = 0, offset = 0;
+    if (interp_read_ptr(task->thread.fsbase + php->tls_offset, 0, &tsrm_ls) != 0)
+        return -1;
+    if (interp_read_ptr(php->eg_offset_addr, 0, &offset) != 0)
+        return -1;
+    *eg = tsrm_ls == 0 || offset == 0 ? 0 : tsrm_ls + offset;
+    return 0;
+}
+
+static __always_inline __u32 php_append(struct parca_php_proc *proc, struct task_struct *task, __u32 user_len)
 {
     struct parca_interp_state *st = interp_state();
     if (!st)
         return user_len;
     interp_count(st, PARCA_INTERP_STAT_WALKS);
     st->php = *proc;
-    if (interp_read_ptr(st->php.executor_globals, st->php.eg_current_execute_data, &st->php_walk.ex) != 0) {
+    __u64 eg = 0;
+    if (php_executor_globals(&st->php, task, &eg) != 0) {
+        interp_count(st, PARCA_INTERP_STAT_READ_FAULT);
+        return user_len;
+    }
+    if (eg == 0) {
+        interp_count(st, PARCA_INTERP_STAT_NO_THREAD);
+        return user_len;
+    }
+    if (interp_read_ptr(eg, st->php.eg_current_execute_data, &st->php_walk.ex) != 0) {
         interp_count(st, PARCA_INTERP_STAT_READ_FAULT);
         return user_len;
     }

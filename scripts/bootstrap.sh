@@ -25,7 +25,8 @@ run_packages=(clang llvm libbpf-dev libbpf1 bpftool libelf-dev curl)
 # perl: the Perl interpreter tests profile, and the CORE headers PerlLayoutTests compiles its structure offsets against.
 # ruby, ruby3.1-dev: the Ruby interpreter tests profile, and the rb_mjit_min_header RubyLayoutTests compiles against.
 # php8.2-cli, php8.2-dev: the PHP interpreter tests profile, and the Zend headers PhpLayoutTests compiles against.
-test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils openjdk-17-jdk-headless rustc perl ruby ruby3.1-dev php8.2-cli php8.2-dev)
+# build-essential, dpkg-dev: scripts/build-php-zts.sh builds a thread-safe php from Debian's source package (apt-get source).
+test_packages=("${run_packages[@]}" ceph-mon ceph-osd radosgw golang-go protobuf-compiler python3-grpcio linux-perf bpftrace elfutils debuginfod chromium libc6-dbg python3.11-dbg xz-utils binutils openjdk-17-jdk-headless rustc perl ruby ruby3.1-dev php8.2-cli php8.2-dev build-essential dpkg-dev)
 case "$purpose" in
   run) packages=("${run_packages[@]}") ;;
   test) packages=("${test_packages[@]}") ;;
@@ -43,6 +44,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The thread-safe (ZTS) php the PHP tests also profile: built once per machine (minutes), in the background of the rest.
+php_zts_pid=
+php_zts_log=/tmp/parca-build-php-zts.log
+if [ "$purpose" = test ]; then
+  sudo=$(need_root "the ZTS php build")
+  $sudo scripts/build-php-zts.sh >"$php_zts_log" 2>&1 &
+  php_zts_pid=$!
+fi
+
 # Node packages: the web UI and the test peers (gRPC and Parca clients from other ecosystems).
 for dir in ui test/interop test/Parca.Query.Tests/arrow-reader; do
   if [ -f "$dir/package-lock.json" ]; then
@@ -56,3 +66,9 @@ for dir in ui test/interop test/Parca.Query.Tests/arrow-reader; do
     fi
   fi
 done
+
+if [ -n "$php_zts_pid" ] && ! wait "$php_zts_pid"; then
+  echo "bootstrap: scripts/build-php-zts.sh failed; the end of $php_zts_log:" >&2
+  tail -20 "$php_zts_log" >&2
+  exit 1
+fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interpreter walk cost (docs/agent.md "Python stacks", "Ruby stacks"): PROCS busy Debian python3.11 processes (or
-# ruby3.1 with INTERP=ruby), each 30 interpreted frames deep (bench/agent/deep.py, deep.rb), profiled by parca-agent
+# Interpreter walk cost (docs/agent.md "Python stacks", "Ruby stacks", "PHP stacks"): PROCS busy Debian python3.11
+# processes (or ruby3.1 with INTERP=ruby, php8.2 with INTERP=php, the ZTS php of scripts/build-php-zts.sh with
+# INTERP=php-zts), each 30 interpreted frames deep (bench/agent/deep.py, deep.rb, deep.php), profiled by parca-agent
 #   - BPF time per sample at 99 Hz with the walk and without it (--python/--ruby-unwinding-disable), from the
 #     kernel's own accounting (kernel.bpf_stats_enabled, bpftool prog show: run_time_ns / run_cnt);
 #   - the agent's CPU (user + sys from /proc/PID/stat) at 19 Hz with the walk on, after WARMUP seconds (default 60) of
@@ -8,7 +9,8 @@
 #   - the interpreter metrics (walks, frames, code-object cache entries and bytes).
 # Then `perf record --call-graph dwarf` on one of the processes for comparison (py-spy cannot be installed here).
 # Other agents on the machine load a program of the same name: ours is found through the agent's own descriptors.
-# Usage (root): [INTERP=python|ruby] bench/agent/interp-runtime.sh [seconds per measurement, default 30] [processes, default 20]
+# QUICK=1 stops after the first measurement (BPF time with the walk and the per-sample ktime counters).
+# Usage (root): [INTERP=python|ruby|php|php-zts] [QUICK=1] bench/agent/interp-runtime.sh [seconds per measurement, default 30] [processes, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_=${1:-30}
@@ -17,8 +19,11 @@ INTERP=${INTERP:-python}
 case "$INTERP" in
   python) tracee=(/usr/bin/python3.11 bench/agent/deep.py 30) ;;
   ruby) tracee=(/usr/bin/ruby3.1 bench/agent/deep.rb 30) ;;
-  *) echo "INTERP must be python or ruby" >&2; exit 2 ;;
+  php) tracee=(/usr/bin/php8.2 bench/agent/deep.php 30) ;;
+  php-zts) tracee=("$(scripts/build-php-zts.sh)" bench/agent/deep.php 30) ;;
+  *) echo "INTERP must be python, ruby, php or php-zts" >&2; exit 2 ;;
 esac
+flag=${INTERP%-zts} # the --X-unwinding-disable flag's language
 TICK=$(getconf CLK_TCK)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; sysctl -qw kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
@@ -59,8 +64,9 @@ echo "$metrics" | awk '/^parca_agent_interpreter_walks_total/ { w = $2 } /^parca
   /^parca_agent_interpreter_bpf_seconds_total\{part="sample"\}/ { s = $2 } /^parca_agent_interpreter_bpf_seconds_total\{part="walk"\}/ { k = $2 }
   END { if (w > 0) printf "BPF per %s sample (its samples only, %d walks, %.1f frames each): %.2f us, of which the walk %.2f us and the rest (native walk, kernel stack, output) %.2f us\n", "'"$INTERP"'", w, f / w, s / w * 1e6, k / w * 1e6, (s - k) / w * 1e6 }'
 stop_agent
-start_agent 99 "--$INTERP-unwinding-disable"
-bpf_time "native only, --$INTERP-unwinding-disable (99 Hz)"
+if [ -n "${QUICK:-}" ]; then echo "load after: $(uptime)"; exit 0; fi
+start_agent 99 "--$flag-unwinding-disable"
+bpf_time "native only, --$flag-unwinding-disable (99 Hz)"
 stop_agent
 
 start_agent 19

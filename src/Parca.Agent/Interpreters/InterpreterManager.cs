@@ -216,7 +216,7 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     {
         var found = PhpDetector.Detect(info, m => _objects.Get(info.Pid, m, _files));
         return Publish(info, found.Process, _php, _maps.WritePhp, found.UnsupportedVersion, found.Path, found.Problem,
-            p => LogPhp(_logger, info.Pid, info.Comm, p.Path, p.Version), v => LogUnsupportedPhp(_logger, info.Pid, info.Comm, found.Path ?? "", v));
+            p => LogPhp(_logger, info.Pid, info.Comm, p.Path, p.Version, p.ThreadSafe ? " (thread-safe, ZTS)" : ""), v => LogUnsupportedPhp(_logger, info.Pid, info.Comm, found.Path ?? "", v));
     }
 
     /// <summary>V8 (Node.js) detection; true when the process runs V8 (walked, or logged as one the agent cannot walk).</summary>
@@ -322,8 +322,8 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): Ruby {Version} in {Path} has no structure table in this agent (3.1 has); profiled with native frames only")]
     private static partial void LogUnsupportedRuby(ILogger logger, int pid, string comm, string path, string version);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): PHP {Version} in {Path}, its PHP frames are profiled")]
-    private static partial void LogPhp(ILogger logger, int pid, string comm, string path, string version);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): PHP {Version}{Zts} in {Path}, its PHP frames are profiled")]
+    private static partial void LogPhp(ILogger logger, int pid, string comm, string path, string version, string zts);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): PHP {Version} in {Path} has no structure table in this agent (8.2 has); profiled with native frames only")]
     private static partial void LogUnsupportedPhp(ILogger logger, int pid, string comm, string path, string version);

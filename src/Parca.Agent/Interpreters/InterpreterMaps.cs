@@ -166,6 +166,9 @@ internal sealed unsafe partial class InterpreterMaps
         {
             BinaryPrimitives.WriteUInt16LittleEndian(value[(8 + (2 * i))..], fields[i]);
         }
+
+        BinaryPrimitives.WriteInt64LittleEndian(value[24..], process.TlsOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(value[32..], process.ExecutorGlobalsOffset);
     }
 
     /// <summary>Publishes <paramref name="process"/>'s layout; false when the map is full (the process stays native-only).</summary>

@@ -7,7 +7,10 @@ namespace Parca.Agent.Tests.Interpreters;
 /// <summary>
 /// PHP frames from Debian's /usr/bin/php8.2 (the CLI, non-ZTS), run with no flags or environment changes, profiled
 /// by the real agent on the real kernel and read back from a real parca: function, file and line of every frame,
-/// spliced into the native stack in place of execute_ex. (The CLI has no threads: there is no second-thread test.)
+/// spliced into the native stack in place of execute_ex. The same script also runs on a thread-safe (ZTS) php CLI
+/// built from Debian's source package by scripts/build-php-zts.sh, whose executor globals live in the thread's TSRM
+/// block. (PHP code cannot start a thread without the parallel or pthreads extension, which Debian does not ship: the
+/// CLI's main thread is the only PHP thread, ZTS or not, so there is no second-thread test.)
 /// </summary>
 [Collection(KernelCollection.Name)]
 public sealed class PhpEndToEndTests
@@ -24,6 +27,10 @@ public sealed class PhpEndToEndTests
         InterpreterRuns.AssertChainAsync(s_php, [LongRun], s_chain);
 
     [Fact]
+    public Task Thread_safe_ZTS_build_has_the_same_chain_read_through_its_TSRM_block() =>
+        InterpreterRuns.AssertChainAsync(new Interpreter(ZtsPhp(), "php", "chain.php"), [LongRun], s_chain);
+
+    [Fact]
     public Task A_two_second_process_gets_PHP_frames_and_no_log_noise() =>
         InterpreterRuns.AssertShortProcessAsync(s_php, ["-2"], "leaf chain.php:7"); // 2 s of CPU
 
@@ -37,6 +44,15 @@ public sealed class PhpEndToEndTests
     [Fact]
     public Task Php_unwinding_disable_ships_native_stacks_only() =>
         InterpreterRuns.AssertDisabledAsync(s_php, [LongRun], o => o.PhpUnwindingDisable = true, ("execute_ex", Php), i => i.PhpProcesses);
+
+    /// <summary>The ZTS php CLI scripts/bootstrap.sh test builds (scripts/build-php-zts.sh; PHP_ZTS_DIR overrides its place).</summary>
+    internal static string ZtsPhp()
+    {
+        var dir = Environment.GetEnvironmentVariable("PHP_ZTS_DIR") is { Length: > 0 } d ? d : "/var/cache/parca-test/php-zts-8.2";
+        var path = Path.Combine(dir, "bin", "php");
+        Assert.True(File.Exists(path), $"no ZTS php at {path}: run scripts/build-php-zts.sh (scripts/bootstrap.sh test does)");
+        return path;
+    }
 
     /// <summary>Debian's php8.2 copied as php8.9 with its "X-Powered-By: PHP/8.2.x" string patched to 8.9: a version the agent has no table for.</summary>
     private static string HiddenVersionPhp()
