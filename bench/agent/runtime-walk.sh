@@ -8,7 +8,7 @@
 #     Every sample on the machine counts (the other sessions' processes too), so the load is printed beside it;
 #   - the agent's CPU (user + sys from /proc/PID/stat, % of one core) and peak RSS;
 #   - the JIT metrics (perf map re-reads, JIT rows).
-# Usage (root): bench/agent/runtime-walk.sh [seconds, default 30] [processes per runtime, default 2]
+# Usage (root): [KINDS="node"] bench/agent/runtime-walk.sh [seconds, default 30] [processes per runtime, default 2]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_=${1:-30}
@@ -24,7 +24,7 @@ dotnet build src/Parca.Agent.Cli -c Release -nologo -clp:ErrorsOnly >/dev/null
 build_runtime_tracees
 run_for=$((SETTLE + SECONDS_ + 30))
 
-for kind in dotnet java node; do
+for kind in ${KINDS:-dotnet java node}; do
   pids=()
   for _ in $(seq "$PROCS"); do start_runtime_tracee "$kind" "$run_for" /dev/null; pids+=($!); done
   dotnet src/Parca.Agent.Cli/bin/Release/net10.0/parca-agent.dll --profiling-cpu-sampling-frequency=19 \
