@@ -19,6 +19,7 @@
 #define PARCA_INTERP_PERL 2
 #define PARCA_INTERP_RUBY 3
 #define PARCA_INTERP_PHP 4
+#define PARCA_INTERP_V8 5
 #define PARCA_INTERP_TAG(lang) ((__u64)(lang) << 60)
 #define PARCA_INTERP_ENTRY (1ULL << 59)
 #define PARCA_INTERP_MAX_FRAMES 64   /* interpreted frames per sample (two words each) */
@@ -228,6 +229,7 @@ static __always_inline int interp_read_ptr(__u64 base, __u32 offset, __u64 *valu
 #include "interp_perl.h"
 #include "interp_ruby.h"
 #include "interp_php.h"
+#include "interp_v8.h"
 
 _Static_assert(PARCA_MAX_STACK_DEPTH == 0x7f, "interp_append bounds its result with a mask");
 
@@ -264,11 +266,16 @@ static __always_inline __u32 interp_append(struct task_struct *task, __u32 tgid,
                 n = ruby_append(rb, task, user_len);
             } else {
                 struct parca_php_proc *php = bpf_map_lookup_elem(&parca_php_procs, &tgid);
-                if (!php) {
-                    *walk_start = 0; /* not an interpreter: not timed */
-                    return user_len;
+                if (php) {
+                    n = php_append(php, task, user_len);
+                } else {
+                    struct parca_v8_proc *v8 = bpf_map_lookup_elem(&parca_v8_procs, &tgid);
+                    if (!v8) {
+                        *walk_start = 0; /* not an interpreter: not timed */
+                        return user_len;
+                    }
+                    n = v8_append(v8, tgid, user_len);
                 }
-                n = php_append(php, task, user_len);
             }
         }
     }

@@ -53,6 +53,7 @@ struct scratch {
     struct parca_sample sample;
     __u64 chunk[CHUNK_WORDS];
     struct parca_walk_state unwind;
+    __u64 fps[PARCA_MAX_STACK_DEPTH + 1]; /* each user frame's frame pointer (rbp at its pc), for the V8 walk (interp_v8.h) */
 };
 
 struct {
@@ -87,10 +88,11 @@ static __always_inline void count(struct scratch *scratch, __u32 stat)
  * at the first return address outside the user half (0, small integers, kernel or non-canonical values).
  *
  * This is the function the .eh_frame unwinder replaces: same inputs (user pc, sp, fp), same output. */
-static __always_inline __u32 walk_user_stack(__u64 ip, __u64 sp, __u64 fp, __u64 *frames, __u64 *chunk, __u32 *flags)
+static __always_inline __u32 walk_user_stack(__u64 ip, __u64 sp, __u64 fp, __u64 *frames, __u64 *fps, __u64 *chunk, __u32 *flags)
 {
     __u32 n = 0;
     __u64 base = 0, limit = 0; /* chunk holds the user memory [base, limit) */
+    fps[n] = fp;
     frames[n++] = ip;
     (void)sp;
 
@@ -128,6 +130,7 @@ static __always_inline __u32 walk_user_stack(__u64 ip, __u64 sp, __u64 fp, __u64
         }
         if (n >= PARCA_MAX_STACK_DEPTH)
             break;
+        fps[n] = next_fp;
         frames[n++] = ret;
         if (next_fp <= fp) /* stacks grow down: a caller's frame is always above; anything else is garbage */
             return n;
@@ -190,7 +193,7 @@ int parca_sample_cpu(struct bpf_perf_event_data *ctx)
     } else {
         if (config && config->unwind_mode == PARCA_UNWIND_TABLES)
             count(scratch, PARCA_STAT_UNWIND_NO_PROCESS);
-        user_len = walk_user_stack(ip, sp, fp, s->frames, scratch->chunk, &s->flags);
+        user_len = walk_user_stack(ip, sp, fp, s->frames, scratch->fps, scratch->chunk, &s->flags);
     }
     __u64 walk_start = 0;
     user_len = interp_append(task, tgid, user_len, &walk_start); /* interpreted frames behind the native ones (interp.h) */

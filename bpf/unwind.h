@@ -219,6 +219,7 @@ static long unwind_step(__u64 index, void *ctx)
                 return 1;
             }
             s->frames[n] = ra;
+            scratch->fps[n & 0x7f] = st->bp;
             st->n = n + 1;
             st->ip = ra;
             st->exact = 1; /* the interrupted pc itself */
@@ -289,6 +290,7 @@ static long unwind_step(__u64 index, void *ctx)
         return 1;
     }
     s->frames[n] = ra;
+    scratch->fps[n & 0x7f] = bp; /* the caller's rbp: its frame pointer when it keeps one (V8, interp_v8.h) */
     st->n = n + 1;
     st->ip = ra;
     st->sp = cfa;
@@ -304,6 +306,7 @@ static __always_inline __u32 unwind_user_stack(struct scratch *scratch, struct p
     scratch->unwind.mixed = mixed;
     struct parca_walk_state *st = &scratch->unwind;
     scratch->sample.frames[0] = ip;
+    scratch->fps[0] = bp;
     scratch->sample.flags |= PARCA_SAMPLE_USER_TABLES;
     st->ip = ip;
     st->sp = sp;

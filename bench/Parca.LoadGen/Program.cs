@@ -22,6 +22,7 @@ using QueryService = Parca.Server.Services.QueryService;
 //   storage [series=100] [hours=24] [samples=100]                       24 h x N series appended directly; bytes/sample, merge, QueryRange
 //   range [series=100] [hours=24] [runs=20]                             QueryRange alone: engine, QueryService response, serialized bytes, pre-encoded bytes (wall + CPU), gRPC call
 //   reports [runs=5]                                                    report times, bytes and allocations for a large.cpu-sized and a 1M-node profile
+//   merge [runs=20] [nodes=425000]                                      cold merges of one large profile in a fresh process: each call's wall ms in order
 //   gocompare [profiles=360]                                            our merge vs `go tool pprof -proto` on the same pprof files
 //   gocompare-large [copies=10]                                         the same with copies of the large.cpu-sized profile
 //   replay [megabytes=512]                                              write-ahead log: write that much, then replay it at start-up (MB/s)
@@ -59,6 +60,9 @@ switch (mode)
     case "reports":
         await ReportsRun(Arg(1, 5));
         break;
+    case "merge":
+        MergeRun(Arg(1, 20), Arg(2, 425_000));
+        break;
     case "replay":
         DurabilityRuns.Replay(Arg(1, 512));
         break;
@@ -72,7 +76,7 @@ switch (mode)
         UnwindTableRun.Run();
         break;
     default:
-        Console.Error.WriteLine("usage: ingest|ingest-process|arrow-inproc|storage|range|reports|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
+        Console.Error.WriteLine("usage: ingest|ingest-process|arrow-inproc|storage|range|reports|merge|gocompare|phases|replay|startup|bucket|unwind-tables [...]");
         return 2;
 }
 
@@ -746,6 +750,31 @@ static async Task ReportsRun(int runs)
 
         Console.WriteLine($"{name}: process peak working set so far {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20):N0} MiB");
     }
+}
+
+// The merge alone, cold (each call a new result), on a fresh process: every call's wall time in order, so the first
+// calls show what a server's first queries pay (JIT tiers, first-touch of pooled arrays) and the last ones the steady
+// state.
+static void MergeRun(int runs, int nodes)
+{
+    using var store = new ProfileStore();
+    var t = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds() * 1_000_000;
+    new ProfileWriter(store).Write([new WriteSeries([new("__name__", "cpu"), new("job", "large")], [new WriteSample(Parca.Pprof.PprofEncoder.Encode(LargeProfile.Generate(nodes, timeNanos: t)), null)])]);
+    var engine = new QueryEngine(store);
+    var selection = ProfileSelection.Merge("cpu:samples:count:cpu:nanoseconds:delta{job=\"large\"}", t - 60_000_000_000, t + 60_000_000_000);
+    var times = new List<string>();
+    for (var i = 0; i < runs; i++)
+    {
+        var sw = Stopwatch.StartNew();
+        var r = engine.Query(selection);
+        times.Add($"{sw.Elapsed.TotalMilliseconds:F1}");
+        if (i == 0)
+        {
+            Console.WriteLine($"merge: {r.Tree.Count:N0} result nodes, {r.Symbols.Locations.Count:N0} locations");
+        }
+    }
+
+    Console.WriteLine($"merge ms per call: {string.Join(' ', times)}; load: {File.ReadAllText("/proc/loadavg").Trim()}");
 }
 
 // CPU time of the calling process while f runs (the work is single-threaded, so under a loaded machine this is a

@@ -8,8 +8,7 @@
 #     Every sample on the machine counts (the other sessions' processes too), so the load is printed beside it;
 #   - the agent's CPU (user + sys from /proc/PID/stat, % of one core) and peak RSS;
 #   - the JIT metrics (perf map re-reads, JIT rows).
-# Usage (root): [KINDS="java"] bench/agent/runtime-walk.sh [seconds, default 30] [processes per runtime, default 2]
-# (KINDS: a subset of "dotnet java node", in that order by default)
+# Usage (root): [KINDS="node"] bench/agent/runtime-walk.sh [seconds, default 30] [processes per runtime, default 2]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_=${1:-30}

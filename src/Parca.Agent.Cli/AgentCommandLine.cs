@@ -72,6 +72,7 @@ internal static class AgentCommandLine
     private static readonly Option<bool> s_perlUnwindingDisable = Flag("--perl-unwinding-disable", "Disable the Perl unwinder (not a Parca Agent flag).");
     private static readonly Option<bool> s_rubyUnwindingDisable = Flag("--ruby-unwinding-disable", "Disable Ruby unwinder.");
     private static readonly Option<bool> s_phpUnwindingDisable = Flag("--php-unwinding-disable", "Disable PHP unwinder.");
+    private static readonly Option<bool> s_v8UnwindingDisable = Flag("--v8-unwinding-disable", "Disable V8 (Node.js) unwinder.");
     private static readonly Option<bool> s_analyticsOptOut = Flag("--analytics-opt-out", "Opt out of sending anonymous usage statistics.");
     private static readonly Option<bool> s_telemetryDisablePanicReporting = Flag("--telemetry-disable-panic-reporting", "");
     private static readonly Option<int> s_telemetryStderrBufferSizeKb = Number("--telemetry-stderr-buffer-size-kb", "", 4096);
@@ -148,7 +149,7 @@ internal static class AgentCommandLine
         s_debuginfoDisableCaching, s_symbolizerJitDisable, s_dotnetPerfMapDisable, s_dotnetKeepTiers, s_javaPerfMapDisable, s_demangleMode, s_otlpAddress, s_otlpExporter,
         s_objectFilePoolEvictionPolicy, s_objectFilePoolSize, s_dwarfUnwindingDisable, s_dwarfUnwindingMixed,
         s_dwarfUnwindingMaxRows, s_dwarfUnwindingCacheDir, s_dwarfUnwindingCacheMaxMb, s_interpreterSymbolCacheSize,
-        s_pythonUnwindingDisable, s_perlUnwindingDisable, s_rubyUnwindingDisable, s_phpUnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
+        s_pythonUnwindingDisable, s_perlUnwindingDisable, s_rubyUnwindingDisable, s_phpUnwindingDisable, s_v8UnwindingDisable, s_analyticsOptOut, s_telemetryDisablePanicReporting,
         s_telemetryStderrBufferSizeKb, s_bpfVerboseLogging, s_bpfEventsBufferSize, s_verboseBpfLogging,
     ];
 
@@ -210,6 +211,7 @@ internal static class AgentCommandLine
         PerlUnwindingDisable = r.GetValue(s_perlUnwindingDisable),
         RubyUnwindingDisable = r.GetValue(s_rubyUnwindingDisable),
         PhpUnwindingDisable = r.GetValue(s_phpUnwindingDisable),
+        V8UnwindingDisable = r.GetValue(s_v8UnwindingDisable),
         InterpreterSymbolCacheSize = r.GetValue(s_interpreterSymbolCacheSize),
     };
 }

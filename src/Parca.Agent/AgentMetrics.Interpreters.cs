@@ -27,7 +27,7 @@ public sealed partial class AgentMetrics
         _meter.CreateObservableGauge(
             "parca_agent_interpreter_processes",
             () => Interpreters is { } i
-                ? [new Measurement<long>(i.PythonProcesses, new KeyValuePair<string, object?>("language", "python")), new Measurement<long>(i.PerlProcesses, new KeyValuePair<string, object?>("language", "perl")), new Measurement<long>(i.RubyProcesses, new KeyValuePair<string, object?>("language", "ruby")), new Measurement<long>(i.PhpProcesses, new KeyValuePair<string, object?>("language", "php"))]
+                ? [new Measurement<long>(i.PythonProcesses, new KeyValuePair<string, object?>("language", "python")), new Measurement<long>(i.PerlProcesses, new KeyValuePair<string, object?>("language", "perl")), new Measurement<long>(i.RubyProcesses, new KeyValuePair<string, object?>("language", "ruby")), new Measurement<long>(i.PhpProcesses, new KeyValuePair<string, object?>("language", "php")), new Measurement<long>(i.V8Processes, new KeyValuePair<string, object?>("language", "v8js"))]
                 : Array.Empty<Measurement<long>>(),
             null,
             "Processes whose interpreted frames are walked, by language.");

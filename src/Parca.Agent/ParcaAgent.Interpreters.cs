@@ -14,7 +14,7 @@ public sealed partial class ParcaAgent
     {
         var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
         _interpreters = new InterpreterManager(new InterpreterMaps(_sampler!), _processes.Objects, _processes.Files, Options.InterpreterSymbolCacheSize, loggers.CreateLogger("parca.agent.interpreters"),
-            python: !Options.PythonUnwindingDisable, perl: !Options.PerlUnwindingDisable, ruby: !Options.RubyUnwindingDisable, php: !Options.PhpUnwindingDisable);
+            python: !Options.PythonUnwindingDisable, perl: !Options.PerlUnwindingDisable, ruby: !Options.RubyUnwindingDisable, php: !Options.PhpUnwindingDisable, v8: !Options.V8UnwindingDisable);
         _processes.Captured += _interpreters.AddProcess;
         _windows.Interpreters = _interpreters;
         _aggregator!.Interpreters = _interpreters.Symbols;

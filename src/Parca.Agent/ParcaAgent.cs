@@ -253,7 +253,7 @@ public sealed partial class ParcaAgent : IAsyncDisposable
         }
 
         StartJitWatch();
-        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable || !Options.RubyUnwindingDisable || !Options.PhpUnwindingDisable)
+        if (!Options.PythonUnwindingDisable || !Options.PerlUnwindingDisable || !Options.RubyUnwindingDisable || !Options.PhpUnwindingDisable || !Options.V8UnwindingDisable)
         {
             StartInterpreters();
         }

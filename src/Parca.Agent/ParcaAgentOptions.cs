@@ -139,6 +139,9 @@ public sealed class ParcaAgentOptions
     /// <summary>Do not walk PHP frames (Parca Agent's flag): PHP processes get native stacks only.</summary>
     public bool PhpUnwindingDisable { get; set; }
 
+    /// <summary>Do not walk V8 (Node.js) JavaScript frames: node processes get native stacks only.</summary>
+    public bool V8UnwindingDisable { get; set; }
+
     /// <summary>Code objects (per process) whose names the agent keeps; a full cache is emptied and counted.</summary>
     public int InterpreterSymbolCacheSize { get; set; } = 16384;
 

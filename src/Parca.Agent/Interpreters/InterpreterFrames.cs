@@ -16,6 +16,7 @@ internal static class InterpreterFrames
     public const int Perl = 2;
     public const int Ruby = 3;
     public const int Php = 4;
+    public const int V8 = 5;
 
     /// <summary>Perl frame kinds: a sub (word 1 = its CV), an eval or the main program (word 1 = the file name's char *).</summary>
     public const int PerlSub = 1;
@@ -29,6 +30,7 @@ internal static class InterpreterFrames
         Perl => "[perl]",
         Ruby => "[ruby]",
         Php => "[php]",
+        V8 => "[v8js]",
         _ => "[interpreter]",
     };
 
@@ -39,6 +41,7 @@ internal static class InterpreterFrames
         "[perl]" => "perl",
         "[ruby]" => "ruby",
         "[php]" => "php",
+        "[v8js]" => "v8js",
         _ => null,
     };
 
@@ -71,6 +74,12 @@ internal static class InterpreterFrames
     public static int Instruction(ulong tag) => (int)((tag >> 32) & 0xffffff) - 1;
 
     public static uint Fingerprint(ulong tag) => (uint)tag;
+
+    /// <summary>A V8 frame's native frame (bpf/interp_v8.h: its index + 1 in bits 32–39): the one it takes the place of.</summary>
+    public static int NativeIndex(ulong tag) => (int)((tag >> 32) & 0xff) - 1;
+
+    /// <summary>The pc a V8 frame's code is looked up at: the interrupted pc for the first frame, else the call before the return address.</summary>
+    public static ulong V8LookupPc(ReadOnlySpan<ulong> user, int nativeIndex) => nativeIndex == 0 ? user[0] : user[nativeIndex] - 1;
 
     /// <summary>
     /// What tells two objects at one address apart in the symbol cache: a Python code object's first line, a Ruby

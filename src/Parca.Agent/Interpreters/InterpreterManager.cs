@@ -21,15 +21,17 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     private readonly ConcurrentDictionary<int, PerlProcess> _perl = new();
     private readonly ConcurrentDictionary<int, RubyProcess> _ruby = new();
     private readonly ConcurrentDictionary<int, PhpProcess> _php = new();
+    private readonly ConcurrentDictionary<int, V8Process> _v8 = new();
     private readonly ConcurrentDictionary<int, int> _misses = new();
     private readonly bool _pythonEnabled;
     private readonly bool _perlEnabled;
     private readonly bool _rubyEnabled;
     private readonly bool _phpEnabled;
+    private readonly bool _v8Enabled;
     private long _unsupported;
     private long _detectionFailures;
 
-    public InterpreterManager(InterpreterMaps maps, ObjectFileCache objects, ProcessFiles files, int cacheCapacity, ILogger logger, bool python = true, bool perl = true, bool ruby = true, bool php = true)
+    public InterpreterManager(InterpreterMaps maps, ObjectFileCache objects, ProcessFiles files, int cacheCapacity, ILogger logger, bool python = true, bool perl = true, bool ruby = true, bool php = true, bool v8 = true)
     {
         _maps = maps;
         _objects = objects;
@@ -39,7 +41,12 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         _perlEnabled = perl;
         _rubyEnabled = ruby;
         _phpEnabled = php;
+        _v8Enabled = v8;
         Symbols = new InterpreterSymbolCache(ReadCode, cacheCapacity, IsSameCode);
+        if (v8)
+        {
+            Symbols.V8Inlining = new V8Inlining(V8, (pid, shared) => Symbols.Get(new CodeKey(pid, shared, 0)), cacheCapacity);
+        }
     }
 
     public InterpreterSymbolCache Symbols { get; }
@@ -58,6 +65,9 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
     /// <summary>Processes whose PHP frames the BPF walker reads now.</summary>
     public int PhpProcesses => _php.Count;
 
+    /// <summary>Processes whose JavaScript frames (V8) the BPF walker reads now.</summary>
+    public int V8Processes => _v8.Count;
+
     /// <summary>Interpreter processes of a version without a table (native stacks only), since start.</summary>
     public long Unsupported => Interlocked.Read(ref _unsupported);
 
@@ -71,8 +81,10 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
 
     public PhpProcess? Php(int pid) => _php.TryGetValue(pid, out var p) ? p : null;
 
+    public V8Process? V8(int pid) => _v8.TryGetValue(pid, out var p) ? p : null;
+
     /// <summary>The interpreter process <paramref name="pid"/> is, if the walker reads its frames.</summary>
-    public IInterpreterProcess? Process(int pid) => Python(pid) ?? Perl(pid) ?? Ruby(pid) ?? (IInterpreterProcess?)Php(pid);
+    public IInterpreterProcess? Process(int pid) => Python(pid) ?? Perl(pid) ?? Ruby(pid) ?? Php(pid) ?? (IInterpreterProcess?)V8(pid);
 
     /// <summary>Called on the capture task for every new process.</summary>
     public void AddProcess(ProcessInfo info)
@@ -88,6 +100,11 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         }
 
         if (_phpEnabled && AddPhp(info))
+        {
+            return;
+        }
+
+        if (_v8Enabled && AddV8(info))
         {
             return;
         }
@@ -128,6 +145,7 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         Sweep(_perl, _maps.DeletePerl);
         Sweep(_ruby, _maps.DeleteRuby);
         Sweep(_php, _maps.DeletePhp);
+        Sweep(_v8, _maps.DeleteV8);
     }
 
     private void Sweep<T>(ConcurrentDictionary<int, T> table, Action<int> delete)
@@ -140,6 +158,7 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
                 table.TryRemove(pid, out _);
                 delete(pid);
                 Symbols.RemoveProcess(pid);
+                Symbols.V8Inlining?.RemoveProcess(pid);
             }
         }
     }
@@ -200,6 +219,14 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
             p => LogPhp(_logger, info.Pid, info.Comm, p.Path, p.Version, p.ThreadSafe ? " (thread-safe, ZTS)" : ""), v => LogUnsupportedPhp(_logger, info.Pid, info.Comm, found.Path ?? "", v));
     }
 
+    /// <summary>V8 (Node.js) detection; true when the process runs V8 (walked, or logged as one the agent cannot walk).</summary>
+    private bool AddV8(ProcessInfo info)
+    {
+        var found = V8Detector.Detect(info, m => _objects.Get(info.Pid, m, _files));
+        return Publish(info, found.Process, _v8, _maps.WriteV8, found.UnsupportedVersion, found.Path, found.Problem,
+            p => LogV8(_logger, info.Pid, info.Comm, p.Path, p.Version), v => LogUnsupportedV8(_logger, info.Pid, info.Comm, found.Path ?? "", v));
+    }
+
     /// <summary>
     /// What a detector found: a process to walk (published to its BPF map and table), a version without a table or a
     /// problem (one log line, counted); true when the process is of that language.
@@ -242,6 +269,11 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
             return PythonCodeReader.Read(key.Pid, python.Layout, key.Address);
         }
 
+        if (V8(key.Pid) is { } v8)
+        {
+            return V8CodeReader.Read(key.Pid, v8.Layout, key.Address);
+        }
+
         if (Php(key.Pid) is { } php)
         {
             return PhpCodeReader.Read(key.Pid, php.Layout, key.Address);
@@ -255,9 +287,17 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
         return Perl(key.Pid) is { } perl ? PerlCodeReader.Read(key.Pid, perl.Layout, key.Address, key.Fingerprint) : null;
     }
 
-    /// <summary>The symbol cache's once-per-window check: only Python code objects carry no fingerprint from BPF.</summary>
-    private bool IsSameCode(CodeKey key, InterpretedCode code) =>
-        code is not PythonCode python || Python(key.Pid) is not { } process || PythonCodeReader.IsSame(key.Pid, process.Layout, key.Address, python);
+    /// <summary>
+    /// The symbol cache's once-per-window check: Python code objects and V8 functions carry no fingerprint from BPF
+    /// (a V8 SharedFunctionInfo moves when the garbage collector compacts its space, and another object can take
+    /// its old address).
+    /// </summary>
+    private bool IsSameCode(CodeKey key, InterpretedCode code) => code switch
+    {
+        PythonCode python => Python(key.Pid) is not { } process || PythonCodeReader.IsSame(key.Pid, process.Layout, key.Address, python),
+        V8Code v8 => V8(key.Pid) is not { } node || V8CodeReader.IsSame(key.Pid, node.Layout, key.Address, v8),
+        _ => true,
+    };
 
     public ValueTask DisposeAsync() => Symbols.DisposeAsync();
 
@@ -287,6 +327,12 @@ internal sealed partial class InterpreterManager : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): PHP {Version} in {Path} has no structure table in this agent (8.2 has); profiled with native frames only")]
     private static partial void LogUnsupportedPhp(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "process {Pid} ({Comm}): V8 {Version} in {Path}, its JavaScript frames are profiled")]
+    private static partial void LogV8(ILogger logger, int pid, string comm, string path, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): V8 {Version} in {Path} is not walked by this agent (V8 11 without pointer compression, node 20, is); profiled with native frames only")]
+    private static partial void LogUnsupportedV8(ILogger logger, int pid, string comm, string path, string version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "process {Pid} ({Comm}): could not read the interpreter in {Path}: {Problem}; profiled with native frames only")]
     private static partial void LogDetectionFailed(ILogger logger, int pid, string comm, string path, string problem);

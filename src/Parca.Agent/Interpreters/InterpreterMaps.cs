@@ -22,7 +22,7 @@ internal enum InterpreterStat
 /// <c>parca_perl_procs</c>) and the
 /// walker's per-CPU counters at the start of <c>parca_interp_scratch</c>.
 /// </summary>
-internal sealed unsafe class InterpreterMaps
+internal sealed unsafe partial class InterpreterMaps
 {
     /// <summary>sizeof(struct parca_python_proc).</summary>
     public const int PythonProcBytes = 48;
@@ -46,6 +46,7 @@ internal sealed unsafe class InterpreterMaps
     private readonly int _perlFd;
     private readonly int _rubyFd;
     private readonly int _phpFd;
+    private readonly int _v8Fd;
     private readonly int _scratchFd;
     private readonly int _scratchSlotBytes;
     private readonly int _cpus;
@@ -56,6 +57,7 @@ internal sealed unsafe class InterpreterMaps
         _perlFd = sampler.MapFd("parca_perl_procs");
         _rubyFd = sampler.MapFd("parca_ruby_procs");
         _phpFd = sampler.MapFd("parca_php_procs");
+        _v8Fd = sampler.MapFd("parca_v8_procs");
         _scratchFd = sampler.MapFd("parca_interp_scratch");
         _scratchSlotBytes = (ScratchBytes + 7) & ~7;
         _cpus = sampler.PossibleCpus;

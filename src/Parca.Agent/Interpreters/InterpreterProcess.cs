@@ -13,4 +13,11 @@ internal interface IInterpreterProcess
 
     /// <summary>True for a pc inside the interpreter loop whose native frames the interpreted frames replace.</summary>
     bool IsEvalFrame(ulong pc);
+
+    /// <summary>
+    /// True when the next interpreted frames (from the one tagged <paramref name="tag"/>) take the place of native
+    /// frame <paramref name="nativeIndex"/> at <paramref name="pc"/>: the interpreter loop's frames, or for V8 the one
+    /// frame the walker found the JavaScript function in.
+    /// </summary>
+    bool Replaces(int nativeIndex, ulong pc, ulong tag) => IsEvalFrame(pc);
 }

@@ -43,6 +43,9 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
 
     public int Count => _codes.Count;
 
+    /// <summary>Functions V8 inlined at a pc (null: no V8 support): resolved as soon as a sample shows the pc.</summary>
+    public V8Inlining? V8Inlining { get; set; }
+
     public long Bytes => Interlocked.Read(ref _bytes);
 
     public long Evictions => Interlocked.Read(ref _evictions);
@@ -63,6 +66,11 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
         for (var i = native; i + 1 < user.Length; i += 2)
         {
             var key = new CodeKey(pid, user[i + 1], InterpreterFrames.CacheFingerprint(user[i]));
+            if (V8Inlining is { } inlining && InterpreterFrames.Language(user[i]) == InterpreterFrames.V8 && InterpreterFrames.NativeIndex(user[i]) is var frame and >= 0 && frame < native)
+            {
+                inlining.Observe(pid, InterpreterFrames.V8LookupPc(user, frame));
+            }
+
             if (!_codes.ContainsKey(key) && _queued.TryAdd(key, 0) && !_pending.Writer.TryWrite(key))
             {
                 _queued.TryRemove(key, out _); // queue full: named at window end instead
@@ -118,6 +126,10 @@ internal sealed class InterpreterSymbolCache : IAsyncDisposable
     {
         _pending.Writer.TryComplete();
         await _worker.ConfigureAwait(false);
+        if (V8Inlining is { } inlining)
+        {
+            await inlining.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private async Task ResolveQueuedAsync()

@@ -6,7 +6,7 @@ namespace Parca.Agent.Profiling;
 
 /// <summary>
 /// Interpreted frames in profiles: each native frame of the interpreter loop (_PyEval_EvalFrameDefault,
-/// Perl_runops_standard, rb_vm_exec, execute_ex) is replaced
+/// Perl_runops_standard, rb_vm_exec, execute_ex; for V8 the native frame each JavaScript frame was found in) is replaced
 /// by the interpreted frames that call of the loop was running (from the leaf-most frame to the one marked
 /// entry), so native code called from Python (a C extension) stays below its Python caller and native code
 /// calling into Python stays above its callee. Runs the native walk did not reach (it was cut short) follow the
@@ -26,8 +26,17 @@ internal sealed partial class WindowProcessor
         var next = 0;
         for (var u = 0; u < native; u++)
         {
-            if (interpreter is not null && next < frames.Length && interpreter.IsEvalFrame(user[u]))
+            if (interpreter is not null && next < frames.Length && interpreter.Replaces(u, user[u], frames[next]))
             {
+                if (interpreter is V8Process && Interpreters!.Symbols.V8Inlining is { } inlining)
+                {
+                    // the functions the optimizing compiler inlined into this frame's function, innermost first
+                    foreach (var shared in inlining.Get(pid, InterpreterFrames.V8LookupPc(user, u)))
+                    {
+                        locationIds.Add(InterpretedLocation(group, interpreter, frames[next], shared));
+                    }
+                }
+
                 next = AddRun(group, interpreter, frames, next, locationIds);
                 continue;
             }
@@ -90,6 +99,7 @@ internal sealed partial class WindowProcessor
             InterpreterFrames.Perl => "<unknown perl sub>",
             InterpreterFrames.Ruby => "<unknown ruby iseq>",
             InterpreterFrames.Php => "<unknown php function>",
+            InterpreterFrames.V8 => "<unknown javascript function>",
             _ => "<unknown python code>",
         };
         var function = code is null

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -95,6 +96,7 @@ internal static partial class ArrowIpcWriter
 
         private sealed class BitsFill(bool[] values) : Fill((values.Length + 7) / 8)
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
             public override void Write(Span<byte> destination)
             {
                 var full = values.Length / 8;
@@ -121,11 +123,13 @@ internal static partial class ArrowIpcWriter
         private sealed class Int32Fill(int[] values) : Fill(values.Length * 4)
         {
             // Little endian (x86-64, arm64): the array's bytes are the buffer.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
             public override void Write(Span<byte> destination) => MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(destination);
         }
 
         private sealed class WideningFill(int[] values) : Fill(values.Length * 8)
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
             public override void Write(Span<byte> destination)
             {
                 var longs = MemoryMarshal.Cast<byte, long>(destination);
@@ -138,6 +142,7 @@ internal static partial class ArrowIpcWriter
 
         private sealed class IntsFill(long[] values, int bitWidth) : Fill(values.Length * (bitWidth / 8))
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
             public override void Write(Span<byte> destination)
             {
                 switch (bitWidth)
@@ -174,6 +179,7 @@ internal static partial class ArrowIpcWriter
 
         private sealed class Utf8Fill(string[] values, int length) : Fill(length)
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
             public override void Write(Span<byte> destination)
             {
                 var pos = 0;

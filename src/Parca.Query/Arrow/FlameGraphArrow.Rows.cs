@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Parca.Query.Reports;
 
 namespace Parca.Query.Arrow;
@@ -29,6 +30,7 @@ public static partial class FlameGraphArrow
         public long[] Depth { get; } = new long[n];
 
         /// <summary>Fills rows [from, to) and returns their greatest depth.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
         public int Fill(FlameGraph g, IReadOnlyList<int> kept, int from, int to, List<string> labelNames, string?[][] labelValues)
         {
             var r = g.Result;

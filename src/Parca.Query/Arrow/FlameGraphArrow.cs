@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Parca.Query.Reports;
 
 namespace Parca.Query.Arrow;
@@ -26,6 +27,7 @@ public static partial class FlameGraphArrow
     }
 
     /// <summary>The record's columns and the graph height (the writer comparison in bench/ reuses them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     internal static (List<ArrowColumn> Columns, int Height) Columns(FlameGraph g, IReadOnlyList<int> kept)
     {
         var r = g.Result;
@@ -128,6 +130,7 @@ public static partial class FlameGraphArrow
     /// siblings' values) and children (rows, as a list column). Rows are in id order and parents precede children,
     /// so a counting pass gives each parent's slice and a second pass fills it in row order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     private static (long[] Parent, long[] ValueOffset, int[] Offsets, int[] Items, bool[] ChildValid) TreeColumns(FlameGraph g, IReadOnlyList<int> kept, long[] cumulative)
     {
         var n = kept.Count;

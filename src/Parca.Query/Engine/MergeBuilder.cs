@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Parca.Query.Filters;
 using Parca.Storage;
 
@@ -85,64 +86,32 @@ internal sealed class MergeBuilder
     public PartitionState Begin(PartitionView view) => new(view, _result.Symbols);
 
     /// <summary>Folds node values of one partition into the result under <paramref name="groupRoot"/>.</summary>
+    /// <remarks>
+    /// Fully optimized from its first call: a server runs it once per cold query, so under tiered compilation the
+    /// first thirty queries would run its loops as unoptimized or on-stack-replaced code.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Fold(PartitionState state, ReadOnlySpan<long> nodeValues, int groupRoot, bool isBase)
     {
         var view = state.View;
-        var parents = view.Tree.Parents;
-        var locations = view.Tree.Locations;
         var n = Math.Min(nodeValues.Length, view.Tree.Count);
         var keep = _stackConditions.Count > 0 ? state.Keep ??= ComputeKeep(view) : null;
-        long total = 0, filtered = 0;
-        for (var i = 1; i < n; i++)
-        {
-            var v = nodeValues[i];
-            if (v == 0)
-            {
-                continue;
-            }
-
-            total = Checked.Add(total, v);
-            if (keep is not null && !keep[i])
-            {
-                filtered += v; // at most total in magnitude: no separate check
-            }
-        }
-
-        if (isBase)
-        {
-            _result.BaseTotal = Checked.Add(_result.BaseTotal, total);
-        }
-        else
-        {
-            _result.Total = Checked.Add(_result.Total, total);
-            _result.Filtered += filtered;
-        }
 
         // Nothing was folded under this root yet: its subtree is built from this partition alone.
         var freshRoot = _foldedRoots.Add(groupRoot);
         if (_invert || _sandwich is not null)
         {
+            var (total, filtered) = Totals(nodeValues[..n], keep);
+            AddTotals(total, filtered, isBase);
             FoldPaths(state, nodeValues[..n], keep, groupRoot, isBase);
             return;
         }
 
-        // Which nodes lead to a kept value: one reverse pass (children have larger ids than parents).
         var touched = ArrayPool<bool>.Shared.Rent(n);
         var map = ArrayPool<int>.Shared.Rent(n);
         try
         {
-            Array.Clear(touched, 0, n);
-            var touchedCount = 0;
-            for (var i = n - 1; i > 0; i--)
-            {
-                if (touched[i] || (nodeValues[i] != 0 && (keep is null || keep[i])))
-                {
-                    touched[i] = true;
-                    touched[parents[i]] = true;
-                    touchedCount++;
-                }
-            }
-
+            var touchedCount = MarkTouched(view.Tree.Parents, nodeValues[..n], keep, touched, isBase);
             var tree = _result.Tree;
             if (tree.Count <= 2)
             {
@@ -153,30 +122,115 @@ internal sealed class MergeBuilder
 
             // Into an empty subtree, without frame filters (which can hide a frame and so bring two stacks' frames
             // under one parent), every touched node is a new result node when the partition's locations import to
-            // distinct result locations (the partition deduplicates them by content, so they do): no lookups.
-            var fresh = freshRoot && _frameFilters.Count == 0 && ImportsDistinct(state, touched, locations, n);
-            map[0] = groupRoot;
-            for (var i = 1; i < n; i++)
-            {
-                if (!touched[i])
-                {
-                    continue;
-                }
-
-                var parent = map[parents[i]];
-                var loc = ResultLocation(state, locations[i]);
-                map[i] = loc == 0 ? parent : fresh ? tree.AddFresh(parent, loc) : tree.Child(parent, loc);
-                var v = nodeValues[i];
-                if (v != 0 && (keep is null || keep[i]))
-                {
-                    tree.Add(map[i], v, isBase);
-                }
-            }
+            // distinct result locations (the partition deduplicates them by content, so they do): no lookups. An
+            // importer appending to empty tables knows that before importing anything.
+            var fresh = freshRoot && _frameFilters.Count == 0
+                && (state.Import.KnownDistinct || ImportsDistinct(state, touched, view.Tree.Locations, n));
+            BuildNodes(state, nodeValues[..n], keep, touched, map, groupRoot, fresh, isBase);
         }
         finally
         {
             ArrayPool<bool>.Shared.Return(touched);
             ArrayPool<int>.Shared.Return(map);
+        }
+    }
+
+    private void AddTotals(long total, long filtered, bool isBase)
+    {
+        if (isBase)
+        {
+            _result.BaseTotal = Checked.Add(_result.BaseTotal, total);
+        }
+        else
+        {
+            _result.Total = Checked.Add(_result.Total, total);
+            _result.Filtered += filtered;
+        }
+    }
+
+    private static (long Total, long Filtered) Totals(ReadOnlySpan<long> nodeValues, bool[]? keep)
+    {
+        long total = 0, filtered = 0;
+        for (var i = 1; i < nodeValues.Length; i++)
+        {
+            var v = nodeValues[i];
+            if (v != 0)
+            {
+                total = Checked.Add(total, v);
+                if (keep is not null && !keep[i])
+                {
+                    filtered += v; // at most total in magnitude: no separate check
+                }
+            }
+        }
+
+        return (total, filtered);
+    }
+
+    /// <summary>
+    /// One reverse pass (children have larger ids than parents): the totals, and which nodes lead to a kept value.
+    /// Returns how many nodes are touched.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int MarkTouched(ReadOnlySpan<int> parents, ReadOnlySpan<long> nodeValues, bool[]? keep, bool[] touched, bool isBase)
+    {
+        var n = nodeValues.Length;
+        Array.Clear(touched, 0, n);
+        long total = 0, filtered = 0;
+        var touchedCount = 0;
+        for (var i = n - 1; i > 0; i--)
+        {
+            var v = nodeValues[i];
+            var mark = touched[i];
+            if (v != 0)
+            {
+                total = Checked.Add(total, v);
+                if (keep is null || keep[i])
+                {
+                    mark = true;
+                }
+                else
+                {
+                    filtered += v;
+                }
+            }
+
+            if (mark)
+            {
+                touched[i] = true;
+                touched[parents[i]] = true;
+                touchedCount++;
+            }
+        }
+
+        AddTotals(total, filtered, isBase);
+        return touchedCount;
+    }
+
+    /// <summary>Adds the touched nodes to the result tree, parents first, and their kept values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void BuildNodes(PartitionState state, ReadOnlySpan<long> nodeValues, bool[]? keep, bool[] touched, int[] map, int groupRoot, bool fresh, bool isBase)
+    {
+        var parents = state.View.Tree.Parents;
+        var locations = state.View.Tree.Locations;
+        var tree = _result.Tree;
+        map[0] = groupRoot;
+        for (var i = 1; i < nodeValues.Length; i++)
+        {
+            if (!touched[i])
+            {
+                continue;
+            }
+
+            var parent = map[parents[i]];
+            var loc = ResultLocation(state, locations[i]);
+            var node = loc == 0 ? parent : fresh ? tree.AddFresh(parent, loc) : tree.Child(parent, loc);
+            map[i] = node;
+            var v = nodeValues[i];
+            if (v != 0 && (keep is null || keep[i]))
+            {
+                tree.Add(node, v, isBase);
+            }
         }
     }
 

@@ -6,12 +6,20 @@ namespace Parca.Query.Engine;
 /// The symbol tables of a query result: symbols of all partitions touched, deduplicated by content, with the same
 /// conventions as storage (index 0 = "" / none). Partitions are imported through per-partition id maps.
 /// </summary>
+/// <remarks>
+/// A partition's symbols are already deduplicated by content (its symbol database interns each kind), so the first
+/// partition imported into empty tables cannot bring two equal entries: it appends without hashing or building
+/// location keys (half of a one-partition merge's time before). The content indices are built only when something
+/// has to look up — a second partition, frame filters, query-time symbolization — from what was appended so far.
+/// </remarks>
 public sealed class ResultSymbols
 {
     private readonly Dictionary<string, int> _stringIds = new(StringComparer.Ordinal) { [""] = 0 };
     private readonly Dictionary<MappingSym, int> _mappingIds = [];
     private readonly Dictionary<FunctionSym, int> _functionIds = [];
     private readonly Dictionary<(int Mapping, ulong Address, string Lines), int> _locationIds = [];
+    private Importer? _direct; // the importer appending unindexed entries, if any
+    private bool _anyImporter;
 
     public List<string> Strings { get; } = [""];
     public List<MappingSym> Mappings { get; } = [default];
@@ -55,6 +63,7 @@ public sealed class ResultSymbols
     /// </summary>
     public void SetLines(int location, IReadOnlyList<(string Name, string SystemName, string File, long Line)> frames)
     {
+        EndDirect();
         var loc = Locations[location];
         var first = Lines.Count;
         foreach (var (name, systemName, file, line) in frames)
@@ -75,6 +84,7 @@ public sealed class ResultSymbols
 
     internal int InternString(string s)
     {
+        EndDirect();
         if (!_stringIds.TryGetValue(s, out var id))
         {
             id = Strings.Count;
@@ -83,6 +93,57 @@ public sealed class ResultSymbols
         }
 
         return id;
+    }
+
+    /// <summary>Brings the content indices up to date with the appended entries; from now on every import looks up.</summary>
+    private void EndDirect()
+    {
+        if (_direct is null)
+        {
+            return;
+        }
+
+        _direct = null;
+        _stringIds.EnsureCapacity(Strings.Count);
+        for (var i = 1; i < Strings.Count; i++)
+        {
+            _stringIds.TryAdd(Strings[i], i);
+        }
+
+        for (var i = 1; i < Mappings.Count; i++)
+        {
+            _mappingIds.TryAdd(Mappings[i], i);
+        }
+
+        _functionIds.EnsureCapacity(Functions.Count);
+        for (var i = 1; i < Functions.Count; i++)
+        {
+            _functionIds.TryAdd(Functions[i], i);
+        }
+
+        _locationIds.EnsureCapacity(Locations.Count);
+        for (var i = 1; i < Locations.Count; i++)
+        {
+            var loc = Locations[i];
+            _locationIds.TryAdd((loc.Mapping, loc.Address, LocationKey(Lines, loc.FirstLine, loc.LineCount, CallerLineHidden[i])), i);
+        }
+    }
+
+    /// <summary>The lines part of a location's content key (result function ids, so equal content gives equal keys).</summary>
+    private static string LocationKey(List<LineSym> lines, int first, int count, bool callerHidden)
+    {
+        var keyText = new System.Text.StringBuilder();
+        for (var i = first; i < first + count; i++)
+        {
+            keyText.Append(lines[i].Function).Append(':').Append(lines[i].Line).Append(';');
+        }
+
+        if (callerHidden)
+        {
+            keyText.Append('^');
+        }
+
+        return keyText.ToString();
     }
 
     internal sealed class Importer
@@ -103,7 +164,19 @@ public sealed class ResultSymbols
             _mappings = new int[src.MappingCount];
             _functions = new int[src.FunctionCount];
             _locations = new int[src.LocationCount];
+            if (!r._anyImporter && r.Strings.Count == 1 && r.Mappings.Count == 1 && r.Functions.Count == 1 && r.Locations.Count == 1)
+            {
+                r._direct = this; // empty tables, a content-deduplicated source: nothing to look up
+            }
+            else
+            {
+                r.EndDirect();
+            }
+
+            r._anyImporter = true;
         }
+
+        private bool Direct => ReferenceEquals(_r._direct, this);
 
         public int String(int id)
         {
@@ -115,7 +188,17 @@ public sealed class ResultSymbols
             var m = _strings[id];
             if (m == 0)
             {
-                m = _strings[id] = _r.InternString(_src.String(id));
+                if (Direct)
+                {
+                    m = _r.Strings.Count;
+                    _r.Strings.Add(_src.String(id));
+                }
+                else
+                {
+                    m = _r.InternString(_src.String(id));
+                }
+
+                _strings[id] = m;
             }
 
             return m;
@@ -133,7 +216,12 @@ public sealed class ResultSymbols
             {
                 var s = _src.Mappings[id];
                 var key = new MappingSym(s.Start, s.Limit, s.Offset, String(s.File), String(s.BuildId));
-                if (!_r._mappingIds.TryGetValue(key, out m))
+                if (Direct)
+                {
+                    m = _r.Mappings.Count;
+                    _r.Mappings.Add(key);
+                }
+                else if (!_r._mappingIds.TryGetValue(key, out m))
                 {
                     m = _r.Mappings.Count;
                     _r.Mappings.Add(key);
@@ -158,7 +246,12 @@ public sealed class ResultSymbols
             {
                 var s = _src.Functions[id];
                 var key = new FunctionSym(String(s.Name), String(s.SystemName), String(s.FileName), s.StartLine);
-                if (!_r._functionIds.TryGetValue(key, out m))
+                if (Direct)
+                {
+                    m = _r.Functions.Count;
+                    _r.Functions.Add(key);
+                }
+                else if (!_r._functionIds.TryGetValue(key, out m))
                 {
                     m = _r.Functions.Count;
                     _r.Functions.Add(key);
@@ -179,11 +272,39 @@ public sealed class ResultSymbols
                 return m;
             }
 
-            m = Import(id, default);
+            if (Direct)
+            {
+                m = Append(_src.Locations[id]); // a new result location for each source location: Distinct holds
+            }
+            else
+            {
+                m = Import(id, default);
+                Distinct &= _imported.Add(m);
+            }
+
             _locations[id] = m;
-            Distinct &= _imported.Add(m);
             return m;
         }
+
+        private int Append(in LocationSym s)
+        {
+            var m = _r.Locations.Count;
+            var first = _r.Lines.Count;
+            foreach (var l in _src.LinesOf(s))
+            {
+                _r.Lines.Add(new LineSym(Function(l.Function), l.Line));
+            }
+
+            _r.Locations.Add(new LocationSym(Mapping(s.Mapping), s.Address, first, s.LineCount));
+            _r.CallerLineHidden.Add(false);
+            return m;
+        }
+
+        /// <summary>
+        /// Every location this importer brings in whole becomes a new result location (it appends to tables that were
+        /// empty), so <see cref="Distinct"/> holds without importing first.
+        /// </summary>
+        public bool KnownDistinct => Direct;
 
         /// <summary>Whether the source locations imported whole so far all became different result locations.</summary>
         public bool Distinct { get; private set; } = true;
@@ -192,14 +313,17 @@ public sealed class ResultSymbols
         /// Imports location <paramref name="id"/> with only the lines whose <paramref name="keepLines"/> entry is
         /// true (frame filters); not memoized here, the caller keeps one result per source location.
         /// </summary>
-        public int Location(int id, ReadOnlySpan<bool> keepLines) => Import(id, keepLines);
+        public int Location(int id, ReadOnlySpan<bool> keepLines)
+        {
+            _r.EndDirect(); // hidden lines can make two source locations equal: only a lookup can tell
+            return Import(id, keepLines);
+        }
 
         private int Import(int id, ReadOnlySpan<bool> keepLines)
         {
             var s = _src.Locations[id];
             var mapping = Mapping(s.Mapping);
             var lines = new List<LineSym>(s.LineCount);
-            var keyText = new System.Text.StringBuilder();
             for (var i = 0; i < s.LineCount; i++)
             {
                 if (!keepLines.IsEmpty && !keepLines[i])
@@ -208,18 +332,11 @@ public sealed class ResultSymbols
                 }
 
                 var l = _src.Lines[s.FirstLine + i];
-                var line = new LineSym(Function(l.Function), l.Line);
-                lines.Add(line);
-                keyText.Append(line.Function).Append(':').Append(l.Line).Append(';');
+                lines.Add(new LineSym(Function(l.Function), l.Line));
             }
 
             var callerHidden = !keepLines.IsEmpty && s.LineCount > 0 && !keepLines[s.LineCount - 1];
-            if (callerHidden)
-            {
-                keyText.Append('^');
-            }
-
-            var key = (mapping, s.Address, keyText.ToString());
+            var key = (mapping, s.Address, LocationKey(lines, 0, lines.Count, callerHidden));
             if (!_r._locationIds.TryGetValue(key, out var m))
             {
                 m = _r.Locations.Count;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Parca.Query.Engine;
 
 namespace Parca.Query.Reports;
@@ -73,6 +74,7 @@ public sealed class FlameGraph
     /// <summary>Every line of a location but the last (the caller) is an inlined function; all are when a frame filter hid the caller.</summary>
     public bool IsInlined(int node) => Result.Symbols.IsInlined(Location[node], Line[node]);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     public static FlameGraph Build(MergeResult r)
     {
         var sym = r.Symbols;
@@ -207,6 +209,7 @@ public sealed class FlameGraph
     /// Node ids kept after trimming nodes below <paramref name="thresholdPercent"/> of the root's cumulative value
     /// (with their subtrees), in id order, and the value trimmed away.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     public (List<int> Kept, long Trimmed) Trim(float thresholdPercent)
     {
         var kept = new List<int>(Count);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Parca.Query.Reports;
 
@@ -52,6 +53,7 @@ public sealed partial class TopTable
     /// bucket (<paramref name="start"/> then holds the buckets' starts, <paramref name="fill"/> how much of each is used).
     /// Frames under the root or a label group have no caller, and a row calling itself is no edge.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     private void Calls(long[] cumulative, int[] start, int[]? fill, int[] callees, long[] values)
     {
         var tree = _result.Tree;
@@ -108,6 +110,7 @@ public sealed partial class TopTable
     }
 
     /// <param name="cumulative">Each tree node's subtree sum.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     private EdgeLists BuildEdges(long[] cumulative)
     {
         var rows = Count;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Parca.Query.Engine;
 
 namespace Parca.Query.Reports;
@@ -55,6 +56,7 @@ public sealed partial class TopTable
     /// Build the caller/callee edges too (TABLE_ARROW, CALLGRAPH): on a large tree alongside the cumulative values,
     /// on the other core (both only read the tree and the numbered rows).
     /// </param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     public static TopTable Build(MergeResult r, bool withEdges = false)
     {
         var t = NumberRows(r);
@@ -105,6 +107,7 @@ public sealed partial class TopTable
     /// row per new frame identity): a location's lines are all met at its first node, so each location is interned
     /// once. A row's location and line are those of its first frame.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     private static TopTable NumberRows(MergeResult r)
     {
         var tree = r.Tree;
@@ -158,6 +161,7 @@ public sealed partial class TopTable
     }
 
     /// <summary>Each node's value plus its descendants' (parents have smaller ids than children: one backward pass).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     private static void SubtreeSums(ReadOnlySpan<int> parents, ReadOnlySpan<long> values, long[] sums)
     {
         values.CopyTo(sums);
@@ -172,6 +176,7 @@ public sealed partial class TopTable
     /// subtree sum to its row unless the row is already on the path above it (recursion, also between the inlined
     /// lines of one location): a depth-first walk counting how often each row is on the current path.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     private void Sum(long[] cumulative, long[]? cumulativeBase)
     {
         var tree = _result.Tree;
@@ -266,6 +271,7 @@ public sealed partial class TopTable
     /// Children of every tree node as one pooled array (CSR): node i's are children[start[i]..start[i + 1]]. Both
     /// arrays come from <see cref="ArrayPool{T}.Shared"/>; the caller returns them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     private static (int[] Start, int[] Children) ChildLists(ReadOnlySpan<int> parents)
     {
         var n = parents.Length;

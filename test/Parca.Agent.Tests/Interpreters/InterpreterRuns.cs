@@ -110,7 +110,7 @@ internal static partial class InterpreterRuns
     {
         var label = pid.ToString(CultureInfo.InvariantCulture);
         return run.Agent.Profiles.Any(p => p.Labels.TryGetValue("pid", out var v) && v == label
-            && Parca.Pprof.PprofDecoder.DecodeProfile(p.PprofGzip).Mappings.Any(m => m.Filename is "[python]" or "[perl]" or "[ruby]" or "[php]"));
+            && Parca.Pprof.PprofDecoder.DecodeProfile(p.PprofGzip).Mappings.Any(m => m.Filename is "[python]" or "[perl]" or "[ruby]" or "[php]" or "[v8js]"));
     }
 
     /// <summary>Samples of <paramref name="pid"/> in the agent's windows that began at or after <paramref name="from"/>.</summary>

@@ -13,7 +13,9 @@ internal sealed record StackFrame(string Function, string File, long Line, strin
 
     public bool IsPhp => Mapping == "[php]";
 
-    public bool IsInterpreted => IsPython || IsPerl || IsRuby || IsPhp;
+    public bool IsV8 => Mapping == "[v8js]";
+
+    public bool IsInterpreted => IsPython || IsPerl || IsRuby || IsPhp || IsV8;
 
     public override string ToString() => IsInterpreted ? $"{Function} {Path.GetFileName(File)}:{Line}" : Function.Length > 0 ? Function : "?";
 }

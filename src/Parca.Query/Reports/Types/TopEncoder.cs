@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Parca.Protocol.Query.V1Alpha1;
 using Parca.Query.Engine;
@@ -65,6 +66,7 @@ internal sealed class TopEncoder
         return 1 + CodedOutputStream.ComputeLengthSize(node) + node;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per query: no unoptimized first runs
     public byte[] Encode(long total, long filtered)
     {
         var r = _result;
