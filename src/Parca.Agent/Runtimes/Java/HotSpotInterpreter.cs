@@ -20,8 +20,8 @@ internal sealed unsafe partial class HotSpotInterpreter
     /// <summary>Methods cached per JVM; past it the JVM's cache starts over (memory stays bounded).</summary>
     internal const int MaxMethodsPerProcess = 50_000;
 
-    /// <summary>The key of the "[java]" pprof mapping among a profile's interpreter mappings (after their languages 1–4).</summary>
-    internal const int MappingKey = 5;
+    /// <summary>The key of the "[java]" pprof mapping among a profile's interpreter mappings (their languages are 1–7).</summary>
+    internal const int MappingKey = 8;
     private const int ProcBytes = 24; // sizeof(struct parca_java_proc)
 
     /// <summary>Windows in which reading the JVM's VMStructs may fail before it is given up (and logged).</summary>
