@@ -8,7 +8,9 @@
 #     Every sample on the machine counts (the other sessions' processes too), so the load is printed beside it;
 #   - the agent's CPU (user + sys from /proc/PID/stat, % of one core) and peak RSS;
 #   - the JIT metrics (perf map re-reads, JIT rows).
-# Usage (root): [KINDS="node"] bench/agent/runtime-walk.sh [seconds, default 30] [processes per runtime, default 2]
+# The agent profiles the whole machine: KINDS may include `none` (the same agent, no tracee started) to measure what the
+# machine's other processes cost it (on a shared machine, other .NET processes' perf maps: see bench/README.md).
+# Usage (root): [KINDS="none node"] bench/agent/runtime-walk.sh [seconds, default 30] [processes per runtime, default 2]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_=${1:-30}
@@ -26,7 +28,7 @@ run_for=$((SETTLE + SECONDS_ + 30))
 
 for kind in ${KINDS:-dotnet java node}; do
   pids=()
-  for _ in $(seq "$PROCS"); do start_runtime_tracee "$kind" "$run_for" /dev/null; pids+=($!); done
+  [ "$kind" = none ] || for _ in $(seq "$PROCS"); do start_runtime_tracee "$kind" "$run_for" /dev/null; pids+=($!); done
   dotnet src/Parca.Agent.Cli/bin/Release/net10.0/parca-agent.dll --profiling-cpu-sampling-frequency=19 \
     --log-level=warn --http-address=127.0.0.1:17082 --dwarf-unwinding-cache-dir="$work/cache" >"$work/agent.log" 2>&1 &
   agent=$!
@@ -45,10 +47,12 @@ for kind in ${KINDS:-dotnet java node}; do
   rt=$(( $(field "$after" run_time_ns) - $(field "$before" run_time_ns) ))
   rc=$(( $(field "$after" run_cnt) - $(field "$before" run_cnt) ))
   metrics=$(curl -s http://127.0.0.1:17082/metrics | grep -E '^parca_agent_(dotnet|java)_perf_map_rereads_total' | tr '\n' ' ' || true)
-  awk -v k="$kind" -v p="$PROCS" -v t="$rt" -v c="$rc" -v d="$((t1 - t0))" -v tick="$TICK" -v s="$SECONDS_" \
+  awk -v k="$kind" -v p="$([ "$kind" = none ] && echo 0 || echo "$PROCS")" -v t="$rt" -v c="$rc" -v d="$((t1 - t0))" -v tick="$TICK" -v s="$SECONDS_" \
     -v m="$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v x="$metrics" \
     'BEGIN { printf "| %s ×%d | %.2f µs (%d samples) | %.2f %% of one core | %.1f MiB | %s | %s |\n", k, p, c ? t / c / 1000 : 0, c, 100 * d / tick / s, m / 1024, load, x }'
   kill -TERM "$agent"; wait "$agent" 2>/dev/null || true
-  kill "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
 done

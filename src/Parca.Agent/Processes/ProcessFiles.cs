@@ -97,9 +97,10 @@ internal sealed partial class ProcessFiles
     /// <summary>
     /// Reads what was appended to the process's perf map since <paramref name="map"/> last read it (at most its
     /// remaining budget, within the read-time budget). A file that shrank or was replaced (another inode) starts
-    /// over. Returns false when there is no perf map or it was refused.
+    /// over. Returns false when there is no perf map or it was refused. <paramref name="publish"/> false leaves the
+    /// name table to the next read that publishes (a mid-window re-read wants unwind rows, not names).
     /// </summary>
-    public bool ReadPerfMapAppended(ProcessInfo process, Parca.Symbols.Jit.PerfMapAccumulator map, ref ulong inode, out Parca.Symbols.Jit.PerfMapAccumulator current, bool whole = false)
+    public bool ReadPerfMapAppended(ProcessInfo process, Parca.Symbols.Jit.PerfMapAccumulator map, ref ulong inode, out Parca.Symbols.Jit.PerfMapAccumulator current, bool whole = false, bool publish = true)
     {
         current = map;
         // A file already over the cap at first sight is refused as before; one that grows past it later is read up to it.
@@ -151,7 +152,11 @@ internal sealed partial class ProcessFiles
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        current.Publish();
+        if (publish)
+        {
+            current.Publish();
+        }
+
         return true;
     }
 

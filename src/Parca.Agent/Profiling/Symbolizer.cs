@@ -59,9 +59,11 @@ internal sealed class Symbolizer
     /// <summary>
     /// Reads what the process appended to its perf map since the last window (blocking: called from the process's
     /// background job); <paramref name="restart"/> reads it whole again, to its end (HotSpot rewrites its map on every request).
-    /// Returns true when it read anything new.
+    /// Returns true when it read anything new. <paramref name="publish"/> false (a re-read within the window, for
+    /// unwind rows): the name table is not rebuilt (it is sorted from every entry, the bulk of a re-read's cost for a
+    /// process that keeps compiling) and the previous one stays; the window's read rebuilds it before names are looked up.
     /// </summary>
-    public bool LoadPerfMap(ProcessFiles files, ProcessInfo process, bool restart = false)
+    public bool LoadPerfMap(ProcessFiles files, ProcessInfo process, bool restart = false, bool publish = true)
     {
         if (!_perfMaps.TryGetValue(process.Pid, out var state) || state.StartTime != process.StartTime)
         {
@@ -76,11 +78,15 @@ internal sealed class Symbolizer
             state.LastWindow = Interlocked.Read(ref _window);
             var inode = restart ? 0 : state.Inode; // another inode starts over
             var (before, offset) = (state.Map, state.Map.Offset);
-            if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current, whole: restart))
+            if (files.ReadPerfMapAppended(process, state.Map, ref inode, out var current, whole: restart, publish))
             {
                 state.Inode = inode;
                 state.Map = current;
-                state.Table = current.Table;
+                if (publish)
+                {
+                    state.Table = current.Table;
+                }
+
                 return !ReferenceEquals(before, current) || current.Offset != offset;
             }
 

@@ -23,7 +23,8 @@ internal sealed partial class WindowProcessor
             _processes.RefreshMappings(info);
         }
 
-        var appended = _symbolizer.LoadPerfMap(_processes.Files, info);
+        // Names are looked up at the window's end, whose read publishes them: only the rows are wanted now.
+        var appended = _symbolizer.LoadPerfMap(_processes.Files, info, publish: false);
         if ((appended || unmappedLeaf) && JitUnwind is { } jit)
         {
             jit.Update(info, _symbolizer.PerfMapEntries(info));
