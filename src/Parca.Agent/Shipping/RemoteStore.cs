@@ -40,6 +40,9 @@ internal sealed partial class RemoteStore : IProfileStore, IAsyncDisposable
                 MaxQueuedProfiles = capacity,
                 MaxQueuedBytes = MaxBufferedBytes,
                 MaxBatchBytes = Math.Min(8 * 1024 * 1024, channelOptions.MaxMessageSize),
+                // Arrow ingest merges a call's rows of one series into one profile at the earliest time: windows that
+                // queued up behind a slow send (or a window processor that fell behind) must travel in separate calls.
+                OneProfilePerSeries = true,
                 FlushInterval = interval,
                 CallTimeout = timeout,
                 InitialBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, interval.Ticks)),

@@ -180,7 +180,10 @@ public sealed partial class ProfileSender<T> : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Takes a batch from the head of the queue: at least one profile, at most the batch size in bytes.</summary>
+    /// <summary>
+    /// Takes a batch from the head of the queue: at least one profile, at most the batch size in bytes (and, with
+    /// <see cref="ProfileSenderOptions.OneProfilePerSeries"/>, one profile per series; queue order is kept).
+    /// </summary>
     private List<T>? TakeBatch(out bool closed)
     {
         lock (_gate)
@@ -193,8 +196,14 @@ public sealed partial class ProfileSender<T> : IAsyncDisposable
 
             var batch = new List<T>();
             long bytes = 0;
+            HashSet<string>? series = _options.OneProfilePerSeries ? new(StringComparer.Ordinal) : null;
             while (_waiting.First is { } next && (batch.Count == 0 || bytes + next.Value.Size <= _options.MaxBatchBytes))
             {
+                if (series is not null && !series.Add(_describe(next.Value.Item)))
+                {
+                    break; // a second profile of a series: the next batch
+                }
+
                 _waiting.RemoveFirst();
                 _waitingBytes -= next.Value.Size;
                 bytes += next.Value.Size;

@@ -15,6 +15,14 @@ public sealed class ProfileSenderOptions
     /// <summary>A batch holds at least one profile and at most this many bytes.</summary>
     public long MaxBatchBytes { get; init; } = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// A batch holds at most one profile per series (as the sender describes it): the next profile of a series already
+    /// in the batch starts the next batch, sent right after. For stores that merge one call's rows of a series into one
+    /// profile stamped with the earliest time (Arrow ingest: per series and 10 s bucket), where two windows of a series
+    /// in one call would put the later window's samples at the earlier window's time.
+    /// </summary>
+    public bool OneProfilePerSeries { get; init; }
+
     /// <summary>Zero: send as soon as something is queued. Otherwise one batch round per interval.</summary>
     public TimeSpan FlushInterval { get; init; }
 
